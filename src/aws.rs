@@ -1,0 +1,32 @@
+//! AWS configuration: one `aws_config` load per run, so the credential chain, `AWS_PROFILE`,
+//! `AWS_REGION` and `AWS_ENDPOINT_URL` behave as in the aws CLI.
+
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use std::time::Duration;
+
+/// The region the environment or profile selects, if any (for settings that name none).
+pub async fn environment_region() -> Option<String> {
+    RegionProviderChain::default_provider()
+        .region()
+        .await
+        .map(|r| r.to_string())
+}
+
+pub async fn load(region: &str, endpoint_url: Option<&str>, max_attempts: u32) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        // Standard mode retries throttling and transient errors with backoff.
+        .retry_config(RetryConfig::standard().with_max_attempts(max_attempts))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .build(),
+        );
+    if let Some(url) = endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}

@@ -1,0 +1,84 @@
+//! The command line.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const EXAMPLES: &str = "\
+Examples:
+  deployer run --service new-service --domain new-service.com
+  deployer step 02-lambda
+  deployer resume
+  deployer status --output json";
+
+#[derive(Debug, Parser)]
+#[command(name = "deployer", version, about = "Deploys the serverless backend to AWS, idempotently and resumably", after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// The state file (checkpoints and recorded IDs).
+    #[arg(long, global = true, default_value = ".deployer/state.json")]
+    pub state: PathBuf,
+
+    /// How to report progress and results.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+
+    /// Attempts per AWS request (standard retry mode, with backoff) before a step fails.
+    #[arg(long, global = true, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every step in order, skipping those already done with unchanged inputs.
+    Run(SettingsArgs),
+    /// Run one step (e.g. `02-lambda`), with settings and earlier outputs from the state file.
+    Step {
+        /// The step ID, as `deployer steps` lists them.
+        id: String,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+    /// Continue from the first step that is not done, with the settings recorded in the state file.
+    Resume,
+    /// Show each step's status and recorded outputs.
+    Status,
+    /// List the steps with their manual sections.
+    Steps,
+}
+
+/// Settings of the service; recorded in the state file, so later commands need not repeat them.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SettingsArgs {
+    /// Service name, the prefix of every resource name (e.g. new-service).
+    #[arg(long)]
+    pub service: Option<String>,
+    /// The apex domain the service is served under (e.g. new-service.com).
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// API Gateway stage name [default: prod].
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// AWS region [default: AWS_REGION or the profile's region, else us-east-1].
+    #[arg(long)]
+    pub region: Option<String>,
+    /// The Python backend folder (handlers/ src/ lib/ utils/, requirements.txt) [default: backend].
+    #[arg(long)]
+    pub backend: Option<PathBuf>,
+    /// The frontend folder (its built site in dist/) [default: frontend].
+    #[arg(long)]
+    pub frontend: Option<PathBuf>,
+    /// Lambda runtime [default: python3.12].
+    #[arg(long)]
+    pub runtime: Option<String>,
+    /// Send every AWS request to this endpoint (e.g. a local moto); AWS_ENDPOINT_URL works too.
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+}

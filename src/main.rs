@@ -1,0 +1,278 @@
+//! `deployer`: deploys the serverless backend of the deployment manual, step by step, with resumable
+//! checkpoints. See README.md.
+
+mod aws;
+mod cli;
+mod progress;
+mod runner;
+mod state;
+
+use anyhow::Result;
+use clap::Parser;
+use deployer_steps::settings::{DEFAULT_REGION, DEFAULT_RUNTIME, DEFAULT_STAGE};
+use deployer_steps::{registry, Clients, InputError, Settings};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+
+use cli::{Cli, Command, Output, SettingsArgs};
+use progress::Reporter;
+use runner::{Runner, Selection};
+use state::State;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let result = match runtime {
+        Ok(rt) => rt.block_on(dispatch(cli)),
+        Err(e) => Err(anyhow::Error::new(e).context("starting the async runtime")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            // 2: the input, configuration or state file needs fixing; 1: a step failed.
+            if err.downcast_ref::<InputError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<()> {
+    match &cli.command {
+        Command::Run(args) => deploy(&cli, args, Selection::All, false).await,
+        Command::Step { id, settings } => {
+            deploy(&cli, settings, Selection::One(id.clone()), false).await
+        }
+        Command::Resume => deploy(&cli, &SettingsArgs::default(), Selection::All, true).await,
+        Command::Status => show_status(&cli),
+        Command::Steps => {
+            list_steps(cli.output);
+            Ok(())
+        }
+    }
+}
+
+/// Settings from the command line over those recorded in the state file over the defaults. The service
+/// and region may not change under an existing state file: its resources live there.
+async fn resolve_settings(
+    args: &SettingsArgs,
+    recorded: Option<&Settings>,
+    state_path: &Path,
+) -> Result<Settings, InputError> {
+    let pinned = |flag: &str, given: &Option<String>, kept: Option<&String>| {
+        match (given, kept) {
+        (Some(given), Some(kept)) if given != kept => Err(InputError(format!(
+            "the state file {} belongs to {flag} '{kept}', not '{given}': pass --state with another file to deploy \
+             a different {flag}",
+            state_path.display()
+        ))),
+        _ => Ok(()),
+    }
+    };
+    pinned("--service", &args.service, recorded.map(|r| &r.service))?;
+    pinned("--region", &args.region, recorded.map(|r| &r.region))?;
+
+    let service = args.service.clone().or_else(|| recorded.map(|r| r.service.clone())).ok_or_else(|| {
+        InputError(format!(
+            "no --service given and no state file at {}: start with `deployer run --service NAME --domain DOMAIN`",
+            state_path.display()
+        ))
+    })?;
+    let region = match args
+        .region
+        .clone()
+        .or_else(|| recorded.map(|r| r.region.clone()))
+    {
+        Some(region) => region,
+        None => aws::environment_region()
+            .await
+            .unwrap_or_else(|| DEFAULT_REGION.to_string()),
+    };
+    let pick = |given: &Option<String>, kept: Option<&String>, default: &str| {
+        given
+            .clone()
+            .or_else(|| kept.cloned())
+            .unwrap_or_else(|| default.to_string())
+    };
+    Ok(Settings {
+        service,
+        domain: args
+            .domain
+            .clone()
+            .or_else(|| recorded.and_then(|r| r.domain.clone())),
+        stage: pick(&args.stage, recorded.map(|r| &r.stage), DEFAULT_STAGE),
+        region,
+        backend: args
+            .backend
+            .clone()
+            .or_else(|| recorded.map(|r| r.backend.clone()))
+            .unwrap_or_else(|| "backend".into()),
+        frontend: args
+            .frontend
+            .clone()
+            .or_else(|| recorded.map(|r| r.frontend.clone()))
+            .unwrap_or_else(|| "frontend".into()),
+        runtime: pick(&args.runtime, recorded.map(|r| &r.runtime), DEFAULT_RUNTIME),
+        endpoint_url: args
+            .endpoint_url
+            .clone()
+            .or_else(|| recorded.and_then(|r| r.endpoint_url.clone())),
+    })
+}
+
+fn reporter(output: Output) -> Box<dyn Reporter> {
+    match output {
+        Output::Json => Box::new(progress::Json),
+        Output::Text if std::io::stderr().is_terminal() => Box::<progress::Terminal>::default(),
+        Output::Text => Box::new(progress::Plain),
+    }
+}
+
+async fn deploy(cli: &Cli, args: &SettingsArgs, selection: Selection, resume: bool) -> Result<()> {
+    // Everything that can be refused without AWS is checked before anything is written.
+    let recorded = state::load(&cli.state)?;
+    if resume && recorded.is_none() {
+        return Err(InputError(format!(
+            "there is no state file at {}, so nothing to resume: start with `deployer run --service NAME --domain DOMAIN` \
+             (or pass --state with the file of an earlier run)",
+            cli.state.display()
+        ))
+        .into());
+    }
+    let settings =
+        resolve_settings(args, recorded.as_ref().map(|s| &s.settings), &cli.state).await?;
+    settings.validate()?;
+    let steps = registry();
+    let selected = runner::select(&steps, &selection, recorded.as_ref())?;
+    for step in &selected {
+        step.validate(&settings)?;
+    }
+
+    let _lock = state::lock(&cli.state)?;
+    // Re-read under the lock: another process may have finished in between.
+    let mut current = state::load(&cli.state)?.unwrap_or_else(|| State::new(settings.clone()));
+    let selected = runner::select(&steps, &selection, Some(&current))?;
+    current.settings = settings.clone();
+
+    let config = aws::load(
+        &settings.region,
+        settings.endpoint_url.as_deref(),
+        cli.max_attempts,
+    )
+    .await;
+    let clients = Clients::new(config);
+    preflight(&clients, &settings).await?;
+
+    let reporter = reporter(cli.output);
+    let runner = Runner {
+        state_path: &cli.state,
+        state: current.into(),
+        clients: &clients,
+        reporter: reporter.as_ref(),
+    };
+    runner.run(&selected, &selection).await?;
+    Ok(())
+}
+
+/// One cheap call that proves the endpoint answers and the credentials work, before any step starts.
+async fn preflight(clients: &Clients, settings: &Settings) -> Result<()> {
+    if let Err(err) = clients.identity().await {
+        let endpoint = settings
+            .endpoint_url
+            .clone()
+            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
+        let target = endpoint.map_or_else(
+            || format!("AWS in {}", settings.region),
+            |url| format!("the endpoint {url}"),
+        );
+        return Err(InputError(format!(
+            "cannot reach {target} with working credentials ({err:#}): check --endpoint-url or AWS_ENDPOINT_URL, \
+             your network, and your credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); \
+             nothing was changed"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+fn list_steps(output: Output) {
+    for step in registry() {
+        match output {
+            Output::Json => {
+                println!(
+                    "{}",
+                    serde_json::json!({"id": step.id(), "title": step.title(), "requires": step.requires()})
+                )
+            }
+            Output::Text => println!("{:<16} {}", step.id(), step.title()),
+        }
+    }
+}
+
+fn show_status(cli: &Cli) -> Result<()> {
+    let Some(state) = state::load(&cli.state)? else {
+        return Err(InputError(format!(
+            "there is no state file at {}: nothing has been deployed with it yet (`deployer run --service NAME ...`)",
+            cli.state.display()
+        ))
+        .into());
+    };
+    let steps = registry();
+    if cli.output == Output::Json {
+        let listed: Vec<_> = steps
+            .iter()
+            .map(|step| {
+                let record = state.steps.get(step.id());
+                serde_json::json!({
+                    "id": step.id(),
+                    "title": step.title(),
+                    "status": record.map_or(serde_json::json!("pending"), |r| serde_json::json!(r.status)),
+                    "finished_at": record.and_then(|r| r.finished_at.clone()),
+                    "error": record.and_then(|r| r.error.clone()),
+                    "outputs": record.map(|r| r.outputs.clone()).unwrap_or_default(),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"settings": state.settings, "steps": listed})
+        );
+        return Ok(());
+    }
+    let s = &state.settings;
+    println!(
+        "service {} (domain {}, stage {}, region {})",
+        s.service,
+        s.domain.as_deref().unwrap_or("none"),
+        s.stage,
+        s.region
+    );
+    for step in &steps {
+        let record = state.steps.get(step.id());
+        let status = record.map_or("pending".to_string(), |r| {
+            format!("{:?}", r.status).to_lowercase()
+        });
+        let when = record
+            .and_then(|r| r.finished_at.clone().or_else(|| r.started_at.clone()))
+            .unwrap_or_default();
+        println!(
+            "{:<16} {:<8} {:<28} {when}",
+            step.id(),
+            status,
+            step.title()
+        );
+        if let Some(error) = record.and_then(|r| r.error.as_ref()) {
+            println!("    error: {error}");
+        }
+        for (key, value) in record.map(|r| &r.outputs).into_iter().flatten() {
+            println!("    {key} = {value}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,190 @@
+//! Progress reporting: spinners on a terminal, plain lines otherwise, or one JSON event per line on
+//! stdout with `--output json`.
+
+use deployer_steps::Change;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use std::cell::RefCell;
+use std::time::Duration;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+impl Counts {
+    pub fn add(&mut self, change: &Change) {
+        match change {
+            Change::Created => self.created += 1,
+            Change::Updated(_) => self.updated += 1,
+            Change::Unchanged => self.unchanged += 1,
+        }
+    }
+
+    pub fn merge(&mut self, other: Counts) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+    }
+
+    pub fn changed(&self) -> usize {
+        self.created + self.updated
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} created, {} updated, {} unchanged ({} changed)",
+            self.created,
+            self.updated,
+            self.unchanged,
+            self.changed()
+        )
+    }
+}
+
+pub trait Reporter {
+    fn step_started(&self, id: &str, title: &str);
+    fn step_skipped(&self, id: &str, reason: &str);
+    fn resource(&self, step: &str, resource: &str, change: &Change);
+    fn step_finished(&self, id: &str, counts: Counts, elapsed: Duration);
+    fn step_failed(&self, id: &str, error: &str);
+    fn run_finished(&self, counts: Counts, elapsed: Duration);
+}
+
+fn describe(resource: &str, change: &Change) -> String {
+    match change {
+        Change::Created => format!("+ {resource} (created)"),
+        Change::Updated(fields) => format!("~ {resource} (updated: {})", fields.join(", ")),
+        Change::Unchanged => format!("= {resource} (unchanged)"),
+    }
+}
+
+fn seconds(elapsed: Duration) -> String {
+    format!("{:.1} s", elapsed.as_secs_f64())
+}
+
+/// Plain lines on stderr, for logs and CI.
+pub struct Plain;
+
+impl Reporter for Plain {
+    fn step_started(&self, id: &str, title: &str) {
+        eprintln!("==> {id}: {title}");
+    }
+    fn step_skipped(&self, id: &str, reason: &str) {
+        eprintln!("==> {id}: skipped ({reason})");
+    }
+    fn resource(&self, _step: &str, resource: &str, change: &Change) {
+        eprintln!("    {}", describe(resource, change));
+    }
+    fn step_finished(&self, id: &str, counts: Counts, elapsed: Duration) {
+        eprintln!(
+            "<== {id}: done, {} in {}",
+            counts.summary(),
+            seconds(elapsed)
+        );
+    }
+    fn step_failed(&self, id: &str, error: &str) {
+        eprintln!("<== {id}: FAILED: {error}");
+    }
+    fn run_finished(&self, counts: Counts, elapsed: Duration) {
+        eprintln!("finished: {} in {}", counts.summary(), seconds(elapsed));
+    }
+}
+
+/// One spinner per step, resource lines printed above it.
+#[derive(Default)]
+pub struct Terminal {
+    spinner: RefCell<Option<ProgressBar>>,
+}
+
+impl Terminal {
+    fn println(&self, line: String) {
+        match &*self.spinner.borrow() {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn finish(&self, line: String) {
+        if let Some(bar) = self.spinner.borrow_mut().take() {
+            bar.finish_and_clear();
+        }
+        eprintln!("{line}");
+    }
+}
+
+impl Reporter for Terminal {
+    fn step_started(&self, id: &str, title: &str) {
+        let bar = ProgressBar::new_spinner();
+        // Invariant: the template is a literal known to parse.
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                .expect("valid spinner template"),
+        );
+        bar.set_message(format!("{id}: {title}"));
+        bar.enable_steady_tick(Duration::from_millis(100));
+        *self.spinner.borrow_mut() = Some(bar);
+    }
+    fn step_skipped(&self, id: &str, reason: &str) {
+        eprintln!("- {id}: skipped ({reason})");
+    }
+    fn resource(&self, _step: &str, resource: &str, change: &Change) {
+        self.println(format!("    {}", describe(resource, change)));
+    }
+    fn step_finished(&self, id: &str, counts: Counts, elapsed: Duration) {
+        self.finish(format!(
+            "✔ {id}: {} in {}",
+            counts.summary(),
+            seconds(elapsed)
+        ));
+    }
+    fn step_failed(&self, id: &str, error: &str) {
+        self.finish(format!("✘ {id}: {error}"));
+    }
+    fn run_finished(&self, counts: Counts, elapsed: Duration) {
+        eprintln!("finished: {} in {}", counts.summary(), seconds(elapsed));
+    }
+}
+
+/// One JSON object per line on stdout; the README documents each event.
+pub struct Json;
+
+impl Json {
+    fn emit(&self, event: serde_json::Value) {
+        println!("{event}");
+    }
+}
+
+impl Reporter for Json {
+    fn step_started(&self, id: &str, title: &str) {
+        self.emit(json!({"event": "step_started", "step": id, "title": title}));
+    }
+    fn step_skipped(&self, id: &str, reason: &str) {
+        self.emit(json!({"event": "step_skipped", "step": id, "reason": reason}));
+    }
+    fn resource(&self, step: &str, resource: &str, change: &Change) {
+        let (action, fields) = match change {
+            Change::Created => ("created", vec![]),
+            Change::Updated(fields) => ("updated", fields.clone()),
+            Change::Unchanged => ("unchanged", vec![]),
+        };
+        self.emit(json!({"event": "resource", "step": step, "resource": resource, "action": action, "fields": fields}));
+    }
+    fn step_finished(&self, id: &str, counts: Counts, elapsed: Duration) {
+        self.emit(json!({
+            "event": "step_finished", "step": id, "created": counts.created, "updated": counts.updated,
+            "unchanged": counts.unchanged, "seconds": elapsed.as_secs_f64()
+        }));
+    }
+    fn step_failed(&self, id: &str, error: &str) {
+        self.emit(json!({"event": "step_failed", "step": id, "error": error}));
+    }
+    fn run_finished(&self, counts: Counts, elapsed: Duration) {
+        self.emit(json!({
+            "event": "run_finished", "created": counts.created, "updated": counts.updated,
+            "unchanged": counts.unchanged, "changed": counts.changed(), "seconds": elapsed.as_secs_f64()
+        }));
+    }
+}

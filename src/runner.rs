@@ -1,0 +1,237 @@
+//! The runner: executes steps in order, like a migration runner. Each step is marked `started` before it
+//! runs and `done` (with its input fingerprint) after; `run` and `resume` skip a step that is `done` with
+//! an unchanged fingerprint, and re-run one left `started` or `failed`, which is safe because every
+//! step ensures rather than creates.
+
+use anyhow::{anyhow, Result};
+use deployer_steps::package::hex;
+use deployer_steps::{Change, Clients, Context, InputError, Recorder, Settings, Step};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use crate::progress::{Counts, Reporter};
+use crate::state::{self, State, Status, StepRecord};
+
+/// Which steps a command runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Every step in order, skipping those done with unchanged inputs (`run`, `resume`).
+    All,
+    /// One step, always run (`step ID`).
+    One(String),
+}
+
+/// Picks the steps of `selection` and checks that a single step's prerequisites have finished.
+pub fn select<'s>(
+    steps: &'s [Box<dyn Step>],
+    selection: &Selection,
+    state: Option<&State>,
+) -> Result<Vec<&'s dyn Step>, InputError> {
+    let Selection::One(id) = selection else {
+        return Ok(steps.iter().map(|s| s.as_ref()).collect());
+    };
+    let Some(step) = steps.iter().find(|s| s.id() == id) else {
+        let ids: Vec<&str> = steps.iter().map(|s| s.id()).collect();
+        return Err(InputError(format!(
+            "unknown step '{id}': the steps are {} (see `deployer steps`)",
+            ids.join(", ")
+        )));
+    };
+    for needed in step.requires() {
+        let status = state.and_then(|s| s.status(needed));
+        if status != Some(Status::Done) {
+            let now = status.map_or("not run".to_string(), |s| format!("{s:?}").to_lowercase());
+            return Err(InputError(format!(
+                "step {id} needs the outputs of {needed}, which has not finished ({now}): run `deployer step \
+                 {needed}` first, or `deployer run` for everything"
+            )));
+        }
+    }
+    Ok(vec![step.as_ref()])
+}
+
+pub fn now() -> String {
+    aws_smithy_types::DateTime::from(SystemTime::now())
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default()
+}
+
+pub struct Runner<'a> {
+    pub state_path: &'a Path,
+    pub state: RefCell<State>,
+    pub clients: &'a Clients,
+    pub reporter: &'a dyn Reporter,
+}
+
+impl Runner<'_> {
+    fn work_dir(&self) -> PathBuf {
+        self.state_path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    }
+
+    fn save(&self) -> Result<()> {
+        state::save(self.state_path, &self.state.borrow())
+    }
+
+    fn set_status(&self, id: &str, update: impl FnOnce(&mut StepRecord)) -> Result<()> {
+        {
+            let mut state = self.state.borrow_mut();
+            let record = state
+                .steps
+                .entry(id.to_string())
+                .or_insert_with(|| StepRecord {
+                    status: Status::Started,
+                    fingerprint: None,
+                    started_at: None,
+                    finished_at: None,
+                    error: None,
+                    outputs: Default::default(),
+                });
+            update(record);
+        }
+        self.save()
+    }
+
+    /// Runs the selected steps; returns the total counts, or the first failure (state saved).
+    pub async fn run(&self, steps: &[&dyn Step], selection: &Selection) -> Result<Counts> {
+        let started = Instant::now();
+        let mut total = Counts::default();
+        for step in steps {
+            total.merge(self.run_step(*step, selection).await?);
+        }
+        self.reporter.run_finished(total, started.elapsed());
+        Ok(total)
+    }
+
+    async fn run_step(&self, step: &dyn Step, selection: &Selection) -> Result<Counts> {
+        let id = step.id();
+        let settings: Settings = self.state.borrow().settings.clone();
+        let outputs = self.state.borrow().outputs();
+        let work_dir = self.work_dir();
+        let ctx = Context {
+            settings: &settings,
+            aws: self.clients,
+            outputs: &outputs,
+            work_dir: &work_dir,
+        };
+        let fingerprint = fingerprint(step, &ctx).await?;
+
+        let previous = self.state.borrow().steps.get(id).cloned();
+        let unchanged = previous.as_ref().is_some_and(|p| {
+            p.status == Status::Done && p.fingerprint.as_deref() == Some(fingerprint.as_str())
+        });
+        if unchanged && *selection == Selection::All {
+            self.reporter.step_skipped(id, "done, inputs unchanged");
+            return Ok(Counts::default());
+        }
+
+        self.set_status(id, |r| {
+            r.status = Status::Started;
+            r.started_at = Some(now());
+            r.finished_at = None;
+            r.error = None;
+        })?;
+        self.reporter.step_started(id, step.title());
+        let clock = Instant::now();
+        let recorder = StepRecorder {
+            runner: self,
+            step: id,
+            counts: RefCell::new(Counts::default()),
+        };
+        let result = step.run(&ctx, &recorder).await;
+        let counts = *recorder.counts.borrow();
+        match result {
+            Ok(()) => {
+                self.set_status(id, |r| {
+                    r.status = Status::Done;
+                    r.fingerprint = Some(fingerprint);
+                    r.finished_at = Some(now());
+                })?;
+                self.reporter.step_finished(id, counts, clock.elapsed());
+                Ok(counts)
+            }
+            Err(err) => {
+                let message = format!("{err:#}");
+                self.set_status(id, |r| {
+                    r.status = Status::Failed;
+                    r.finished_at = Some(now());
+                    r.error = Some(message.clone());
+                })?;
+                self.reporter.step_failed(id, &message);
+                Err(anyhow!(StepFailed {
+                    step: id.to_string(),
+                    message
+                }))
+            }
+        }
+    }
+}
+
+/// A step failed: the state file records it and `deployer resume` retries it.
+#[derive(Debug)]
+pub struct StepFailed {
+    pub step: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for StepFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "step {} failed: {}\nWhat was created is recorded in the state file; fix the cause above, then run \
+             `deployer resume` to continue from this step.",
+            self.step, self.message
+        )
+    }
+}
+
+impl std::error::Error for StepFailed {}
+
+/// Digest of everything a step's result depends on: its settings, its prerequisites' outputs, and its
+/// own extra inputs (e.g. the code bundle).
+async fn fingerprint(step: &dyn Step, ctx: &Context<'_>) -> Result<String> {
+    let upstream: serde_json::Map<String, serde_json::Value> = step
+        .requires()
+        .iter()
+        .map(|id| (id.to_string(), json!(ctx.outputs.get(*id))))
+        .collect();
+    let input = json!({
+        "step": step.id(),
+        "settings": ctx.settings,
+        "upstream": upstream,
+        "digest": step.input_digest(ctx).await?,
+    });
+    Ok(hex(&Sha256::digest(input.to_string())))
+}
+
+struct StepRecorder<'r> {
+    runner: &'r Runner<'r>,
+    step: &'static str,
+    counts: RefCell<Counts>,
+}
+
+impl Recorder for StepRecorder<'_> {
+    fn recorded(&self, key: &str) -> Option<String> {
+        self.runner
+            .state
+            .borrow()
+            .steps
+            .get(self.step)
+            .and_then(|s| s.outputs.get(key).cloned())
+    }
+
+    fn record(&self, key: &str, value: &str) -> Result<()> {
+        self.runner.set_status(self.step, |r| {
+            r.outputs.insert(key.to_string(), value.to_string());
+        })
+    }
+
+    fn report(&self, resource: &str, change: &Change) {
+        self.counts.borrow_mut().add(change);
+        self.runner.reporter.resource(self.step, resource, change);
+    }
+}

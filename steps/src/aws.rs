@@ -1,0 +1,92 @@
+//! One set of service clients built from one `SdkConfig`, so that every step shares the credential chain,
+//! region, endpoint, retry settings and HTTP connection pool.
+
+use anyhow::{anyhow, Context as _, Result};
+use aws_config::SdkConfig;
+use std::sync::OnceLock;
+use tokio::sync::OnceCell;
+
+/// Who the credentials belong to: ARNs need the account and partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub account: String,
+    pub partition: String,
+    pub arn: String,
+}
+
+pub struct Clients {
+    config: SdkConfig,
+    dynamodb: OnceLock<aws_sdk_dynamodb::Client>,
+    iam: OnceLock<aws_sdk_iam::Client>,
+    lambda: OnceLock<aws_sdk_lambda::Client>,
+    identity: OnceCell<Identity>,
+}
+
+impl Clients {
+    pub fn new(config: SdkConfig) -> Self {
+        Self {
+            config,
+            dynamodb: OnceLock::new(),
+            iam: OnceLock::new(),
+            lambda: OnceLock::new(),
+            identity: OnceCell::new(),
+        }
+    }
+
+    pub fn region(&self) -> &str {
+        self.config.region().map(|r| r.as_ref()).unwrap_or_default()
+    }
+
+    pub fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
+        self.dynamodb
+            .get_or_init(|| aws_sdk_dynamodb::Client::new(&self.config))
+    }
+
+    pub fn iam(&self) -> &aws_sdk_iam::Client {
+        self.iam
+            .get_or_init(|| aws_sdk_iam::Client::new(&self.config))
+    }
+
+    pub fn lambda(&self) -> &aws_sdk_lambda::Client {
+        self.lambda
+            .get_or_init(|| aws_sdk_lambda::Client::new(&self.config))
+    }
+
+    /// The caller's identity, asked of STS once per run. It doubles as the pre-flight check that the
+    /// endpoint answers and the credentials are accepted.
+    pub async fn identity(&self) -> Result<&Identity> {
+        self.identity
+            .get_or_try_init(|| async {
+                let sts = aws_sdk_sts::Client::new(&self.config);
+                let who = sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .context("sts:GetCallerIdentity")?;
+                let arn = who.arn().unwrap_or_default().to_string();
+                let partition = arn.split(':').nth(1).unwrap_or("aws").to_string();
+                let account = who
+                    .account()
+                    .ok_or_else(|| anyhow!("sts:GetCallerIdentity returned no account"))?
+                    .to_string();
+                Ok(Identity {
+                    account,
+                    partition,
+                    arn,
+                })
+            })
+            .await
+    }
+}
+
+/// Turns a "not found" service error into `Ok(None)`, so that a lookup reads as `Option`.
+pub fn absent_if<T, E, R>(
+    result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
+    is_missing: impl Fn(&E) -> bool,
+) -> Result<Option<T>, aws_sdk_dynamodb::error::SdkError<E, R>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(err) if err.as_service_error().is_some_and(&is_missing) => Ok(None),
+        Err(err) => Err(err),
+    }
+}

@@ -1,0 +1,174 @@
+//! The one idiom every step uses for every AWS resource:
+//! look it up (by the ID recorded in state, else by name), create it if missing, record its ID at once,
+//! then update only the fields that differ from what the step wants.
+
+use anyhow::Result;
+use serde::Serialize;
+
+/// What ensuring a resource did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", content = "fields", rename_all = "snake_case")]
+pub enum Change {
+    Created,
+    /// The names of the fields that were brought back in line.
+    Updated(Vec<String>),
+    Unchanged,
+}
+
+/// The runner's side of a step: persists IDs and reports changes. Steps never print and never write the
+/// state file themselves.
+pub trait Recorder {
+    /// A value this step recorded in an earlier, possibly interrupted, run.
+    fn recorded(&self, key: &str) -> Option<String>;
+    /// Persists `key = value` in the state file now (atomically), so that a kill right after a create
+    /// leaves the new resource's ID behind.
+    fn record(&self, key: &str, value: &str) -> Result<()>;
+    fn report(&self, resource: &str, change: &Change);
+}
+
+/// One AWS resource as a step wants it.
+// Steps run on one thread (the runner awaits them in order), so their futures need not be `Send`.
+#[allow(async_fn_in_trait)]
+pub trait Resource {
+    /// What AWS reports about the resource.
+    type Live;
+
+    /// For people: "table new-service-conversations".
+    fn label(&self) -> String;
+    /// The state-file key its ID is recorded under.
+    fn key(&self) -> String;
+    /// Looks the resource up: by `recorded` ID first when there is one, else by name. Never creates.
+    async fn find(&self, recorded: Option<&str>) -> Result<Option<Self::Live>>;
+    /// Creates it with the fewest calls that give it an ID; [`Resource::update`] converges the rest.
+    async fn create(&self) -> Result<Self::Live>;
+    fn id(&self, live: &Self::Live) -> String;
+    /// The fields whose live value differs from the wanted one.
+    fn differences(&self, live: &Self::Live) -> Result<Vec<&'static str>>;
+    /// Brings the named fields in line and returns the resource as it is now.
+    async fn update(&self, live: Self::Live, fields: &[&'static str]) -> Result<Self::Live>;
+}
+
+pub async fn ensure<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Result<R::Live> {
+    let key = resource.key();
+    let recorded = recorder.recorded(&key);
+    let (mut live, created) = match resource.find(recorded.as_deref()).await? {
+        Some(live) => (live, false),
+        None => (resource.create().await?, true),
+    };
+    let id = resource.id(&live);
+    if recorded.as_deref() != Some(id.as_str()) {
+        recorder.record(&key, &id)?;
+    }
+    let fields = resource.differences(&live)?;
+    if !fields.is_empty() {
+        live = resource.update(live, &fields).await?;
+    }
+    let change = match (created, fields.is_empty()) {
+        (true, _) => Change::Created,
+        (false, true) => Change::Unchanged,
+        (false, false) => Change::Updated(fields.iter().map(|f| f.to_string()).collect()),
+    };
+    recorder.report(&resource.label(), &change);
+    Ok(live)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+
+    #[derive(Default)]
+    struct Memory {
+        values: RefCell<BTreeMap<String, String>>,
+        reports: RefCell<Vec<Change>>,
+    }
+
+    impl Recorder for Memory {
+        fn recorded(&self, key: &str) -> Option<String> {
+            self.values.borrow().get(key).cloned()
+        }
+        fn record(&self, key: &str, value: &str) -> Result<()> {
+            self.values.borrow_mut().insert(key.into(), value.into());
+            Ok(())
+        }
+        fn report(&self, _: &str, change: &Change) {
+            self.reports.borrow_mut().push(change.clone());
+        }
+    }
+
+    /// A fake resource whose "AWS" is a cell: (id, size).
+    struct Disk<'a> {
+        aws: &'a RefCell<Option<(String, u32)>>,
+        want_size: u32,
+        creates: RefCell<u32>,
+    }
+
+    impl Resource for Disk<'_> {
+        type Live = (String, u32);
+        fn label(&self) -> String {
+            "disk d".into()
+        }
+        fn key(&self) -> String {
+            "disk_id".into()
+        }
+        async fn find(&self, _: Option<&str>) -> Result<Option<Self::Live>> {
+            Ok(self.aws.borrow().clone())
+        }
+        async fn create(&self) -> Result<Self::Live> {
+            *self.creates.borrow_mut() += 1;
+            let live = (format!("d-{}", self.creates.borrow()), 1);
+            *self.aws.borrow_mut() = Some(live.clone());
+            Ok(live)
+        }
+        fn id(&self, live: &Self::Live) -> String {
+            live.0.clone()
+        }
+        fn differences(&self, live: &Self::Live) -> Result<Vec<&'static str>> {
+            Ok(if live.1 == self.want_size {
+                vec![]
+            } else {
+                vec!["size"]
+            })
+        }
+        async fn update(&self, live: Self::Live, _: &[&'static str]) -> Result<Self::Live> {
+            let now = (live.0, self.want_size);
+            *self.aws.borrow_mut() = Some(now.clone());
+            Ok(now)
+        }
+    }
+
+    #[tokio::test]
+    async fn creates_once_records_then_converges_and_is_a_no_op_afterwards() {
+        let aws = RefCell::new(None);
+        let disk = Disk {
+            aws: &aws,
+            want_size: 5,
+            creates: RefCell::new(0),
+        };
+        let memory = Memory::default();
+
+        let first = ensure(&disk, &memory).await.unwrap();
+        assert_eq!(first, ("d-1".to_string(), 5));
+        assert_eq!(memory.recorded("disk_id").as_deref(), Some("d-1"));
+
+        let second = ensure(&disk, &memory).await.unwrap();
+        assert_eq!(second, first);
+        assert_eq!(*disk.creates.borrow(), 1);
+        assert_eq!(
+            *memory.reports.borrow(),
+            vec![Change::Created, Change::Unchanged]
+        );
+
+        let bigger = Disk {
+            aws: &aws,
+            want_size: 9,
+            creates: RefCell::new(0),
+        };
+        ensure(&bigger, &memory).await.unwrap();
+        assert_eq!(
+            memory.reports.borrow().last(),
+            Some(&Change::Updated(vec!["size".into()]))
+        );
+    }
+}

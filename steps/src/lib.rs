@@ -1,0 +1,28 @@
+//! The manual's deployment sections as idempotent, resumable steps.
+//!
+//! Each `sNN_*.rs` module is one section of the manual. A step never prints and never touches the state
+//! file: it reports what it did through a [`Recorder`], which the runner (in the `deployer` binary)
+//! persists and displays. Every AWS resource goes through the one [`ensure::ensure`] idiom.
+
+pub mod aws;
+pub mod ensure;
+pub mod names;
+pub mod package;
+pub mod settings;
+pub mod step;
+
+pub mod s01_dynamodb;
+pub mod s02_lambda;
+
+pub use aws::{Clients, Identity};
+pub use ensure::{ensure, Change, Recorder, Resource};
+pub use settings::{InputError, Settings};
+pub use step::{Context, Outputs, Step};
+
+/// Every step in the manual's order. The IDs are the state file's checkpoint keys: never rename one.
+pub fn registry() -> Vec<Box<dyn Step>> {
+    vec![
+        Box::new(s01_dynamodb::DynamoDb),
+        Box::new(s02_lambda::Lambda::default()),
+    ]
+}

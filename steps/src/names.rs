@@ -1,0 +1,132 @@
+//! Resource names derived from the service name, and the rules a service name must follow so that every
+//! derived name is valid in S3, Lambda, IAM and DynamoDB.
+
+use crate::settings::InputError;
+
+/// The longest derived name is `SERVICE-websocket-disconnect` (Lambda: at most 64 characters).
+const LONGEST_SUFFIX: &str = "-websocket-disconnect";
+pub const MAX_SERVICE_LEN: usize = 64 - LONGEST_SUFFIX.len();
+
+pub fn resource(service: &str, suffix: &str) -> String {
+    format!("{service}-{suffix}")
+}
+
+/// Lowercase letters, digits and single hyphens, starting with a letter: the intersection of the S3
+/// bucket (`SERVICE-frontend`), Lambda, IAM role and DynamoDB naming rules.
+pub fn validate_service(service: &str) -> Result<(), InputError> {
+    let fix =
+        "use lowercase letters, digits and hyphens, starting with a letter, e.g. 'new-service'";
+    if service.is_empty() {
+        return Err(InputError(format!("the service name is empty: {fix}")));
+    }
+    if service.len() > MAX_SERVICE_LEN {
+        return Err(InputError(format!(
+            "service name '{service}' is {} characters long; at most {MAX_SERVICE_LEN} fit, since the Lambda function \
+             '{service}{LONGEST_SUFFIX}' may have at most 64: choose a shorter --service",
+            service.len()
+        )));
+    }
+    let bad_char = service
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'));
+    if let Some(c) = bad_char {
+        return Err(InputError(format!(
+            "service name '{service}' contains '{c}', which S3 bucket names do not allow: {fix}"
+        )));
+    }
+    if !service.starts_with(|c: char| c.is_ascii_lowercase())
+        || service.ends_with('-')
+        || service.contains("--")
+    {
+        return Err(InputError(format!(
+            "service name '{service}' must start with a letter and have no leading, trailing or doubled hyphen: {fix}"
+        )));
+    }
+    Ok(())
+}
+
+pub fn validate_domain(domain: &str) -> Result<(), InputError> {
+    let fix = "give the apex domain you own, e.g. --domain new-service.com";
+    let labels: Vec<&str> = domain.split('.').collect();
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
+    let tld_ok = labels
+        .last()
+        .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_lowercase()));
+    if domain.len() > 253 || labels.len() < 2 || !labels.iter().all(label_ok) || !tld_ok {
+        return Err(InputError(format!(
+            "domain '{domain}' is not a valid lowercase DNS name with at least two labels: {fix}"
+        )));
+    }
+    Ok(())
+}
+
+/// API Gateway stage names: letters, digits, hyphens and underscores, at most 128.
+pub fn validate_stage(stage: &str) -> Result<(), InputError> {
+    let ok = !stage.is_empty()
+        && stage.len() <= 128
+        && stage
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(InputError(format!(
+            "stage '{stage}' is not a valid API Gateway stage name: use letters, digits, '-' or '_', e.g. --stage prod"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_names_follow_every_services_rules() {
+        assert!(validate_service("new-service").is_ok());
+        assert!(validate_service("a1").is_ok());
+        for bad in [
+            "New_Service!",
+            "",
+            "-svc",
+            "svc-",
+            "a--b",
+            "1abc",
+            "UPPER",
+            "with.dot",
+        ] {
+            assert!(validate_service(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn longest_service_name_still_fits_lambda() {
+        let longest = "a".repeat(MAX_SERVICE_LEN);
+        assert!(validate_service(&longest).is_ok());
+        assert_eq!(resource(&longest, "websocket-disconnect").len(), 64);
+        assert!(validate_service(&"a".repeat(MAX_SERVICE_LEN + 1)).is_err());
+    }
+
+    #[test]
+    fn domains_need_two_valid_labels() {
+        assert!(validate_domain("new-service.com").is_ok());
+        assert!(validate_domain("a.b.co").is_ok());
+        for bad in [
+            "localhost",
+            "New-Service.com",
+            "-a.com",
+            "a..com",
+            "a.com.",
+            "a.c0m",
+            "http://a.com",
+        ] {
+            assert!(validate_domain(bad).is_err(), "{bad} should be refused");
+        }
+    }
+}

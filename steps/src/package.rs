@@ -1,0 +1,251 @@
+//! The Lambda code bundle: a byte-for-byte reproducible zip of the Python backend, so that its SHA-256
+//! equals Lambda's `CodeSha256` and an unchanged backend is never uploaded again.
+
+use anyhow::{bail, Context as _, Result};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The backend folders that go into the bundle, as the manual's `zip -r` lists them.
+pub const SOURCE_DIRS: &[&str] = &["handlers", "src", "lib", "utils"];
+/// Lambda refuses a directly uploaded zip larger than this.
+const MAX_DIRECT_UPLOAD: usize = 50 * 1024 * 1024;
+
+pub struct Package {
+    pub zip: Vec<u8>,
+    /// base64(SHA-256(zip)), the form Lambda reports as `CodeSha256`.
+    pub code_sha256: String,
+    pub files: usize,
+}
+
+/// Builds the bundle from `backend`, installing `requirements.txt` (when it lists anything) into a cache
+/// under `cache_dir` keyed by the file's hash and the runtime, so pip runs only when they change.
+pub fn build(backend: &Path, cache_dir: &Path, runtime: &str) -> Result<Package> {
+    let mut entries = BTreeMap::new();
+    if let Some(deps) = installed_requirements(backend, cache_dir, runtime)? {
+        collect(&deps, &deps, &mut entries)?;
+    }
+    for dir in SOURCE_DIRS {
+        let path = backend.join(dir);
+        if path.is_dir() {
+            collect(backend, &path, &mut entries)?;
+        }
+    }
+    let zip = write_zip(&entries)?;
+    if zip.len() > MAX_DIRECT_UPLOAD {
+        bail!(
+            "the code bundle is {} MB, over Lambda's 50 MB limit for a direct upload: trim requirements.txt \
+             or move large dependencies into a Lambda layer",
+            zip.len() / (1024 * 1024)
+        );
+    }
+    let code_sha256 = aws_smithy_types::base64::encode(Sha256::digest(&zip));
+    Ok(Package {
+        zip,
+        code_sha256,
+        files: entries.len(),
+    })
+}
+
+fn is_excluded(name: &str) -> bool {
+    name == "__pycache__" || name.ends_with(".pyc") || name == ".DS_Store"
+}
+
+/// Adds every file below `dir` to `entries`, keyed by its '/'-separated path relative to `root`.
+fn collect(root: &Path, dir: &Path, entries: &mut BTreeMap<String, PathBuf>) -> Result<()> {
+    let listing = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+    for entry in listing {
+        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+        let path = entry.path();
+        if is_excluded(&entry.file_name().to_string_lossy()) {
+            continue;
+        }
+        let meta =
+            std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?;
+        if meta.is_dir() {
+            collect(root, &path, entries)?;
+        } else if meta.is_file() {
+            // Invariant: `path` was found by walking down from `root`.
+            let relative = path
+                .strip_prefix(root)
+                .expect("walked path lies under its root");
+            let name: Vec<String> = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            entries.insert(name.join("/"), path);
+        }
+    }
+    Ok(())
+}
+
+/// Sorted entries, fixed timestamps and permissions: the same files always give the same bytes.
+fn write_zip(entries: &BTreeMap<String, PathBuf>) -> Result<Vec<u8>> {
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o644);
+    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, path) in entries {
+        let content = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        writer
+            .start_file(name.as_str(), options)
+            .context("writing the code bundle")?;
+        writer
+            .write_all(&content)
+            .context("writing the code bundle")?;
+    }
+    Ok(writer
+        .finish()
+        .context("writing the code bundle")?
+        .into_inner())
+}
+
+/// The requirement lines of `requirements.txt`, without comments and blank lines.
+fn requirement_lines(backend: &Path) -> Result<Vec<String>> {
+    let path = backend.join("requirements.txt");
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or_default().trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect())
+}
+
+fn installed_requirements(
+    backend: &Path,
+    cache_dir: &Path,
+    runtime: &str,
+) -> Result<Option<PathBuf>> {
+    let lines = requirement_lines(backend)?;
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let key = Sha256::digest(format!("{runtime}\n{}", lines.join("\n")));
+    let target = cache_dir.join(format!("pip-{}", &hex(&key)[..16]));
+    if target.is_dir() {
+        return Ok(Some(target));
+    }
+    let staging = cache_dir.join(format!("pip-staging-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
+    let python_version = runtime.trim_start_matches("python");
+    let status = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--target",
+        ])
+        .arg(&staging)
+        .arg("-r")
+        .arg(backend.join("requirements.txt"))
+        // Lambda runs Linux x86_64: fetch wheels for it, whatever machine deploys.
+        .args([
+            "--platform",
+            "manylinux2014_x86_64",
+            "--implementation",
+            "cp",
+            "--only-binary=:all:",
+        ])
+        .args(["--python-version", python_version])
+        .status()
+        .context(
+            "running `python3 -m pip install` for requirements.txt: is python3 with pip installed?",
+        )?;
+    if !status.success() {
+        bail!(
+            "pip could not install {}/requirements.txt ({status}): fix the requirement named above, or check your \
+             network and pip configuration",
+            backend.display()
+        );
+    }
+    // A rename publishes the cache entry whole, so a killed install never leaves a half-filled cache.
+    std::fs::rename(&staging, &target)
+        .with_context(|| format!("caching pip install in {}", target.display()))?;
+    Ok(Some(target))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backend() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, body) in [
+            (
+                "handlers/api/conversation.py",
+                "def handler(e, c): return {}\n",
+            ),
+            ("handlers/__pycache__/x.cpython-312.pyc", "junk"),
+            ("utils/util.pyc", "junk"),
+            ("lib/helpers.py", "X = 1\n"),
+            ("notes.txt", "not in the bundle"),
+        ] {
+            let p = dir.path().join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, body).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn bundle_is_reproducible_and_leaves_out_bytecode_and_other_files() {
+        let dir = backend();
+        let cache = tempfile::tempdir().unwrap();
+        let first = build(dir.path(), cache.path(), "python3.12").unwrap();
+        // A later mtime must not change the bytes.
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        std::fs::write(dir.path().join("lib/helpers.py"), "X = 1\n").unwrap();
+        let second = build(dir.path(), cache.path(), "python3.12").unwrap();
+        assert_eq!(first.zip, second.zip);
+        assert_eq!(first.code_sha256, second.code_sha256);
+
+        let archive = zip::ZipArchive::new(Cursor::new(first.zip)).unwrap();
+        let names: Vec<&str> = archive.file_names().collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            vec!["handlers/api/conversation.py", "lib/helpers.py"]
+        );
+    }
+
+    #[test]
+    fn a_changed_file_changes_the_hash() {
+        let dir = backend();
+        let cache = tempfile::tempdir().unwrap();
+        let before = build(dir.path(), cache.path(), "python3.12").unwrap();
+        std::fs::write(dir.path().join("lib/helpers.py"), "X = 2\n").unwrap();
+        let after = build(dir.path(), cache.path(), "python3.12").unwrap();
+        assert_ne!(before.code_sha256, after.code_sha256);
+    }
+
+    #[test]
+    fn comment_only_requirements_need_no_pip() {
+        let dir = backend();
+        std::fs::write(dir.path().join("requirements.txt"), "# nothing yet\n\n").unwrap();
+        assert!(requirement_lines(dir.path()).unwrap().is_empty());
+        std::fs::write(
+            dir.path().join("requirements.txt"),
+            "requests==2.32.3  # http\n",
+        )
+        .unwrap();
+        assert_eq!(
+            requirement_lines(dir.path()).unwrap(),
+            vec!["requests==2.32.3"]
+        );
+    }
+}

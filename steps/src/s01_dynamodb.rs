@@ -1,0 +1,282 @@
+//! Manual section 2.1, "DynamoDB tables": step `01-dynamodb`.
+//!
+//! Tables (on-demand billing), with the key schemas the backend's handlers use:
+//!
+//! | table                          | partition key       | sort key              | TTL attribute |
+//! |--------------------------------|---------------------|-----------------------|---------------|
+//! | `SERVICE-conversations`        | `userId` (S)        | `conversationId` (S)  |               |
+//! | `SERVICE-prompts`              | `promptId` (S)      |                       |               |
+//! | `SERVICE-usage`                | `userId` (S)        | `date` (S)            |               |
+//! | `SERVICE-websocket-connections`| `connectionId` (S)  |                       | `ttl`         |
+//!
+//! AWS calls: `DescribeTable`, `CreateTable`, `UpdateTable` (billing mode), the `table_exists` waiter,
+//! `DescribeTimeToLive`, `UpdateTimeToLive`. The tables are ensured concurrently.
+//! A table whose key schema differs cannot be changed in place: the step stops and says so.
+//!
+//! Outputs: `table_arn.<suffix>` for each table (e.g. `table_arn.conversations`).
+
+use anyhow::{bail, Context as _, Result};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::client::Waiters;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TableDescription, TimeToLiveSpecification, TimeToLiveStatus,
+};
+use futures::future::try_join_all;
+use std::time::Duration;
+
+use crate::aws::absent_if;
+use crate::ensure::{ensure, Recorder, Resource};
+use crate::step::{Context, Step};
+
+pub const ID: &str = "01-dynamodb";
+
+pub struct TableSpec {
+    pub suffix: &'static str,
+    pub partition_key: &'static str,
+    pub sort_key: Option<&'static str>,
+    pub ttl_attribute: Option<&'static str>,
+}
+
+pub const TABLES: &[TableSpec] = &[
+    TableSpec {
+        suffix: "conversations",
+        partition_key: "userId",
+        sort_key: Some("conversationId"),
+        ttl_attribute: None,
+    },
+    TableSpec {
+        suffix: "prompts",
+        partition_key: "promptId",
+        sort_key: None,
+        ttl_attribute: None,
+    },
+    TableSpec {
+        suffix: "usage",
+        partition_key: "userId",
+        sort_key: Some("date"),
+        ttl_attribute: None,
+    },
+    TableSpec {
+        suffix: "websocket-connections",
+        partition_key: "connectionId",
+        sort_key: None,
+        ttl_attribute: Some("ttl"),
+    },
+];
+
+/// How long to wait for a table to become ACTIVE (AWS takes seconds; the waiter polls).
+const TABLE_ACTIVE_WAIT: Duration = Duration::from_secs(300);
+
+pub fn table_arn_key(suffix: &str) -> String {
+    format!("table_arn.{suffix}")
+}
+
+pub struct DynamoDb;
+
+#[async_trait(?Send)]
+impl Step for DynamoDb {
+    fn id(&self) -> &'static str {
+        ID
+    }
+    fn title(&self) -> &'static str {
+        "2.1 DynamoDB tables"
+    }
+    async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
+        let tables = TABLES.iter().map(|spec| Table {
+            ctx,
+            spec,
+            name: ctx.name(spec.suffix),
+        });
+        try_join_all(tables.map(|t| async move { ensure(&t, recorder).await })).await?;
+        Ok(())
+    }
+}
+
+struct Table<'a> {
+    ctx: &'a Context<'a>,
+    spec: &'static TableSpec,
+    name: String,
+}
+
+/// A table as AWS describes it, with its TTL setting when the spec has one.
+struct LiveTable {
+    description: TableDescription,
+    ttl_enabled_on: Option<String>,
+}
+
+impl Table<'_> {
+    fn client(&self) -> &aws_sdk_dynamodb::Client {
+        self.ctx.aws.dynamodb()
+    }
+
+    fn key_schema(&self) -> Result<Vec<KeySchemaElement>> {
+        let mut keys = vec![(self.spec.partition_key, KeyType::Hash)];
+        keys.extend(self.spec.sort_key.map(|k| (k, KeyType::Range)));
+        keys.into_iter()
+            .map(|(name, kind)| {
+                Ok(KeySchemaElement::builder()
+                    .attribute_name(name)
+                    .key_type(kind)
+                    .build()?)
+            })
+            .collect()
+    }
+
+    fn attribute_definitions(&self) -> Result<Vec<AttributeDefinition>> {
+        std::iter::once(self.spec.partition_key)
+            .chain(self.spec.sort_key)
+            .map(|name| {
+                Ok(AttributeDefinition::builder()
+                    .attribute_name(name)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()?)
+            })
+            .collect()
+    }
+
+    async fn ttl(&self) -> Result<Option<String>> {
+        if self.spec.ttl_attribute.is_none() {
+            return Ok(None);
+        }
+        let out = self
+            .client()
+            .describe_time_to_live()
+            .table_name(&self.name)
+            .send()
+            .await
+            .with_context(|| format!("dynamodb:DescribeTimeToLive {}", self.name))?;
+        let ttl = out.time_to_live_description();
+        let enabled = ttl.and_then(|t| t.time_to_live_status()) == Some(&TimeToLiveStatus::Enabled);
+        Ok(if enabled {
+            ttl.and_then(|t| t.attribute_name()).map(str::to_string)
+        } else {
+            None
+        })
+    }
+
+    async fn wait_active(&self) -> Result<TableDescription> {
+        let done = self
+            .client()
+            .wait_until_table_exists()
+            .table_name(&self.name)
+            .wait(TABLE_ACTIVE_WAIT)
+            .await
+            .with_context(|| format!("waiting for table {} to become ACTIVE", self.name))?;
+        let table = done.as_result().ok().and_then(|out| out.table().cloned());
+        table.with_context(|| format!("dynamodb:DescribeTable {} returned no table", self.name))
+    }
+}
+
+impl Resource for Table<'_> {
+    type Live = LiveTable;
+
+    fn label(&self) -> String {
+        format!("table {}", self.name)
+    }
+
+    fn key(&self) -> String {
+        table_arn_key(self.spec.suffix)
+    }
+
+    async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveTable>> {
+        let described = absent_if(
+            self.client()
+                .describe_table()
+                .table_name(&self.name)
+                .send()
+                .await,
+            |e| e.is_resource_not_found_exception(),
+        )
+        .with_context(|| format!("dynamodb:DescribeTable {}", self.name))?;
+        let Some(description) = described.and_then(|out| out.table().cloned()) else {
+            return Ok(None);
+        };
+        Ok(Some(LiveTable {
+            description,
+            ttl_enabled_on: self.ttl().await?,
+        }))
+    }
+
+    async fn create(&self) -> Result<LiveTable> {
+        self.client()
+            .create_table()
+            .table_name(&self.name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .set_key_schema(Some(self.key_schema()?))
+            .set_attribute_definitions(Some(self.attribute_definitions()?))
+            .send()
+            .await
+            .with_context(|| format!("dynamodb:CreateTable {}", self.name))?;
+        let description = self.wait_active().await?;
+        Ok(LiveTable {
+            description,
+            ttl_enabled_on: None,
+        })
+    }
+
+    fn id(&self, live: &LiveTable) -> String {
+        live.description.table_arn().unwrap_or_default().to_string()
+    }
+
+    fn differences(&self, live: &LiveTable) -> Result<Vec<&'static str>> {
+        if live.description.key_schema() != self.key_schema()?.as_slice() {
+            bail!(
+                "table {} exists with a different key schema than the step wants ({}); a key schema cannot be \
+                 changed in place: migrate its data and delete the table, or deploy under another --service",
+                self.name,
+                describe_keys(live.description.key_schema())
+            );
+        }
+        let mut fields = Vec::new();
+        let billing = live
+            .description
+            .billing_mode_summary()
+            .and_then(|b| b.billing_mode());
+        if billing != Some(&BillingMode::PayPerRequest) {
+            fields.push("billing_mode");
+        }
+        if self.spec.ttl_attribute.is_some()
+            && live.ttl_enabled_on.as_deref() != self.spec.ttl_attribute
+        {
+            fields.push("ttl");
+        }
+        Ok(fields)
+    }
+
+    async fn update(&self, mut live: LiveTable, fields: &[&'static str]) -> Result<LiveTable> {
+        if fields.contains(&"billing_mode") {
+            self.client()
+                .update_table()
+                .table_name(&self.name)
+                .billing_mode(BillingMode::PayPerRequest)
+                .send()
+                .await
+                .with_context(|| format!("dynamodb:UpdateTable {} (billing mode)", self.name))?;
+            live.description = self.wait_active().await?;
+        }
+        if let (true, Some(attribute)) = (fields.contains(&"ttl"), self.spec.ttl_attribute) {
+            let spec = TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name(attribute)
+                .build()?;
+            self.client()
+                .update_time_to_live()
+                .table_name(&self.name)
+                .time_to_live_specification(spec)
+                .send()
+                .await
+                .with_context(|| format!("dynamodb:UpdateTimeToLive {}", self.name))?;
+            live.ttl_enabled_on = Some(attribute.to_string());
+        }
+        Ok(live)
+    }
+}
+
+fn describe_keys(keys: &[KeySchemaElement]) -> String {
+    let parts: Vec<String> = keys
+        .iter()
+        .map(|k| format!("{} {}", k.attribute_name(), k.key_type().as_str()))
+        .collect();
+    parts.join(", ")
+}

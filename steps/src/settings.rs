@@ -1,0 +1,86 @@
+//! The service's settings: what `deployer run` takes on the command line and records in the state file.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::names;
+
+/// Bad input from the user: the runner exits with code 2 and creates nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError(pub String);
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+pub const DEFAULT_STAGE: &str = "prod";
+pub const DEFAULT_REGION: &str = "us-east-1";
+pub const DEFAULT_RUNTIME: &str = "python3.12";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub service: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    pub stage: String,
+    pub region: String,
+    pub backend: PathBuf,
+    pub frontend: PathBuf,
+    pub runtime: String,
+    /// Only set when given with `--endpoint-url`, so that `resume` talks to the same endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_url: Option<String>,
+}
+
+impl Settings {
+    /// Checks what can be checked without AWS; each message names the fix.
+    pub fn validate(&self) -> Result<(), InputError> {
+        names::validate_service(&self.service)?;
+        if let Some(domain) = &self.domain {
+            names::validate_domain(domain)?;
+        }
+        names::validate_stage(&self.stage)?;
+        validate_region(&self.region)?;
+        validate_runtime(&self.runtime)?;
+        if let Some(url) = &self.endpoint_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(InputError(format!(
+                    "--endpoint-url '{url}' is not a URL: give it as http://HOST:PORT or https://HOST"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn validate_region(region: &str) -> Result<(), InputError> {
+    let well_formed = region.split('-').count() >= 3
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if well_formed {
+        Ok(())
+    } else {
+        Err(InputError(format!(
+            "region '{region}' is not an AWS region name: use one such as us-east-1 or eu-west-2 (--region or AWS_REGION)"
+        )))
+    }
+}
+
+fn validate_runtime(runtime: &str) -> Result<(), InputError> {
+    let version = runtime
+        .strip_prefix("python3.")
+        .and_then(|v| v.parse::<u32>().ok());
+    match version {
+        Some(minor) if minor >= 9 => Ok(()),
+        _ => Err(InputError(format!(
+            "runtime '{runtime}' is not a supported Python runtime: use python3.9 or later, e.g. {DEFAULT_RUNTIME}"
+        ))),
+    }
+}

@@ -1,0 +1,61 @@
+//! The `Step` abstraction: one section of the manual, with a stable ID used as the checkpoint key.
+
+use anyhow::{anyhow, Result};
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::aws::Clients;
+use crate::ensure::Recorder;
+use crate::settings::{InputError, Settings};
+
+/// Outputs recorded by each step, keyed by step ID then output name.
+pub type Outputs = BTreeMap<String, BTreeMap<String, String>>;
+
+/// What a step may read: the settings, the shared clients, earlier steps' outputs.
+pub struct Context<'a> {
+    pub settings: &'a Settings,
+    pub aws: &'a Clients,
+    pub outputs: &'a Outputs,
+    /// The state file's folder: caches (e.g. pip installs) live beside it.
+    pub work_dir: &'a Path,
+}
+
+impl Context<'_> {
+    pub fn name(&self, suffix: &str) -> String {
+        crate::names::resource(&self.settings.service, suffix)
+    }
+
+    /// An output of an earlier step; the runner checks `requires()` before a step runs, so a missing
+    /// one means the state file was edited by hand.
+    pub fn output(&self, step: &str, key: &str) -> Result<&str> {
+        self.outputs
+            .get(step)
+            .and_then(|o| o.get(key))
+            .map(String::as_str)
+            .ok_or_else(|| anyhow!("output '{key}' of step {step} is missing from the state file: run `deployer step {step}`"))
+    }
+}
+
+// Steps run one after another on the runner's thread, so their futures need not be `Send`.
+#[async_trait(?Send)]
+pub trait Step {
+    /// Stable checkpoint key, e.g. "01-dynamodb".
+    fn id(&self) -> &'static str;
+    /// The manual section it implements, e.g. "2.1 DynamoDB tables".
+    fn title(&self) -> &'static str;
+    /// Steps whose outputs this one reads.
+    fn requires(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Checks the inputs without calling AWS, before any step of the run starts.
+    fn validate(&self, _settings: &Settings) -> Result<(), InputError> {
+        Ok(())
+    }
+    /// A digest of inputs beyond the settings and earlier outputs (e.g. the code bundle), so that the
+    /// runner re-runs the step when they change.
+    async fn input_digest(&self, _ctx: &Context<'_>) -> Result<String> {
+        Ok(String::new())
+    }
+    async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()>;
+}
