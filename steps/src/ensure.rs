@@ -2,8 +2,10 @@
 //! look it up (by the ID recorded in state, else by name), create it if missing, record its ID at once,
 //! then update only the fields that differ from what the step wants.
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
+use futures::future::join_all;
 use serde::Serialize;
+use std::future::Future;
 
 /// What ensuring a resource did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -70,6 +72,27 @@ pub async fn ensure<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Resul
     };
     recorder.report(&resource.label(), &change);
     Ok(live)
+}
+
+/// Runs independent ensures concurrently and lets every one finish, even when another fails: dropping an
+/// in-flight create could leave a resource in AWS whose ID never reached the state file.
+pub async fn all<T>(work: impl IntoIterator<Item = impl Future<Output = Result<T>>>) -> Result<Vec<T>> {
+    let mut done = Vec::new();
+    let mut errors = Vec::new();
+    for result in join_all(work).await {
+        match result {
+            Ok(value) => done.push(value),
+            Err(err) => errors.push(err),
+        }
+    }
+    match errors.len() {
+        0 => Ok(done),
+        1 => Err(errors.remove(0)),
+        n => {
+            let messages: Vec<String> = errors.iter().map(|e| format!("{e:#}")).collect();
+            Err(anyhow!("{n} resources failed:\n  - {}", messages.join("\n  - ")))
+        }
+    }
 }
 
 #[cfg(test)]

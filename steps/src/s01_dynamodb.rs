@@ -22,11 +22,10 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     TableDescription, TimeToLiveSpecification, TimeToLiveStatus,
 };
-use futures::future::try_join_all;
 use std::time::Duration;
 
 use crate::aws::absent_if;
-use crate::ensure::{ensure, Recorder, Resource};
+use crate::ensure::{all, ensure, Recorder, Resource};
 use crate::step::{Context, Step};
 
 pub const ID: &str = "01-dynamodb";
@@ -88,7 +87,7 @@ impl Step for DynamoDb {
             spec,
             name: ctx.name(spec.suffix),
         });
-        try_join_all(tables.map(|t| async move { ensure(&t, recorder).await })).await?;
+        all(tables.map(|t| async move { ensure(&t, recorder).await })).await?;
         Ok(())
     }
 }

@@ -35,14 +35,13 @@ use aws_sdk_lambda::error::SdkError;
 use aws_sdk_lambda::operation::create_function::CreateFunctionError;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, FunctionConfiguration, Runtime};
-use futures::future::try_join_all;
 use serde_json::{json, Value};
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::aws::absent_if;
-use crate::ensure::{ensure, Recorder, Resource};
+use crate::ensure::{all, ensure, Recorder, Resource};
 use crate::package::{self, Package};
 use crate::s01_dynamodb::{self, table_arn_key, TABLES};
 use crate::settings::{InputError, Settings};
@@ -196,7 +195,7 @@ impl Step for Lambda {
             role_arn: &role_arn,
             package,
         });
-        try_join_all(functions.map(|f| async move { ensure(&f, recorder).await })).await?;
+        all(functions.map(|f| async move { ensure(&f, recorder).await })).await?;
         if recorder.recorded("code_sha256").as_deref() != Some(package.code_sha256.as_str()) {
             recorder.record("code_sha256", &package.code_sha256)?;
         }

@@ -1,0 +1,30 @@
+# make demo: deploy the fixtures to a local moto and print the outputs.  make test: the whole suite.
+SERVICE ?= new-service
+DOMAIN  ?= new-service.com
+DEMO    := target/demo
+export AWS_ACCESS_KEY_ID ?= test
+export AWS_SECRET_ACCESS_KEY ?= test
+export NO_PROXY := 127.0.0.1,localhost
+
+.PHONY: build test lint demo check
+
+build:
+	cargo build
+
+test:
+	cargo test --workspace
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+check: lint test
+
+demo: build
+	@rm -rf $(DEMO) && mkdir -p $(DEMO)
+	@url=$$(tests/moto.sh start $(DEMO)/moto.pid) && echo "moto at $$url" && \
+	trap 'tests/moto.sh stop $(DEMO)/moto.pid' EXIT && \
+	./target/debug/deployer run --service $(SERVICE) --domain $(DOMAIN) \
+	  --backend fixtures/backend --frontend fixtures/frontend \
+	  --endpoint-url $$url --state $(DEMO)/state.json && \
+	./target/debug/deployer status --state $(DEMO)/state.json

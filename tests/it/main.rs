@@ -1,0 +1,7 @@
+//! Integration tests: the real `deployer` binary against a moto_server started for this test process.
+
+mod support;
+
+mod bad_input;
+mod checkpoints;
+mod dynamodb_lambda;
