@@ -78,6 +78,12 @@ pub struct SettingsArgs {
     /// Lambda runtime [default: python3.12].
     #[arg(long)]
     pub runtime: Option<String>,
+    /// Stage throttling: steady requests per second [default: 100].
+    #[arg(long)]
+    pub throttle_rate: Option<u32>,
+    /// Stage throttling: burst of requests [default: 200].
+    #[arg(long)]
+    pub throttle_burst: Option<u32>,
     /// Send every AWS request to this endpoint (e.g. a local moto); AWS_ENDPOINT_URL works too.
     #[arg(long)]
     pub endpoint_url: Option<String>,

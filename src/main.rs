@@ -9,7 +9,9 @@ mod state;
 
 use anyhow::Result;
 use clap::Parser;
-use deployer_steps::settings::{DEFAULT_REGION, DEFAULT_RUNTIME, DEFAULT_STAGE};
+use deployer_steps::settings::{
+    DEFAULT_REGION, DEFAULT_RUNTIME, DEFAULT_STAGE, DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE,
+};
 use deployer_steps::{registry, Clients, InputError, Settings};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -119,6 +121,14 @@ async fn resolve_settings(
             .or_else(|| recorded.map(|r| r.frontend.clone()))
             .unwrap_or_else(|| "frontend".into()),
         runtime: pick(&args.runtime, recorded.map(|r| &r.runtime), DEFAULT_RUNTIME),
+        throttle_rate: args
+            .throttle_rate
+            .or(recorded.map(|r| r.throttle_rate))
+            .unwrap_or(DEFAULT_THROTTLE_RATE),
+        throttle_burst: args
+            .throttle_burst
+            .or(recorded.map(|r| r.throttle_burst))
+            .unwrap_or(DEFAULT_THROTTLE_BURST),
         endpoint_url: args
             .endpoint_url
             .clone()

@@ -201,6 +201,8 @@ mod tests {
             backend: "backend".into(),
             frontend: "frontend".into(),
             runtime: "python3.12".into(),
+            throttle_rate: 100,
+            throttle_burst: 200,
             endpoint_url: None,
         }
     }

@@ -16,6 +16,8 @@ pub struct Identity {
 
 pub struct Clients {
     config: SdkConfig,
+    apigateway: OnceLock<aws_sdk_apigateway::Client>,
+    apigatewayv2: OnceLock<aws_sdk_apigatewayv2::Client>,
     dynamodb: OnceLock<aws_sdk_dynamodb::Client>,
     iam: OnceLock<aws_sdk_iam::Client>,
     lambda: OnceLock<aws_sdk_lambda::Client>,
@@ -26,6 +28,8 @@ impl Clients {
     pub fn new(config: SdkConfig) -> Self {
         Self {
             config,
+            apigateway: OnceLock::new(),
+            apigatewayv2: OnceLock::new(),
             dynamodb: OnceLock::new(),
             iam: OnceLock::new(),
             lambda: OnceLock::new(),
@@ -35,6 +39,16 @@ impl Clients {
 
     pub fn region(&self) -> &str {
         self.config.region().map(|r| r.as_ref()).unwrap_or_default()
+    }
+
+    pub fn apigateway(&self) -> &aws_sdk_apigateway::Client {
+        self.apigateway
+            .get_or_init(|| aws_sdk_apigateway::Client::new(&self.config))
+    }
+
+    pub fn apigatewayv2(&self) -> &aws_sdk_apigatewayv2::Client {
+        self.apigatewayv2
+            .get_or_init(|| aws_sdk_apigatewayv2::Client::new(&self.config))
     }
 
     pub fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {

@@ -37,8 +37,9 @@ pub trait Resource {
 
     /// For people: "table new-service-conversations".
     fn label(&self) -> String;
-    /// The state-file key its ID is recorded under.
-    fn key(&self) -> String;
+    /// The state-file key its ID is recorded under; `None` for resources found by a natural key (a
+    /// resource path, a route key) inside a parent whose ID is recorded.
+    fn key(&self) -> Option<String>;
     /// Looks the resource up: by `recorded` ID first when there is one, else by name. Never creates.
     async fn find(&self, recorded: Option<&str>) -> Result<Option<Self::Live>>;
     /// Creates it with the fewest calls that give it an ID; [`Resource::update`] converges the rest.
@@ -52,13 +53,13 @@ pub trait Resource {
 
 pub async fn ensure<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Result<R::Live> {
     let key = resource.key();
-    let recorded = recorder.recorded(&key);
+    let recorded = key.as_deref().and_then(|k| recorder.recorded(k));
     let (mut live, created) = match resource.find(recorded.as_deref()).await? {
         Some(live) => (live, false),
         None => (resource.create().await?, true),
     };
     let id = resource.id(&live);
-    if recorded.as_deref() != Some(id.as_str()) {
+    if let Some(key) = key.filter(|_| recorded.as_deref() != Some(id.as_str())) {
         recorder.record(&key, &id)?;
     }
     let fields = resource.differences(&live)?;
@@ -76,7 +77,9 @@ pub async fn ensure<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Resul
 
 /// Runs independent ensures concurrently and lets every one finish, even when another fails: dropping an
 /// in-flight create could leave a resource in AWS whose ID never reached the state file.
-pub async fn all<T>(work: impl IntoIterator<Item = impl Future<Output = Result<T>>>) -> Result<Vec<T>> {
+pub async fn all<T>(
+    work: impl IntoIterator<Item = impl Future<Output = Result<T>>>,
+) -> Result<Vec<T>> {
     let mut done = Vec::new();
     let mut errors = Vec::new();
     for result in join_all(work).await {
@@ -90,7 +93,10 @@ pub async fn all<T>(work: impl IntoIterator<Item = impl Future<Output = Result<T
         1 => Err(errors.remove(0)),
         n => {
             let messages: Vec<String> = errors.iter().map(|e| format!("{e:#}")).collect();
-            Err(anyhow!("{n} resources failed:\n  - {}", messages.join("\n  - ")))
+            Err(anyhow!(
+                "{n} resources failed:\n  - {}",
+                messages.join("\n  - ")
+            ))
         }
     }
 }
@@ -132,8 +138,8 @@ mod tests {
         fn label(&self) -> String {
             "disk d".into()
         }
-        fn key(&self) -> String {
-            "disk_id".into()
+        fn key(&self) -> Option<String> {
+            Some("disk_id".into())
         }
         async fn find(&self, _: Option<&str>) -> Result<Option<Self::Live>> {
             Ok(self.aws.borrow().clone())

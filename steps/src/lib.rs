@@ -4,6 +4,7 @@
 //! file: it reports what it did through a [`Recorder`], which the runner (in the `deployer` binary)
 //! persists and displays. Every AWS resource goes through the one [`ensure::ensure`] idiom.
 
+pub mod apigw;
 pub mod aws;
 pub mod ensure;
 pub mod names;
@@ -13,6 +14,8 @@ pub mod step;
 
 pub mod s01_dynamodb;
 pub mod s02_lambda;
+pub mod s03_api_gateway;
+pub mod s04_websocket;
 
 pub use aws::{Clients, Identity};
 pub use ensure::{ensure, Change, Recorder, Resource};
@@ -24,5 +27,7 @@ pub fn registry() -> Vec<Box<dyn Step>> {
     vec![
         Box::new(s01_dynamodb::DynamoDb),
         Box::new(s02_lambda::Lambda::default()),
+        Box::new(s03_api_gateway::ApiGateway),
+        Box::new(s04_websocket::WebSocket),
     ]
 }

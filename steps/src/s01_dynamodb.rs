@@ -174,8 +174,8 @@ impl Resource for Table<'_> {
         format!("table {}", self.name)
     }
 
-    fn key(&self) -> String {
-        table_arn_key(self.spec.suffix)
+    fn key(&self) -> Option<String> {
+        Some(table_arn_key(self.spec.suffix))
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveTable>> {

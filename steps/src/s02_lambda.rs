@@ -280,8 +280,8 @@ impl Resource for Role<'_> {
         format!("role {}", self.name)
     }
 
-    fn key(&self) -> String {
-        "role_arn".into()
+    fn key(&self) -> Option<String> {
+        Some("role_arn".into())
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveRole>> {
@@ -419,20 +419,9 @@ impl Function<'_> {
         ])
     }
 
-    fn live_environment(live: &FunctionConfiguration) -> HashMap<String, String> {
-        live.environment()
-            .and_then(|e| e.variables())
-            .cloned()
-            .unwrap_or_default()
-    }
-
     fn config_differences(&self, live: &FunctionConfiguration) -> Vec<&'static str> {
         let runtime = Runtime::from(self.ctx.settings.runtime.as_str());
-        let env = Self::live_environment(live);
-        let env_matches = self
-            .owned_environment()
-            .iter()
-            .all(|(k, v)| env.get(k) == Some(v));
+        let env_matches = environment_has(live, &self.owned_environment());
         let same = [
             live.runtime() == Some(&runtime),
             live.handler() == Some(self.spec.handler),
@@ -474,22 +463,48 @@ impl Function<'_> {
             .set_function_arn(created.function_arn().map(str::to_string))
             .build())
     }
+}
 
-    async fn wait_updated(&self) -> Result<FunctionConfiguration> {
-        let done = self
-            .client()
-            .wait_until_function_updated_v2()
-            .function_name(&self.name)
-            .wait(FUNCTION_WAIT)
-            .await
-            .with_context(|| format!("waiting for function {} to finish updating", self.name))?;
-        let config = done
-            .as_result()
-            .ok()
-            .and_then(|out| out.configuration().cloned());
-        config
-            .with_context(|| format!("lambda:GetFunction {} returned no configuration", self.name))
-    }
+/// Waits until the function accepts the next change (Lambda refuses one while an update is in progress).
+async fn wait_updated(ctx: &Context<'_>, name: &str) -> Result<FunctionConfiguration> {
+    let done = ctx
+        .aws
+        .lambda()
+        .wait_until_function_updated_v2()
+        .function_name(name)
+        .wait(FUNCTION_WAIT)
+        .await
+        .with_context(|| format!("waiting for function {name} to finish updating"))?;
+    let config = done
+        .as_result()
+        .ok()
+        .and_then(|out| out.configuration().cloned());
+    config.with_context(|| format!("lambda:GetFunction {name} returned no configuration"))
+}
+
+fn live_environment(live: &FunctionConfiguration) -> HashMap<String, String> {
+    live.environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Whether every `wanted` variable has its value; variables owned by others are not compared.
+fn environment_has(live: &FunctionConfiguration, wanted: &HashMap<String, String>) -> bool {
+    let env = live_environment(live);
+    wanted.iter().all(|(k, v)| env.get(k) == Some(v))
+}
+
+/// The live variables with `wanted` laid over them.
+fn merged_environment(
+    live: &FunctionConfiguration,
+    wanted: &HashMap<String, String>,
+) -> Environment {
+    let mut variables = live_environment(live);
+    variables.extend(wanted.clone());
+    Environment::builder()
+        .set_variables(Some(variables))
+        .build()
 }
 
 fn role_not_assumable_yet(err: &SdkError<CreateFunctionError>) -> bool {
@@ -506,8 +521,8 @@ impl Resource for Function<'_> {
         format!("function {}", self.name)
     }
 
-    fn key(&self) -> String {
-        function_arn_key(self.spec.suffix)
+    fn key(&self) -> Option<String> {
+        Some(function_arn_key(self.spec.suffix))
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<FunctionConfiguration>> {
@@ -570,8 +585,6 @@ impl Resource for Function<'_> {
         fields: &[&'static str],
     ) -> Result<FunctionConfiguration> {
         if fields.iter().any(|f| CONFIG_FIELDS.contains(f)) {
-            let mut variables = Self::live_environment(&live);
-            variables.extend(self.owned_environment());
             self.client()
                 .update_function_configuration()
                 .function_name(&self.name)
@@ -580,15 +593,11 @@ impl Resource for Function<'_> {
                 .handler(self.spec.handler)
                 .timeout(TIMEOUT_SECONDS)
                 .memory_size(self.spec.memory_mb)
-                .environment(
-                    Environment::builder()
-                        .set_variables(Some(variables))
-                        .build(),
-                )
+                .environment(merged_environment(&live, &self.owned_environment()))
                 .send()
                 .await
                 .with_context(|| format!("lambda:UpdateFunctionConfiguration {}", self.name))?;
-            live = self.wait_updated().await?;
+            live = wait_updated(self.ctx, &self.name).await?;
         }
         if fields.contains(&"code") {
             self.client()
@@ -598,9 +607,86 @@ impl Resource for Function<'_> {
                 .send()
                 .await
                 .with_context(|| format!("lambda:UpdateFunctionCode {}", self.name))?;
-            live = self.wait_updated().await?;
+            live = wait_updated(self.ctx, &self.name).await?;
         }
         Ok(live)
+    }
+}
+
+/// Variables another step sets on a function of this step (e.g. the WebSocket management endpoint).
+pub struct FunctionEnvironment<'a> {
+    pub ctx: &'a Context<'a>,
+    pub function_name: String,
+    pub variables: HashMap<String, String>,
+}
+
+impl Resource for FunctionEnvironment<'_> {
+    type Live = FunctionConfiguration;
+
+    fn label(&self) -> String {
+        let mut names: Vec<&str> = self.variables.keys().map(String::as_str).collect();
+        names.sort();
+        format!("environment {} of {}", names.join(", "), self.function_name)
+    }
+
+    fn key(&self) -> Option<String> {
+        None
+    }
+
+    async fn find(&self, _recorded: Option<&str>) -> Result<Option<FunctionConfiguration>> {
+        let got = absent_if(
+            self.ctx
+                .aws
+                .lambda()
+                .get_function()
+                .function_name(&self.function_name)
+                .send()
+                .await,
+            |e| e.is_resource_not_found_exception(),
+        )
+        .with_context(|| format!("lambda:GetFunction {}", self.function_name))?;
+        Ok(got.and_then(|out| out.configuration().cloned()))
+    }
+
+    async fn create(&self) -> Result<FunctionConfiguration> {
+        anyhow::bail!(
+            "function {} does not exist: run `deployer step {ID}` first",
+            self.function_name
+        )
+    }
+
+    fn id(&self, live: &FunctionConfiguration) -> String {
+        live.function_arn().unwrap_or_default().to_string()
+    }
+
+    fn differences(&self, live: &FunctionConfiguration) -> Result<Vec<&'static str>> {
+        Ok(if environment_has(live, &self.variables) {
+            vec![]
+        } else {
+            vec!["environment"]
+        })
+    }
+
+    async fn update(
+        &self,
+        live: FunctionConfiguration,
+        _fields: &[&'static str],
+    ) -> Result<FunctionConfiguration> {
+        self.ctx
+            .aws
+            .lambda()
+            .update_function_configuration()
+            .function_name(&self.function_name)
+            .environment(merged_environment(&live, &self.variables))
+            .send()
+            .await
+            .with_context(|| {
+                format!(
+                    "lambda:UpdateFunctionConfiguration {} (environment)",
+                    self.function_name
+                )
+            })?;
+        wait_updated(self.ctx, &self.function_name).await
     }
 }
 

@@ -21,6 +21,17 @@ impl std::error::Error for InputError {}
 pub const DEFAULT_STAGE: &str = "prod";
 pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_RUNTIME: &str = "python3.12";
+/// The manual's stage throttling: steady requests per second and burst, per API stage.
+pub const DEFAULT_THROTTLE_RATE: u32 = 100;
+pub const DEFAULT_THROTTLE_BURST: u32 = 200;
+
+fn default_throttle_rate() -> u32 {
+    DEFAULT_THROTTLE_RATE
+}
+
+fn default_throttle_burst() -> u32 {
+    DEFAULT_THROTTLE_BURST
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +44,10 @@ pub struct Settings {
     pub backend: PathBuf,
     pub frontend: PathBuf,
     pub runtime: String,
+    #[serde(default = "default_throttle_rate")]
+    pub throttle_rate: u32,
+    #[serde(default = "default_throttle_burst")]
+    pub throttle_burst: u32,
     /// Only set when given with `--endpoint-url`, so that `resume` talks to the same endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_url: Option<String>,
@@ -48,6 +63,13 @@ impl Settings {
         names::validate_stage(&self.stage)?;
         validate_region(&self.region)?;
         validate_runtime(&self.runtime)?;
+        if self.throttle_rate == 0 || self.throttle_burst == 0 || self.throttle_burst > 5000 {
+            return Err(InputError(format!(
+                "throttling {} requests/s with burst {} is not usable: give --throttle-rate and --throttle-burst \
+                 above 0, the burst at most 5000 (API Gateway's account limit)",
+                self.throttle_rate, self.throttle_burst
+            )));
+        }
         if let Some(url) = &self.endpoint_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(InputError(format!(

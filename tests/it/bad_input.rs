@@ -19,30 +19,168 @@ const OTHER_SERVICE_STATE: &str = r#"{"schema_version": 1, "settings": {"service
  "region": "us-east-1", "backend": "backend", "frontend": "frontend", "runtime": "python3.12"}, "steps": {}}"#;
 
 const CASES: &[Case] = &[
-    Case { name: "upper case and symbols", args: &["run", "--service", "New_Service!"], state: None, expect: "use lowercase letters, digits and hyphens" },
-    Case { name: "underscore", args: &["run", "--service", "new_service"], state: None, expect: "contains '_'" },
-    Case { name: "too long for Lambda", args: &["run", "--service", "a-service-name-that-is-far-too-long-for-lambda"], state: None, expect: "choose a shorter --service" },
-    Case { name: "leading digit", args: &["run", "--service", "1service"], state: None, expect: "must start with a letter" },
-    Case { name: "doubled hyphen", args: &["run", "--service", "new--service"], state: None, expect: "doubled hyphen" },
-    Case { name: "empty service", args: &["run", "--service", ""], state: None, expect: "the service name is empty" },
-    Case { name: "no service, no state", args: &["run"], state: None, expect: "no --service given" },
-    Case { name: "invalid domain", args: &["run", "--service", "bad-domain", "--domain", "not_a_domain"], state: None, expect: "not a valid lowercase DNS name" },
-    Case { name: "single-label domain", args: &["run", "--service", "bad-domain", "--domain", "localhost"], state: None, expect: "--domain new-service.com" },
-    Case { name: "invalid region", args: &["run", "--service", "bad-region", "--region", "moon"], state: None, expect: "not an AWS region name" },
-    Case { name: "invalid stage", args: &["run", "--service", "bad-stage", "--stage", "pro d"], state: None, expect: "not a valid API Gateway stage name" },
-    Case { name: "unsupported runtime", args: &["run", "--service", "bad-runtime", "--runtime", "python2.7"], state: None, expect: "python3.9 or later" },
-    Case { name: "endpoint not a URL", args: &["run", "--service", "bad-url", "--endpoint-url", "localhost:5000"], state: None, expect: "give it as http://HOST:PORT" },
-    Case { name: "missing backend", args: &["run", "--service", "no-backend", "--backend", "nowhere"], state: None, expect: "backend folder 'nowhere' does not exist" },
-    Case { name: "backend without handlers", args: &["run", "--service", "no-handlers", "--backend", "frontend"], state: None, expect: "lacks the handler files handlers/api/conversation.py" },
-    Case { name: "corrupt state file", args: &["run", "--service", "broken"], state: Some(StateFixture::File("state/corrupt.json")), expect: "is corrupt" },
-    Case { name: "state of a newer schema", args: &["resume"], state: Some(StateFixture::File("state/future-version.json")), expect: "schema version 2" },
-    Case { name: "state of another service", args: &["run", "--service", "mine"], state: Some(StateFixture::Json(OTHER_SERVICE_STATE)), expect: "belongs to --service 'other-service'" },
-    Case { name: "state of another region", args: &["run", "--region", "eu-west-1"], state: Some(StateFixture::Json(OTHER_SERVICE_STATE)), expect: "belongs to --region 'us-east-1'" },
-    Case { name: "resume without a state file", args: &["resume"], state: None, expect: "nothing to resume" },
-    Case { name: "status without a state file", args: &["status"], state: None, expect: "no state file at" },
-    Case { name: "unknown step", args: &["step", "09-nope", "--service", "unknown-step"], state: None, expect: "unknown step '09-nope'" },
-    Case { name: "step before its prerequisite", args: &["step", "02-lambda", "--service", "early-step"], state: None, expect: "needs the outputs of 01-dynamodb" },
-    Case { name: "unreachable endpoint", args: &["run", "--service", "unreachable", "--endpoint-url", "http://127.0.0.1:9", "--max-attempts", "1"], state: None, expect: "cannot reach the endpoint http://127.0.0.1:9" },
+    Case {
+        name: "upper case and symbols",
+        args: &["run", "--service", "New_Service!"],
+        state: None,
+        expect: "use lowercase letters, digits and hyphens",
+    },
+    Case {
+        name: "underscore",
+        args: &["run", "--service", "new_service"],
+        state: None,
+        expect: "contains '_'",
+    },
+    Case {
+        name: "too long for Lambda",
+        args: &[
+            "run",
+            "--service",
+            "a-service-name-that-is-far-too-long-for-lambda",
+        ],
+        state: None,
+        expect: "choose a shorter --service",
+    },
+    Case {
+        name: "leading digit",
+        args: &["run", "--service", "1service"],
+        state: None,
+        expect: "must start with a letter",
+    },
+    Case {
+        name: "doubled hyphen",
+        args: &["run", "--service", "new--service"],
+        state: None,
+        expect: "doubled hyphen",
+    },
+    Case {
+        name: "empty service",
+        args: &["run", "--service", ""],
+        state: None,
+        expect: "the service name is empty",
+    },
+    Case {
+        name: "no service, no state",
+        args: &["run"],
+        state: None,
+        expect: "no --service given",
+    },
+    Case {
+        name: "invalid domain",
+        args: &["run", "--service", "bad-domain", "--domain", "not_a_domain"],
+        state: None,
+        expect: "not a valid lowercase DNS name",
+    },
+    Case {
+        name: "single-label domain",
+        args: &["run", "--service", "bad-domain", "--domain", "localhost"],
+        state: None,
+        expect: "--domain new-service.com",
+    },
+    Case {
+        name: "invalid region",
+        args: &["run", "--service", "bad-region", "--region", "moon"],
+        state: None,
+        expect: "not an AWS region name",
+    },
+    Case {
+        name: "invalid stage",
+        args: &["run", "--service", "bad-stage", "--stage", "pro d"],
+        state: None,
+        expect: "not a valid API Gateway stage name",
+    },
+    Case {
+        name: "unsupported runtime",
+        args: &["run", "--service", "bad-runtime", "--runtime", "python2.7"],
+        state: None,
+        expect: "python3.9 or later",
+    },
+    Case {
+        name: "endpoint not a URL",
+        args: &[
+            "run",
+            "--service",
+            "bad-url",
+            "--endpoint-url",
+            "localhost:5000",
+        ],
+        state: None,
+        expect: "give it as http://HOST:PORT",
+    },
+    Case {
+        name: "missing backend",
+        args: &["run", "--service", "no-backend", "--backend", "nowhere"],
+        state: None,
+        expect: "backend folder 'nowhere' does not exist",
+    },
+    Case {
+        name: "backend without handlers",
+        args: &["run", "--service", "no-handlers", "--backend", "frontend"],
+        state: None,
+        expect: "lacks the handler files handlers/api/conversation.py",
+    },
+    Case {
+        name: "corrupt state file",
+        args: &["run", "--service", "broken"],
+        state: Some(StateFixture::File("state/corrupt.json")),
+        expect: "is corrupt",
+    },
+    Case {
+        name: "state of a newer schema",
+        args: &["resume"],
+        state: Some(StateFixture::File("state/future-version.json")),
+        expect: "schema version 2",
+    },
+    Case {
+        name: "state of another service",
+        args: &["run", "--service", "mine"],
+        state: Some(StateFixture::Json(OTHER_SERVICE_STATE)),
+        expect: "belongs to --service 'other-service'",
+    },
+    Case {
+        name: "state of another region",
+        args: &["run", "--region", "eu-west-1"],
+        state: Some(StateFixture::Json(OTHER_SERVICE_STATE)),
+        expect: "belongs to --region 'us-east-1'",
+    },
+    Case {
+        name: "resume without a state file",
+        args: &["resume"],
+        state: None,
+        expect: "nothing to resume",
+    },
+    Case {
+        name: "status without a state file",
+        args: &["status"],
+        state: None,
+        expect: "no state file at",
+    },
+    Case {
+        name: "unknown step",
+        args: &["step", "09-nope", "--service", "unknown-step"],
+        state: None,
+        expect: "unknown step '09-nope'",
+    },
+    Case {
+        name: "step before its prerequisite",
+        args: &["step", "02-lambda", "--service", "early-step"],
+        state: None,
+        expect: "needs the outputs of 01-dynamodb",
+    },
+    Case {
+        name: "unreachable endpoint",
+        args: &[
+            "run",
+            "--service",
+            "unreachable",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+            "--max-attempts",
+            "1",
+        ],
+        state: None,
+        expect: "cannot reach the endpoint http://127.0.0.1:9",
+    },
 ];
 
 #[tokio::test]
@@ -61,18 +199,38 @@ async fn bad_input_exits_2_names_the_fix_and_changes_nothing() {
         });
         let outcome = d.run(case.args);
         let state_after = std::fs::read(d.state_path()).ok();
-        if outcome.code != 2 || !outcome.stderr.contains(case.expect) || state_after != state_before {
+        if outcome.code != 2 || !outcome.stderr.contains(case.expect) || state_after != state_before
+        {
             failures.push(format!(
                 "{}: exit {}, state {}, stderr: {}",
                 case.name,
                 outcome.code,
-                if state_after == state_before { "untouched" } else { "CHANGED" },
+                if state_after == state_before {
+                    "untouched"
+                } else {
+                    "CHANGED"
+                },
                 outcome.stderr.trim()
             ));
         }
     }
-    assert!(failures.is_empty(), "cases that did not fail cleanly:\n{}", failures.join("\n"));
-    for service in ["broken", "mine", "other-service", "unreachable", "no-backend", "no-handlers", "early-step"] {
-        assert!(inventory(service).await.tables.is_empty(), "{service}: nothing was created");
+    assert!(
+        failures.is_empty(),
+        "cases that did not fail cleanly:\n{}",
+        failures.join("\n")
+    );
+    for service in [
+        "broken",
+        "mine",
+        "other-service",
+        "unreachable",
+        "no-backend",
+        "no-handlers",
+        "early-step",
+    ] {
+        assert!(
+            inventory(service).await.tables.is_empty(),
+            "{service}: nothing was created"
+        );
     }
 }

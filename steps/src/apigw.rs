@@ -1,0 +1,151 @@
+//! What the REST (03) and WebSocket (04) steps share: Lambda integration URIs, execute-api ARNs, the
+//! "exactly one API of this name" lookup, and the Lambda invoke permission for API Gateway.
+
+use anyhow::{bail, Context as _, Result};
+use serde_json::{json, Value};
+
+use crate::aws::absent_if;
+use crate::ensure::Resource;
+use crate::step::Context;
+
+/// The URI API Gateway invokes a Lambda function through.
+pub fn lambda_integration_uri(region: &str, partition: &str, function_arn: &str) -> String {
+    format!("arn:{partition}:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations")
+}
+
+/// `https://API_ID.execute-api.REGION.amazonaws.com` (REST) or with `wss://` (WebSocket).
+pub fn execute_api_host(api_id: &str, region: &str) -> String {
+    format!("{api_id}.execute-api.{region}.amazonaws.com")
+}
+
+/// Names are not unique in API Gateway and `Create*Api` has no idempotency token: the one API of this
+/// name, `None` when there is none, an error listing them when there are several.
+pub fn the_one_named(kind: &str, name: &str, ids: Vec<String>) -> Result<Option<String>> {
+    match ids.len() {
+        0 => Ok(None),
+        1 => Ok(ids.into_iter().next()),
+        _ => bail!(
+            "{} {kind}s are named {name} ({}): deployer will not guess which one is the service's. Delete the \
+             extra ones (keeping the one your clients use), then run again",
+            ids.len(),
+            ids.join(", ")
+        ),
+    }
+}
+
+/// A statement in a function's resource policy that lets API Gateway invoke it, scoped to one API.
+pub struct InvokePermission<'a> {
+    pub ctx: &'a Context<'a>,
+    pub function_name: String,
+    /// Stable, so a re-run finds the statement instead of adding another.
+    pub statement_id: &'static str,
+    pub source_arn: String,
+}
+
+impl InvokePermission<'_> {
+    fn wanted_statement_matches(&self, statement: &Value) -> bool {
+        statement["Principal"]["Service"] == "apigateway.amazonaws.com"
+            && statement["Action"] == "lambda:InvokeFunction"
+            && statement["Condition"]["ArnLike"]["AWS:SourceArn"] == self.source_arn.as_str()
+    }
+
+    async fn add(&self) -> Result<()> {
+        self.ctx
+            .aws
+            .lambda()
+            .add_permission()
+            .function_name(&self.function_name)
+            .statement_id(self.statement_id)
+            .action("lambda:InvokeFunction")
+            .principal("apigateway.amazonaws.com")
+            .source_arn(&self.source_arn)
+            .send()
+            .await
+            .with_context(|| {
+                format!(
+                    "lambda:AddPermission {} {}",
+                    self.function_name, self.statement_id
+                )
+            })?;
+        Ok(())
+    }
+}
+
+impl Resource for InvokePermission<'_> {
+    /// The policy statement, as Lambda returns it.
+    type Live = Value;
+
+    fn label(&self) -> String {
+        format!("permission {} on {}", self.statement_id, self.function_name)
+    }
+
+    fn key(&self) -> Option<String> {
+        None
+    }
+
+    async fn find(&self, _recorded: Option<&str>) -> Result<Option<Value>> {
+        let lambda = self.ctx.aws.lambda();
+        let policy = absent_if(
+            lambda
+                .get_policy()
+                .function_name(&self.function_name)
+                .send()
+                .await,
+            |e| e.is_resource_not_found_exception(),
+        )
+        .with_context(|| format!("lambda:GetPolicy {}", self.function_name))?;
+        let Some(document) = policy.and_then(|p| p.policy) else {
+            return Ok(None);
+        };
+        let document: Value =
+            serde_json::from_str(&document).context("Lambda returned a policy that is not JSON")?;
+        let statements = document["Statement"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        Ok(statements
+            .into_iter()
+            .find(|s| s["Sid"] == self.statement_id))
+    }
+
+    async fn create(&self) -> Result<Value> {
+        self.add().await?;
+        Ok(json!({
+            "Sid": self.statement_id,
+            "Principal": {"Service": "apigateway.amazonaws.com"},
+            "Action": "lambda:InvokeFunction",
+            "Condition": {"ArnLike": {"AWS:SourceArn": self.source_arn}}
+        }))
+    }
+
+    fn id(&self, _live: &Value) -> String {
+        self.statement_id.to_string()
+    }
+
+    fn differences(&self, live: &Value) -> Result<Vec<&'static str>> {
+        Ok(if self.wanted_statement_matches(live) {
+            vec![]
+        } else {
+            vec!["source_arn"]
+        })
+    }
+
+    /// A statement cannot be edited: replace it (e.g. when the API was recreated under a new ID).
+    async fn update(&self, _live: Value, _fields: &[&'static str]) -> Result<Value> {
+        self.ctx
+            .aws
+            .lambda()
+            .remove_permission()
+            .function_name(&self.function_name)
+            .statement_id(self.statement_id)
+            .send()
+            .await
+            .with_context(|| {
+                format!(
+                    "lambda:RemovePermission {} {}",
+                    self.function_name, self.statement_id
+                )
+            })?;
+        self.create().await
+    }
+}

@@ -1,0 +1,588 @@
+//! Manual section 2.4, "WebSocket API (API Gateway v2)": step `04-websocket`.
+//!
+//! - WebSocket API `SERVICE-websocket-api`, route selection `$request.body.action`; looked up like the REST
+//!   API (recorded ID, then name; several of that name stop the step), its ID recorded once created.
+//! - One `AWS_PROXY` integration per function (`SERVICE-websocket-connect`, `-disconnect`, `-message`),
+//!   found by its integration URI; routes `$connect`, `$disconnect`, `$default`, found by route key, each
+//!   targeting its integration.
+//! - `lambda:AddPermission` for `apigateway.amazonaws.com`, statement `deployer-websocket-api`, scoped to
+//!   this API (`arn:…:execute-api:REGION:ACCOUNT:API_ID/*`).
+//! - Stage `--stage` with auto-deploy, so API Gateway deploys every change itself (and the step needs no
+//!   `CreateDeployment`, which moto lacks), and default route throttling (`--throttle-rate`,
+//!   `--throttle-burst`) set at creation. An existing stage is changed only if it drifted (`UpdateStage`).
+//! - The message function gets `CONNECTIONS_TABLE` and `WEBSOCKET_MANAGEMENT_ENDPOINT`
+//!   (`https://ID.execute-api.REGION.amazonaws.com/STAGE`, for `PostToConnection`) in its environment.
+//!
+//! AWS calls: `apigatewayv2:GetApi`, `GetApis`, `CreateApi`, `UpdateApi`, `GetIntegrations`,
+//! `CreateIntegration`, `UpdateIntegration`, `GetRoutes`, `CreateRoute`, `UpdateRoute`, `GetStage`,
+//! `CreateStage`, `UpdateStage`; `lambda:GetPolicy`, `AddPermission`, `RemovePermission`, `GetFunction`,
+//! `UpdateFunctionConfiguration`.
+//!
+//! Outputs: `websocket_api_id`, `stage`, `websocket_url` (`wss://ID.execute-api.REGION.amazonaws.com/STAGE`),
+//! `management_endpoint`.
+
+use anyhow::{Context as _, Result};
+use async_trait::async_trait;
+use aws_sdk_apigatewayv2::types::{
+    Api, Integration, IntegrationType, ProtocolType, Route, RouteSettings,
+};
+use std::collections::HashMap;
+use std::future::Future;
+
+use crate::apigw::{execute_api_host, lambda_integration_uri, the_one_named, InvokePermission};
+use crate::aws::absent_if;
+use crate::ensure::{all, ensure, Recorder, Resource};
+use crate::s02_lambda::{self, function_arn_key, FunctionEnvironment};
+use crate::s03_api_gateway::{record_if_changed, INTEGRATION_TIMEOUT_MS};
+use crate::step::{Context, Step};
+
+pub const ID: &str = "04-websocket";
+pub const ROUTE_SELECTION: &str = "$request.body.action";
+pub const PERMISSION_ID: &str = "deployer-websocket-api";
+
+/// Route key → the function suffix behind it.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("$connect", "websocket-connect"),
+    ("$disconnect", "websocket-disconnect"),
+    ("$default", "websocket-message"),
+];
+
+pub struct WebSocket;
+
+#[async_trait(?Send)]
+impl Step for WebSocket {
+    fn id(&self) -> &'static str {
+        ID
+    }
+    fn title(&self) -> &'static str {
+        "2.4 WebSocket API (API Gateway v2)"
+    }
+    fn requires(&self) -> &'static [&'static str] {
+        &[s02_lambda::ID]
+    }
+
+    async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
+        let identity = ctx.aws.identity().await?;
+        let (region, partition, account) =
+            (&ctx.settings.region, &identity.partition, &identity.account);
+        let api = ensure(
+            &WebSocketApi {
+                ctx,
+                name: ctx.name("websocket-api"),
+            },
+            recorder,
+        )
+        .await?;
+        let api_id = api.api_id().context("the WebSocket API has no ID")?;
+
+        let integrations = list_integrations(ctx, api_id).await?;
+        let mut wanted = Vec::new();
+        for (_, function) in ROUTES {
+            let arn = ctx.output(s02_lambda::ID, &function_arn_key(function))?;
+            let uri = lambda_integration_uri(region, partition, arn);
+            let existing = integrations
+                .iter()
+                .find(|i| i.integration_uri() == Some(uri.as_str()))
+                .cloned();
+            wanted.push(ProxyIntegration {
+                ctx,
+                api_id,
+                function,
+                uri,
+                existing,
+            });
+        }
+        let made = all(wanted.iter().map(|i| ensure(i, recorder))).await?;
+
+        let routes = list_routes(ctx, api_id).await?;
+        let wanted_routes: Vec<WebSocketRoute> = ROUTES
+            .iter()
+            .zip(&made)
+            .map(|((key, _), integration)| WebSocketRoute {
+                ctx,
+                api_id,
+                key,
+                target: format!(
+                    "integrations/{}",
+                    integration.integration_id().unwrap_or_default()
+                ),
+                existing: routes.iter().find(|r| r.route_key() == Some(*key)).cloned(),
+            })
+            .collect();
+        all(wanted_routes.iter().map(|r| ensure(r, recorder))).await?;
+
+        let source_arn = format!("arn:{partition}:execute-api:{region}:{account}:{api_id}/*");
+        let permissions: Vec<InvokePermission> = ROUTES
+            .iter()
+            .map(|(_, f)| InvokePermission {
+                ctx,
+                function_name: ctx.name(f),
+                statement_id: PERMISSION_ID,
+                source_arn: source_arn.clone(),
+            })
+            .collect();
+        all(permissions.iter().map(|p| ensure(p, recorder))).await?;
+
+        let stage = &ctx.settings.stage;
+        ensure(&AutoDeployStage { ctx, api_id, stage }, recorder).await?;
+
+        let host = execute_api_host(api_id, region);
+        let management_endpoint = format!("https://{host}/{stage}");
+        let environment = FunctionEnvironment {
+            ctx,
+            function_name: ctx.name("websocket-message"),
+            variables: HashMap::from([
+                (
+                    "CONNECTIONS_TABLE".to_string(),
+                    ctx.name("websocket-connections"),
+                ),
+                (
+                    "WEBSOCKET_MANAGEMENT_ENDPOINT".to_string(),
+                    management_endpoint.clone(),
+                ),
+            ]),
+        };
+        ensure(&environment, recorder).await?;
+
+        record_if_changed(recorder, "stage", stage)?;
+        record_if_changed(recorder, "websocket_url", &format!("wss://{host}/{stage}"))?;
+        record_if_changed(recorder, "management_endpoint", &management_endpoint)?;
+        Ok(())
+    }
+}
+
+/// Every page of a `next_token`-paginated v2 listing (the SDK has no paginator for these).
+async fn all_pages<T, Fut>(mut page: impl FnMut(Option<String>) -> Fut) -> Result<Vec<T>>
+where
+    Fut: Future<Output = Result<(Vec<T>, Option<String>)>>,
+{
+    let mut items = Vec::new();
+    let mut token = None;
+    loop {
+        let (batch, next) = page(token).await?;
+        items.extend(batch);
+        match next {
+            Some(next) if !next.is_empty() => token = Some(next),
+            _ => return Ok(items),
+        }
+    }
+}
+
+async fn list_integrations(ctx: &Context<'_>, api_id: &str) -> Result<Vec<Integration>> {
+    all_pages(|token| async move {
+        let out = ctx
+            .aws
+            .apigatewayv2()
+            .get_integrations()
+            .api_id(api_id)
+            .set_next_token(token)
+            .send()
+            .await;
+        let out = out.with_context(|| format!("apigatewayv2:GetIntegrations {api_id}"))?;
+        Ok((out.items().to_vec(), out.next_token().map(str::to_string)))
+    })
+    .await
+}
+
+async fn list_routes(ctx: &Context<'_>, api_id: &str) -> Result<Vec<Route>> {
+    all_pages(|token| async move {
+        let out = ctx
+            .aws
+            .apigatewayv2()
+            .get_routes()
+            .api_id(api_id)
+            .set_next_token(token)
+            .send()
+            .await;
+        let out = out.with_context(|| format!("apigatewayv2:GetRoutes {api_id}"))?;
+        Ok((out.items().to_vec(), out.next_token().map(str::to_string)))
+    })
+    .await
+}
+
+struct WebSocketApi<'a> {
+    ctx: &'a Context<'a>,
+    name: String,
+}
+
+impl Resource for WebSocketApi<'_> {
+    type Live = Api;
+
+    fn label(&self) -> String {
+        format!("WebSocket API {}", self.name)
+    }
+
+    fn key(&self) -> Option<String> {
+        Some("websocket_api_id".into())
+    }
+
+    async fn find(&self, recorded: Option<&str>) -> Result<Option<Api>> {
+        let client = self.ctx.aws.apigatewayv2();
+        let is_ours = |a: &Api| {
+            a.name() == Some(self.name.as_str())
+                && a.protocol_type() == Some(&ProtocolType::Websocket)
+        };
+        if let Some(id) = recorded {
+            let got = absent_if(client.get_api().api_id(id).send().await, |e| {
+                e.is_not_found_exception()
+            })
+            .with_context(|| format!("apigatewayv2:GetApi {id}"))?;
+            let api = got.map(|a| {
+                Api::builder()
+                    .set_api_id(a.api_id)
+                    .set_name(a.name)
+                    .set_protocol_type(a.protocol_type)
+                    .set_route_selection_expression(a.route_selection_expression)
+                    .build()
+            });
+            if let Some(api) = api.filter(is_ours) {
+                return Ok(Some(api));
+            }
+        }
+        let apis = all_pages(|token| async move {
+            let out = client
+                .get_apis()
+                .set_next_token(token)
+                .send()
+                .await
+                .context("apigatewayv2:GetApis")?;
+            Ok((out.items().to_vec(), out.next_token().map(str::to_string)))
+        })
+        .await?;
+        let named: Vec<Api> = apis.into_iter().filter(is_ours).collect();
+        let ids = named
+            .iter()
+            .filter_map(|a| a.api_id().map(str::to_string))
+            .collect();
+        let Some(id) = the_one_named("WebSocket API", &self.name, ids)? else {
+            return Ok(None);
+        };
+        Ok(named.into_iter().find(|a| a.api_id() == Some(id.as_str())))
+    }
+
+    async fn create(&self) -> Result<Api> {
+        let created = self
+            .ctx
+            .aws
+            .apigatewayv2()
+            .create_api()
+            .name(&self.name)
+            .protocol_type(ProtocolType::Websocket)
+            .route_selection_expression(ROUTE_SELECTION)
+            .description(format!(
+                "WebSocket API of {} (managed by deployer)",
+                self.ctx.settings.service
+            ))
+            .send()
+            .await
+            .with_context(|| format!("apigatewayv2:CreateApi {}", self.name))?;
+        Ok(Api::builder()
+            .set_api_id(created.api_id)
+            .set_name(created.name)
+            .set_protocol_type(created.protocol_type)
+            .set_route_selection_expression(created.route_selection_expression)
+            .build())
+    }
+
+    fn id(&self, live: &Api) -> String {
+        live.api_id().unwrap_or_default().to_string()
+    }
+
+    fn differences(&self, live: &Api) -> Result<Vec<&'static str>> {
+        Ok(
+            if live.route_selection_expression() == Some(ROUTE_SELECTION) {
+                vec![]
+            } else {
+                vec!["route_selection"]
+            },
+        )
+    }
+
+    async fn update(&self, live: Api, _fields: &[&'static str]) -> Result<Api> {
+        let id = live.api_id().unwrap_or_default();
+        self.ctx
+            .aws
+            .apigatewayv2()
+            .update_api()
+            .api_id(id)
+            .route_selection_expression(ROUTE_SELECTION)
+            .send()
+            .await
+            .with_context(|| format!("apigatewayv2:UpdateApi {id} (route selection)"))?;
+        Ok(Api::builder()
+            .set_api_id(live.api_id)
+            .set_name(live.name)
+            .set_protocol_type(live.protocol_type)
+            .route_selection_expression(ROUTE_SELECTION)
+            .build())
+    }
+}
+
+/// The `AWS_PROXY` integration of one function, found by its integration URI.
+struct ProxyIntegration<'a> {
+    ctx: &'a Context<'a>,
+    api_id: &'a str,
+    function: &'static str,
+    uri: String,
+    existing: Option<Integration>,
+}
+
+impl Resource for ProxyIntegration<'_> {
+    type Live = Integration;
+
+    fn label(&self) -> String {
+        format!("integration {}", self.ctx.name(self.function))
+    }
+
+    fn key(&self) -> Option<String> {
+        None
+    }
+
+    async fn find(&self, _recorded: Option<&str>) -> Result<Option<Integration>> {
+        Ok(self.existing.clone())
+    }
+
+    async fn create(&self) -> Result<Integration> {
+        let created = self
+            .ctx
+            .aws
+            .apigatewayv2()
+            .create_integration()
+            .api_id(self.api_id)
+            .integration_type(IntegrationType::AwsProxy)
+            .integration_method("POST")
+            .integration_uri(&self.uri)
+            .timeout_in_millis(INTEGRATION_TIMEOUT_MS)
+            .send()
+            .await
+            .with_context(|| format!("apigatewayv2:CreateIntegration {}", self.label()))?;
+        Ok(Integration::builder()
+            .set_integration_id(created.integration_id)
+            .set_integration_type(created.integration_type)
+            .set_integration_method(created.integration_method)
+            .set_integration_uri(created.integration_uri)
+            .set_timeout_in_millis(created.timeout_in_millis)
+            .build())
+    }
+
+    fn id(&self, live: &Integration) -> String {
+        live.integration_id().unwrap_or_default().to_string()
+    }
+
+    fn differences(&self, live: &Integration) -> Result<Vec<&'static str>> {
+        let same = live.integration_type() == Some(&IntegrationType::AwsProxy)
+            && live.integration_method() == Some("POST");
+        Ok(if same {
+            vec![]
+        } else {
+            vec!["integration_type"]
+        })
+    }
+
+    async fn update(&self, live: Integration, _fields: &[&'static str]) -> Result<Integration> {
+        let id = live.integration_id().unwrap_or_default();
+        self.ctx
+            .aws
+            .apigatewayv2()
+            .update_integration()
+            .api_id(self.api_id)
+            .integration_id(id)
+            .integration_type(IntegrationType::AwsProxy)
+            .integration_method("POST")
+            .send()
+            .await
+            .with_context(|| format!("apigatewayv2:UpdateIntegration {}", self.label()))?;
+        Ok(Integration::builder()
+            .set_integration_id(live.integration_id)
+            .integration_type(IntegrationType::AwsProxy)
+            .integration_method("POST")
+            .set_integration_uri(live.integration_uri)
+            .build())
+    }
+}
+
+/// A route, found by its route key, targeting its integration.
+struct WebSocketRoute<'a> {
+    ctx: &'a Context<'a>,
+    api_id: &'a str,
+    key: &'static str,
+    target: String,
+    existing: Option<Route>,
+}
+
+impl Resource for WebSocketRoute<'_> {
+    type Live = Route;
+
+    fn label(&self) -> String {
+        format!("route {}", self.key)
+    }
+
+    fn key(&self) -> Option<String> {
+        None
+    }
+
+    async fn find(&self, _recorded: Option<&str>) -> Result<Option<Route>> {
+        Ok(self.existing.clone())
+    }
+
+    async fn create(&self) -> Result<Route> {
+        let created = self
+            .ctx
+            .aws
+            .apigatewayv2()
+            .create_route()
+            .api_id(self.api_id)
+            .route_key(self.key)
+            .target(&self.target)
+            .send()
+            .await
+            .with_context(|| format!("apigatewayv2:CreateRoute {}", self.key))?;
+        Ok(Route::builder()
+            .set_route_id(created.route_id)
+            .set_route_key(created.route_key)
+            .set_target(created.target)
+            .build())
+    }
+
+    fn id(&self, live: &Route) -> String {
+        live.route_id().unwrap_or_default().to_string()
+    }
+
+    fn differences(&self, live: &Route) -> Result<Vec<&'static str>> {
+        Ok(if live.target() == Some(self.target.as_str()) {
+            vec![]
+        } else {
+            vec!["target"]
+        })
+    }
+
+    async fn update(&self, live: Route, _fields: &[&'static str]) -> Result<Route> {
+        let id = live.route_id().unwrap_or_default();
+        self.ctx
+            .aws
+            .apigatewayv2()
+            .update_route()
+            .api_id(self.api_id)
+            .route_id(id)
+            .target(&self.target)
+            .send()
+            .await
+            .with_context(|| format!("apigatewayv2:UpdateRoute {}", self.key))?;
+        Ok(Route::builder()
+            .set_route_id(live.route_id)
+            .set_route_key(live.route_key)
+            .target(&self.target)
+            .build())
+    }
+}
+
+/// The stage, deploying every change by itself, with default route throttling.
+struct AutoDeployStage<'a> {
+    ctx: &'a Context<'a>,
+    api_id: &'a str,
+    stage: &'a str,
+}
+
+/// (auto-deploy, throttling rate, throttling burst) as the stage has them.
+type LiveStage = (Option<bool>, Option<f64>, Option<i32>);
+
+impl AutoDeployStage<'_> {
+    fn throttling(&self) -> RouteSettings {
+        let s = self.ctx.settings;
+        RouteSettings::builder()
+            .throttling_rate_limit(f64::from(s.throttle_rate))
+            .throttling_burst_limit(s.throttle_burst as i32)
+            .build()
+    }
+}
+
+impl Resource for AutoDeployStage<'_> {
+    type Live = LiveStage;
+
+    fn label(&self) -> String {
+        format!("WebSocket stage {}", self.stage)
+    }
+
+    fn key(&self) -> Option<String> {
+        None
+    }
+
+    async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveStage>> {
+        let got = self
+            .ctx
+            .aws
+            .apigatewayv2()
+            .get_stage()
+            .api_id(self.api_id)
+            .stage_name(self.stage)
+            .send()
+            .await;
+        let got = absent_if(got, |e| e.is_not_found_exception())
+            .with_context(|| format!("apigatewayv2:GetStage {} {}", self.api_id, self.stage))?;
+        Ok(got.map(|s| {
+            let routes = s.default_route_settings();
+            (
+                s.auto_deploy(),
+                routes.and_then(|r| r.throttling_rate_limit()),
+                routes.and_then(|r| r.throttling_burst_limit()),
+            )
+        }))
+    }
+
+    async fn create(&self) -> Result<LiveStage> {
+        let created = self
+            .ctx
+            .aws
+            .apigatewayv2()
+            .create_stage()
+            .api_id(self.api_id)
+            .stage_name(self.stage)
+            .auto_deploy(true)
+            .default_route_settings(self.throttling())
+            .send()
+            .await
+            .with_context(|| format!("apigatewayv2:CreateStage {} {}", self.api_id, self.stage))?;
+        let routes = created.default_route_settings();
+        Ok((
+            created.auto_deploy(),
+            routes.and_then(|r| r.throttling_rate_limit()),
+            routes.and_then(|r| r.throttling_burst_limit()),
+        ))
+    }
+
+    fn id(&self, _live: &LiveStage) -> String {
+        self.stage.to_string()
+    }
+
+    fn differences(&self, live: &LiveStage) -> Result<Vec<&'static str>> {
+        let s = self.ctx.settings;
+        let mut fields = Vec::new();
+        if live.0 != Some(true) {
+            fields.push("auto_deploy");
+        }
+        if live.1 != Some(f64::from(s.throttle_rate)) || live.2 != Some(s.throttle_burst as i32) {
+            fields.push("throttling");
+        }
+        Ok(fields)
+    }
+
+    async fn update(&self, _live: LiveStage, _fields: &[&'static str]) -> Result<LiveStage> {
+        self.ctx
+            .aws
+            .apigatewayv2()
+            .update_stage()
+            .api_id(self.api_id)
+            .stage_name(self.stage)
+            .auto_deploy(true)
+            .default_route_settings(self.throttling())
+            .send()
+            .await
+            .with_context(|| format!("apigatewayv2:UpdateStage {} {}", self.api_id, self.stage))?;
+        let s = self.ctx.settings;
+        Ok((
+            Some(true),
+            Some(f64::from(s.throttle_rate)),
+            Some(s.throttle_burst as i32),
+        ))
+    }
+}
