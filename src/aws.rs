@@ -9,10 +9,7 @@ use std::time::Duration;
 
 /// The region the environment or profile selects, if any (for settings that name none).
 pub async fn environment_region() -> Option<String> {
-    RegionProviderChain::default_provider()
-        .region()
-        .await
-        .map(|r| r.to_string())
+    RegionProviderChain::default_provider().region().await.map(|r| r.to_string())
 }
 
 pub async fn load(region: &str, endpoint_url: Option<&str>, max_attempts: u32) -> SdkConfig {
@@ -20,11 +17,7 @@ pub async fn load(region: &str, endpoint_url: Option<&str>, max_attempts: u32) -
         .region(Region::new(region.to_string()))
         // Standard mode retries throttling and transient errors with backoff.
         .retry_config(RetryConfig::standard().with_max_attempts(max_attempts))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .build(),
-        );
+        .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_secs(5)).build());
     if let Some(url) = endpoint_url {
         loader = loader.endpoint_url(url);
     }

@@ -24,9 +24,7 @@ use state::State;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
     let result = match runtime {
         Ok(rt) => rt.block_on(dispatch(cli)),
         Err(e) => Err(anyhow::Error::new(e).context("starting the async runtime")),
@@ -48,9 +46,7 @@ fn main() -> ExitCode {
 async fn dispatch(cli: Cli) -> Result<()> {
     match &cli.command {
         Command::Run(args) => deploy(&cli, args, Selection::All, false).await,
-        Command::Step { id, settings } => {
-            deploy(&cli, settings, Selection::One(id.clone()), false).await
-        }
+        Command::Step { id, settings } => deploy(&cli, settings, Selection::One(id.clone()), false).await,
         Command::Resume => deploy(&cli, &SettingsArgs::default(), Selection::All, true).await,
         Command::Status => show_status(&cli),
         Command::Steps => {
@@ -67,15 +63,13 @@ async fn resolve_settings(
     recorded: Option<&Settings>,
     state_path: &Path,
 ) -> Result<Settings, InputError> {
-    let pinned = |flag: &str, given: &Option<String>, kept: Option<&String>| {
-        match (given, kept) {
+    let pinned = |flag: &str, given: &Option<String>, kept: Option<&String>| match (given, kept) {
         (Some(given), Some(kept)) if given != kept => Err(InputError(format!(
             "the state file {} belongs to {flag} '{kept}', not '{given}': pass --state with another file to deploy \
              a different {flag}",
             state_path.display()
         ))),
         _ => Ok(()),
-    }
     };
     pinned("--service", &args.service, recorded.map(|r| &r.service))?;
     pinned("--region", &args.region, recorded.map(|r| &r.region))?;
@@ -86,28 +80,16 @@ async fn resolve_settings(
             state_path.display()
         ))
     })?;
-    let region = match args
-        .region
-        .clone()
-        .or_else(|| recorded.map(|r| r.region.clone()))
-    {
+    let region = match args.region.clone().or_else(|| recorded.map(|r| r.region.clone())) {
         Some(region) => region,
-        None => aws::environment_region()
-            .await
-            .unwrap_or_else(|| DEFAULT_REGION.to_string()),
+        None => aws::environment_region().await.unwrap_or_else(|| DEFAULT_REGION.to_string()),
     };
     let pick = |given: &Option<String>, kept: Option<&String>, default: &str| {
-        given
-            .clone()
-            .or_else(|| kept.cloned())
-            .unwrap_or_else(|| default.to_string())
+        given.clone().or_else(|| kept.cloned()).unwrap_or_else(|| default.to_string())
     };
     Ok(Settings {
         service,
-        domain: args
-            .domain
-            .clone()
-            .or_else(|| recorded.and_then(|r| r.domain.clone())),
+        domain: args.domain.clone().or_else(|| recorded.and_then(|r| r.domain.clone())),
         stage: pick(&args.stage, recorded.map(|r| &r.stage), DEFAULT_STAGE),
         region,
         backend: args
@@ -121,18 +103,9 @@ async fn resolve_settings(
             .or_else(|| recorded.map(|r| r.frontend.clone()))
             .unwrap_or_else(|| "frontend".into()),
         runtime: pick(&args.runtime, recorded.map(|r| &r.runtime), DEFAULT_RUNTIME),
-        throttle_rate: args
-            .throttle_rate
-            .or(recorded.map(|r| r.throttle_rate))
-            .unwrap_or(DEFAULT_THROTTLE_RATE),
-        throttle_burst: args
-            .throttle_burst
-            .or(recorded.map(|r| r.throttle_burst))
-            .unwrap_or(DEFAULT_THROTTLE_BURST),
-        endpoint_url: args
-            .endpoint_url
-            .clone()
-            .or_else(|| recorded.and_then(|r| r.endpoint_url.clone())),
+        throttle_rate: args.throttle_rate.or(recorded.map(|r| r.throttle_rate)).unwrap_or(DEFAULT_THROTTLE_RATE),
+        throttle_burst: args.throttle_burst.or(recorded.map(|r| r.throttle_burst)).unwrap_or(DEFAULT_THROTTLE_BURST),
+        endpoint_url: args.endpoint_url.clone().or_else(|| recorded.and_then(|r| r.endpoint_url.clone())),
     })
 }
 
@@ -155,8 +128,7 @@ async fn deploy(cli: &Cli, args: &SettingsArgs, selection: Selection, resume: bo
         ))
         .into());
     }
-    let settings =
-        resolve_settings(args, recorded.as_ref().map(|s| &s.settings), &cli.state).await?;
+    let settings = resolve_settings(args, recorded.as_ref().map(|s| &s.settings), &cli.state).await?;
     settings.validate()?;
     let steps = registry();
     let selected = runner::select(&steps, &selection, recorded.as_ref())?;
@@ -170,22 +142,13 @@ async fn deploy(cli: &Cli, args: &SettingsArgs, selection: Selection, resume: bo
     let selected = runner::select(&steps, &selection, Some(&current))?;
     current.settings = settings.clone();
 
-    let config = aws::load(
-        &settings.region,
-        settings.endpoint_url.as_deref(),
-        cli.max_attempts,
-    )
-    .await;
+    let config = aws::load(&settings.region, settings.endpoint_url.as_deref(), cli.max_attempts).await;
     let clients = Clients::new(config);
     preflight(&clients, &settings).await?;
 
     let reporter = reporter(cli.output);
-    let runner = Runner {
-        state_path: &cli.state,
-        state: current.into(),
-        clients: &clients,
-        reporter: reporter.as_ref(),
-    };
+    let runner =
+        Runner { state_path: &cli.state, state: current.into(), clients: &clients, reporter: reporter.as_ref() };
     runner.run(&selected, &selection).await?;
     Ok(())
 }
@@ -193,14 +156,9 @@ async fn deploy(cli: &Cli, args: &SettingsArgs, selection: Selection, resume: bo
 /// One cheap call that proves the endpoint answers and the credentials work, before any step starts.
 async fn preflight(clients: &Clients, settings: &Settings) -> Result<()> {
     if let Err(err) = clients.identity().await {
-        let endpoint = settings
-            .endpoint_url
-            .clone()
-            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
-        let target = endpoint.map_or_else(
-            || format!("AWS in {}", settings.region),
-            |url| format!("the endpoint {url}"),
-        );
+        let endpoint = settings.endpoint_url.clone().or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
+        let target =
+            endpoint.map_or_else(|| format!("AWS in {}", settings.region), |url| format!("the endpoint {url}"));
         return Err(InputError(format!(
             "cannot reach {target} with working credentials ({err:#}): check --endpoint-url or AWS_ENDPOINT_URL, \
              your network, and your credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); \
@@ -215,10 +173,7 @@ fn list_steps(output: Output) {
     for step in registry() {
         match output {
             Output::Json => {
-                println!(
-                    "{}",
-                    serde_json::json!({"id": step.id(), "title": step.title(), "requires": step.requires()})
-                )
+                println!("{}", serde_json::json!({"id": step.id(), "title": step.title(), "requires": step.requires()}))
             }
             Output::Text => println!("{:<16} {}", step.id(), step.title()),
         }
@@ -249,10 +204,7 @@ fn show_status(cli: &Cli) -> Result<()> {
                 })
             })
             .collect();
-        println!(
-            "{}",
-            serde_json::json!({"settings": state.settings, "steps": listed})
-        );
+        println!("{}", serde_json::json!({"settings": state.settings, "steps": listed}));
         return Ok(());
     }
     let s = &state.settings;
@@ -265,18 +217,9 @@ fn show_status(cli: &Cli) -> Result<()> {
     );
     for step in &steps {
         let record = state.steps.get(step.id());
-        let status = record.map_or("pending".to_string(), |r| {
-            format!("{:?}", r.status).to_lowercase()
-        });
-        let when = record
-            .and_then(|r| r.finished_at.clone().or_else(|| r.started_at.clone()))
-            .unwrap_or_default();
-        println!(
-            "{:<16} {:<8} {:<28} {when}",
-            step.id(),
-            status,
-            step.title()
-        );
+        let status = record.map_or("pending".to_string(), |r| format!("{:?}", r.status).to_lowercase());
+        let when = record.and_then(|r| r.finished_at.clone().or_else(|| r.started_at.clone())).unwrap_or_default();
+        println!("{:<16} {:<8} {:<28} {when}", step.id(), status, step.title());
         if let Some(error) = record.and_then(|r| r.error.as_ref()) {
             println!("    error: {error}");
         }

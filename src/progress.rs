@@ -79,11 +79,7 @@ impl Reporter for Plain {
         eprintln!("    {}", describe(resource, change));
     }
     fn step_finished(&self, id: &str, counts: Counts, elapsed: Duration) {
-        eprintln!(
-            "<== {id}: done, {} in {}",
-            counts.summary(),
-            seconds(elapsed)
-        );
+        eprintln!("<== {id}: done, {} in {}", counts.summary(), seconds(elapsed));
     }
     fn step_failed(&self, id: &str, error: &str) {
         eprintln!("<== {id}: FAILED: {error}");
@@ -119,10 +115,7 @@ impl Reporter for Terminal {
     fn step_started(&self, id: &str, title: &str) {
         let bar = ProgressBar::new_spinner();
         // Invariant: the template is a literal known to parse.
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} {elapsed}")
-                .expect("valid spinner template"),
-        );
+        bar.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("valid spinner template"));
         bar.set_message(format!("{id}: {title}"));
         bar.enable_steady_tick(Duration::from_millis(100));
         *self.spinner.borrow_mut() = Some(bar);
@@ -134,11 +127,7 @@ impl Reporter for Terminal {
         self.println(format!("    {}", describe(resource, change)));
     }
     fn step_finished(&self, id: &str, counts: Counts, elapsed: Duration) {
-        self.finish(format!(
-            "✔ {id}: {} in {}",
-            counts.summary(),
-            seconds(elapsed)
-        ));
+        self.finish(format!("✔ {id}: {} in {}", counts.summary(), seconds(elapsed)));
     }
     fn step_failed(&self, id: &str, error: &str) {
         self.finish(format!("✘ {id}: {error}"));

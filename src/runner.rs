@@ -68,9 +68,7 @@ pub struct Runner<'a> {
 
 impl Runner<'_> {
     fn work_dir(&self) -> PathBuf {
-        self.state_path
-            .parent()
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        self.state_path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     }
 
     fn save(&self) -> Result<()> {
@@ -80,17 +78,14 @@ impl Runner<'_> {
     fn set_status(&self, id: &str, update: impl FnOnce(&mut StepRecord)) -> Result<()> {
         {
             let mut state = self.state.borrow_mut();
-            let record = state
-                .steps
-                .entry(id.to_string())
-                .or_insert_with(|| StepRecord {
-                    status: Status::Started,
-                    fingerprint: None,
-                    started_at: None,
-                    finished_at: None,
-                    error: None,
-                    outputs: Default::default(),
-                });
+            let record = state.steps.entry(id.to_string()).or_insert_with(|| StepRecord {
+                status: Status::Started,
+                fingerprint: None,
+                started_at: None,
+                finished_at: None,
+                error: None,
+                outputs: Default::default(),
+            });
             update(record);
         }
         self.save()
@@ -112,18 +107,13 @@ impl Runner<'_> {
         let settings: Settings = self.state.borrow().settings.clone();
         let outputs = self.state.borrow().outputs();
         let work_dir = self.work_dir();
-        let ctx = Context {
-            settings: &settings,
-            aws: self.clients,
-            outputs: &outputs,
-            work_dir: &work_dir,
-        };
+        let ctx = Context { settings: &settings, aws: self.clients, outputs: &outputs, work_dir: &work_dir };
         let fingerprint = fingerprint(step, &ctx).await?;
 
         let previous = self.state.borrow().steps.get(id).cloned();
-        let unchanged = previous.as_ref().is_some_and(|p| {
-            p.status == Status::Done && p.fingerprint.as_deref() == Some(fingerprint.as_str())
-        });
+        let unchanged = previous
+            .as_ref()
+            .is_some_and(|p| p.status == Status::Done && p.fingerprint.as_deref() == Some(fingerprint.as_str()));
         if unchanged && *selection == Selection::All {
             self.reporter.step_skipped(id, "done, inputs unchanged");
             return Ok(Counts::default());
@@ -137,11 +127,7 @@ impl Runner<'_> {
         })?;
         self.reporter.step_started(id, step.title());
         let clock = Instant::now();
-        let recorder = StepRecorder {
-            runner: self,
-            step: id,
-            counts: RefCell::new(Counts::default()),
-        };
+        let recorder = StepRecorder { runner: self, step: id, counts: RefCell::new(Counts::default()) };
         let result = step.run(&ctx, &recorder).await;
         let counts = *recorder.counts.borrow();
         match result {
@@ -162,10 +148,7 @@ impl Runner<'_> {
                     r.error = Some(message.clone());
                 })?;
                 self.reporter.step_failed(id, &message);
-                Err(anyhow!(StepFailed {
-                    step: id.to_string(),
-                    message
-                }))
+                Err(anyhow!(StepFailed { step: id.to_string(), message }))
             }
         }
     }
@@ -191,16 +174,14 @@ impl std::fmt::Display for StepFailed {
 
 impl std::error::Error for StepFailed {}
 
-/// Digest of everything a step's result depends on: its settings, its prerequisites' outputs, and its
-/// own extra inputs (e.g. the code bundle).
+/// Digest of everything a step's result depends on: the steps' code, the settings, its prerequisites'
+/// outputs, and its own extra inputs (e.g. the code bundle).
 async fn fingerprint(step: &dyn Step, ctx: &Context<'_>) -> Result<String> {
-    let upstream: serde_json::Map<String, serde_json::Value> = step
-        .requires()
-        .iter()
-        .map(|id| (id.to_string(), json!(ctx.outputs.get(*id))))
-        .collect();
+    let upstream: serde_json::Map<String, serde_json::Value> =
+        step.requires().iter().map(|id| (id.to_string(), json!(ctx.outputs.get(*id)))).collect();
     let input = json!({
         "step": step.id(),
+        "steps_code": deployer_steps::STEPS_DIGEST,
         "settings": ctx.settings,
         "upstream": upstream,
         "digest": step.input_digest(ctx).await?,
@@ -216,12 +197,7 @@ struct StepRecorder<'r> {
 
 impl Recorder for StepRecorder<'_> {
     fn recorded(&self, key: &str) -> Option<String> {
-        self.runner
-            .state
-            .borrow()
-            .steps
-            .get(self.step)
-            .and_then(|s| s.outputs.get(key).cloned())
+        self.runner.state.borrow().steps.get(self.step).and_then(|s| s.outputs.get(key).cloned())
     }
 
     fn record(&self, key: &str, value: &str) -> Result<()> {

@@ -49,11 +49,7 @@ pub struct StepRecord {
 
 impl State {
     pub fn new(settings: Settings) -> Self {
-        Self {
-            schema_version: SCHEMA_VERSION,
-            settings,
-            steps: BTreeMap::new(),
-        }
+        Self { schema_version: SCHEMA_VERSION, settings, steps: BTreeMap::new() }
     }
 
     pub fn status(&self, step: &str) -> Option<Status> {
@@ -61,10 +57,7 @@ impl State {
     }
 
     pub fn outputs(&self) -> Outputs {
-        self.steps
-            .iter()
-            .map(|(id, s)| (id.clone(), s.outputs.clone()))
-            .collect()
+        self.steps.iter().map(|(id, s)| (id.clone(), s.outputs.clone())).collect()
     }
 }
 
@@ -74,12 +67,7 @@ pub fn load(path: &Path) -> Result<Option<State>, InputError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(InputError(format!(
-                "cannot read state file {}: {e}",
-                path.display()
-            )))
-        }
+        Err(e) => return Err(InputError(format!("cannot read state file {}: {e}", path.display()))),
     };
     let corrupt = |why: String| {
         InputError(format!(
@@ -88,8 +76,7 @@ pub fn load(path: &Path) -> Result<Option<State>, InputError> {
             path.display()
         ))
     };
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
     let version = value.get("schema_version").and_then(|v| v.as_u64());
     match version {
         Some(v) if v == u64::from(SCHEMA_VERSION) => {}
@@ -102,31 +89,22 @@ pub fn load(path: &Path) -> Result<Option<State>, InputError> {
         }
         None => return Err(corrupt("no schema_version".into())),
     }
-    serde_json::from_value(value)
-        .map(Some)
-        .map_err(|e| corrupt(e.to_string()))
+    serde_json::from_value(value).map(Some).map_err(|e| corrupt(e.to_string()))
 }
 
 /// Writes `state` to `path` atomically: readers see the old file or the new one, never a torn one.
 pub fn save(path: &Path, state: &State) -> Result<()> {
     let dir = parent_dir(path);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let mut json = serde_json::to_vec_pretty(state).context("serialising the state")?;
     json.push(b'\n');
     let mut file = File::create(&temp).with_context(|| format!("creating {}", temp.display()))?;
-    file.write_all(&json)
-        .with_context(|| format!("writing {}", temp.display()))?;
-    file.sync_all()
-        .with_context(|| format!("flushing {}", temp.display()))?;
+    file.write_all(&json).with_context(|| format!("writing {}", temp.display()))?;
+    file.sync_all().with_context(|| format!("flushing {}", temp.display()))?;
     std::fs::rename(&temp, path).with_context(|| format!("replacing {}", path.display()))?;
     // The rename is durable only once the folder's entry is on disk too.
-    File::open(&dir)
-        .and_then(|d| d.sync_all())
-        .with_context(|| format!("flushing folder {}", dir.display()))?;
+    File::open(&dir).and_then(|d| d.sync_all()).with_context(|| format!("flushing folder {}", dir.display()))?;
     Ok(())
 }
 
@@ -151,12 +129,8 @@ pub struct StateLock {
 /// Takes the lock or fails at once, naming the process that holds it.
 pub fn lock(state: &Path) -> Result<StateLock, InputError> {
     let dir = parent_dir(state);
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        InputError(format!(
-            "cannot create the state folder {}: {e}",
-            dir.display()
-        ))
-    })?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| InputError(format!("cannot create the state folder {}: {e}", dir.display())))?;
     let path = lock_path(state);
     let mut file = OpenOptions::new()
         .read(true)
@@ -182,9 +156,7 @@ pub fn lock(state: &Path) -> Result<StateLock, InputError> {
         }
     }
     // Who holds the lock, for the message above; best effort, the lock itself is what matters.
-    let _ = file
-        .set_len(0)
-        .and_then(|_| write!(file, "pid {}", std::process::id()));
+    let _ = file.set_len(0).and_then(|_| write!(file, "pid {}", std::process::id()));
     Ok(StateLock { _file: file })
 }
 
@@ -225,10 +197,7 @@ mod tests {
         );
         save(&path, &state).unwrap();
         assert_eq!(load(&path).unwrap(), Some(state));
-        let names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from("state.json")]);
     }
 

@@ -61,12 +61,7 @@ impl InvokePermission<'_> {
             .source_arn(&self.source_arn)
             .send()
             .await
-            .with_context(|| {
-                format!(
-                    "lambda:AddPermission {} {}",
-                    self.function_name, self.statement_id
-                )
-            })?;
+            .with_context(|| format!("lambda:AddPermission {} {}", self.function_name, self.statement_id))?;
         Ok(())
     }
 }
@@ -85,27 +80,16 @@ impl Resource for InvokePermission<'_> {
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<Value>> {
         let lambda = self.ctx.aws.lambda();
-        let policy = absent_if(
-            lambda
-                .get_policy()
-                .function_name(&self.function_name)
-                .send()
-                .await,
-            |e| e.is_resource_not_found_exception(),
-        )
+        let policy = absent_if(lambda.get_policy().function_name(&self.function_name).send().await, |e| {
+            e.is_resource_not_found_exception()
+        })
         .with_context(|| format!("lambda:GetPolicy {}", self.function_name))?;
         let Some(document) = policy.and_then(|p| p.policy) else {
             return Ok(None);
         };
-        let document: Value =
-            serde_json::from_str(&document).context("Lambda returned a policy that is not JSON")?;
-        let statements = document["Statement"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        Ok(statements
-            .into_iter()
-            .find(|s| s["Sid"] == self.statement_id))
+        let document: Value = serde_json::from_str(&document).context("Lambda returned a policy that is not JSON")?;
+        let statements = document["Statement"].as_array().cloned().unwrap_or_default();
+        Ok(statements.into_iter().find(|s| s["Sid"] == self.statement_id))
     }
 
     async fn create(&self) -> Result<Value> {
@@ -123,11 +107,7 @@ impl Resource for InvokePermission<'_> {
     }
 
     fn differences(&self, live: &Value) -> Result<Vec<&'static str>> {
-        Ok(if self.wanted_statement_matches(live) {
-            vec![]
-        } else {
-            vec!["source_arn"]
-        })
+        Ok(if self.wanted_statement_matches(live) { vec![] } else { vec!["source_arn"] })
     }
 
     /// A statement cannot be edited: replace it (e.g. when the API was recreated under a new ID).
@@ -140,12 +120,7 @@ impl Resource for InvokePermission<'_> {
             .statement_id(self.statement_id)
             .send()
             .await
-            .with_context(|| {
-                format!(
-                    "lambda:RemovePermission {} {}",
-                    self.function_name, self.statement_id
-                )
-            })?;
+            .with_context(|| format!("lambda:RemovePermission {} {}", self.function_name, self.statement_id))?;
         self.create().await
     }
 }

@@ -42,28 +42,23 @@ impl Clients {
     }
 
     pub fn apigateway(&self) -> &aws_sdk_apigateway::Client {
-        self.apigateway
-            .get_or_init(|| aws_sdk_apigateway::Client::new(&self.config))
+        self.apigateway.get_or_init(|| aws_sdk_apigateway::Client::new(&self.config))
     }
 
     pub fn apigatewayv2(&self) -> &aws_sdk_apigatewayv2::Client {
-        self.apigatewayv2
-            .get_or_init(|| aws_sdk_apigatewayv2::Client::new(&self.config))
+        self.apigatewayv2.get_or_init(|| aws_sdk_apigatewayv2::Client::new(&self.config))
     }
 
     pub fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
-        self.dynamodb
-            .get_or_init(|| aws_sdk_dynamodb::Client::new(&self.config))
+        self.dynamodb.get_or_init(|| aws_sdk_dynamodb::Client::new(&self.config))
     }
 
     pub fn iam(&self) -> &aws_sdk_iam::Client {
-        self.iam
-            .get_or_init(|| aws_sdk_iam::Client::new(&self.config))
+        self.iam.get_or_init(|| aws_sdk_iam::Client::new(&self.config))
     }
 
     pub fn lambda(&self) -> &aws_sdk_lambda::Client {
-        self.lambda
-            .get_or_init(|| aws_sdk_lambda::Client::new(&self.config))
+        self.lambda.get_or_init(|| aws_sdk_lambda::Client::new(&self.config))
     }
 
     /// The caller's identity, asked of STS once per run. It doubles as the pre-flight check that the
@@ -72,22 +67,12 @@ impl Clients {
         self.identity
             .get_or_try_init(|| async {
                 let sts = aws_sdk_sts::Client::new(&self.config);
-                let who = sts
-                    .get_caller_identity()
-                    .send()
-                    .await
-                    .context("sts:GetCallerIdentity")?;
+                let who = sts.get_caller_identity().send().await.context("sts:GetCallerIdentity")?;
                 let arn = who.arn().unwrap_or_default().to_string();
                 let partition = arn.split(':').nth(1).unwrap_or("aws").to_string();
-                let account = who
-                    .account()
-                    .ok_or_else(|| anyhow!("sts:GetCallerIdentity returned no account"))?
-                    .to_string();
-                Ok(Identity {
-                    account,
-                    partition,
-                    arn,
-                })
+                let account =
+                    who.account().ok_or_else(|| anyhow!("sts:GetCallerIdentity returned no account"))?.to_string();
+                Ok(Identity { account, partition, arn })
             })
             .await
     }

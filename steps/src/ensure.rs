@@ -77,9 +77,7 @@ pub async fn ensure<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Resul
 
 /// Runs independent ensures concurrently and lets every one finish, even when another fails: dropping an
 /// in-flight create could leave a resource in AWS whose ID never reached the state file.
-pub async fn all<T>(
-    work: impl IntoIterator<Item = impl Future<Output = Result<T>>>,
-) -> Result<Vec<T>> {
+pub async fn all<T>(work: impl IntoIterator<Item = impl Future<Output = Result<T>>>) -> Result<Vec<T>> {
     let mut done = Vec::new();
     let mut errors = Vec::new();
     for result in join_all(work).await {
@@ -93,10 +91,7 @@ pub async fn all<T>(
         1 => Err(errors.remove(0)),
         n => {
             let messages: Vec<String> = errors.iter().map(|e| format!("{e:#}")).collect();
-            Err(anyhow!(
-                "{n} resources failed:\n  - {}",
-                messages.join("\n  - ")
-            ))
+            Err(anyhow!("{n} resources failed:\n  - {}", messages.join("\n  - ")))
         }
     }
 }
@@ -154,11 +149,7 @@ mod tests {
             live.0.clone()
         }
         fn differences(&self, live: &Self::Live) -> Result<Vec<&'static str>> {
-            Ok(if live.1 == self.want_size {
-                vec![]
-            } else {
-                vec!["size"]
-            })
+            Ok(if live.1 == self.want_size { vec![] } else { vec!["size"] })
         }
         async fn update(&self, live: Self::Live, _: &[&'static str]) -> Result<Self::Live> {
             let now = (live.0, self.want_size);
@@ -170,11 +161,7 @@ mod tests {
     #[tokio::test]
     async fn creates_once_records_then_converges_and_is_a_no_op_afterwards() {
         let aws = RefCell::new(None);
-        let disk = Disk {
-            aws: &aws,
-            want_size: 5,
-            creates: RefCell::new(0),
-        };
+        let disk = Disk { aws: &aws, want_size: 5, creates: RefCell::new(0) };
         let memory = Memory::default();
 
         let first = ensure(&disk, &memory).await.unwrap();
@@ -184,20 +171,10 @@ mod tests {
         let second = ensure(&disk, &memory).await.unwrap();
         assert_eq!(second, first);
         assert_eq!(*disk.creates.borrow(), 1);
-        assert_eq!(
-            *memory.reports.borrow(),
-            vec![Change::Created, Change::Unchanged]
-        );
+        assert_eq!(*memory.reports.borrow(), vec![Change::Created, Change::Unchanged]);
 
-        let bigger = Disk {
-            aws: &aws,
-            want_size: 9,
-            creates: RefCell::new(0),
-        };
+        let bigger = Disk { aws: &aws, want_size: 9, creates: RefCell::new(0) };
         ensure(&bigger, &memory).await.unwrap();
-        assert_eq!(
-            memory.reports.borrow().last(),
-            Some(&Change::Updated(vec!["size".into()]))
-        );
+        assert_eq!(memory.reports.borrow().last(), Some(&Change::Updated(vec!["size".into()])));
     }
 }

@@ -22,6 +22,10 @@ pub use ensure::{ensure, Change, Recorder, Resource};
 pub use settings::{InputError, Settings};
 pub use step::{Context, Outputs, Step};
 
+/// A digest of this crate's source: part of every step's fingerprint, so that steps are re-checked when
+/// what they want changes with a new deployer.
+pub const STEPS_DIGEST: &str = env!("DEPLOYER_STEPS_DIGEST");
+
 /// Every step in the manual's order. The IDs are the state file's checkpoint keys: never rename one.
 pub fn registry() -> Vec<Box<dyn Step>> {
     vec![

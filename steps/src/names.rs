@@ -14,8 +14,7 @@ pub fn resource(service: &str, suffix: &str) -> String {
 /// Lowercase letters, digits and single hyphens, starting with a letter: the intersection of the S3
 /// bucket (`SERVICE-frontend`), Lambda, IAM role and DynamoDB naming rules.
 pub fn validate_service(service: &str) -> Result<(), InputError> {
-    let fix =
-        "use lowercase letters, digits and hyphens, starting with a letter, e.g. 'new-service'";
+    let fix = "use lowercase letters, digits and hyphens, starting with a letter, e.g. 'new-service'";
     if service.is_empty() {
         return Err(InputError(format!("the service name is empty: {fix}")));
     }
@@ -26,18 +25,13 @@ pub fn validate_service(service: &str) -> Result<(), InputError> {
             service.len()
         )));
     }
-    let bad_char = service
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'));
+    let bad_char = service.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'));
     if let Some(c) = bad_char {
         return Err(InputError(format!(
             "service name '{service}' contains '{c}', which S3 bucket names do not allow: {fix}"
         )));
     }
-    if !service.starts_with(|c: char| c.is_ascii_lowercase())
-        || service.ends_with('-')
-        || service.contains("--")
-    {
+    if !service.starts_with(|c: char| c.is_ascii_lowercase()) || service.ends_with('-') || service.contains("--") {
         return Err(InputError(format!(
             "service name '{service}' must start with a letter and have no leading, trailing or doubled hyphen: {fix}"
         )));
@@ -53,12 +47,9 @@ pub fn validate_domain(domain: &str) -> Result<(), InputError> {
             && l.len() <= 63
             && !l.starts_with('-')
             && !l.ends_with('-')
-            && l.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
     };
-    let tld_ok = labels
-        .last()
-        .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_lowercase()));
+    let tld_ok = labels.last().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_lowercase()));
     if domain.len() > 253 || labels.len() < 2 || !labels.iter().all(label_ok) || !tld_ok {
         return Err(InputError(format!(
             "domain '{domain}' is not a valid lowercase DNS name with at least two labels: {fix}"
@@ -71,9 +62,7 @@ pub fn validate_domain(domain: &str) -> Result<(), InputError> {
 pub fn validate_stage(stage: &str) -> Result<(), InputError> {
     let ok = !stage.is_empty()
         && stage.len() <= 128
-        && stage
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && stage.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if ok {
         Ok(())
     } else {
@@ -91,16 +80,7 @@ mod tests {
     fn service_names_follow_every_services_rules() {
         assert!(validate_service("new-service").is_ok());
         assert!(validate_service("a1").is_ok());
-        for bad in [
-            "New_Service!",
-            "",
-            "-svc",
-            "svc-",
-            "a--b",
-            "1abc",
-            "UPPER",
-            "with.dot",
-        ] {
+        for bad in ["New_Service!", "", "-svc", "svc-", "a--b", "1abc", "UPPER", "with.dot"] {
             assert!(validate_service(bad).is_err(), "{bad} should be refused");
         }
     }
@@ -117,15 +97,7 @@ mod tests {
     fn domains_need_two_valid_labels() {
         assert!(validate_domain("new-service.com").is_ok());
         assert!(validate_domain("a.b.co").is_ok());
-        for bad in [
-            "localhost",
-            "New-Service.com",
-            "-a.com",
-            "a..com",
-            "a.com.",
-            "a.c0m",
-            "http://a.com",
-        ] {
+        for bad in ["localhost", "New-Service.com", "-a.com", "a..com", "a.com.", "a.c0m", "http://a.com"] {
             assert!(validate_domain(bad).is_err(), "{bad} should be refused");
         }
     }

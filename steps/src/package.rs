@@ -42,11 +42,7 @@ pub fn build(backend: &Path, cache_dir: &Path, runtime: &str) -> Result<Package>
         );
     }
     let code_sha256 = aws_smithy_types::base64::encode(Sha256::digest(&zip));
-    Ok(Package {
-        zip,
-        code_sha256,
-        files: entries.len(),
-    })
+    Ok(Package { zip, code_sha256, files: entries.len() })
 }
 
 fn is_excluded(name: &str) -> bool {
@@ -62,19 +58,14 @@ fn collect(root: &Path, dir: &Path, entries: &mut BTreeMap<String, PathBuf>) -> 
         if is_excluded(&entry.file_name().to_string_lossy()) {
             continue;
         }
-        let meta =
-            std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?;
+        let meta = std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?;
         if meta.is_dir() {
             collect(root, &path, entries)?;
         } else if meta.is_file() {
             // Invariant: `path` was found by walking down from `root`.
-            let relative = path
-                .strip_prefix(root)
-                .expect("walked path lies under its root");
-            let name: Vec<String> = relative
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect();
+            let relative = path.strip_prefix(root).expect("walked path lies under its root");
+            let name: Vec<String> =
+                relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
             entries.insert(name.join("/"), path);
         }
     }
@@ -90,17 +81,10 @@ fn write_zip(entries: &BTreeMap<String, PathBuf>) -> Result<Vec<u8>> {
     let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
     for (name, path) in entries {
         let content = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        writer
-            .start_file(name.as_str(), options)
-            .context("writing the code bundle")?;
-        writer
-            .write_all(&content)
-            .context("writing the code bundle")?;
+        writer.start_file(name.as_str(), options).context("writing the code bundle")?;
+        writer.write_all(&content).context("writing the code bundle")?;
     }
-    Ok(writer
-        .finish()
-        .context("writing the code bundle")?
-        .into_inner())
+    Ok(writer.finish().context("writing the code bundle")?.into_inner())
 }
 
 /// The requirement lines of `requirements.txt`, without comments and blank lines.
@@ -109,8 +93,7 @@ fn requirement_lines(backend: &Path) -> Result<Vec<String>> {
     if !path.exists() {
         return Ok(Vec::new());
     }
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     Ok(text
         .lines()
         .map(|l| l.split('#').next().unwrap_or_default().trim().to_string())
@@ -118,11 +101,7 @@ fn requirement_lines(backend: &Path) -> Result<Vec<String>> {
         .collect())
 }
 
-fn installed_requirements(
-    backend: &Path,
-    cache_dir: &Path,
-    runtime: &str,
-) -> Result<Option<PathBuf>> {
+fn installed_requirements(backend: &Path, cache_dir: &Path, runtime: &str) -> Result<Option<PathBuf>> {
     let lines = requirement_lines(backend)?;
     if lines.is_empty() {
         return Ok(None);
@@ -137,30 +116,15 @@ fn installed_requirements(
     std::fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
     let python_version = runtime.trim_start_matches("python");
     let status = Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--target",
-        ])
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"])
         .arg(&staging)
         .arg("-r")
         .arg(backend.join("requirements.txt"))
         // Lambda runs Linux x86_64: fetch wheels for it, whatever machine deploys.
-        .args([
-            "--platform",
-            "manylinux2014_x86_64",
-            "--implementation",
-            "cp",
-            "--only-binary=:all:",
-        ])
+        .args(["--platform", "manylinux2014_x86_64", "--implementation", "cp", "--only-binary=:all:"])
         .args(["--python-version", python_version])
         .status()
-        .context(
-            "running `python3 -m pip install` for requirements.txt: is python3 with pip installed?",
-        )?;
+        .context("running `python3 -m pip install` for requirements.txt: is python3 with pip installed?")?;
     if !status.success() {
         bail!(
             "pip could not install {}/requirements.txt ({status}): fix the requirement named above, or check your \
@@ -169,8 +133,7 @@ fn installed_requirements(
         );
     }
     // A rename publishes the cache entry whole, so a killed install never leaves a half-filled cache.
-    std::fs::rename(&staging, &target)
-        .with_context(|| format!("caching pip install in {}", target.display()))?;
+    std::fs::rename(&staging, &target).with_context(|| format!("caching pip install in {}", target.display()))?;
     Ok(Some(target))
 }
 
@@ -185,10 +148,7 @@ mod tests {
     fn backend() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         for (path, body) in [
-            (
-                "handlers/api/conversation.py",
-                "def handler(e, c): return {}\n",
-            ),
+            ("handlers/api/conversation.py", "def handler(e, c): return {}\n"),
             ("handlers/__pycache__/x.cpython-312.pyc", "junk"),
             ("utils/util.pyc", "junk"),
             ("lib/helpers.py", "X = 1\n"),
@@ -217,10 +177,7 @@ mod tests {
         let names: Vec<&str> = archive.file_names().collect();
         let mut sorted = names.clone();
         sorted.sort();
-        assert_eq!(
-            sorted,
-            vec!["handlers/api/conversation.py", "lib/helpers.py"]
-        );
+        assert_eq!(sorted, vec!["handlers/api/conversation.py", "lib/helpers.py"]);
     }
 
     #[test]
@@ -238,14 +195,7 @@ mod tests {
         let dir = backend();
         std::fs::write(dir.path().join("requirements.txt"), "# nothing yet\n\n").unwrap();
         assert!(requirement_lines(dir.path()).unwrap().is_empty());
-        std::fs::write(
-            dir.path().join("requirements.txt"),
-            "requests==2.32.3  # http\n",
-        )
-        .unwrap();
-        assert_eq!(
-            requirement_lines(dir.path()).unwrap(),
-            vec!["requests==2.32.3"]
-        );
+        std::fs::write(dir.path().join("requirements.txt"), "requests==2.32.3  # http\n").unwrap();
+        assert_eq!(requirement_lines(dir.path()).unwrap(), vec!["requests==2.32.3"]);
     }
 }

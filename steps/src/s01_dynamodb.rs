@@ -19,8 +19,8 @@ use anyhow::{bail, Context as _, Result};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TableDescription, TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableDescription,
+    TimeToLiveSpecification, TimeToLiveStatus,
 };
 use std::time::Duration;
 
@@ -44,18 +44,8 @@ pub const TABLES: &[TableSpec] = &[
         sort_key: Some("conversationId"),
         ttl_attribute: None,
     },
-    TableSpec {
-        suffix: "prompts",
-        partition_key: "promptId",
-        sort_key: None,
-        ttl_attribute: None,
-    },
-    TableSpec {
-        suffix: "usage",
-        partition_key: "userId",
-        sort_key: Some("date"),
-        ttl_attribute: None,
-    },
+    TableSpec { suffix: "prompts", partition_key: "promptId", sort_key: None, ttl_attribute: None },
+    TableSpec { suffix: "usage", partition_key: "userId", sort_key: Some("date"), ttl_attribute: None },
     TableSpec {
         suffix: "websocket-connections",
         partition_key: "connectionId",
@@ -82,11 +72,7 @@ impl Step for DynamoDb {
         "2.1 DynamoDB tables"
     }
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
-        let tables = TABLES.iter().map(|spec| Table {
-            ctx,
-            spec,
-            name: ctx.name(spec.suffix),
-        });
+        let tables = TABLES.iter().map(|spec| Table { ctx, spec, name: ctx.name(spec.suffix) });
         all(tables.map(|t| async move { ensure(&t, recorder).await })).await?;
         Ok(())
     }
@@ -113,12 +99,7 @@ impl Table<'_> {
         let mut keys = vec![(self.spec.partition_key, KeyType::Hash)];
         keys.extend(self.spec.sort_key.map(|k| (k, KeyType::Range)));
         keys.into_iter()
-            .map(|(name, kind)| {
-                Ok(KeySchemaElement::builder()
-                    .attribute_name(name)
-                    .key_type(kind)
-                    .build()?)
-            })
+            .map(|(name, kind)| Ok(KeySchemaElement::builder().attribute_name(name).key_type(kind).build()?))
             .collect()
     }
 
@@ -147,11 +128,7 @@ impl Table<'_> {
             .with_context(|| format!("dynamodb:DescribeTimeToLive {}", self.name))?;
         let ttl = out.time_to_live_description();
         let enabled = ttl.and_then(|t| t.time_to_live_status()) == Some(&TimeToLiveStatus::Enabled);
-        Ok(if enabled {
-            ttl.and_then(|t| t.attribute_name()).map(str::to_string)
-        } else {
-            None
-        })
+        Ok(if enabled { ttl.and_then(|t| t.attribute_name()).map(str::to_string) } else { None })
     }
 
     async fn wait_active(&self) -> Result<TableDescription> {
@@ -179,22 +156,14 @@ impl Resource for Table<'_> {
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveTable>> {
-        let described = absent_if(
-            self.client()
-                .describe_table()
-                .table_name(&self.name)
-                .send()
-                .await,
-            |e| e.is_resource_not_found_exception(),
-        )
+        let described = absent_if(self.client().describe_table().table_name(&self.name).send().await, |e| {
+            e.is_resource_not_found_exception()
+        })
         .with_context(|| format!("dynamodb:DescribeTable {}", self.name))?;
         let Some(description) = described.and_then(|out| out.table().cloned()) else {
             return Ok(None);
         };
-        Ok(Some(LiveTable {
-            description,
-            ttl_enabled_on: self.ttl().await?,
-        }))
+        Ok(Some(LiveTable { description, ttl_enabled_on: self.ttl().await? }))
     }
 
     async fn create(&self) -> Result<LiveTable> {
@@ -208,10 +177,7 @@ impl Resource for Table<'_> {
             .await
             .with_context(|| format!("dynamodb:CreateTable {}", self.name))?;
         let description = self.wait_active().await?;
-        Ok(LiveTable {
-            description,
-            ttl_enabled_on: None,
-        })
+        Ok(LiveTable { description, ttl_enabled_on: None })
     }
 
     fn id(&self, live: &LiveTable) -> String {
@@ -228,16 +194,11 @@ impl Resource for Table<'_> {
             );
         }
         let mut fields = Vec::new();
-        let billing = live
-            .description
-            .billing_mode_summary()
-            .and_then(|b| b.billing_mode());
+        let billing = live.description.billing_mode_summary().and_then(|b| b.billing_mode());
         if billing != Some(&BillingMode::PayPerRequest) {
             fields.push("billing_mode");
         }
-        if self.spec.ttl_attribute.is_some()
-            && live.ttl_enabled_on.as_deref() != self.spec.ttl_attribute
-        {
+        if self.spec.ttl_attribute.is_some() && live.ttl_enabled_on.as_deref() != self.spec.ttl_attribute {
             fields.push("ttl");
         }
         Ok(fields)
@@ -255,10 +216,7 @@ impl Resource for Table<'_> {
             live.description = self.wait_active().await?;
         }
         if let (true, Some(attribute)) = (fields.contains(&"ttl"), self.spec.ttl_attribute) {
-            let spec = TimeToLiveSpecification::builder()
-                .enabled(true)
-                .attribute_name(attribute)
-                .build()?;
+            let spec = TimeToLiveSpecification::builder().enabled(true).attribute_name(attribute).build()?;
             self.client()
                 .update_time_to_live()
                 .table_name(&self.name)
@@ -273,9 +231,6 @@ impl Resource for Table<'_> {
 }
 
 fn describe_keys(keys: &[KeySchemaElement]) -> String {
-    let parts: Vec<String> = keys
-        .iter()
-        .map(|k| format!("{} {}", k.attribute_name(), k.key_type().as_str()))
-        .collect();
+    let parts: Vec<String> = keys.iter().map(|k| format!("{} {}", k.attribute_name(), k.key_type().as_str())).collect();
     parts.join(", ")
 }

@@ -18,7 +18,8 @@
 //! | `SERVICE-websocket-message`  | `handlers.websocket.message.handler` | 1024 MB |
 //!
 //!   Timeout 29 s (API Gateway's integration limit). Environment: `SERVICE_NAME`, `STAGE` and the table
-//!   names (`CONVERSATIONS_TABLE`, `PROMPTS_TABLE`, `USAGE_TABLE`, `CONNECTIONS_TABLE`); variables that other
+//!   names (`CONVERSATIONS_TABLE`, `PROMPTS_TABLE`, `USAGE_TABLE`, `CONNECTIONS_TABLE`), and `CORS_ORIGIN`
+//!   (the site's origin, see `03-api-gateway`, for the CORS header of the API's answers); variables that other
 //!   steps add are kept. Code is uploaded only when the bundle's SHA-256 differs from `CodeSha256`,
 //!   configuration only when a field differs, each followed by the `function_updated_v2` waiter.
 //!
@@ -44,6 +45,7 @@ use crate::aws::absent_if;
 use crate::ensure::{all, ensure, Recorder, Resource};
 use crate::package::{self, Package};
 use crate::s01_dynamodb::{self, table_arn_key, TABLES};
+use crate::s03_api_gateway::cors_origin;
 use crate::settings::{InputError, Settings};
 use crate::step::{Context, Step};
 
@@ -56,36 +58,12 @@ pub struct FunctionSpec {
 }
 
 pub const FUNCTIONS: &[FunctionSpec] = &[
-    FunctionSpec {
-        suffix: "conversation-api",
-        handler: "handlers.api.conversation.handler",
-        memory_mb: 512,
-    },
-    FunctionSpec {
-        suffix: "prompt-crud",
-        handler: "handlers.api.prompt.handler",
-        memory_mb: 512,
-    },
-    FunctionSpec {
-        suffix: "usage-handler",
-        handler: "handlers.api.usage.handler",
-        memory_mb: 512,
-    },
-    FunctionSpec {
-        suffix: "websocket-connect",
-        handler: "handlers.websocket.connect.handler",
-        memory_mb: 512,
-    },
-    FunctionSpec {
-        suffix: "websocket-disconnect",
-        handler: "handlers.websocket.disconnect.handler",
-        memory_mb: 512,
-    },
-    FunctionSpec {
-        suffix: "websocket-message",
-        handler: "handlers.websocket.message.handler",
-        memory_mb: 1024,
-    },
+    FunctionSpec { suffix: "conversation-api", handler: "handlers.api.conversation.handler", memory_mb: 512 },
+    FunctionSpec { suffix: "prompt-crud", handler: "handlers.api.prompt.handler", memory_mb: 512 },
+    FunctionSpec { suffix: "usage-handler", handler: "handlers.api.usage.handler", memory_mb: 512 },
+    FunctionSpec { suffix: "websocket-connect", handler: "handlers.websocket.connect.handler", memory_mb: 512 },
+    FunctionSpec { suffix: "websocket-disconnect", handler: "handlers.websocket.disconnect.handler", memory_mb: 512 },
+    FunctionSpec { suffix: "websocket-message", handler: "handlers.websocket.message.handler", memory_mb: 1024 },
 ];
 
 /// API Gateway gives up on an integration after 29 s, so a longer Lambda timeout only hides errors.
@@ -112,9 +90,7 @@ pub fn function_arn_key(suffix: &str) -> String {
 /// The backend file a handler string points at: `handlers.api.conversation.handler` →
 /// `handlers/api/conversation.py`.
 pub fn handler_file(handler: &str) -> String {
-    let module = handler
-        .rsplit_once('.')
-        .map_or(handler, |(module, _)| module);
+    let module = handler.rsplit_once('.').map_or(handler, |(module, _)| module);
     format!("{}.py", module.replace('.', "/"))
 }
 
@@ -129,11 +105,7 @@ impl Lambda {
         if let Some(package) = self.package.get() {
             return Ok(package);
         }
-        let built = package::build(
-            &ctx.settings.backend,
-            &ctx.work_dir.join("cache"),
-            &ctx.settings.runtime,
-        )?;
+        let built = package::build(&ctx.settings.backend, &ctx.work_dir.join("cache"), &ctx.settings.runtime)?;
         Ok(self.package.get_or_init(|| built))
     }
 }
@@ -158,11 +130,8 @@ impl Step for Lambda {
                 backend.display()
             )));
         }
-        let missing: Vec<String> = FUNCTIONS
-            .iter()
-            .map(|f| handler_file(f.handler))
-            .filter(|file| !backend.join(file).is_file())
-            .collect();
+        let missing: Vec<String> =
+            FUNCTIONS.iter().map(|f| handler_file(f.handler)).filter(|file| !backend.join(file).is_file()).collect();
         if !missing.is_empty() {
             return Err(InputError(format!(
                 "backend folder '{}' lacks the handler files {}: each function's handler must exist there \
@@ -181,12 +150,8 @@ impl Step for Lambda {
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
         let package = self.package(ctx)?;
         let identity = ctx.aws.identity().await?;
-        let role = Role {
-            ctx,
-            name: ctx.name("lambda-role"),
-            partition: &identity.partition,
-            account: &identity.account,
-        };
+        let role =
+            Role { ctx, name: ctx.name("lambda-role"), partition: &identity.partition, account: &identity.account };
         let role_arn = ensure(&role, recorder).await?.arn;
         let functions = FUNCTIONS.iter().map(|spec| Function {
             ctx,
@@ -233,19 +198,15 @@ impl Role<'_> {
     }
 
     fn access_policy(&self) -> Result<Value> {
-        let (partition, account, region) =
-            (self.partition, self.account, &self.ctx.settings.region);
+        let (partition, account, region) = (self.partition, self.account, &self.ctx.settings.region);
         let service = &self.ctx.settings.service;
         let mut tables = Vec::new();
         for table in TABLES {
-            let arn = self
-                .ctx
-                .output(s01_dynamodb::ID, &table_arn_key(table.suffix))?;
+            let arn = self.ctx.output(s01_dynamodb::ID, &table_arn_key(table.suffix))?;
             tables.push(json!(arn));
             tables.push(json!(format!("{arn}/index/*")));
         }
-        let log_groups =
-            format!("arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{service}-*");
+        let log_groups = format!("arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{service}-*");
         Ok(json!({
             "Version": "2012-10-17",
             "Statement": [
@@ -286,27 +247,18 @@ impl Resource for Role<'_> {
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveRole>> {
         let iam = self.ctx.aws.iam();
-        let got = absent_if(iam.get_role().role_name(&self.name).send().await, |e| {
-            e.is_no_such_entity_exception()
-        })
-        .with_context(|| format!("iam:GetRole {}", self.name))?;
+        let got = absent_if(iam.get_role().role_name(&self.name).send().await, |e| e.is_no_such_entity_exception())
+            .with_context(|| format!("iam:GetRole {}", self.name))?;
         let Some(role) = got.and_then(|out| out.role().cloned()) else {
             return Ok(None);
         };
-        let policy = iam
-            .get_role_policy()
-            .role_name(&self.name)
-            .policy_name(self.policy_name())
-            .send()
-            .await;
+        let policy = iam.get_role_policy().role_name(&self.name).policy_name(self.policy_name()).send().await;
         let policy = absent_if(policy, |e| e.is_no_such_entity_exception())
             .with_context(|| format!("iam:GetRolePolicy {} {}", self.name, self.policy_name()))?;
         Ok(Some(LiveRole {
             arn: role.arn().to_string(),
             trust_policy: decode_policy(role.assume_role_policy_document().unwrap_or("{}"))?,
-            access_policy: policy
-                .map(|p| decode_policy(p.policy_document()))
-                .transpose()?,
+            access_policy: policy.map(|p| decode_policy(p.policy_document())).transpose()?,
         }))
     }
 
@@ -318,22 +270,12 @@ impl Resource for Role<'_> {
             .create_role()
             .role_name(&self.name)
             .assume_role_policy_document(Self::trust_policy().to_string())
-            .description(format!(
-                "Lambda execution role of {} (managed by deployer)",
-                self.ctx.settings.service
-            ))
+            .description(format!("Lambda execution role of {} (managed by deployer)", self.ctx.settings.service))
             .send()
             .await
             .with_context(|| format!("iam:CreateRole {}", self.name))?;
-        let arn = created
-            .role()
-            .map(|r| r.arn().to_string())
-            .unwrap_or_default();
-        Ok(LiveRole {
-            arn,
-            trust_policy: Self::trust_policy(),
-            access_policy: None,
-        })
+        let arn = created.role().map(|r| r.arn().to_string()).unwrap_or_default();
+        Ok(LiveRole { arn, trust_policy: Self::trust_policy(), access_policy: None })
     }
 
     fn id(&self, live: &LiveRole) -> String {
@@ -370,9 +312,7 @@ impl Resource for Role<'_> {
                 .policy_document(policy.to_string())
                 .send()
                 .await
-                .with_context(|| {
-                    format!("iam:PutRolePolicy {} {}", self.name, self.policy_name())
-                })?;
+                .with_context(|| format!("iam:PutRolePolicy {} {}", self.name, self.policy_name()))?;
             live.access_policy = Some(policy);
         }
         Ok(live)
@@ -388,14 +328,7 @@ struct Function<'a> {
 }
 
 /// Configuration fields the step owns, in the order they are compared.
-const CONFIG_FIELDS: &[&str] = &[
-    "runtime",
-    "handler",
-    "role",
-    "timeout",
-    "memory",
-    "environment",
-];
+const CONFIG_FIELDS: &[&str] = &["runtime", "handler", "role", "timeout", "memory", "environment"];
 
 impl Function<'_> {
     fn client(&self) -> &aws_sdk_lambda::Client {
@@ -412,10 +345,8 @@ impl Function<'_> {
             ("CONVERSATIONS_TABLE".to_string(), table("conversations")),
             ("PROMPTS_TABLE".to_string(), table("prompts")),
             ("USAGE_TABLE".to_string(), table("usage")),
-            (
-                "CONNECTIONS_TABLE".to_string(),
-                table("websocket-connections"),
-            ),
+            ("CONNECTIONS_TABLE".to_string(), table("websocket-connections")),
+            ("CORS_ORIGIN".to_string(), cors_origin(s.domain.as_deref())),
         ])
     }
 
@@ -430,21 +361,12 @@ impl Function<'_> {
             live.memory_size() == Some(self.spec.memory_mb),
             env_matches,
         ];
-        CONFIG_FIELDS
-            .iter()
-            .zip(same)
-            .filter(|(_, same)| !same)
-            .map(|(field, _)| *field)
-            .collect()
+        CONFIG_FIELDS.iter().zip(same).filter(|(_, same)| !same).map(|(field, _)| *field).collect()
     }
 
     async fn create_once(&self) -> Result<FunctionConfiguration, SdkError<CreateFunctionError>> {
-        let environment = Environment::builder()
-            .set_variables(Some(self.owned_environment()))
-            .build();
-        let code = FunctionCode::builder()
-            .zip_file(Blob::new(self.package.zip.clone()))
-            .build();
+        let environment = Environment::builder().set_variables(Some(self.owned_environment())).build();
+        let code = FunctionCode::builder().zip_file(Blob::new(self.package.zip.clone())).build();
         let created = self
             .client()
             .create_function()
@@ -459,9 +381,7 @@ impl Function<'_> {
             .description(format!("{} (managed by deployer)", self.spec.handler))
             .send()
             .await?;
-        Ok(FunctionConfiguration::builder()
-            .set_function_arn(created.function_arn().map(str::to_string))
-            .build())
+        Ok(FunctionConfiguration::builder().set_function_arn(created.function_arn().map(str::to_string)).build())
     }
 }
 
@@ -475,18 +395,12 @@ async fn wait_updated(ctx: &Context<'_>, name: &str) -> Result<FunctionConfigura
         .wait(FUNCTION_WAIT)
         .await
         .with_context(|| format!("waiting for function {name} to finish updating"))?;
-    let config = done
-        .as_result()
-        .ok()
-        .and_then(|out| out.configuration().cloned());
+    let config = done.as_result().ok().and_then(|out| out.configuration().cloned());
     config.with_context(|| format!("lambda:GetFunction {name} returned no configuration"))
 }
 
 fn live_environment(live: &FunctionConfiguration) -> HashMap<String, String> {
-    live.environment()
-        .and_then(|e| e.variables())
-        .cloned()
-        .unwrap_or_default()
+    live.environment().and_then(|e| e.variables()).cloned().unwrap_or_default()
 }
 
 /// Whether every `wanted` variable has its value; variables owned by others are not compared.
@@ -496,21 +410,15 @@ fn environment_has(live: &FunctionConfiguration, wanted: &HashMap<String, String
 }
 
 /// The live variables with `wanted` laid over them.
-fn merged_environment(
-    live: &FunctionConfiguration,
-    wanted: &HashMap<String, String>,
-) -> Environment {
+fn merged_environment(live: &FunctionConfiguration, wanted: &HashMap<String, String>) -> Environment {
     let mut variables = live_environment(live);
     variables.extend(wanted.clone());
-    Environment::builder()
-        .set_variables(Some(variables))
-        .build()
+    Environment::builder().set_variables(Some(variables)).build()
 }
 
 fn role_not_assumable_yet(err: &SdkError<CreateFunctionError>) -> bool {
     err.as_service_error().is_some_and(|e| {
-        e.is_invalid_parameter_value_exception()
-            && e.meta().message().is_some_and(|m| m.contains("assume"))
+        e.is_invalid_parameter_value_exception() && e.meta().message().is_some_and(|m| m.contains("assume"))
     })
 }
 
@@ -526,14 +434,9 @@ impl Resource for Function<'_> {
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<FunctionConfiguration>> {
-        let got = absent_if(
-            self.client()
-                .get_function()
-                .function_name(&self.name)
-                .send()
-                .await,
-            |e| e.is_resource_not_found_exception(),
-        )
+        let got = absent_if(self.client().get_function().function_name(&self.name).send().await, |e| {
+            e.is_resource_not_found_exception()
+        })
         .with_context(|| format!("lambda:GetFunction {}", self.name))?;
         Ok(got.and_then(|out| out.configuration().cloned()))
     }
@@ -548,9 +451,7 @@ impl Resource for Function<'_> {
                     delay = (delay * 2).min(Duration::from_secs(8));
                     attempt += 1;
                 }
-                other => {
-                    break other.with_context(|| format!("lambda:CreateFunction {}", self.name))?
-                }
+                other => break other.with_context(|| format!("lambda:CreateFunction {}", self.name))?,
             }
         };
         let done = self
@@ -560,10 +461,7 @@ impl Resource for Function<'_> {
             .wait(FUNCTION_WAIT)
             .await
             .with_context(|| format!("waiting for function {} to become Active", self.name))?;
-        let config = done
-            .as_result()
-            .ok()
-            .and_then(|out| out.configuration().cloned());
+        let config = done.as_result().ok().and_then(|out| out.configuration().cloned());
         Ok(config.unwrap_or(created))
     }
 
@@ -579,11 +477,7 @@ impl Resource for Function<'_> {
         Ok(fields)
     }
 
-    async fn update(
-        &self,
-        mut live: FunctionConfiguration,
-        fields: &[&'static str],
-    ) -> Result<FunctionConfiguration> {
+    async fn update(&self, mut live: FunctionConfiguration, fields: &[&'static str]) -> Result<FunctionConfiguration> {
         if fields.iter().any(|f| CONFIG_FIELDS.contains(f)) {
             self.client()
                 .update_function_configuration()
@@ -634,25 +528,16 @@ impl Resource for FunctionEnvironment<'_> {
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<FunctionConfiguration>> {
-        let got = absent_if(
-            self.ctx
-                .aws
-                .lambda()
-                .get_function()
-                .function_name(&self.function_name)
-                .send()
-                .await,
-            |e| e.is_resource_not_found_exception(),
-        )
-        .with_context(|| format!("lambda:GetFunction {}", self.function_name))?;
+        let got =
+            absent_if(self.ctx.aws.lambda().get_function().function_name(&self.function_name).send().await, |e| {
+                e.is_resource_not_found_exception()
+            })
+            .with_context(|| format!("lambda:GetFunction {}", self.function_name))?;
         Ok(got.and_then(|out| out.configuration().cloned()))
     }
 
     async fn create(&self) -> Result<FunctionConfiguration> {
-        anyhow::bail!(
-            "function {} does not exist: run `deployer step {ID}` first",
-            self.function_name
-        )
+        anyhow::bail!("function {} does not exist: run `deployer step {ID}` first", self.function_name)
     }
 
     fn id(&self, live: &FunctionConfiguration) -> String {
@@ -660,18 +545,10 @@ impl Resource for FunctionEnvironment<'_> {
     }
 
     fn differences(&self, live: &FunctionConfiguration) -> Result<Vec<&'static str>> {
-        Ok(if environment_has(live, &self.variables) {
-            vec![]
-        } else {
-            vec!["environment"]
-        })
+        Ok(if environment_has(live, &self.variables) { vec![] } else { vec!["environment"] })
     }
 
-    async fn update(
-        &self,
-        live: FunctionConfiguration,
-        _fields: &[&'static str],
-    ) -> Result<FunctionConfiguration> {
+    async fn update(&self, live: FunctionConfiguration, _fields: &[&'static str]) -> Result<FunctionConfiguration> {
         self.ctx
             .aws
             .lambda()
@@ -680,12 +557,7 @@ impl Resource for FunctionEnvironment<'_> {
             .environment(merged_environment(&live, &self.variables))
             .send()
             .await
-            .with_context(|| {
-                format!(
-                    "lambda:UpdateFunctionConfiguration {} (environment)",
-                    self.function_name
-                )
-            })?;
+            .with_context(|| format!("lambda:UpdateFunctionConfiguration {} (environment)", self.function_name))?;
         wait_updated(self.ctx, &self.function_name).await
     }
 }
@@ -696,23 +568,14 @@ mod tests {
 
     #[test]
     fn handler_strings_map_to_backend_files() {
-        assert_eq!(
-            handler_file("handlers.api.conversation.handler"),
-            "handlers/api/conversation.py"
-        );
-        assert_eq!(
-            handler_file("handlers.websocket.message.handler"),
-            "handlers/websocket/message.py"
-        );
+        assert_eq!(handler_file("handlers.api.conversation.handler"), "handlers/api/conversation.py");
+        assert_eq!(handler_file("handlers.websocket.message.handler"), "handlers/websocket/message.py");
     }
 
     #[test]
     fn policy_documents_are_decoded_from_iam_url_encoding() {
         let encoded = "%7B%22Version%22%3A%222012-10-17%22%7D";
-        assert_eq!(
-            decode_policy(encoded).unwrap(),
-            json!({"Version": "2012-10-17"})
-        );
+        assert_eq!(decode_policy(encoded).unwrap(), json!({"Version": "2012-10-17"}));
         assert_eq!(decode_policy("{\"a\": 1}").unwrap(), json!({"a": 1}));
     }
 }

@@ -29,8 +29,7 @@
 use anyhow::{anyhow, Context as _, Result};
 use async_trait::async_trait;
 use aws_sdk_apigateway::types::{
-    EndpointConfiguration, EndpointType, Integration, IntegrationType, MethodResponse, Op,
-    PatchOperation,
+    EndpointConfiguration, EndpointType, Integration, IntegrationType, MethodResponse, Op, PatchOperation,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -53,37 +52,16 @@ pub struct Route {
 }
 
 pub const ROUTES: &[Route] = &[
-    Route {
-        path: "/conversations",
-        methods: &["GET", "POST"],
-        function: "conversation-api",
-    },
-    Route {
-        path: "/conversations/{id}",
-        methods: &["GET", "PUT", "DELETE"],
-        function: "conversation-api",
-    },
-    Route {
-        path: "/prompts",
-        methods: &["GET", "POST"],
-        function: "prompt-crud",
-    },
-    Route {
-        path: "/prompts/{id}",
-        methods: &["GET", "PUT", "DELETE"],
-        function: "prompt-crud",
-    },
-    Route {
-        path: "/usage",
-        methods: &["GET"],
-        function: "usage-handler",
-    },
+    Route { path: "/conversations", methods: &["GET", "POST"], function: "conversation-api" },
+    Route { path: "/conversations/{id}", methods: &["GET", "PUT", "DELETE"], function: "conversation-api" },
+    Route { path: "/prompts", methods: &["GET", "POST"], function: "prompt-crud" },
+    Route { path: "/prompts/{id}", methods: &["GET", "PUT", "DELETE"], function: "prompt-crud" },
+    Route { path: "/usage", methods: &["GET"], function: "usage-handler" },
 ];
 
 /// API Gateway ends every integration after at most 29 s.
 pub const INTEGRATION_TIMEOUT_MS: i32 = 29_000;
-pub const CORS_ALLOW_HEADERS: &str =
-    "Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token";
+pub const CORS_ALLOW_HEADERS: &str = "Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token";
 pub const PERMISSION_ID: &str = "deployer-rest-api";
 
 /// The origin the preflight allows: the site's canonical origin, or `*` without a domain.
@@ -107,16 +85,8 @@ impl Step for ApiGateway {
 
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
         let identity = ctx.aws.identity().await?;
-        let (region, partition, account) =
-            (&ctx.settings.region, &identity.partition, &identity.account);
-        let api = ensure(
-            &RestApi {
-                ctx,
-                name: ctx.name("rest-api"),
-            },
-            recorder,
-        )
-        .await?;
+        let (region, partition, account) = (&ctx.settings.region, &identity.partition, &identity.account);
+        let api = ensure(&RestApi { ctx, name: ctx.name("rest-api") }, recorder).await?;
         let root = match &api.root_resource_id {
             Some(root) => root.clone(),
             None => existing_resources(ctx, &api.id)
@@ -143,32 +113,20 @@ impl Step for ApiGateway {
                     kind: MethodKind::Proxy { uri: uri.clone() },
                 });
             }
-            let allow_methods = route
-                .methods
-                .iter()
-                .copied()
-                .chain(["OPTIONS"])
-                .collect::<Vec<_>>()
-                .join(",");
+            let allow_methods = route.methods.iter().copied().chain(["OPTIONS"]).collect::<Vec<_>>().join(",");
             methods.push(Method {
                 ctx,
                 api_id: &api.id,
                 resource_id,
                 path: route.path,
                 verb: "OPTIONS",
-                kind: MethodKind::Cors {
-                    origin: origin.clone(),
-                    allow_methods,
-                },
+                kind: MethodKind::Cors { origin: origin.clone(), allow_methods },
             });
         }
         all(methods.iter().map(|m| ensure(m, recorder))).await?;
 
         let functions: BTreeSet<&str> = ROUTES.iter().map(|r| r.function).collect();
-        let source_arn = format!(
-            "arn:{partition}:execute-api:{region}:{account}:{}/*/*/*",
-            api.id
-        );
+        let source_arn = format!("arn:{partition}:execute-api:{region}:{account}:{}/*/*/*", api.id);
         let permissions: Vec<InvokePermission> = functions
             .into_iter()
             .map(|f| InvokePermission {
@@ -183,32 +141,14 @@ impl Step for ApiGateway {
         let stage = &ctx.settings.stage;
         let config = configuration_digest(&methods);
         let recorded_config = recorder.recorded("deployment_config");
-        let deployment = Deployment {
-            ctx,
-            api_id: &api.id,
-            stage,
-            config: &config,
-            recorded_config: recorded_config.as_deref(),
-        };
+        let deployment =
+            Deployment { ctx, api_id: &api.id, stage, config: &config, recorded_config: recorded_config.as_deref() };
         let deployment_id = ensure(&deployment, recorder).await?;
         record_if_changed(recorder, "deployment_config", &config)?;
-        ensure(
-            &StageThrottling {
-                ctx,
-                api_id: &api.id,
-                stage,
-                deployment_id: &deployment_id,
-            },
-            recorder,
-        )
-        .await?;
+        ensure(&StageThrottling { ctx, api_id: &api.id, stage, deployment_id: &deployment_id }, recorder).await?;
 
         record_if_changed(recorder, "stage", stage)?;
-        record_if_changed(
-            recorder,
-            "invoke_url",
-            &format!("https://{}/{stage}", execute_api_host(&api.id, region)),
-        )?;
+        record_if_changed(recorder, "invoke_url", &format!("https://{}/{stage}", execute_api_host(&api.id, region)))?;
         record_if_changed(recorder, "cors_origin", &origin)?;
         Ok(())
     }
@@ -229,40 +169,19 @@ fn configuration_digest(methods: &[Method<'_>]) -> String {
             MethodKind::Proxy { uri } => {
                 json!([m.path, m.verb, "AWS_PROXY", uri, INTEGRATION_TIMEOUT_MS])
             }
-            MethodKind::Cors {
-                origin,
-                allow_methods,
-            } => json!([
-                m.path,
-                m.verb,
-                "MOCK",
-                origin,
-                allow_methods,
-                CORS_ALLOW_HEADERS
-            ]),
+            MethodKind::Cors { origin, allow_methods } => {
+                json!([m.path, m.verb, "MOCK", origin, allow_methods, CORS_ALLOW_HEADERS])
+            }
         })
         .collect();
     hex(&Sha256::digest(json!(described).to_string()))
 }
 
 async fn existing_resources(ctx: &Context<'_>, api_id: &str) -> Result<HashMap<String, String>> {
-    let pages = ctx
-        .aws
-        .apigateway()
-        .get_resources()
-        .rest_api_id(api_id)
-        .limit(500)
-        .into_paginator()
-        .items()
-        .send();
-    let resources = pages
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .with_context(|| format!("apigateway:GetResources {api_id}"))?;
-    Ok(resources
-        .into_iter()
-        .filter_map(|r| Some((r.path?, r.id?)))
-        .collect())
+    let pages = ctx.aws.apigateway().get_resources().rest_api_id(api_id).limit(500).into_paginator().items().send();
+    let resources =
+        pages.collect::<Result<Vec<_>, _>>().await.with_context(|| format!("apigateway:GetResources {api_id}"))?;
+    Ok(resources.into_iter().filter_map(|r| Some((r.path?, r.id?))).collect())
 }
 
 /// Ensures every route's path, parents before children; returns path → resource ID.
@@ -277,11 +196,7 @@ async fn ensure_resource_tree(
     let depth = |path: &str| path.matches('/').count();
     let deepest = ROUTES.iter().map(|r| depth(r.path)).max().unwrap_or(0);
     for level in 1..=deepest {
-        let paths: BTreeSet<&str> = ROUTES
-            .iter()
-            .map(|r| r.path)
-            .filter(|p| depth(p) == level)
-            .collect();
+        let paths: BTreeSet<&str> = ROUTES.iter().map(|r| r.path).filter(|p| depth(p) == level).collect();
         let mut wanted = Vec::new();
         for path in paths {
             let (parent, part) = path.rsplit_once('/').unwrap_or(("", path));
@@ -289,14 +204,7 @@ async fn ensure_resource_tree(
                 .get(if parent.is_empty() { "/" } else { parent })
                 .cloned()
                 .with_context(|| format!("no parent resource for {path}"))?;
-            wanted.push(PathResource {
-                ctx,
-                api_id,
-                path,
-                part,
-                parent_id,
-                existing: existing.get(path).cloned(),
-            });
+            wanted.push(PathResource { ctx, api_id, path, part, parent_id, existing: existing.get(path).cloned() });
         }
         let made = all(wanted.iter().map(|r| ensure(r, recorder))).await?;
         ids.extend(wanted.iter().map(|r| r.path.to_string()).zip(made));
@@ -333,10 +241,8 @@ impl Resource for RestApi<'_> {
     async fn find(&self, recorded: Option<&str>) -> Result<Option<LiveApi>> {
         let client = self.ctx.aws.apigateway();
         if let Some(id) = recorded {
-            let got = absent_if(client.get_rest_api().rest_api_id(id).send().await, |e| {
-                e.is_not_found_exception()
-            })
-            .with_context(|| format!("apigateway:GetRestApi {id}"))?;
+            let got = absent_if(client.get_rest_api().rest_api_id(id).send().await, |e| e.is_not_found_exception())
+                .with_context(|| format!("apigateway:GetRestApi {id}"))?;
             if let Some(api) = got.filter(|a| a.name() == Some(self.name.as_str())) {
                 return Ok(Some(LiveApi {
                     id: id.to_string(),
@@ -345,24 +251,10 @@ impl Resource for RestApi<'_> {
                 }));
             }
         }
-        let pages = client
-            .get_rest_apis()
-            .limit(500)
-            .into_paginator()
-            .items()
-            .send();
-        let apis = pages
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .context("apigateway:GetRestApis")?;
-        let named: Vec<_> = apis
-            .into_iter()
-            .filter(|a| a.name() == Some(self.name.as_str()))
-            .collect();
-        let ids = named
-            .iter()
-            .filter_map(|a| a.id().map(str::to_string))
-            .collect();
+        let pages = client.get_rest_apis().limit(500).into_paginator().items().send();
+        let apis = pages.collect::<Result<Vec<_>, _>>().await.context("apigateway:GetRestApis")?;
+        let named: Vec<_> = apis.into_iter().filter(|a| a.name() == Some(self.name.as_str())).collect();
+        let ids = named.iter().filter_map(|a| a.id().map(str::to_string)).collect();
         let Some(id) = the_one_named("REST API", &self.name, ids)? else {
             return Ok(None);
         };
@@ -381,23 +273,13 @@ impl Resource for RestApi<'_> {
             .apigateway()
             .create_rest_api()
             .name(&self.name)
-            .description(format!(
-                "REST API of {} (managed by deployer)",
-                self.ctx.settings.service
-            ))
-            .endpoint_configuration(
-                EndpointConfiguration::builder()
-                    .types(EndpointType::Regional)
-                    .build(),
-            )
+            .description(format!("REST API of {} (managed by deployer)", self.ctx.settings.service))
+            .endpoint_configuration(EndpointConfiguration::builder().types(EndpointType::Regional).build())
             .send()
             .await
             .with_context(|| format!("apigateway:CreateRestApi {}", self.name))?;
         Ok(LiveApi {
-            id: created
-                .id()
-                .context("CreateRestApi returned no ID")?
-                .to_string(),
+            id: created.id().context("CreateRestApi returned no ID")?.to_string(),
             root_resource_id: created.root_resource_id().map(str::to_string),
             regional: is_regional(created.endpoint_configuration()),
         })
@@ -408,11 +290,7 @@ impl Resource for RestApi<'_> {
     }
 
     fn differences(&self, live: &LiveApi) -> Result<Vec<&'static str>> {
-        Ok(if live.regional {
-            vec![]
-        } else {
-            vec!["endpoint_type"]
-        })
+        Ok(if live.regional { vec![] } else { vec!["endpoint_type"] })
     }
 
     async fn update(&self, mut live: LiveApi, _fields: &[&'static str]) -> Result<LiveApi> {
@@ -423,11 +301,8 @@ impl Resource for RestApi<'_> {
             .send()
             .await
             .with_context(|| format!("apigateway:GetRestApi {}", live.id))?;
-        let current = api
-            .endpoint_configuration()
-            .and_then(|c| c.types().first())
-            .map_or("EDGE", |t| t.as_str())
-            .to_string();
+        let current =
+            api.endpoint_configuration().and_then(|c| c.types().first()).map_or("EDGE", |t| t.as_str()).to_string();
         let patch = PatchOperation::builder()
             .op(Op::Replace)
             .path(format!("/endpointConfiguration/types/{current}"))
@@ -502,10 +377,7 @@ enum MethodKind {
     /// `AWS_PROXY` to a Lambda function.
     Proxy { uri: String },
     /// The CORS preflight: MOCK integration answering 200 with the CORS headers.
-    Cors {
-        origin: String,
-        allow_methods: String,
-    },
+    Cors { origin: String, allow_methods: String },
 }
 
 struct Method<'a> {
@@ -532,19 +404,13 @@ impl Method<'_> {
     fn cors_values(origin: &str, allow_methods: &str) -> HashMap<String, String> {
         HashMap::from([
             (ORIGIN_HEADER.to_string(), format!("'{origin}'")),
-            (
-                HEADERS_HEADER.to_string(),
-                format!("'{CORS_ALLOW_HEADERS}'"),
-            ),
+            (HEADERS_HEADER.to_string(), format!("'{CORS_ALLOW_HEADERS}'")),
             (METHODS_HEADER.to_string(), format!("'{allow_methods}'")),
         ])
     }
 
     fn cors_declared() -> HashMap<String, bool> {
-        [ORIGIN_HEADER, HEADERS_HEADER, METHODS_HEADER]
-            .into_iter()
-            .map(|h| (h.to_string(), false))
-            .collect()
+        [ORIGIN_HEADER, HEADERS_HEADER, METHODS_HEADER].into_iter().map(|h| (h.to_string(), false)).collect()
     }
 
     fn integration_matches(&self, integration: Option<&Integration>) -> bool {
@@ -579,14 +445,11 @@ impl Method<'_> {
                 .integration_http_method("POST")
                 .uri(uri)
                 .timeout_in_millis(INTEGRATION_TIMEOUT_MS),
-            MethodKind::Cors { .. } => request
-                .r#type(IntegrationType::Mock)
-                .request_templates("application/json", r#"{"statusCode": 200}"#),
+            MethodKind::Cors { .. } => {
+                request.r#type(IntegrationType::Mock).request_templates("application/json", r#"{"statusCode": 200}"#)
+            }
         };
-        request
-            .send()
-            .await
-            .with_context(|| format!("apigateway:PutIntegration {}", self.label_detail()))?;
+        request.send().await.with_context(|| format!("apigateway:PutIntegration {}", self.label_detail()))?;
         Ok(())
     }
 
@@ -602,9 +465,7 @@ impl Method<'_> {
                 .status_code("200")
                 .send()
                 .await
-                .with_context(|| {
-                    format!("apigateway:DeleteMethodResponse {}", self.label_detail())
-                })?;
+                .with_context(|| format!("apigateway:DeleteMethodResponse {}", self.label_detail()))?;
         }
         client
             .put_method_response()
@@ -634,9 +495,7 @@ impl Method<'_> {
             // then breaks the SDK's parsing of every GetResources/GetMethod of the API.
             .send()
             .await
-            .with_context(|| {
-                format!("apigateway:PutIntegrationResponse {}", self.label_detail())
-            })?;
+            .with_context(|| format!("apigateway:PutIntegrationResponse {}", self.label_detail()))?;
         Ok(())
     }
 }
@@ -704,15 +563,8 @@ impl Resource for Method<'_> {
         if !self.integration_matches(live.integration.as_ref()) {
             fields.push("integration");
         }
-        if let MethodKind::Cors {
-            origin,
-            allow_methods,
-        } = &self.kind
-        {
-            let declared = live
-                .responses
-                .get("200")
-                .and_then(|r| r.response_parameters());
+        if let MethodKind::Cors { origin, allow_methods } = &self.kind {
+            let declared = live.responses.get("200").and_then(|r| r.response_parameters());
             if declared != Some(&Self::cors_declared()) {
                 fields.push("method_response");
             }
@@ -731,11 +583,7 @@ impl Resource for Method<'_> {
 
     async fn update(&self, live: LiveMethod, fields: &[&'static str]) -> Result<LiveMethod> {
         if fields.contains(&"authorization") {
-            let patch = PatchOperation::builder()
-                .op(Op::Replace)
-                .path("/authorizationType")
-                .value("NONE")
-                .build();
+            let patch = PatchOperation::builder().op(Op::Replace).path("/authorizationType").value("NONE").build();
             self.ctx
                 .aws
                 .apigateway()
@@ -751,14 +599,9 @@ impl Resource for Method<'_> {
         if fields.contains(&"integration") {
             self.put_integration().await?;
         }
-        if let MethodKind::Cors {
-            origin,
-            allow_methods,
-        } = &self.kind
-        {
+        if let MethodKind::Cors { origin, allow_methods } = &self.kind {
             if fields.contains(&"method_response") {
-                self.put_method_response(live.responses.contains_key("200"))
-                    .await?;
+                self.put_method_response(live.responses.contains_key("200")).await?;
             }
             // A replaced integration loses its responses, so they are put again with it.
             if fields.contains(&"integration_response") || fields.contains(&"integration") {
@@ -766,9 +609,7 @@ impl Resource for Method<'_> {
             }
         }
         // What is live now is what the step wants; read it back only if a caller ever needs more.
-        self.find(None)
-            .await?
-            .context("the method vanished while it was being updated")
+        self.find(None).await?.context("the method vanished while it was being updated")
     }
 }
 
@@ -798,20 +639,10 @@ impl Resource for Deployment<'_> {
         let Some(id) = recorded.filter(|_| self.recorded_config == Some(self.config)) else {
             return Ok(None);
         };
-        let stage = self
-            .ctx
-            .aws
-            .apigateway()
-            .get_stage()
-            .rest_api_id(self.api_id)
-            .stage_name(self.stage)
-            .send()
-            .await;
+        let stage = self.ctx.aws.apigateway().get_stage().rest_api_id(self.api_id).stage_name(self.stage).send().await;
         let stage = absent_if(stage, |e| e.is_not_found_exception())
             .with_context(|| format!("apigateway:GetStage {} {}", self.api_id, self.stage))?;
-        Ok(stage
-            .filter(|s| s.deployment_id() == Some(id))
-            .map(|_| id.to_string()))
+        Ok(stage.filter(|s| s.deployment_id() == Some(id)).map(|_| id.to_string()))
     }
 
     async fn create(&self) -> Result<String> {
@@ -825,12 +656,7 @@ impl Resource for Deployment<'_> {
             .description(format!("deployer: configuration {}", &self.config[..12]))
             .send()
             .await
-            .with_context(|| {
-                format!(
-                    "apigateway:CreateDeployment {} to stage {}",
-                    self.api_id, self.stage
-                )
-            })?;
+            .with_context(|| format!("apigateway:CreateDeployment {} to stage {}", self.api_id, self.stage))?;
         created.id.context("CreateDeployment returned no ID")
     }
 
@@ -869,15 +695,7 @@ impl Resource for StageThrottling<'_> {
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveStage>> {
-        let stage = self
-            .ctx
-            .aws
-            .apigateway()
-            .get_stage()
-            .rest_api_id(self.api_id)
-            .stage_name(self.stage)
-            .send()
-            .await;
+        let stage = self.ctx.aws.apigateway().get_stage().rest_api_id(self.api_id).stage_name(self.stage).send().await;
         absent_if(stage, |e| e.is_not_found_exception())
             .with_context(|| format!("apigateway:GetStage {} {}", self.api_id, self.stage))
     }
@@ -893,9 +711,7 @@ impl Resource for StageThrottling<'_> {
             .send()
             .await
             .with_context(|| format!("apigateway:CreateStage {} {}", self.api_id, self.stage))?;
-        self.find(None)
-            .await?
-            .context("the stage vanished right after it was created")
+        self.find(None).await?.context("the stage vanished right after it was created")
     }
 
     fn id(&self, _live: &LiveStage) -> String {
@@ -914,37 +730,19 @@ impl Resource for StageThrottling<'_> {
 
     async fn update(&self, _live: LiveStage, _fields: &[&'static str]) -> Result<LiveStage> {
         let s = self.ctx.settings;
-        let patch = |path: &str, value: String| {
-            PatchOperation::builder()
-                .op(Op::Replace)
-                .path(path)
-                .value(value)
-                .build()
-        };
+        let patch =
+            |path: &str, value: String| PatchOperation::builder().op(Op::Replace).path(path).value(value).build();
         self.ctx
             .aws
             .apigateway()
             .update_stage()
             .rest_api_id(self.api_id)
             .stage_name(self.stage)
-            .patch_operations(patch(
-                "/*/*/throttling/rateLimit",
-                s.throttle_rate.to_string(),
-            ))
-            .patch_operations(patch(
-                "/*/*/throttling/burstLimit",
-                s.throttle_burst.to_string(),
-            ))
+            .patch_operations(patch("/*/*/throttling/rateLimit", s.throttle_rate.to_string()))
+            .patch_operations(patch("/*/*/throttling/burstLimit", s.throttle_burst.to_string()))
             .send()
             .await
-            .with_context(|| {
-                format!(
-                    "apigateway:UpdateStage {} {} (throttling)",
-                    self.api_id, self.stage
-                )
-            })?;
-        self.find(None)
-            .await?
-            .context("the stage vanished while it was being updated")
+            .with_context(|| format!("apigateway:UpdateStage {} {} (throttling)", self.api_id, self.stage))?;
+        self.find(None).await?.context("the stage vanished while it was being updated")
     }
 }

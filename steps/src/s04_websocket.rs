@@ -23,9 +23,7 @@
 
 use anyhow::{Context as _, Result};
 use async_trait::async_trait;
-use aws_sdk_apigatewayv2::types::{
-    Api, Integration, IntegrationType, ProtocolType, Route, RouteSettings,
-};
+use aws_sdk_apigatewayv2::types::{Api, Integration, IntegrationType, ProtocolType, Route, RouteSettings};
 use std::collections::HashMap;
 use std::future::Future;
 
@@ -41,11 +39,8 @@ pub const ROUTE_SELECTION: &str = "$request.body.action";
 pub const PERMISSION_ID: &str = "deployer-websocket-api";
 
 /// Route key → the function suffix behind it.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("$connect", "websocket-connect"),
-    ("$disconnect", "websocket-disconnect"),
-    ("$default", "websocket-message"),
-];
+pub const ROUTES: &[(&str, &str)] =
+    &[("$connect", "websocket-connect"), ("$disconnect", "websocket-disconnect"), ("$default", "websocket-message")];
 
 pub struct WebSocket;
 
@@ -63,16 +58,8 @@ impl Step for WebSocket {
 
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
         let identity = ctx.aws.identity().await?;
-        let (region, partition, account) =
-            (&ctx.settings.region, &identity.partition, &identity.account);
-        let api = ensure(
-            &WebSocketApi {
-                ctx,
-                name: ctx.name("websocket-api"),
-            },
-            recorder,
-        )
-        .await?;
+        let (region, partition, account) = (&ctx.settings.region, &identity.partition, &identity.account);
+        let api = ensure(&WebSocketApi { ctx, name: ctx.name("websocket-api") }, recorder).await?;
         let api_id = api.api_id().context("the WebSocket API has no ID")?;
 
         let integrations = list_integrations(ctx, api_id).await?;
@@ -80,17 +67,8 @@ impl Step for WebSocket {
         for (_, function) in ROUTES {
             let arn = ctx.output(s02_lambda::ID, &function_arn_key(function))?;
             let uri = lambda_integration_uri(region, partition, arn);
-            let existing = integrations
-                .iter()
-                .find(|i| i.integration_uri() == Some(uri.as_str()))
-                .cloned();
-            wanted.push(ProxyIntegration {
-                ctx,
-                api_id,
-                function,
-                uri,
-                existing,
-            });
+            let existing = integrations.iter().find(|i| i.integration_uri() == Some(uri.as_str())).cloned();
+            wanted.push(ProxyIntegration { ctx, api_id, function, uri, existing });
         }
         let made = all(wanted.iter().map(|i| ensure(i, recorder))).await?;
 
@@ -102,10 +80,7 @@ impl Step for WebSocket {
                 ctx,
                 api_id,
                 key,
-                target: format!(
-                    "integrations/{}",
-                    integration.integration_id().unwrap_or_default()
-                ),
+                target: format!("integrations/{}", integration.integration_id().unwrap_or_default()),
                 existing: routes.iter().find(|r| r.route_key() == Some(*key)).cloned(),
             })
             .collect();
@@ -132,14 +107,8 @@ impl Step for WebSocket {
             ctx,
             function_name: ctx.name("websocket-message"),
             variables: HashMap::from([
-                (
-                    "CONNECTIONS_TABLE".to_string(),
-                    ctx.name("websocket-connections"),
-                ),
-                (
-                    "WEBSOCKET_MANAGEMENT_ENDPOINT".to_string(),
-                    management_endpoint.clone(),
-                ),
+                ("CONNECTIONS_TABLE".to_string(), ctx.name("websocket-connections")),
+                ("WEBSOCKET_MANAGEMENT_ENDPOINT".to_string(), management_endpoint.clone()),
             ]),
         };
         ensure(&environment, recorder).await?;
@@ -170,14 +139,7 @@ where
 
 async fn list_integrations(ctx: &Context<'_>, api_id: &str) -> Result<Vec<Integration>> {
     all_pages(|token| async move {
-        let out = ctx
-            .aws
-            .apigatewayv2()
-            .get_integrations()
-            .api_id(api_id)
-            .set_next_token(token)
-            .send()
-            .await;
+        let out = ctx.aws.apigatewayv2().get_integrations().api_id(api_id).set_next_token(token).send().await;
         let out = out.with_context(|| format!("apigatewayv2:GetIntegrations {api_id}"))?;
         Ok((out.items().to_vec(), out.next_token().map(str::to_string)))
     })
@@ -186,14 +148,7 @@ async fn list_integrations(ctx: &Context<'_>, api_id: &str) -> Result<Vec<Integr
 
 async fn list_routes(ctx: &Context<'_>, api_id: &str) -> Result<Vec<Route>> {
     all_pages(|token| async move {
-        let out = ctx
-            .aws
-            .apigatewayv2()
-            .get_routes()
-            .api_id(api_id)
-            .set_next_token(token)
-            .send()
-            .await;
+        let out = ctx.aws.apigatewayv2().get_routes().api_id(api_id).set_next_token(token).send().await;
         let out = out.with_context(|| format!("apigatewayv2:GetRoutes {api_id}"))?;
         Ok((out.items().to_vec(), out.next_token().map(str::to_string)))
     })
@@ -218,15 +173,11 @@ impl Resource for WebSocketApi<'_> {
 
     async fn find(&self, recorded: Option<&str>) -> Result<Option<Api>> {
         let client = self.ctx.aws.apigatewayv2();
-        let is_ours = |a: &Api| {
-            a.name() == Some(self.name.as_str())
-                && a.protocol_type() == Some(&ProtocolType::Websocket)
-        };
+        let is_ours =
+            |a: &Api| a.name() == Some(self.name.as_str()) && a.protocol_type() == Some(&ProtocolType::Websocket);
         if let Some(id) = recorded {
-            let got = absent_if(client.get_api().api_id(id).send().await, |e| {
-                e.is_not_found_exception()
-            })
-            .with_context(|| format!("apigatewayv2:GetApi {id}"))?;
+            let got = absent_if(client.get_api().api_id(id).send().await, |e| e.is_not_found_exception())
+                .with_context(|| format!("apigatewayv2:GetApi {id}"))?;
             let api = got.map(|a| {
                 Api::builder()
                     .set_api_id(a.api_id)
@@ -240,20 +191,12 @@ impl Resource for WebSocketApi<'_> {
             }
         }
         let apis = all_pages(|token| async move {
-            let out = client
-                .get_apis()
-                .set_next_token(token)
-                .send()
-                .await
-                .context("apigatewayv2:GetApis")?;
+            let out = client.get_apis().set_next_token(token).send().await.context("apigatewayv2:GetApis")?;
             Ok((out.items().to_vec(), out.next_token().map(str::to_string)))
         })
         .await?;
         let named: Vec<Api> = apis.into_iter().filter(is_ours).collect();
-        let ids = named
-            .iter()
-            .filter_map(|a| a.api_id().map(str::to_string))
-            .collect();
+        let ids = named.iter().filter_map(|a| a.api_id().map(str::to_string)).collect();
         let Some(id) = the_one_named("WebSocket API", &self.name, ids)? else {
             return Ok(None);
         };
@@ -269,10 +212,7 @@ impl Resource for WebSocketApi<'_> {
             .name(&self.name)
             .protocol_type(ProtocolType::Websocket)
             .route_selection_expression(ROUTE_SELECTION)
-            .description(format!(
-                "WebSocket API of {} (managed by deployer)",
-                self.ctx.settings.service
-            ))
+            .description(format!("WebSocket API of {} (managed by deployer)", self.ctx.settings.service))
             .send()
             .await
             .with_context(|| format!("apigatewayv2:CreateApi {}", self.name))?;
@@ -289,13 +229,7 @@ impl Resource for WebSocketApi<'_> {
     }
 
     fn differences(&self, live: &Api) -> Result<Vec<&'static str>> {
-        Ok(
-            if live.route_selection_expression() == Some(ROUTE_SELECTION) {
-                vec![]
-            } else {
-                vec!["route_selection"]
-            },
-        )
+        Ok(if live.route_selection_expression() == Some(ROUTE_SELECTION) { vec![] } else { vec!["route_selection"] })
     }
 
     async fn update(&self, live: Api, _fields: &[&'static str]) -> Result<Api> {
@@ -370,13 +304,9 @@ impl Resource for ProxyIntegration<'_> {
     }
 
     fn differences(&self, live: &Integration) -> Result<Vec<&'static str>> {
-        let same = live.integration_type() == Some(&IntegrationType::AwsProxy)
-            && live.integration_method() == Some("POST");
-        Ok(if same {
-            vec![]
-        } else {
-            vec!["integration_type"]
-        })
+        let same =
+            live.integration_type() == Some(&IntegrationType::AwsProxy) && live.integration_method() == Some("POST");
+        Ok(if same { vec![] } else { vec!["integration_type"] })
     }
 
     async fn update(&self, live: Integration, _fields: &[&'static str]) -> Result<Integration> {
@@ -449,11 +379,7 @@ impl Resource for WebSocketRoute<'_> {
     }
 
     fn differences(&self, live: &Route) -> Result<Vec<&'static str>> {
-        Ok(if live.target() == Some(self.target.as_str()) {
-            vec![]
-        } else {
-            vec!["target"]
-        })
+        Ok(if live.target() == Some(self.target.as_str()) { vec![] } else { vec!["target"] })
     }
 
     async fn update(&self, live: Route, _fields: &[&'static str]) -> Result<Route> {
@@ -468,11 +394,7 @@ impl Resource for WebSocketRoute<'_> {
             .send()
             .await
             .with_context(|| format!("apigatewayv2:UpdateRoute {}", self.key))?;
-        Ok(Route::builder()
-            .set_route_id(live.route_id)
-            .set_route_key(live.route_key)
-            .target(&self.target)
-            .build())
+        Ok(Route::builder().set_route_id(live.route_id).set_route_key(live.route_key).target(&self.target).build())
     }
 }
 
@@ -508,15 +430,7 @@ impl Resource for AutoDeployStage<'_> {
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveStage>> {
-        let got = self
-            .ctx
-            .aws
-            .apigatewayv2()
-            .get_stage()
-            .api_id(self.api_id)
-            .stage_name(self.stage)
-            .send()
-            .await;
+        let got = self.ctx.aws.apigatewayv2().get_stage().api_id(self.api_id).stage_name(self.stage).send().await;
         let got = absent_if(got, |e| e.is_not_found_exception())
             .with_context(|| format!("apigatewayv2:GetStage {} {}", self.api_id, self.stage))?;
         Ok(got.map(|s| {
@@ -579,10 +493,6 @@ impl Resource for AutoDeployStage<'_> {
             .await
             .with_context(|| format!("apigatewayv2:UpdateStage {} {}", self.api_id, self.stage))?;
         let s = self.ctx.settings;
-        Ok((
-            Some(true),
-            Some(f64::from(s.throttle_rate)),
-            Some(s.throttle_burst as i32),
-        ))
+        Ok((Some(true), Some(f64::from(s.throttle_rate)), Some(s.throttle_burst as i32)))
     }
 }

@@ -83,9 +83,7 @@ impl Settings {
 
 fn validate_region(region: &str) -> Result<(), InputError> {
     let well_formed = region.split('-').count() >= 3
-        && region
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if well_formed {
         Ok(())
     } else {
@@ -96,9 +94,7 @@ fn validate_region(region: &str) -> Result<(), InputError> {
 }
 
 fn validate_runtime(runtime: &str) -> Result<(), InputError> {
-    let version = runtime
-        .strip_prefix("python3.")
-        .and_then(|v| v.parse::<u32>().ok());
+    let version = runtime.strip_prefix("python3.").and_then(|v| v.parse::<u32>().ok());
     match version {
         Some(minor) if minor >= 9 => Ok(()),
         _ => Err(InputError(format!(

@@ -29,11 +29,9 @@ impl Context<'_> {
     /// An output of an earlier step; the runner checks `requires()` before a step runs, so a missing
     /// one means the state file was edited by hand.
     pub fn output(&self, step: &str, key: &str) -> Result<&str> {
-        self.outputs
-            .get(step)
-            .and_then(|o| o.get(key))
-            .map(String::as_str)
-            .ok_or_else(|| anyhow!("output '{key}' of step {step} is missing from the state file: run `deployer step {step}`"))
+        self.outputs.get(step).and_then(|o| o.get(key)).map(String::as_str).ok_or_else(|| {
+            anyhow!("output '{key}' of step {step} is missing from the state file: run `deployer step {step}`")
+        })
     }
 }
 

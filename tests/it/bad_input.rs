@@ -25,19 +25,10 @@ const CASES: &[Case] = &[
         state: None,
         expect: "use lowercase letters, digits and hyphens",
     },
-    Case {
-        name: "underscore",
-        args: &["run", "--service", "new_service"],
-        state: None,
-        expect: "contains '_'",
-    },
+    Case { name: "underscore", args: &["run", "--service", "new_service"], state: None, expect: "contains '_'" },
     Case {
         name: "too long for Lambda",
-        args: &[
-            "run",
-            "--service",
-            "a-service-name-that-is-far-too-long-for-lambda",
-        ],
+        args: &["run", "--service", "a-service-name-that-is-far-too-long-for-lambda"],
         state: None,
         expect: "choose a shorter --service",
     },
@@ -47,24 +38,9 @@ const CASES: &[Case] = &[
         state: None,
         expect: "must start with a letter",
     },
-    Case {
-        name: "doubled hyphen",
-        args: &["run", "--service", "new--service"],
-        state: None,
-        expect: "doubled hyphen",
-    },
-    Case {
-        name: "empty service",
-        args: &["run", "--service", ""],
-        state: None,
-        expect: "the service name is empty",
-    },
-    Case {
-        name: "no service, no state",
-        args: &["run"],
-        state: None,
-        expect: "no --service given",
-    },
+    Case { name: "doubled hyphen", args: &["run", "--service", "new--service"], state: None, expect: "doubled hyphen" },
+    Case { name: "empty service", args: &["run", "--service", ""], state: None, expect: "the service name is empty" },
+    Case { name: "no service, no state", args: &["run"], state: None, expect: "no --service given" },
     Case {
         name: "invalid domain",
         args: &["run", "--service", "bad-domain", "--domain", "not_a_domain"],
@@ -97,13 +73,7 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "endpoint not a URL",
-        args: &[
-            "run",
-            "--service",
-            "bad-url",
-            "--endpoint-url",
-            "localhost:5000",
-        ],
+        args: &["run", "--service", "bad-url", "--endpoint-url", "localhost:5000"],
         state: None,
         expect: "give it as http://HOST:PORT",
     },
@@ -143,18 +113,8 @@ const CASES: &[Case] = &[
         state: Some(StateFixture::Json(OTHER_SERVICE_STATE)),
         expect: "belongs to --region 'us-east-1'",
     },
-    Case {
-        name: "resume without a state file",
-        args: &["resume"],
-        state: None,
-        expect: "nothing to resume",
-    },
-    Case {
-        name: "status without a state file",
-        args: &["status"],
-        state: None,
-        expect: "no state file at",
-    },
+    Case { name: "resume without a state file", args: &["resume"], state: None, expect: "nothing to resume" },
+    Case { name: "status without a state file", args: &["status"], state: None, expect: "no state file at" },
     Case {
         name: "unknown step",
         args: &["step", "09-nope", "--service", "unknown-step"],
@@ -169,15 +129,7 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "unreachable endpoint",
-        args: &[
-            "run",
-            "--service",
-            "unreachable",
-            "--endpoint-url",
-            "http://127.0.0.1:9",
-            "--max-attempts",
-            "1",
-        ],
+        args: &["run", "--service", "unreachable", "--endpoint-url", "http://127.0.0.1:9", "--max-attempts", "1"],
         state: None,
         expect: "cannot reach the endpoint http://127.0.0.1:9",
     },
@@ -199,38 +151,18 @@ async fn bad_input_exits_2_names_the_fix_and_changes_nothing() {
         });
         let outcome = d.run(case.args);
         let state_after = std::fs::read(d.state_path()).ok();
-        if outcome.code != 2 || !outcome.stderr.contains(case.expect) || state_after != state_before
-        {
+        if outcome.code != 2 || !outcome.stderr.contains(case.expect) || state_after != state_before {
             failures.push(format!(
                 "{}: exit {}, state {}, stderr: {}",
                 case.name,
                 outcome.code,
-                if state_after == state_before {
-                    "untouched"
-                } else {
-                    "CHANGED"
-                },
+                if state_after == state_before { "untouched" } else { "CHANGED" },
                 outcome.stderr.trim()
             ));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "cases that did not fail cleanly:\n{}",
-        failures.join("\n")
-    );
-    for service in [
-        "broken",
-        "mine",
-        "other-service",
-        "unreachable",
-        "no-backend",
-        "no-handlers",
-        "early-step",
-    ] {
-        assert!(
-            inventory(service).await.tables.is_empty(),
-            "{service}: nothing was created"
-        );
+    assert!(failures.is_empty(), "cases that did not fail cleanly:\n{}", failures.join("\n"));
+    for service in ["broken", "mine", "other-service", "unreachable", "no-backend", "no-handlers", "early-step"] {
+        assert!(inventory(service).await.tables.is_empty(), "{service}: nothing was created");
     }
 }

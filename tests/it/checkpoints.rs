@@ -12,40 +12,22 @@ async fn a_step_left_started_with_some_ids_resumes_to_the_same_inventory() {
     // As a kill in the middle of 02-lambda leaves it: step started, role recorded, one function not yet made.
     let mut state = d.state();
     let role_arn = state["steps"]["02-lambda"]["outputs"]["role_arn"].clone();
-    state["steps"]["02-lambda"] = json!({"status": "started", "started_at": "2026-01-01T00:00:00Z", "outputs": {"role_arn": role_arn}});
+    state["steps"]["02-lambda"] =
+        json!({"status": "started", "started_at": "2026-01-01T00:00:00Z", "outputs": {"role_arn": role_arn}});
     d.write_state(&state);
     let lambda = aws_sdk_lambda::Client::new(&sdk_config().await);
-    lambda
-        .delete_function()
-        .function_name(format!("{}-prompt-crud", d.service))
-        .send()
-        .await
-        .unwrap();
+    lambda.delete_function().function_name(format!("{}-prompt-crud", d.service)).send().await.unwrap();
 
     let resumed = d.run(&["resume"]);
     resumed.assert_ok();
-    assert!(resumed
-        .events
-        .iter()
-        .any(|e| e["event"] == "step_skipped" && e["step"] == "01-dynamodb"));
-    let created: Vec<String> = resumed
-        .changes()
-        .into_iter()
-        .filter(|(_, a, _)| a == "created")
-        .map(|(r, _, _)| r)
-        .collect();
+    assert!(resumed.events.iter().any(|e| e["event"] == "step_skipped" && e["step"] == "01-dynamodb"));
+    let created: Vec<String> =
+        resumed.changes().into_iter().filter(|(_, a, _)| a == "created").map(|(r, _, _)| r).collect();
     assert_eq!(created, vec![format!("function {}-prompt-crud", d.service)]);
     assert_eq!(inventory(&d.service).await, full_inventory(&d.service));
     let state = d.state();
     assert_eq!(state["steps"]["02-lambda"]["status"], "done");
-    assert_eq!(
-        state["steps"]["02-lambda"]["outputs"]
-            .as_object()
-            .unwrap()
-            .len(),
-        8,
-        "role, 6 functions, code hash"
-    );
+    assert_eq!(state["steps"]["02-lambda"]["outputs"].as_object().unwrap().len(), 8, "role, 6 functions, code hash");
 }
 
 #[tokio::test]
@@ -67,68 +49,36 @@ async fn killed_at_any_moment_then_resumed_gives_one_of_everything() {
         if d.state_path().exists() {
             let state = d.state();
             let steps = state["steps"].as_object().unwrap();
-            interrupted_mid_step +=
-                usize::from(steps.len() < 2 || steps.values().any(|s| s["status"] != "done"));
+            interrupted_mid_step += usize::from(steps.len() < 2 || steps.values().any(|s| s["status"] != "done"));
         }
 
-        let resumed = if d.state_path().exists() {
-            d.run(&["resume"])
-        } else {
-            d.deploy()
-        };
+        let resumed = if d.state_path().exists() { d.run(&["resume"]) } else { d.deploy() };
         resumed.assert_ok();
-        assert_eq!(
-            inventory(&d.service).await,
-            full_inventory(&d.service),
-            "killed after {delay_ms} ms"
-        );
+        assert_eq!(inventory(&d.service).await, full_inventory(&d.service), "killed after {delay_ms} ms");
         let state = d.state();
         for step in ["01-dynamodb", "02-lambda"] {
-            assert_eq!(
-                state["steps"][step]["status"], "done",
-                "{step} after a kill at {delay_ms} ms"
-            );
+            assert_eq!(state["steps"][step]["status"], "done", "{step} after a kill at {delay_ms} ms");
         }
         let again = d.deploy();
         again.assert_ok();
-        assert_eq!(
-            again.changed(),
-            0,
-            "a run after the resume changes nothing (kill at {delay_ms} ms)"
-        );
+        assert_eq!(again.changed(), 0, "a run after the resume changes nothing (kill at {delay_ms} ms)");
     }
-    assert!(
-        interrupted_mid_step >= 2,
-        "only {interrupted_mid_step} kills landed inside a step: move the kill points"
-    );
+    assert!(interrupted_mid_step >= 2, "only {interrupted_mid_step} kills landed inside a step: move the kill points");
 }
 
 #[tokio::test]
 async fn a_second_deployer_on_the_same_state_file_is_refused_at_once() {
     let d = Deployment::new("locked");
     std::fs::create_dir_all(d.path(".deployer")).unwrap();
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(d.path(".deployer/state.json.lock"))
-        .unwrap();
+    let lock =
+        OpenOptions::new().create(true).truncate(false).write(true).open(d.path(".deployer/state.json.lock")).unwrap();
     lock.try_lock().unwrap();
 
     let refused = d.deploy();
     assert_eq!(refused.code, 2, "{}", refused.stderr);
-    assert!(
-        refused
-            .stderr
-            .contains("another deployer is already working on"),
-        "{}",
-        refused.stderr
-    );
+    assert!(refused.stderr.contains("another deployer is already working on"), "{}", refused.stderr);
     assert!(!d.state_path().exists());
-    assert!(
-        inventory(&d.service).await.tables.is_empty(),
-        "nothing was created"
-    );
+    assert!(inventory(&d.service).await.tables.is_empty(), "nothing was created");
 
     drop(lock);
     d.deploy().assert_ok();
@@ -162,35 +112,16 @@ async fn a_failing_step_exits_1_records_the_error_and_resume_finishes_once_fixed
 
     let failed = d.deploy();
     assert_eq!(failed.code, 1, "{}", failed.stderr);
-    assert!(
-        failed.stderr.contains("different key schema"),
-        "{}",
-        failed.stderr
-    );
-    assert!(
-        failed.stderr.contains("deployer resume"),
-        "the error says what to do next: {}",
-        failed.stderr
-    );
+    assert!(failed.stderr.contains("different key schema"), "{}", failed.stderr);
+    assert!(failed.stderr.contains("deployer resume"), "the error says what to do next: {}", failed.stderr);
     let state = d.state();
     assert_eq!(state["steps"]["01-dynamodb"]["status"], "failed");
-    assert!(state["steps"]["01-dynamodb"]["error"]
-        .as_str()
-        .unwrap()
-        .contains(&table));
-    assert!(
-        state["steps"].get("02-lambda").is_none(),
-        "later steps did not start"
-    );
+    assert!(state["steps"]["01-dynamodb"]["error"].as_str().unwrap().contains(&table));
+    assert!(state["steps"].get("02-lambda").is_none(), "later steps did not start");
     // The tables that could be made were, and are recorded.
     assert!(state["steps"]["01-dynamodb"]["outputs"]["table_arn.conversations"].is_string());
 
-    dynamodb
-        .delete_table()
-        .table_name(&table)
-        .send()
-        .await
-        .unwrap();
+    dynamodb.delete_table().table_name(&table).send().await.unwrap();
     d.run(&["resume"]).assert_ok();
     assert_eq!(inventory(&d.service).await, full_inventory(&d.service));
 }
@@ -199,28 +130,13 @@ async fn a_failing_step_exits_1_records_the_error_and_resume_finishes_once_fixed
 async fn an_endpoint_given_as_a_flag_is_recorded_so_resume_needs_no_environment() {
     let d = Deployment::new("flag-endpoint");
     let url = moto().url();
-    d.command(&[
-        "step",
-        "01-dynamodb",
-        "--service",
-        &d.service,
-        "--endpoint-url",
-        &url,
-    ])
-    .env_remove("AWS_ENDPOINT_URL")
-    .status()
-    .unwrap();
-    assert_eq!(d.state()["settings"]["endpoint_url"], url.as_str());
-    let resumed = d
-        .command(&["resume"])
+    d.command(&["step", "01-dynamodb", "--service", &d.service, "--endpoint-url", &url])
         .env_remove("AWS_ENDPOINT_URL")
-        .output()
+        .status()
         .unwrap();
-    assert!(
-        resumed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&resumed.stderr)
-    );
+    assert_eq!(d.state()["settings"]["endpoint_url"], url.as_str());
+    let resumed = d.command(&["resume"]).env_remove("AWS_ENDPOINT_URL").output().unwrap();
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
     assert_eq!(inventory(&d.service).await, full_inventory(&d.service));
 }
 
@@ -235,24 +151,13 @@ async fn status_and_steps_show_what_was_recorded() {
     let steps = report["steps"].as_array().unwrap();
     assert_eq!(steps[0]["id"], "01-dynamodb");
     assert_eq!(steps[0]["status"], "done");
-    assert!(steps[1]["outputs"]["function_arn.conversation-api"]
-        .as_str()
-        .unwrap()
-        .contains(":function:"));
+    assert!(steps[1]["outputs"]["function_arn.conversation-api"].as_str().unwrap().contains(":function:"));
 
-    let text = d
-        .command(&["status"])
-        .args(["--output", "text"])
-        .output()
-        .unwrap();
+    let text = d.command(&["status"]).args(["--output", "text"]).output().unwrap();
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("role_arn = arn:aws:iam::"), "{text}");
 
     let listed = d.run(&["steps"]);
-    let ids: Vec<&str> = listed
-        .events
-        .iter()
-        .map(|e| e["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> = listed.events.iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(&ids[..2], ["01-dynamodb", "02-lambda"]);
 }

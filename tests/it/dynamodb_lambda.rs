@@ -9,18 +9,8 @@ async fn function_versions(service: &str) -> BTreeMap<String, (String, String)> 
     let lambda = aws_sdk_lambda::Client::new(&sdk_config().await);
     let mut found = BTreeMap::new();
     for name in full_inventory(service).functions {
-        let config = lambda
-            .get_function()
-            .function_name(&name)
-            .send()
-            .await
-            .unwrap()
-            .configuration
-            .unwrap();
-        found.insert(
-            name,
-            (config.last_modified.unwrap(), config.code_sha256.unwrap()),
-        );
+        let config = lambda.get_function().function_name(&name).send().await.unwrap().configuration.unwrap();
+        found.insert(name, (config.last_modified.unwrap(), config.code_sha256.unwrap()));
     }
     found
 }
@@ -31,65 +21,28 @@ async fn fresh_run_creates_four_tables_with_ttl_on_one() {
     d.deploy().assert_ok();
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config().await);
     let expected_keys = [
-        (
-            "conversations",
-            vec![
-                ("userId", KeyType::Hash),
-                ("conversationId", KeyType::Range),
-            ],
-        ),
+        ("conversations", vec![("userId", KeyType::Hash), ("conversationId", KeyType::Range)]),
         ("prompts", vec![("promptId", KeyType::Hash)]),
-        (
-            "usage",
-            vec![("userId", KeyType::Hash), ("date", KeyType::Range)],
-        ),
-        (
-            "websocket-connections",
-            vec![("connectionId", KeyType::Hash)],
-        ),
+        ("usage", vec![("userId", KeyType::Hash), ("date", KeyType::Range)]),
+        ("websocket-connections", vec![("connectionId", KeyType::Hash)]),
     ];
     let state = d.state();
     for (suffix, keys) in expected_keys {
         let name = format!("{}-{suffix}", d.service);
-        let table = dynamodb
-            .describe_table()
-            .table_name(&name)
-            .send()
-            .await
-            .unwrap()
-            .table
-            .unwrap();
-        let live: Vec<(&str, KeyType)> = table
-            .key_schema()
-            .iter()
-            .map(|k| (k.attribute_name(), k.key_type().clone()))
-            .collect();
+        let table = dynamodb.describe_table().table_name(&name).send().await.unwrap().table.unwrap();
+        let live: Vec<(&str, KeyType)> =
+            table.key_schema().iter().map(|k| (k.attribute_name(), k.key_type().clone())).collect();
         assert_eq!(live, keys, "key schema of {name}");
-        assert_eq!(
-            table.billing_mode_summary().and_then(|b| b.billing_mode()),
-            Some(&BillingMode::PayPerRequest)
-        );
-        assert_eq!(
-            state["steps"]["01-dynamodb"]["outputs"][format!("table_arn.{suffix}")],
-            table.table_arn().unwrap()
-        );
+        assert_eq!(table.billing_mode_summary().and_then(|b| b.billing_mode()), Some(&BillingMode::PayPerRequest));
+        assert_eq!(state["steps"]["01-dynamodb"]["outputs"][format!("table_arn.{suffix}")], table.table_arn().unwrap());
 
-        let ttl = dynamodb
-            .describe_time_to_live()
-            .table_name(&name)
-            .send()
-            .await
-            .unwrap();
+        let ttl = dynamodb.describe_time_to_live().table_name(&name).send().await.unwrap();
         let ttl = ttl.time_to_live_description().unwrap();
         if suffix == "websocket-connections" {
             assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
             assert_eq!(ttl.attribute_name(), Some("ttl"));
         } else {
-            assert_ne!(
-                ttl.time_to_live_status(),
-                Some(&TimeToLiveStatus::Enabled),
-                "no TTL on {name}"
-            );
+            assert_ne!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled), "no TTL on {name}");
         }
     }
     assert_eq!(inventory(&d.service).await, full_inventory(&d.service));
@@ -105,20 +58,10 @@ async fn fresh_run_creates_the_role_with_least_privilege_and_six_functions() {
 
     let iam = aws_sdk_iam::Client::new(&config);
     let role_name = format!("{}-lambda-role", d.service);
-    let role = iam
-        .get_role()
-        .role_name(&role_name)
-        .send()
-        .await
-        .unwrap()
-        .role
-        .unwrap();
+    let role = iam.get_role().role_name(&role_name).send().await.unwrap().role.unwrap();
     assert_eq!(outputs["role_arn"], role.arn());
     let trust = urlencoding_decode(role.assume_role_policy_document().unwrap());
-    assert_eq!(
-        trust["Statement"][0]["Principal"]["Service"],
-        "lambda.amazonaws.com"
-    );
+    assert_eq!(trust["Statement"][0]["Principal"]["Service"], "lambda.amazonaws.com");
     let policy = iam
         .get_role_policy()
         .role_name(&role_name)
@@ -128,88 +71,42 @@ async fn fresh_run_creates_the_role_with_least_privilege_and_six_functions() {
         .unwrap();
     let policy = urlencoding_decode(policy.policy_document());
     let statements = policy["Statement"].as_array().unwrap();
-    let tables = statements
-        .iter()
-        .find(|s| s["Sid"] == "ServiceTables")
-        .unwrap();
-    let resources: Vec<&str> = tables["Resource"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r.as_str().unwrap())
-        .collect();
-    assert_eq!(
-        resources.len(),
-        8,
-        "four tables and their indexes, nothing wider: {resources:?}"
-    );
-    assert!(resources
-        .iter()
-        .all(|r| r.contains(&format!(":table/{}-", d.service))));
-    let logs = statements
-        .iter()
-        .find(|s| s["Sid"] == "OwnLogGroups")
-        .unwrap();
-    assert!(logs["Resource"][0]
-        .as_str()
-        .unwrap()
-        .ends_with(&format!("log-group:/aws/lambda/{}-*", d.service)));
+    let tables = statements.iter().find(|s| s["Sid"] == "ServiceTables").unwrap();
+    let resources: Vec<&str> = tables["Resource"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+    assert_eq!(resources.len(), 8, "four tables and their indexes, nothing wider: {resources:?}");
+    assert!(resources.iter().all(|r| r.contains(&format!(":table/{}-", d.service))));
+    let logs = statements.iter().find(|s| s["Sid"] == "OwnLogGroups").unwrap();
+    assert!(logs["Resource"][0].as_str().unwrap().ends_with(&format!("log-group:/aws/lambda/{}-*", d.service)));
 
     let lambda = aws_sdk_lambda::Client::new(&config);
     let expected = [
         ("conversation-api", "handlers.api.conversation.handler", 512),
         ("prompt-crud", "handlers.api.prompt.handler", 512),
         ("usage-handler", "handlers.api.usage.handler", 512),
-        (
-            "websocket-connect",
-            "handlers.websocket.connect.handler",
-            512,
-        ),
-        (
-            "websocket-disconnect",
-            "handlers.websocket.disconnect.handler",
-            512,
-        ),
-        (
-            "websocket-message",
-            "handlers.websocket.message.handler",
-            1024,
-        ),
+        ("websocket-connect", "handlers.websocket.connect.handler", 512),
+        ("websocket-disconnect", "handlers.websocket.disconnect.handler", 512),
+        ("websocket-message", "handlers.websocket.message.handler", 1024),
     ];
     for (suffix, handler, memory) in expected {
         let name = format!("{}-{suffix}", d.service);
-        let f = lambda
-            .get_function()
-            .function_name(&name)
-            .send()
-            .await
-            .unwrap()
-            .configuration
-            .unwrap();
+        let f = lambda.get_function().function_name(&name).send().await.unwrap().configuration.unwrap();
         assert_eq!(f.handler(), Some(handler));
         assert_eq!(f.runtime().map(|r| r.as_str()), Some("python3.12"));
         assert_eq!(f.timeout(), Some(29));
         assert_eq!(f.memory_size(), Some(memory));
         assert_eq!(f.role(), Some(role.arn()));
         assert_eq!(f.code_sha256(), outputs["code_sha256"].as_str());
-        assert_eq!(
-            outputs[format!("function_arn.{suffix}")],
-            f.function_arn().unwrap()
-        );
+        assert_eq!(outputs[format!("function_arn.{suffix}")], f.function_arn().unwrap());
         let env = f.environment().unwrap().variables().unwrap();
         assert_eq!(env["SERVICE_NAME"], d.service);
         assert_eq!(env["STAGE"], "prod");
-        assert_eq!(
-            env["CONNECTIONS_TABLE"],
-            format!("{}-websocket-connections", d.service)
-        );
+        assert_eq!(env["CONNECTIONS_TABLE"], format!("{}-websocket-connections", d.service));
     }
 }
 
 /// IAM returns policy documents URL-encoded.
 fn urlencoding_decode(document: &str) -> Value {
-    serde_json::from_str(&percent_encoding::percent_decode_str(document).decode_utf8_lossy())
-        .unwrap()
+    serde_json::from_str(&percent_encoding::percent_decode_str(document).decode_utf8_lossy()).unwrap()
 }
 
 #[tokio::test]
@@ -224,18 +121,10 @@ async fn a_second_run_skips_every_step_and_writes_nothing() {
     let second = d.deploy();
     second.assert_ok();
     assert_eq!(second.changed(), 0);
-    let skipped: Vec<&str> = second
-        .events
-        .iter()
-        .filter(|e| e["event"] == "step_skipped")
-        .map(|e| e["step"].as_str().unwrap())
-        .collect();
+    let skipped: Vec<&str> =
+        second.events.iter().filter(|e| e["event"] == "step_skipped").map(|e| e["step"].as_str().unwrap()).collect();
     assert_eq!(skipped, vec!["01-dynamodb", "02-lambda"]);
-    assert_eq!(
-        std::fs::read(d.state_path()).unwrap(),
-        state_before,
-        "a no-op run leaves the state file as it was"
-    );
+    assert_eq!(std::fs::read(d.state_path()).unwrap(), state_before, "a no-op run leaves the state file as it was");
     assert_eq!(function_versions(&d.service).await, before);
     assert_eq!(inventory(&d.service).await, full_inventory(&d.service));
 }
@@ -250,10 +139,7 @@ async fn running_a_done_step_again_reads_everything_and_changes_nothing() {
         again.assert_ok();
         let changes = again.changes();
         assert!(!changes.is_empty());
-        assert!(
-            changes.iter().all(|(_, action, _)| action == "unchanged"),
-            "{changes:?}"
-        );
+        assert!(changes.iter().all(|(_, action, _)| action == "unchanged"), "{changes:?}");
         assert_eq!(again.changed(), 0);
     }
     assert_eq!(function_versions(&d.service).await, before);
@@ -277,27 +163,13 @@ async fn a_changed_backend_file_updates_exactly_the_code_of_the_functions() {
     changes.sort();
     assert_eq!(changes.len(), 7, "{changes:?}");
     assert_eq!(
-        changes
-            .iter()
-            .filter(|(r, _, _)| r.starts_with("role "))
-            .map(|(_, a, _)| a.as_str())
-            .collect::<Vec<_>>(),
+        changes.iter().filter(|(r, _, _)| r.starts_with("role ")).map(|(_, a, _)| a.as_str()).collect::<Vec<_>>(),
         ["unchanged"]
     );
-    for (resource, action, fields) in changes
-        .iter()
-        .filter(|(r, _, _)| r.starts_with("function "))
-    {
-        assert_eq!(
-            (action.as_str(), fields.clone()),
-            ("updated", vec!["code".to_string()]),
-            "{resource}"
-        );
+    for (resource, action, fields) in changes.iter().filter(|(r, _, _)| r.starts_with("function ")) {
+        assert_eq!((action.as_str(), fields.clone()), ("updated", vec!["code".to_string()]), "{resource}");
     }
-    assert!(run
-        .events
-        .iter()
-        .any(|e| e["event"] == "step_skipped" && e["step"] == "01-dynamodb"));
+    assert!(run.events.iter().any(|e| e["event"] == "step_skipped" && e["step"] == "01-dynamodb"));
 
     let new_sha = d.state()["steps"]["02-lambda"]["outputs"]["code_sha256"].clone();
     assert_ne!(new_sha, old_sha);
@@ -314,13 +186,7 @@ async fn drift_made_outside_deployer_is_brought_back_field_by_field() {
     let config = sdk_config().await;
     let lambda = aws_sdk_lambda::Client::new(&config);
     let drifted = format!("{}-usage-handler", d.service);
-    lambda
-        .update_function_configuration()
-        .function_name(&drifted)
-        .memory_size(128)
-        .send()
-        .await
-        .unwrap();
+    lambda.update_function_configuration().function_name(&drifted).memory_size(128).send().await.unwrap();
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let ttl_off = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
         .enabled(false)
@@ -337,44 +203,17 @@ async fn drift_made_outside_deployer_is_brought_back_field_by_field() {
 
     let tables = d.run(&["step", "01-dynamodb"]);
     tables.assert_ok();
-    let updated: Vec<_> = tables
-        .changes()
-        .into_iter()
-        .filter(|(_, a, _)| a == "updated")
-        .collect();
+    let updated: Vec<_> = tables.changes().into_iter().filter(|(_, a, _)| a == "updated").collect();
     assert_eq!(
         updated,
-        vec![(
-            format!("table {}-websocket-connections", d.service),
-            "updated".into(),
-            vec!["ttl".into()]
-        )]
+        vec![(format!("table {}-websocket-connections", d.service), "updated".into(), vec!["ttl".into()])]
     );
 
     let functions = d.run(&["step", "02-lambda"]);
     functions.assert_ok();
-    let updated: Vec<_> = functions
-        .changes()
-        .into_iter()
-        .filter(|(_, a, _)| a != "unchanged")
-        .collect();
-    assert_eq!(
-        updated,
-        vec![(
-            format!("function {drifted}"),
-            "updated".into(),
-            vec!["memory".into()]
-        )]
-    );
-    let memory = lambda
-        .get_function()
-        .function_name(&drifted)
-        .send()
-        .await
-        .unwrap()
-        .configuration
-        .unwrap()
-        .memory_size;
+    let updated: Vec<_> = functions.changes().into_iter().filter(|(_, a, _)| a != "unchanged").collect();
+    assert_eq!(updated, vec![(format!("function {drifted}"), "updated".into(), vec!["memory".into()])]);
+    let memory = lambda.get_function().function_name(&drifted).send().await.unwrap().configuration.unwrap().memory_size;
     assert_eq!(memory, Some(512));
 }
 
@@ -384,42 +223,17 @@ async fn environment_variables_added_by_others_are_kept() {
     d.deploy().assert_ok();
     let lambda = aws_sdk_lambda::Client::new(&sdk_config().await);
     let name = format!("{}-websocket-message", d.service);
-    let live = lambda
-        .get_function()
-        .function_name(&name)
-        .send()
-        .await
-        .unwrap()
-        .configuration
-        .unwrap();
+    let live = lambda.get_function().function_name(&name).send().await.unwrap().configuration.unwrap();
     let mut variables = live.environment().unwrap().variables().unwrap().clone();
     variables.insert("EXTRA".into(), "kept".into());
     variables.insert("STAGE".into(), "drifted".into());
-    let env = aws_sdk_lambda::types::Environment::builder()
-        .set_variables(Some(variables))
-        .build();
-    lambda
-        .update_function_configuration()
-        .function_name(&name)
-        .environment(env)
-        .send()
-        .await
-        .unwrap();
+    let env = aws_sdk_lambda::types::Environment::builder().set_variables(Some(variables)).build();
+    lambda.update_function_configuration().function_name(&name).environment(env).send().await.unwrap();
 
     let run = d.run(&["step", "02-lambda"]);
     run.assert_ok();
-    let env = lambda
-        .get_function()
-        .function_name(&name)
-        .send()
-        .await
-        .unwrap()
-        .configuration
-        .unwrap();
+    let env = lambda.get_function().function_name(&name).send().await.unwrap().configuration.unwrap();
     let env = env.environment().unwrap().variables().unwrap();
     assert_eq!(env["STAGE"], "prod", "an owned variable is restored");
-    assert_eq!(
-        env["EXTRA"], "kept",
-        "a variable the step does not own is left alone"
-    );
+    assert_eq!(env["EXTRA"], "kept", "a variable the step does not own is left alone");
 }

@@ -38,9 +38,7 @@ fn answers(port: u16) -> bool {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
     let request = "GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
     let mut head = [0u8; 12];
-    stream.write_all(request.as_bytes()).is_ok()
-        && stream.read_exact(&mut head).is_ok()
-        && head.starts_with(b"HTTP/1.")
+    stream.write_all(request.as_bytes()).is_ok() && stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.")
 }
 
 pub fn moto() -> &'static Moto {
@@ -70,10 +68,7 @@ fn start_moto() -> Moto {
     while stdout.read(&mut byte).unwrap_or(0) == 1 && byte[0] != b'\n' {
         pid_line.push(byte[0] as char);
     }
-    let pid: u32 = pid_line
-        .trim()
-        .parse()
-        .expect("moto wrapper printed its PID");
+    let pid: u32 = pid_line.trim().parse().expect("moto wrapper printed its PID");
     let started = Instant::now();
     while !answers(port) {
         let log_text = std::fs::read_to_string(&log).unwrap_or_default();
@@ -85,11 +80,7 @@ fn start_moto() -> Moto {
         std::thread::sleep(Duration::from_millis(50));
     }
     let lifeline = child.stdin.take().expect("piped stdin");
-    Moto {
-        port,
-        _lifeline: Mutex::new(lifeline),
-        _wrapper: Mutex::new(child),
-    }
+    Moto { port, _lifeline: Mutex::new(lifeline), _wrapper: Mutex::new(child) }
 }
 
 /// What one `deployer` invocation did.
@@ -103,10 +94,7 @@ pub struct Outcome {
 impl Outcome {
     fn from(output: Output) -> Self {
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        let events = stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
+        let events = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
         Outcome {
             code: output.status.code().unwrap_or(-1),
             stdout,
@@ -117,11 +105,7 @@ impl Outcome {
 
     #[track_caller]
     pub fn assert_ok(&self) -> &Self {
-        assert_eq!(
-            self.code, 0,
-            "deployer failed:\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
+        assert_eq!(self.code, 0, "deployer failed:\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
         self
     }
 
@@ -131,11 +115,7 @@ impl Outcome {
             .iter()
             .filter(|e| e["event"] == "resource")
             .map(|e| {
-                let fields = e["fields"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|f| f.as_str().map(String::from));
+                let fields = e["fields"].as_array().into_iter().flatten().filter_map(|f| f.as_str().map(String::from));
                 (
                     e["resource"].as_str().unwrap_or_default().to_string(),
                     e["action"].as_str().unwrap_or_default().to_string(),
@@ -151,9 +131,7 @@ impl Outcome {
 
     /// The `changed` count of the `run_finished` event.
     pub fn changed(&self) -> u64 {
-        self.event("run_finished")
-            .and_then(|e| e["changed"].as_u64())
-            .expect("a run_finished event")
+        self.event("run_finished").and_then(|e| e["changed"].as_u64()).expect("a run_finished event")
     }
 }
 
@@ -186,10 +164,7 @@ impl Deployment {
         let dir = tempfile::tempdir().unwrap();
         copy_dir(&fixtures().join("backend"), &dir.path().join("backend"));
         copy_dir(&fixtures().join("frontend"), &dir.path().join("frontend"));
-        Deployment {
-            dir,
-            service: service.to_string(),
-        }
+        Deployment { dir, service: service.to_string() }
     }
 
     pub fn path(&self, relative: &str) -> PathBuf {
@@ -219,10 +194,7 @@ impl Deployment {
             .env("AWS_REGION", REGION)
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("AWS_CONFIG_FILE", self.path("no-aws-config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                self.path("no-aws-credentials"),
-            )
+            .env("AWS_SHARED_CREDENTIALS_FILE", self.path("no-aws-credentials"))
             .env("NO_PROXY", "127.0.0.1,localhost")
             .env_remove("AWS_PROFILE")
             .stdin(Stdio::null());
@@ -231,23 +203,12 @@ impl Deployment {
 
     /// `deployer ARGS --output json`.
     pub fn run(&self, args: &[&str]) -> Outcome {
-        Outcome::from(
-            self.command(args)
-                .args(["--output", "json"])
-                .output()
-                .expect("run deployer"),
-        )
+        Outcome::from(self.command(args).args(["--output", "json"]).output().expect("run deployer"))
     }
 
     /// `deployer run` for this service with the fixture backend.
     pub fn deploy(&self) -> Outcome {
-        self.run(&[
-            "run",
-            "--service",
-            &self.service,
-            "--domain",
-            &format!("{}.com", self.service),
-        ])
+        self.run(&["run", "--service", &self.service, "--domain", &format!("{}.com", self.service)])
     }
 }
 
@@ -255,9 +216,7 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(moto().url())
         .region(aws_config::Region::new(REGION))
-        .credentials_provider(aws_sdk_lambda::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
+        .credentials_provider(aws_sdk_lambda::config::Credentials::new("test", "test", None, None, "tests"))
         .load()
         .await
 }
@@ -311,11 +270,7 @@ pub async fn inventory(service: &str) -> Inventory {
     tables.sort();
     functions.sort();
     roles.sort();
-    Inventory {
-        tables,
-        functions,
-        roles,
-    }
+    Inventory { tables, functions, roles }
 }
 
 /// The inventory a complete deployment of the fixtures has, for comparisons.
