@@ -1,7 +1,7 @@
 //! The runner: executes steps in order, like a migration runner. Each step is marked `started` before it
 //! runs and `done` (with its input fingerprint) after; `run` and `resume` skip a step that is `done` with
-//! an unchanged fingerprint, and re-run one left `started` or `failed`, which is safe because every
-//! step ensures rather than creates.
+//! an unchanged fingerprint, unless a step it requires changed something in this run, and re-run one
+//! left `started` or `failed`, which is safe because every step ensures rather than creates.
 
 use anyhow::{anyhow, Result};
 use deployer_steps::package::hex;
@@ -9,6 +9,7 @@ use deployer_steps::{Change, Clients, Context, InputError, Recorder, Settings, S
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
@@ -95,14 +96,22 @@ impl Runner<'_> {
     pub async fn run(&self, steps: &[&dyn Step], selection: &Selection) -> Result<Counts> {
         let started = Instant::now();
         let mut total = Counts::default();
+        let mut changed_steps: BTreeSet<&str> = BTreeSet::new();
         for step in steps {
-            total.merge(self.run_step(*step, selection).await?);
+            // What a step changed (e.g. a recreated function) may invalidate its dependents' resources
+            // (the function's invoke permission), so they are checked again even with the same inputs.
+            let upstream_changed = step.requires().iter().any(|r| changed_steps.contains(r));
+            let counts = self.run_step(*step, selection, upstream_changed).await?;
+            if counts.changed() > 0 {
+                changed_steps.insert(step.id());
+            }
+            total.merge(counts);
         }
         self.reporter.run_finished(total, started.elapsed());
         Ok(total)
     }
 
-    async fn run_step(&self, step: &dyn Step, selection: &Selection) -> Result<Counts> {
+    async fn run_step(&self, step: &dyn Step, selection: &Selection, upstream_changed: bool) -> Result<Counts> {
         let id = step.id();
         let settings: Settings = self.state.borrow().settings.clone();
         let outputs = self.state.borrow().outputs();
@@ -114,7 +123,7 @@ impl Runner<'_> {
         let unchanged = previous
             .as_ref()
             .is_some_and(|p| p.status == Status::Done && p.fingerprint.as_deref() == Some(fingerprint.as_str()));
-        if unchanged && *selection == Selection::All {
+        if unchanged && !upstream_changed && *selection == Selection::All {
             self.reporter.step_skipped(id, "done, inputs unchanged");
             return Ok(Counts::default());
         }

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod apis;
 mod bad_input;
 mod checkpoints;
 mod dynamodb_lambda;

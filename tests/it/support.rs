@@ -206,9 +206,31 @@ impl Deployment {
         Outcome::from(self.command(args).args(["--output", "json"]).output().expect("run deployer"))
     }
 
-    /// `deployer run` for this service with the fixture backend.
+    /// The arguments of a full `deployer run` of this service with the fixture backend.
+    pub fn deploy_args(&self) -> Vec<String> {
+        ["run", "--service", &self.service, "--domain", &format!("{}.com", self.service)].map(String::from).to_vec()
+    }
+
     pub fn deploy(&self) -> Outcome {
-        self.run(&["run", "--service", &self.service, "--domain", &format!("{}.com", self.service)])
+        let args = self.deploy_args();
+        self.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// The `resource` events of one step, as (resource, action, fields).
+    pub fn step_changes(outcome: &Outcome, step: &str) -> Vec<(String, String, Vec<String>)> {
+        let of_step = |e: &&Value| e["event"] == "resource" && e["step"] == step;
+        let events: Vec<&Value> = outcome.events.iter().filter(of_step).collect();
+        events
+            .into_iter()
+            .map(|e| {
+                let fields = e["fields"].as_array().into_iter().flatten().filter_map(|f| f.as_str().map(String::from));
+                (
+                    e["resource"].as_str().unwrap_or_default().into(),
+                    e["action"].as_str().unwrap_or_default().into(),
+                    fields.collect(),
+                )
+            })
+            .collect()
     }
 }
 
@@ -221,75 +243,197 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         .await
 }
 
-/// Everything of one service that exists in moto, as sorted names, for exact comparisons.
+/// Everything of one service that exists in moto, as sorted names, for exact comparisons. Lists keep
+/// duplicates: moto accepts many that AWS refuses, so counting them is how a test sees them.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Inventory {
     pub tables: Vec<String>,
     pub functions: Vec<String>,
     pub roles: Vec<String>,
+    pub rest_apis: Vec<String>,
+    /// "PATH" for every resource and "VERB PATH integration-type" for every method of the service's REST APIs.
+    pub rest_methods: Vec<String>,
+    pub rest_deployments: usize,
+    pub websocket_apis: Vec<String>,
+    /// "ROUTE-KEY -> function" for every route of the service's WebSocket APIs.
+    pub routes: Vec<String>,
+    pub websocket_integrations: usize,
+    pub websocket_stages: Vec<String>,
+    /// "function: statement" for every statement in the functions' resource policies.
+    pub permissions: Vec<String>,
+}
+
+async fn collect<T, E: std::fmt::Debug>(
+    stream: aws_smithy_async::future::pagination_stream::PaginationStream<Result<T, E>>,
+) -> Vec<T> {
+    stream.collect::<Result<Vec<_>, _>>().await.unwrap()
 }
 
 pub async fn inventory(service: &str) -> Inventory {
     let config = sdk_config().await;
     let prefix = format!("{service}-");
-    let mut tables: Vec<String> = aws_sdk_dynamodb::Client::new(&config)
-        .list_tables()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
+    let ours = |name: &str| name.starts_with(&prefix);
+
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let mut tables: Vec<String> =
+        collect(dynamodb.list_tables().into_paginator().items().send()).await.into_iter().filter(|t| ours(t)).collect();
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let mut functions: Vec<String> = collect(lambda.list_functions().into_paginator().items().send())
         .await
-        .unwrap()
         .into_iter()
-        .filter(|t| t.starts_with(&prefix))
+        .filter_map(|f| f.function_name)
+        .filter(|f| ours(f))
         .collect();
-    let mut functions: Vec<String> = aws_sdk_lambda::Client::new(&config)
-        .list_functions()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
+    let iam = aws_sdk_iam::Client::new(&config);
+    let mut roles: Vec<String> = collect(iam.list_roles().into_paginator().items().send())
         .await
-        .unwrap()
         .into_iter()
-        .filter_map(|f| f.function_name().map(String::from))
-        .filter(|f| f.starts_with(&prefix))
+        .map(|r| r.role_name)
+        .filter(|r| ours(r))
         .collect();
-    let mut roles: Vec<String> = aws_sdk_iam::Client::new(&config)
-        .list_roles()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
+
+    let apigateway = aws_sdk_apigateway::Client::new(&config);
+    let rest: Vec<_> = collect(apigateway.get_rest_apis().limit(500).into_paginator().items().send())
         .await
-        .unwrap()
         .into_iter()
-        .map(|r| r.role_name().to_string())
-        .filter(|r| r.starts_with(&prefix))
+        .filter(|a| a.name().is_some_and(ours))
         .collect();
-    tables.sort();
-    functions.sort();
-    roles.sort();
-    Inventory { tables, functions, roles }
+    let mut rest_methods = Vec::new();
+    let mut rest_deployments = 0;
+    for api in &rest {
+        let id = api.id().unwrap();
+        let resources =
+            collect(apigateway.get_resources().rest_api_id(id).limit(500).into_paginator().items().send()).await;
+        for resource in resources {
+            let path = resource.path().unwrap_or_default().to_string();
+            for verb in resource.resource_methods().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+                let method =
+                    apigateway.get_method().rest_api_id(id).resource_id(resource.id().unwrap()).http_method(&verb);
+                let method = method.send().await.unwrap();
+                let kind = method.method_integration().and_then(|i| i.r#type()).map(|t| t.as_str().to_string());
+                rest_methods.push(format!("{verb} {path} {}", kind.unwrap_or_default()));
+            }
+            rest_methods.push(path);
+        }
+        rest_deployments += apigateway.get_deployments().rest_api_id(id).send().await.unwrap().items().len();
+    }
+
+    let v2 = aws_sdk_apigatewayv2::Client::new(&config);
+    let ws: Vec<_> =
+        v2.get_apis().send().await.unwrap().items().iter().filter(|a| a.name().is_some_and(ours)).cloned().collect();
+    let mut routes = Vec::new();
+    let mut websocket_integrations = 0;
+    let mut websocket_stages = Vec::new();
+    for api in &ws {
+        let id = api.api_id().unwrap();
+        let integrations = v2.get_integrations().api_id(id).send().await.unwrap().items().to_vec();
+        websocket_integrations += integrations.len();
+        for route in v2.get_routes().api_id(id).send().await.unwrap().items() {
+            let target = route.target().unwrap_or_default().trim_start_matches("integrations/");
+            let integration = integrations.iter().find(|i| i.integration_id() == Some(target));
+            let uri = integration.and_then(|i| i.integration_uri()).unwrap_or_default();
+            let function = uri.split(":function:").nth(1).unwrap_or_default().trim_end_matches("/invocations");
+            routes.push(format!("{} -> {function}", route.route_key().unwrap_or_default()));
+        }
+        for stage in v2.get_stages().api_id(id).send().await.unwrap().items() {
+            websocket_stages.push(stage.stage_name().unwrap_or_default().to_string());
+        }
+    }
+
+    let mut permissions = Vec::new();
+    for function in &functions {
+        let Ok(policy) = lambda.get_policy().function_name(function).send().await else { continue };
+        let policy: Value = serde_json::from_str(policy.policy().unwrap_or("{}")).unwrap();
+        for statement in policy["Statement"].as_array().into_iter().flatten() {
+            permissions.push(format!("{function}: {}", statement["Sid"].as_str().unwrap_or_default()));
+        }
+    }
+
+    for list in [
+        &mut tables,
+        &mut functions,
+        &mut roles,
+        &mut rest_methods,
+        &mut routes,
+        &mut websocket_stages,
+        &mut permissions,
+    ] {
+        list.sort();
+    }
+    let mut rest_apis: Vec<String> = rest.iter().filter_map(|a| a.name().map(String::from)).collect();
+    let mut websocket_apis: Vec<String> = ws.iter().filter_map(|a| a.name().map(String::from)).collect();
+    rest_apis.sort();
+    websocket_apis.sort();
+    Inventory {
+        tables,
+        functions,
+        roles,
+        rest_apis,
+        rest_methods,
+        rest_deployments,
+        websocket_apis,
+        routes,
+        websocket_integrations,
+        websocket_stages,
+        permissions,
+    }
 }
 
-/// The inventory a complete deployment of the fixtures has, for comparisons.
+fn sorted(items: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut v: Vec<String> = items.into_iter().collect();
+    v.sort();
+    v
+}
+
+/// The inventory a complete deployment of the fixtures has: one of everything.
 pub fn full_inventory(service: &str) -> Inventory {
-    let names = |suffixes: &[&str]| {
-        let mut v: Vec<String> = suffixes.iter().map(|s| format!("{service}-{s}")).collect();
-        v.sort();
-        v
-    };
+    let name = |suffix: &str| format!("{service}-{suffix}");
+    let tables = ["conversations", "prompts", "usage", "websocket-connections"];
+    let functions = [
+        "conversation-api",
+        "prompt-crud",
+        "usage-handler",
+        "websocket-connect",
+        "websocket-disconnect",
+        "websocket-message",
+    ];
+    let routes = [
+        ("/conversations", &["GET", "POST"][..]),
+        ("/conversations/{id}", &["GET", "PUT", "DELETE"][..]),
+        ("/prompts", &["GET", "POST"][..]),
+        ("/prompts/{id}", &["GET", "PUT", "DELETE"][..]),
+        ("/usage", &["GET"][..]),
+    ];
+    let mut rest_methods = vec!["/".to_string()];
+    for (path, verbs) in routes {
+        rest_methods.push(path.to_string());
+        rest_methods.extend(verbs.iter().map(|v| format!("{v} {path} AWS_PROXY")));
+        rest_methods.push(format!("OPTIONS {path} MOCK"));
+    }
+    let mut permissions: Vec<String> = ["conversation-api", "prompt-crud", "usage-handler"]
+        .iter()
+        .map(|f| format!("{}: deployer-rest-api", name(f)))
+        .collect();
+    permissions.extend(
+        ["websocket-connect", "websocket-disconnect", "websocket-message"]
+            .iter()
+            .map(|f| format!("{}: deployer-websocket-api", name(f))),
+    );
     Inventory {
-        tables: names(&["conversations", "prompts", "usage", "websocket-connections"]),
-        functions: names(&[
-            "conversation-api",
-            "prompt-crud",
-            "usage-handler",
-            "websocket-connect",
-            "websocket-disconnect",
-            "websocket-message",
+        tables: sorted(tables.iter().map(|t| name(t))),
+        functions: sorted(functions.iter().map(|f| name(f))),
+        roles: vec![name("lambda-role")],
+        rest_apis: vec![name("rest-api")],
+        rest_methods: sorted(rest_methods),
+        rest_deployments: 1,
+        websocket_apis: vec![name("websocket-api")],
+        routes: sorted([
+            format!("$connect -> {}", name("websocket-connect")),
+            format!("$default -> {}", name("websocket-message")),
+            format!("$disconnect -> {}", name("websocket-disconnect")),
         ]),
-        roles: names(&["lambda-role"]),
+        websocket_integrations: 3,
+        websocket_stages: vec!["prod".into()],
+        permissions: sorted(permissions),
     }
 }
