@@ -84,6 +84,15 @@ pub struct SettingsArgs {
     /// Stage throttling: burst of requests [default: 200].
     #[arg(long)]
     pub throttle_burst: Option<u32>,
+    /// A command run in the frontend folder before dist/ is uploaded, e.g. "npm run build" [default: none].
+    #[arg(long)]
+    pub frontend_build: Option<String>,
+    /// CloudFront price class: PriceClass_100, PriceClass_200 or PriceClass_All [default: PriceClass_100].
+    #[arg(long)]
+    pub price_class: Option<String>,
+    /// Answer 403/404 with index.html, for single-page apps (false: error.html) [default: true].
+    #[arg(long)]
+    pub spa_fallback: Option<bool>,
     /// Send every AWS request to this endpoint (e.g. a local moto); AWS_ENDPOINT_URL works too.
     #[arg(long)]
     pub endpoint_url: Option<String>,

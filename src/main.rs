@@ -10,7 +10,7 @@ mod state;
 use anyhow::Result;
 use clap::Parser;
 use deployer_steps::settings::{
-    DEFAULT_REGION, DEFAULT_RUNTIME, DEFAULT_STAGE, DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE,
+    DEFAULT_PRICE_CLASS, DEFAULT_REGION, DEFAULT_RUNTIME, DEFAULT_STAGE, DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE,
 };
 use deployer_steps::{registry, Clients, InputError, Settings};
 use std::io::IsTerminal;
@@ -105,6 +105,9 @@ async fn resolve_settings(
         runtime: pick(&args.runtime, recorded.map(|r| &r.runtime), DEFAULT_RUNTIME),
         throttle_rate: args.throttle_rate.or(recorded.map(|r| r.throttle_rate)).unwrap_or(DEFAULT_THROTTLE_RATE),
         throttle_burst: args.throttle_burst.or(recorded.map(|r| r.throttle_burst)).unwrap_or(DEFAULT_THROTTLE_BURST),
+        frontend_build: args.frontend_build.clone().or_else(|| recorded.and_then(|r| r.frontend_build.clone())),
+        price_class: pick(&args.price_class, recorded.map(|r| &r.price_class), DEFAULT_PRICE_CLASS),
+        spa_fallback: args.spa_fallback.or(recorded.map(|r| r.spa_fallback)).unwrap_or(true),
         endpoint_url: args.endpoint_url.clone().or_else(|| recorded.and_then(|r| r.endpoint_url.clone())),
     })
 }

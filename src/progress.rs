@@ -12,6 +12,7 @@ pub struct Counts {
     pub created: usize,
     pub updated: usize,
     pub unchanged: usize,
+    pub deleted: usize,
 }
 
 impl Counts {
@@ -20,6 +21,7 @@ impl Counts {
             Change::Created => self.created += 1,
             Change::Updated(_) => self.updated += 1,
             Change::Unchanged => self.unchanged += 1,
+            Change::Deleted => self.deleted += 1,
         }
     }
 
@@ -27,17 +29,19 @@ impl Counts {
         self.created += other.created;
         self.updated += other.updated;
         self.unchanged += other.unchanged;
+        self.deleted += other.deleted;
     }
 
     pub fn changed(&self) -> usize {
-        self.created + self.updated
+        self.created + self.updated + self.deleted
     }
 
     fn summary(&self) -> String {
         format!(
-            "{} created, {} updated, {} unchanged ({} changed)",
+            "{} created, {} updated, {} deleted, {} unchanged ({} changed)",
             self.created,
             self.updated,
+            self.deleted,
             self.unchanged,
             self.changed()
         )
@@ -58,6 +62,7 @@ fn describe(resource: &str, change: &Change) -> String {
         Change::Created => format!("+ {resource} (created)"),
         Change::Updated(fields) => format!("~ {resource} (updated: {})", fields.join(", ")),
         Change::Unchanged => format!("= {resource} (unchanged)"),
+        Change::Deleted => format!("- {resource} (deleted)"),
     }
 }
 
@@ -158,13 +163,14 @@ impl Reporter for Json {
             Change::Created => ("created", vec![]),
             Change::Updated(fields) => ("updated", fields.clone()),
             Change::Unchanged => ("unchanged", vec![]),
+            Change::Deleted => ("deleted", vec![]),
         };
         self.emit(json!({"event": "resource", "step": step, "resource": resource, "action": action, "fields": fields}));
     }
     fn step_finished(&self, id: &str, counts: Counts, elapsed: Duration) {
         self.emit(json!({
             "event": "step_finished", "step": id, "created": counts.created, "updated": counts.updated,
-            "unchanged": counts.unchanged, "seconds": elapsed.as_secs_f64()
+            "deleted": counts.deleted, "unchanged": counts.unchanged, "seconds": elapsed.as_secs_f64()
         }));
     }
     fn step_failed(&self, id: &str, error: &str) {
@@ -173,7 +179,8 @@ impl Reporter for Json {
     fn run_finished(&self, counts: Counts, elapsed: Duration) {
         self.emit(json!({
             "event": "run_finished", "created": counts.created, "updated": counts.updated,
-            "unchanged": counts.unchanged, "changed": counts.changed(), "seconds": elapsed.as_secs_f64()
+            "deleted": counts.deleted, "unchanged": counts.unchanged, "changed": counts.changed(),
+            "seconds": elapsed.as_secs_f64()
         }));
     }
 }

@@ -175,6 +175,9 @@ mod tests {
             runtime: "python3.12".into(),
             throttle_rate: 100,
             throttle_burst: 200,
+            frontend_build: None,
+            price_class: "PriceClass_100".into(),
+            spa_fallback: true,
             endpoint_url: None,
         }
     }

@@ -74,10 +74,6 @@ impl Resource for InvokePermission<'_> {
         format!("permission {} on {}", self.statement_id, self.function_name)
     }
 
-    fn key(&self) -> Option<String> {
-        None
-    }
-
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<Value>> {
         let lambda = self.ctx.aws.lambda();
         let policy = absent_if(lambda.get_policy().function_name(&self.function_name).send().await, |e| {

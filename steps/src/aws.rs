@@ -18,9 +18,11 @@ pub struct Clients {
     config: SdkConfig,
     apigateway: OnceLock<aws_sdk_apigateway::Client>,
     apigatewayv2: OnceLock<aws_sdk_apigatewayv2::Client>,
+    cloudfront: OnceLock<aws_sdk_cloudfront::Client>,
     dynamodb: OnceLock<aws_sdk_dynamodb::Client>,
     iam: OnceLock<aws_sdk_iam::Client>,
     lambda: OnceLock<aws_sdk_lambda::Client>,
+    s3: OnceLock<aws_sdk_s3::Client>,
     identity: OnceCell<Identity>,
 }
 
@@ -30,9 +32,11 @@ impl Clients {
             config,
             apigateway: OnceLock::new(),
             apigatewayv2: OnceLock::new(),
+            cloudfront: OnceLock::new(),
             dynamodb: OnceLock::new(),
             iam: OnceLock::new(),
             lambda: OnceLock::new(),
+            s3: OnceLock::new(),
             identity: OnceCell::new(),
         }
     }
@@ -47,6 +51,21 @@ impl Clients {
 
     pub fn apigatewayv2(&self) -> &aws_sdk_apigatewayv2::Client {
         self.apigatewayv2.get_or_init(|| aws_sdk_apigatewayv2::Client::new(&self.config))
+    }
+
+    pub fn cloudfront(&self) -> &aws_sdk_cloudfront::Client {
+        self.cloudfront.get_or_init(|| aws_sdk_cloudfront::Client::new(&self.config))
+    }
+
+    /// Path-style addressing when an endpoint is set: emulators and S3-compatible stores on a custom
+    /// host do not serve bucket subdomains.
+    pub fn s3(&self) -> &aws_sdk_s3::Client {
+        self.s3.get_or_init(|| {
+            let path_style = self.config.endpoint_url().is_some();
+            aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&self.config).force_path_style(path_style).build(),
+            )
+        })
     }
 
     pub fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {

@@ -3,7 +3,7 @@
 //! then update only the fields that differ from what the step wants.
 
 use anyhow::{anyhow, Result};
-use futures::future::join_all;
+use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use std::future::Future;
 
@@ -15,6 +15,8 @@ pub enum Change {
     /// The names of the fields that were brought back in line.
     Updated(Vec<String>),
     Unchanged,
+    /// Removed because it is no longer wanted (e.g. a site file deleted from `dist/`).
+    Deleted,
 }
 
 /// The runner's side of a step: persists IDs and reports changes. Steps never print and never write the
@@ -37,18 +39,28 @@ pub trait Resource {
 
     /// For people: "table new-service-conversations".
     fn label(&self) -> String;
-    /// The state-file key its ID is recorded under; `None` for resources found by a natural key (a
-    /// resource path, a route key) inside a parent whose ID is recorded.
-    fn key(&self) -> Option<String>;
+    /// The state-file key its ID is recorded under; `None` (the default) for resources found by a natural
+    /// key (a name, a resource path, a route key) that need no recorded ID to be found again.
+    fn key(&self) -> Option<String> {
+        None
+    }
     /// Looks the resource up: by `recorded` ID first when there is one, else by name. Never creates.
     async fn find(&self, recorded: Option<&str>) -> Result<Option<Self::Live>>;
     /// Creates it with the fewest calls that give it an ID; [`Resource::update`] converges the rest.
     async fn create(&self) -> Result<Self::Live>;
     fn id(&self, live: &Self::Live) -> String;
-    /// The fields whose live value differs from the wanted one.
-    fn differences(&self, live: &Self::Live) -> Result<Vec<&'static str>>;
+    /// The fields whose live value differs from the wanted one; none for resources with nothing to update.
+    fn differences(&self, _live: &Self::Live) -> Result<Vec<&'static str>> {
+        Ok(Vec::new())
+    }
     /// Brings the named fields in line and returns the resource as it is now.
-    async fn update(&self, live: Self::Live, fields: &[&'static str]) -> Result<Self::Live>;
+    async fn update(&self, _live: Self::Live, fields: &[&'static str]) -> Result<Self::Live> {
+        Err(anyhow!(
+            "{} cannot be updated in place ({} differ): delete it and run again",
+            self.label(),
+            fields.join(", ")
+        ))
+    }
 }
 
 pub async fn ensure<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Result<R::Live> {
@@ -75,12 +87,17 @@ pub async fn ensure<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Resul
     Ok(live)
 }
 
-/// Runs independent ensures concurrently and lets every one finish, even when another fails: dropping an
-/// in-flight create could leave a resource in AWS whose ID never reached the state file.
+/// How many requests one step keeps in flight at once.
+pub const CONCURRENCY: usize = 16;
+
+/// Runs independent ensures concurrently (at most [`CONCURRENCY`] at once), returns their results in
+/// order, and lets every one finish even when another fails: dropping an in-flight create could leave a
+/// resource in AWS whose ID never reached the state file.
 pub async fn all<T>(work: impl IntoIterator<Item = impl Future<Output = Result<T>>>) -> Result<Vec<T>> {
     let mut done = Vec::new();
     let mut errors = Vec::new();
-    for result in join_all(work).await {
+    let results: Vec<Result<T>> = stream::iter(work).buffered(CONCURRENCY).collect().await;
+    for result in results {
         match result {
             Ok(value) => done.push(value),
             Err(err) => errors.push(err),

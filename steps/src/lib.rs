@@ -10,12 +10,14 @@ pub mod ensure;
 pub mod names;
 pub mod package;
 pub mod settings;
+pub mod site;
 pub mod step;
 
 pub mod s01_dynamodb;
 pub mod s02_lambda;
 pub mod s03_api_gateway;
 pub mod s04_websocket;
+pub mod s05_frontend;
 
 pub use aws::{Clients, Identity};
 pub use ensure::{ensure, Change, Recorder, Resource};
@@ -33,5 +35,6 @@ pub fn registry() -> Vec<Box<dyn Step>> {
         Box::new(s02_lambda::Lambda::default()),
         Box::new(s03_api_gateway::ApiGateway),
         Box::new(s04_websocket::WebSocket),
+        Box::new(s05_frontend::Frontend::default()),
     ]
 }

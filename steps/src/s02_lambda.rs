@@ -523,10 +523,6 @@ impl Resource for FunctionEnvironment<'_> {
         format!("environment {} of {}", names.join(", "), self.function_name)
     }
 
-    fn key(&self) -> Option<String> {
-        None
-    }
-
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<FunctionConfiguration>> {
         let got =
             absent_if(self.ctx.aws.lambda().get_function().function_name(&self.function_name).send().await, |e| {

@@ -337,10 +337,6 @@ impl Resource for PathResource<'_> {
         format!("resource {}", self.path)
     }
 
-    fn key(&self) -> Option<String> {
-        None
-    }
-
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<String>> {
         Ok(self.existing.clone())
     }
@@ -362,14 +358,6 @@ impl Resource for PathResource<'_> {
 
     fn id(&self, live: &String) -> String {
         live.clone()
-    }
-
-    fn differences(&self, _live: &String) -> Result<Vec<&'static str>> {
-        Ok(vec![])
-    }
-
-    async fn update(&self, live: String, _fields: &[&'static str]) -> Result<String> {
-        Ok(live)
     }
 }
 
@@ -505,10 +493,6 @@ impl Resource for Method<'_> {
 
     fn label(&self) -> String {
         format!("method {}", self.label_detail())
-    }
-
-    fn key(&self) -> Option<String> {
-        None
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveMethod>> {
@@ -663,14 +647,6 @@ impl Resource for Deployment<'_> {
     fn id(&self, live: &String) -> String {
         live.clone()
     }
-
-    fn differences(&self, _live: &String) -> Result<Vec<&'static str>> {
-        Ok(vec![])
-    }
-
-    async fn update(&self, live: String, _fields: &[&'static str]) -> Result<String> {
-        Ok(live)
-    }
 }
 
 /// The stage's throttling for every method (`*/*`).
@@ -688,10 +664,6 @@ impl Resource for StageThrottling<'_> {
 
     fn label(&self) -> String {
         format!("stage {} throttling", self.stage)
-    }
-
-    fn key(&self) -> Option<String> {
-        None
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveStage>> {

@@ -60,7 +60,7 @@ impl Step for WebSocket {
         let identity = ctx.aws.identity().await?;
         let (region, partition, account) = (&ctx.settings.region, &identity.partition, &identity.account);
         let api = ensure(&WebSocketApi { ctx, name: ctx.name("websocket-api") }, recorder).await?;
-        let api_id = api.api_id().context("the WebSocket API has no ID")?;
+        let api_id = api.id.as_str();
 
         let integrations = list_integrations(ctx, api_id).await?;
         let mut wanted = Vec::new();
@@ -160,8 +160,13 @@ struct WebSocketApi<'a> {
     name: String,
 }
 
+struct LiveApi {
+    id: String,
+    route_selection: Option<String>,
+}
+
 impl Resource for WebSocketApi<'_> {
-    type Live = Api;
+    type Live = LiveApi;
 
     fn label(&self) -> String {
         format!("WebSocket API {}", self.name)
@@ -171,23 +176,16 @@ impl Resource for WebSocketApi<'_> {
         Some("websocket_api_id".into())
     }
 
-    async fn find(&self, recorded: Option<&str>) -> Result<Option<Api>> {
+    async fn find(&self, recorded: Option<&str>) -> Result<Option<LiveApi>> {
         let client = self.ctx.aws.apigatewayv2();
-        let is_ours =
-            |a: &Api| a.name() == Some(self.name.as_str()) && a.protocol_type() == Some(&ProtocolType::Websocket);
+        let is_ours = |name: Option<&str>, protocol: Option<&ProtocolType>| {
+            name == Some(self.name.as_str()) && protocol == Some(&ProtocolType::Websocket)
+        };
         if let Some(id) = recorded {
             let got = absent_if(client.get_api().api_id(id).send().await, |e| e.is_not_found_exception())
                 .with_context(|| format!("apigatewayv2:GetApi {id}"))?;
-            let api = got.map(|a| {
-                Api::builder()
-                    .set_api_id(a.api_id)
-                    .set_name(a.name)
-                    .set_protocol_type(a.protocol_type)
-                    .set_route_selection_expression(a.route_selection_expression)
-                    .build()
-            });
-            if let Some(api) = api.filter(is_ours) {
-                return Ok(Some(api));
+            if let Some(api) = got.filter(|a| is_ours(a.name(), a.protocol_type())) {
+                return Ok(Some(LiveApi { id: id.to_string(), route_selection: api.route_selection_expression }));
             }
         }
         let apis = all_pages(|token| async move {
@@ -195,15 +193,17 @@ impl Resource for WebSocketApi<'_> {
             Ok((out.items().to_vec(), out.next_token().map(str::to_string)))
         })
         .await?;
-        let named: Vec<Api> = apis.into_iter().filter(is_ours).collect();
+        let named: Vec<Api> = apis.into_iter().filter(|a| is_ours(a.name(), a.protocol_type())).collect();
         let ids = named.iter().filter_map(|a| a.api_id().map(str::to_string)).collect();
         let Some(id) = the_one_named("WebSocket API", &self.name, ids)? else {
             return Ok(None);
         };
-        Ok(named.into_iter().find(|a| a.api_id() == Some(id.as_str())))
+        let route_selection =
+            named.into_iter().find(|a| a.api_id() == Some(id.as_str())).and_then(|a| a.route_selection_expression);
+        Ok(Some(LiveApi { id, route_selection }))
     }
 
-    async fn create(&self) -> Result<Api> {
+    async fn create(&self) -> Result<LiveApi> {
         let created = self
             .ctx
             .aws
@@ -216,39 +216,29 @@ impl Resource for WebSocketApi<'_> {
             .send()
             .await
             .with_context(|| format!("apigatewayv2:CreateApi {}", self.name))?;
-        Ok(Api::builder()
-            .set_api_id(created.api_id)
-            .set_name(created.name)
-            .set_protocol_type(created.protocol_type)
-            .set_route_selection_expression(created.route_selection_expression)
-            .build())
+        let id = created.api_id.context("CreateApi returned no ID")?;
+        Ok(LiveApi { id, route_selection: created.route_selection_expression })
     }
 
-    fn id(&self, live: &Api) -> String {
-        live.api_id().unwrap_or_default().to_string()
+    fn id(&self, live: &LiveApi) -> String {
+        live.id.clone()
     }
 
-    fn differences(&self, live: &Api) -> Result<Vec<&'static str>> {
-        Ok(if live.route_selection_expression() == Some(ROUTE_SELECTION) { vec![] } else { vec!["route_selection"] })
+    fn differences(&self, live: &LiveApi) -> Result<Vec<&'static str>> {
+        Ok(if live.route_selection.as_deref() == Some(ROUTE_SELECTION) { vec![] } else { vec!["route_selection"] })
     }
 
-    async fn update(&self, live: Api, _fields: &[&'static str]) -> Result<Api> {
-        let id = live.api_id().unwrap_or_default();
+    async fn update(&self, live: LiveApi, _fields: &[&'static str]) -> Result<LiveApi> {
         self.ctx
             .aws
             .apigatewayv2()
             .update_api()
-            .api_id(id)
+            .api_id(&live.id)
             .route_selection_expression(ROUTE_SELECTION)
             .send()
             .await
-            .with_context(|| format!("apigatewayv2:UpdateApi {id} (route selection)"))?;
-        Ok(Api::builder()
-            .set_api_id(live.api_id)
-            .set_name(live.name)
-            .set_protocol_type(live.protocol_type)
-            .route_selection_expression(ROUTE_SELECTION)
-            .build())
+            .with_context(|| format!("apigatewayv2:UpdateApi {} (route selection)", live.id))?;
+        Ok(LiveApi { id: live.id, route_selection: Some(ROUTE_SELECTION.to_string()) })
     }
 }
 
@@ -266,10 +256,6 @@ impl Resource for ProxyIntegration<'_> {
 
     fn label(&self) -> String {
         format!("integration {}", self.ctx.name(self.function))
-    }
-
-    fn key(&self) -> Option<String> {
-        None
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<Integration>> {
@@ -347,10 +333,6 @@ impl Resource for WebSocketRoute<'_> {
         format!("route {}", self.key)
     }
 
-    fn key(&self) -> Option<String> {
-        None
-    }
-
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<Route>> {
         Ok(self.existing.clone())
     }
@@ -423,10 +405,6 @@ impl Resource for AutoDeployStage<'_> {
 
     fn label(&self) -> String {
         format!("WebSocket stage {}", self.stage)
-    }
-
-    fn key(&self) -> Option<String> {
-        None
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveStage>> {

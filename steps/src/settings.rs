@@ -25,6 +25,18 @@ pub const DEFAULT_RUNTIME: &str = "python3.12";
 pub const DEFAULT_THROTTLE_RATE: u32 = 100;
 pub const DEFAULT_THROTTLE_BURST: u32 = 200;
 
+/// CloudFront's cheapest edge set (North America and Europe), as the manual uses.
+pub const DEFAULT_PRICE_CLASS: &str = "PriceClass_100";
+const PRICE_CLASSES: &[&str] = &["PriceClass_100", "PriceClass_200", "PriceClass_All"];
+
+fn default_price_class() -> String {
+    DEFAULT_PRICE_CLASS.to_string()
+}
+
+fn default_true() -> bool {
+    true
+}
+
 fn default_throttle_rate() -> u32 {
     DEFAULT_THROTTLE_RATE
 }
@@ -48,6 +60,14 @@ pub struct Settings {
     pub throttle_rate: u32,
     #[serde(default = "default_throttle_burst")]
     pub throttle_burst: u32,
+    /// A command run in the frontend folder before its `dist/` is uploaded (e.g. `npm run build`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frontend_build: Option<String>,
+    #[serde(default = "default_price_class")]
+    pub price_class: String,
+    /// Answer 403/404 with index.html (single-page apps) rather than error.html.
+    #[serde(default = "default_true")]
+    pub spa_fallback: bool,
     /// Only set when given with `--endpoint-url`, so that `resume` talks to the same endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_url: Option<String>,
@@ -68,6 +88,13 @@ impl Settings {
                 "throttling {} requests/s with burst {} is not usable: give --throttle-rate and --throttle-burst \
                  above 0, the burst at most 5000 (API Gateway's account limit)",
                 self.throttle_rate, self.throttle_burst
+            )));
+        }
+        if !PRICE_CLASSES.contains(&self.price_class.as_str()) {
+            return Err(InputError(format!(
+                "price class '{}' is not a CloudFront price class: use one of {}",
+                self.price_class,
+                PRICE_CLASSES.join(", ")
             )));
         }
         if let Some(url) = &self.endpoint_url {

@@ -140,6 +140,9 @@ async fn bad_input_exits_2_names_the_fix_and_changes_nothing() {
     let mut failures = Vec::new();
     for case in CASES {
         let d = Deployment::new("bad-input");
+        std::fs::create_dir_all(d.path("empty-site/dist")).unwrap();
+        std::fs::create_dir_all(d.path("no-index/dist")).unwrap();
+        std::fs::write(d.path("no-index/dist/app.js"), "").unwrap();
         let state_before = case.state.as_ref().map(|fixture| {
             let text = match fixture {
                 StateFixture::File(path) => std::fs::read(fixtures().join(path)).unwrap(),
@@ -162,7 +165,19 @@ async fn bad_input_exits_2_names_the_fix_and_changes_nothing() {
         }
     }
     assert!(failures.is_empty(), "cases that did not fail cleanly:\n{}", failures.join("\n"));
-    for service in ["broken", "mine", "other-service", "unreachable", "no-backend", "no-handlers", "early-step"] {
-        assert!(inventory(service).await.tables.is_empty(), "{service}: nothing was created");
+    for service in [
+        "broken",
+        "mine",
+        "other-service",
+        "unreachable",
+        "no-backend",
+        "no-handlers",
+        "early-step",
+        "no-dist",
+        "empty-dist",
+        "no-index",
+    ] {
+        let found = inventory(service).await;
+        assert!(found.tables.is_empty() && found.site_objects.is_empty(), "{service}: nothing was created");
     }
 }

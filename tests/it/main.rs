@@ -6,3 +6,4 @@ mod apis;
 mod bad_input;
 mod checkpoints;
 mod dynamodb_lambda;
+mod frontend;

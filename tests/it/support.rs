@@ -234,6 +234,10 @@ impl Deployment {
     }
 }
 
+pub async fn s3() -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk_config().await).force_path_style(true).build())
+}
+
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(moto().url())
@@ -261,6 +265,10 @@ pub struct Inventory {
     pub websocket_stages: Vec<String>,
     /// "function: statement" for every statement in the functions' resource policies.
     pub permissions: Vec<String>,
+    /// The keys in the service's site bucket (empty when there is no bucket).
+    pub site_objects: Vec<String>,
+    /// Distributions whose comment names the service.
+    pub distributions: usize,
 }
 
 async fn collect<T, E: std::fmt::Debug>(
@@ -349,6 +357,23 @@ pub async fn inventory(service: &str) -> Inventory {
         }
     }
 
+    let s3 = s3().await;
+    let bucket = format!("{service}-frontend");
+    let mut site_objects = Vec::new();
+    if s3.head_bucket().bucket(&bucket).send().await.is_ok() {
+        let listed = collect(s3.list_objects_v2().bucket(&bucket).into_paginator().send()).await;
+        site_objects = listed.iter().flat_map(|p| p.contents()).filter_map(|o| o.key().map(String::from)).collect();
+    }
+    let cloudfront = aws_sdk_cloudfront::Client::new(&config);
+    let listed = cloudfront.list_distributions().send().await.unwrap();
+    let comment = format!("{service} frontend (deployer)");
+    let mut distributions = 0;
+    for summary in listed.distribution_list().map(|l| l.items().to_vec()).unwrap_or_default() {
+        let config = cloudfront.get_distribution_config().id(summary.id()).send().await.unwrap();
+        distributions += usize::from(config.distribution_config().is_some_and(|c| c.comment() == comment));
+    }
+    site_objects.sort();
+
     for list in [
         &mut tables,
         &mut functions,
@@ -376,6 +401,8 @@ pub async fn inventory(service: &str) -> Inventory {
         websocket_integrations,
         websocket_stages,
         permissions,
+        site_objects,
+        distributions,
     }
 }
 
@@ -435,5 +462,10 @@ pub fn full_inventory(service: &str) -> Inventory {
         websocket_integrations: 3,
         websocket_stages: vec!["prod".into()],
         permissions: sorted(permissions),
+        site_objects: sorted(
+            ["assets/app.3f9a1c.css", "assets/app.8b2e4d.js", "config.js", "error.html", "index.html"]
+                .map(String::from),
+        ),
+        distributions: 1,
     }
 }
