@@ -93,6 +93,9 @@ pub struct SettingsArgs {
     /// Answer 403/404 with index.html, for single-page apps (false: error.html) [default: true].
     #[arg(long)]
     pub spa_fallback: Option<bool>,
+    /// How long to wait for the certificate's DNS validation: 90s, 45m, 1h [default: 45m].
+    #[arg(long)]
+    pub cert_wait: Option<String>,
     /// Send every AWS request to this endpoint (e.g. a local moto); AWS_ENDPOINT_URL works too.
     #[arg(long)]
     pub endpoint_url: Option<String>,

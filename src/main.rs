@@ -10,7 +10,8 @@ mod state;
 use anyhow::Result;
 use clap::Parser;
 use deployer_steps::settings::{
-    DEFAULT_PRICE_CLASS, DEFAULT_REGION, DEFAULT_RUNTIME, DEFAULT_STAGE, DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE,
+    parse_duration_seconds, DEFAULT_CERT_WAIT_SECONDS, DEFAULT_PRICE_CLASS, DEFAULT_REGION, DEFAULT_RUNTIME,
+    DEFAULT_STAGE, DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE,
 };
 use deployer_steps::{registry, Clients, InputError, Settings};
 use std::io::IsTerminal;
@@ -108,6 +109,10 @@ async fn resolve_settings(
         frontend_build: args.frontend_build.clone().or_else(|| recorded.and_then(|r| r.frontend_build.clone())),
         price_class: pick(&args.price_class, recorded.map(|r| &r.price_class), DEFAULT_PRICE_CLASS),
         spa_fallback: args.spa_fallback.or(recorded.map(|r| r.spa_fallback)).unwrap_or(true),
+        cert_wait_seconds: match &args.cert_wait {
+            Some(text) => parse_duration_seconds(text)?,
+            None => recorded.map_or(DEFAULT_CERT_WAIT_SECONDS, |r| r.cert_wait_seconds),
+        },
         endpoint_url: args.endpoint_url.clone().or_else(|| recorded.and_then(|r| r.endpoint_url.clone())),
     })
 }

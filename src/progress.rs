@@ -54,6 +54,7 @@ pub trait Reporter {
     fn resource(&self, step: &str, resource: &str, change: &Change);
     fn step_finished(&self, id: &str, counts: Counts, elapsed: Duration);
     fn step_failed(&self, id: &str, error: &str);
+    fn notice(&self, step: &str, message: &str);
     fn run_finished(&self, counts: Counts, elapsed: Duration);
 }
 
@@ -88,6 +89,9 @@ impl Reporter for Plain {
     }
     fn step_failed(&self, id: &str, error: &str) {
         eprintln!("<== {id}: FAILED: {error}");
+    }
+    fn notice(&self, step: &str, message: &str) {
+        eprintln!("    note ({step}): {message}");
     }
     fn run_finished(&self, counts: Counts, elapsed: Duration) {
         eprintln!("finished: {} in {}", counts.summary(), seconds(elapsed));
@@ -137,6 +141,9 @@ impl Reporter for Terminal {
     fn step_failed(&self, id: &str, error: &str) {
         self.finish(format!("✘ {id}: {error}"));
     }
+    fn notice(&self, step: &str, message: &str) {
+        self.println(format!("    note ({step}): {message}"));
+    }
     fn run_finished(&self, counts: Counts, elapsed: Duration) {
         eprintln!("finished: {} in {}", counts.summary(), seconds(elapsed));
     }
@@ -175,6 +182,9 @@ impl Reporter for Json {
     }
     fn step_failed(&self, id: &str, error: &str) {
         self.emit(json!({"event": "step_failed", "step": id, "error": error}));
+    }
+    fn notice(&self, step: &str, message: &str) {
+        self.emit(json!({"event": "notice", "step": step, "message": message}));
     }
     fn run_finished(&self, counts: Counts, elapsed: Duration) {
         self.emit(json!({

@@ -107,7 +107,28 @@ impl Runner<'_> {
             }
             total.merge(counts);
         }
+        if *selection == Selection::All {
+            total.merge(self.revisit_stale(steps).await?);
+        }
         self.reporter.run_finished(total, started.elapsed());
+        Ok(total)
+    }
+
+    /// One more pass over steps whose inputs changed after they ran, because a later step (one they
+    /// `reads`) recorded something new: e.g. 05 after 06 made the custom domains. Bounded to one pass.
+    async fn revisit_stale(&self, steps: &[&dyn Step]) -> Result<Counts> {
+        let mut total = Counts::default();
+        for step in steps.iter().filter(|s| !s.reads().is_empty()) {
+            let settings: Settings = self.state.borrow().settings.clone();
+            let outputs = self.state.borrow().outputs();
+            let work_dir = self.work_dir();
+            let ctx = Context { settings: &settings, aws: self.clients, outputs: &outputs, work_dir: &work_dir };
+            let current = fingerprint(*step, &ctx).await?;
+            let recorded = self.state.borrow().steps.get(step.id()).and_then(|r| r.fingerprint.clone());
+            if recorded.is_some_and(|r| r != current) {
+                total.merge(self.run_step(*step, &Selection::All, false).await?);
+            }
+        }
         Ok(total)
     }
 
@@ -186,8 +207,12 @@ impl std::error::Error for StepFailed {}
 /// Digest of everything a step's result depends on: the steps' code, the settings, its prerequisites'
 /// outputs, and its own extra inputs (e.g. the code bundle).
 async fn fingerprint(step: &dyn Step, ctx: &Context<'_>) -> Result<String> {
-    let upstream: serde_json::Map<String, serde_json::Value> =
-        step.requires().iter().map(|id| (id.to_string(), json!(ctx.outputs.get(*id)))).collect();
+    let upstream: serde_json::Map<String, serde_json::Value> = step
+        .requires()
+        .iter()
+        .chain(step.reads())
+        .map(|id| (id.to_string(), json!(ctx.outputs.get(*id).filter(|o| !o.is_empty()))))
+        .collect();
     let input = json!({
         "step": step.id(),
         "steps_code": deployer_steps::STEPS_DIGEST,
@@ -218,5 +243,9 @@ impl Recorder for StepRecorder<'_> {
     fn report(&self, resource: &str, change: &Change) {
         self.counts.borrow_mut().add(change);
         self.runner.reporter.resource(self.step, resource, change);
+    }
+
+    fn notice(&self, message: &str) {
+        self.runner.reporter.notice(self.step, message);
     }
 }

@@ -178,6 +178,7 @@ mod tests {
             frontend_build: None,
             price_class: "PriceClass_100".into(),
             spa_fallback: true,
+            cert_wait_seconds: 2700,
             endpoint_url: None,
         }
     }

@@ -23,6 +23,7 @@ pub struct Clients {
     iam: OnceLock<aws_sdk_iam::Client>,
     lambda: OnceLock<aws_sdk_lambda::Client>,
     s3: OnceLock<aws_sdk_s3::Client>,
+    route53: OnceLock<aws_sdk_route53::Client>,
     identity: OnceCell<Identity>,
 }
 
@@ -37,6 +38,7 @@ impl Clients {
             iam: OnceLock::new(),
             lambda: OnceLock::new(),
             s3: OnceLock::new(),
+            route53: OnceLock::new(),
             identity: OnceCell::new(),
         }
     }
@@ -66,6 +68,18 @@ impl Clients {
                 aws_sdk_s3::config::Builder::from(&self.config).force_path_style(path_style).build(),
             )
         })
+    }
+
+    pub fn route53(&self) -> &aws_sdk_route53::Client {
+        self.route53.get_or_init(|| aws_sdk_route53::Client::new(&self.config))
+    }
+
+    /// ACM in a given region: CloudFront takes certificates from us-east-1 only, whatever `--region` is.
+    /// Built from the same configuration, so it shares credentials, endpoint and connection pool.
+    pub fn acm(&self, region: &str) -> aws_sdk_acm::Client {
+        let config =
+            aws_sdk_acm::config::Builder::from(&self.config).region(aws_config::Region::new(region.to_string()));
+        aws_sdk_acm::Client::from_conf(config.build())
     }
 
     pub fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {

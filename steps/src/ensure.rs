@@ -28,6 +28,8 @@ pub trait Recorder {
     /// leaves the new resource's ID behind.
     fn record(&self, key: &str, value: &str) -> Result<()>;
     fn report(&self, resource: &str, change: &Change);
+    /// Something the user must know or do (e.g. the name servers to give the registrar).
+    fn notice(&self, message: &str);
 }
 
 /// One AWS resource as a step wants it.
@@ -136,6 +138,7 @@ mod tests {
         fn report(&self, _: &str, change: &Change) {
             self.reports.borrow_mut().push(change.clone());
         }
+        fn notice(&self, _: &str) {}
     }
 
     /// A fake resource whose "AWS" is a cell: (id, size).

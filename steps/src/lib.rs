@@ -18,6 +18,7 @@ pub mod s02_lambda;
 pub mod s03_api_gateway;
 pub mod s04_websocket;
 pub mod s05_frontend;
+pub mod s06_domain;
 
 pub use aws::{Clients, Identity};
 pub use ensure::{ensure, Change, Recorder, Resource};
@@ -36,5 +37,6 @@ pub fn registry() -> Vec<Box<dyn Step>> {
         Box::new(s03_api_gateway::ApiGateway),
         Box::new(s04_websocket::WebSocket),
         Box::new(s05_frontend::Frontend::default()),
+        Box::new(s06_domain::Domain),
     ]
 }

@@ -12,7 +12,8 @@
 //!   default root object, `--price-class`. 403/404 answer `/index.html` with 200 for single-page apps
 //!   (`--spa-fallback true`, the default), else the manual's `/error.html` with 404. Only these fields
 //!   are owned: aliases and certificate (set by `06-domain`) are kept on update.
-//! - The manual's 3.3 by machine: the real `API_BASE_URL` and `WS_URL` (from `03`/`04`) are written into
+//! - The manual's 3.3 by machine: the real `API_BASE_URL` and `WS_URL` (from `03`/`04`, or the custom
+//!   domains once `06-domain` made them: the runner then runs this step again) are written into
 //!   `FRONTEND/src/config.js` when it exists, `--frontend-build` runs when given, and a generated
 //!   `config.js` is uploaded to the site root, so a prebuilt `dist/` works unchanged.
 //! - Sync of `FRONTEND/dist/`: an object is uploaded only when its MD5 differs from the object's ETag,
@@ -29,7 +30,7 @@
 //! `UpdateDistribution`, `CreateInvalidation`.
 //!
 //! Outputs: `bucket`, `origin_access_control_id`, `distribution_id`, `distribution_arn`,
-//! `distribution_domain`, `site_url`, `invalidation_id`, `pending_invalidation`.
+//! `distribution_domain`, `site_url`, `pending_invalidation`.
 
 use anyhow::{bail, Context as _, Result};
 use async_trait::async_trait;
@@ -91,8 +92,13 @@ impl Frontend {
     }
 }
 
-/// The endpoints the site should call.
+/// The endpoints the site should call: the custom domains once `06-domain` made them, else the APIs' own.
 fn endpoints(ctx: &Context<'_>) -> Result<(String, String)> {
+    let custom = ctx.outputs.get(crate::s06_domain::ID);
+    let custom = custom.and_then(|o| Some((o.get("api_url")?.clone(), o.get("ws_url")?.clone())));
+    if let Some(custom) = custom {
+        return Ok(custom);
+    }
     let api = ctx.output(s03_api_gateway::ID, "invoke_url")?.to_string();
     let ws = ctx.output(s04_websocket::ID, "websocket_url")?.to_string();
     Ok((api, ws))
@@ -108,6 +114,9 @@ impl Step for Frontend {
     }
     fn requires(&self) -> &'static [&'static str] {
         &[s03_api_gateway::ID, s04_websocket::ID]
+    }
+    fn reads(&self) -> &'static [&'static str] {
+        &[crate::s06_domain::ID]
     }
 
     fn validate(&self, settings: &Settings) -> Result<(), InputError> {
@@ -573,21 +582,7 @@ impl Resource for Distribution<'_> {
     }
 
     async fn update(&self, live: LiveDistribution, _fields: &[&'static str]) -> Result<LiveDistribution> {
-        let cloudfront = self.ctx.aws.cloudfront();
-        let current = cloudfront.get_distribution_config().id(&live.id).send().await;
-        let current = current.with_context(|| format!("cloudfront:GetDistributionConfig {}", live.id))?;
-        let etag = current.e_tag().map(str::to_string);
-        let mut config = current.distribution_config.context("GetDistributionConfig returned no configuration")?;
-        self.apply_owned(&mut config)?;
-        let updated = cloudfront
-            .update_distribution()
-            .id(&live.id)
-            .set_if_match(etag)
-            .distribution_config(config)
-            .send()
-            .await
-            .with_context(|| format!("cloudfront:UpdateDistribution {}", live.id))?;
-        let distribution = updated.distribution.context("UpdateDistribution returned no distribution")?;
+        let distribution = update_distribution_config(self.ctx, &live.id, |config| self.apply_owned(config)).await?;
         Ok(LiveDistribution {
             id: distribution.id,
             arn: distribution.arn,
@@ -595,6 +590,30 @@ impl Resource for Distribution<'_> {
             config: distribution.distribution_config.context("UpdateDistribution returned no configuration")?,
         })
     }
+}
+
+/// Read-modify-write of a distribution's configuration, guarded by its ETag so that a concurrent change
+/// is refused rather than overwritten.
+pub(crate) async fn update_distribution_config(
+    ctx: &Context<'_>,
+    id: &str,
+    change: impl FnOnce(&mut DistributionConfig) -> Result<()>,
+) -> Result<aws_sdk_cloudfront::types::Distribution> {
+    let cloudfront = ctx.aws.cloudfront();
+    let current = cloudfront.get_distribution_config().id(id).send().await;
+    let current = current.with_context(|| format!("cloudfront:GetDistributionConfig {id}"))?;
+    let etag = current.e_tag().map(str::to_string);
+    let mut config = current.distribution_config.context("GetDistributionConfig returned no configuration")?;
+    change(&mut config)?;
+    let updated = cloudfront
+        .update_distribution()
+        .id(id)
+        .set_if_match(etag)
+        .distribution_config(config)
+        .send()
+        .await
+        .with_context(|| format!("cloudfront:UpdateDistribution {id}"))?;
+    updated.distribution.context("UpdateDistribution returned no distribution")
 }
 
 /// Read access for the one distribution, through its OAC; nobody else.
@@ -777,10 +796,10 @@ async fn invalidate(
         .send()
         .await
         .with_context(|| format!("cloudfront:CreateInvalidation {distribution_id}"))?;
+    // The ID goes to the report, not the state: a changing output would make dependents' fingerprints churn.
     let id = created.invalidation.map(|i| i.id).unwrap_or_default();
-    recorder.record("invalidation_id", &id)?;
     recorder.record("pending_invalidation", "[]")?;
-    recorder.report(&format!("invalidation {}", paths.join(" ")), &Change::Created);
+    recorder.report(&format!("invalidation {id} of {}", paths.join(" ")), &Change::Created);
     Ok(())
 }
 

@@ -33,6 +33,30 @@ fn default_price_class() -> String {
     DEFAULT_PRICE_CLASS.to_string()
 }
 
+/// How long to wait for the certificate by default: DNS validation takes minutes once the registrar
+/// points at the zone, so the limit is generous.
+pub const DEFAULT_CERT_WAIT_SECONDS: u64 = 45 * 60;
+
+fn default_cert_wait() -> u64 {
+    DEFAULT_CERT_WAIT_SECONDS
+}
+
+/// "45m", "90s", "1h", or plain seconds.
+pub fn parse_duration_seconds(text: &str) -> Result<u64, InputError> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => 0,
+    };
+    match number.parse::<u64>() {
+        Ok(n) if scale > 0 => Ok(n * scale),
+        _ => Err(InputError(format!("'{text}' is not a duration: give it as 90s, 45m or 1h"))),
+    }
+}
+
 fn default_true() -> bool {
     true
 }
@@ -68,6 +92,9 @@ pub struct Settings {
     /// Answer 403/404 with index.html (single-page apps) rather than error.html.
     #[serde(default = "default_true")]
     pub spa_fallback: bool,
+    /// How long `06-domain` waits for the certificate to be issued.
+    #[serde(default = "default_cert_wait")]
+    pub cert_wait_seconds: u64,
     /// Only set when given with `--endpoint-url`, so that `resume` talks to the same endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_url: Option<String>,

@@ -46,6 +46,12 @@ pub trait Step {
     fn requires(&self) -> &'static [&'static str] {
         &[]
     }
+    /// Steps whose outputs this one uses when they exist, without needing them (05 serves 06's custom
+    /// domains once they exist). They count in the fingerprint, so the runner re-runs this step when they
+    /// change later in the same run.
+    fn reads(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// Checks the inputs without calling AWS, before any step of the run starts.
     fn validate(&self, _settings: &Settings) -> Result<(), InputError> {
         Ok(())

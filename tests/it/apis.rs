@@ -136,7 +136,7 @@ async fn create_rest_api(name: &str) -> String {
 #[tokio::test]
 async fn killed_after_the_rest_api_was_created_and_recorded_resumes_with_that_api() {
     let d = Deployment::new("rest-recorded");
-    d.run(&["step", "01-dynamodb", "--service", &d.service]).assert_ok();
+    d.run(&["step", "01-dynamodb", "--service", &d.service, "--domain", &format!("{}.com", d.service)]).assert_ok();
     d.run(&["step", "02-lambda"]).assert_ok();
     // What a kill right after CreateRestApi (and its record) leaves: the step started, only the API's ID.
     let api_id = create_rest_api(&format!("{}-rest-api", d.service)).await;
@@ -152,7 +152,7 @@ async fn killed_after_the_rest_api_was_created_and_recorded_resumes_with_that_ap
 #[tokio::test]
 async fn killed_between_creating_the_rest_api_and_recording_it_finds_it_by_name() {
     let d = Deployment::new("rest-unrecorded");
-    d.run(&["step", "01-dynamodb", "--service", &d.service]).assert_ok();
+    d.run(&["step", "01-dynamodb", "--service", &d.service, "--domain", &format!("{}.com", d.service)]).assert_ok();
     d.run(&["step", "02-lambda"]).assert_ok();
     let api_id = create_rest_api(&format!("{}-rest-api", d.service)).await;
 
@@ -164,7 +164,7 @@ async fn killed_between_creating_the_rest_api_and_recording_it_finds_it_by_name(
 #[tokio::test]
 async fn two_rest_apis_with_the_services_name_stop_the_step_and_change_nothing() {
     let d = Deployment::new("rest-twice");
-    d.run(&["step", "01-dynamodb", "--service", &d.service]).assert_ok();
+    d.run(&["step", "01-dynamodb", "--service", &d.service, "--domain", &format!("{}.com", d.service)]).assert_ok();
     d.run(&["step", "02-lambda"]).assert_ok();
     let name = format!("{}-rest-api", d.service);
     let (first, second) = (create_rest_api(&name).await, create_rest_api(&name).await);

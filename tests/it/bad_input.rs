@@ -18,6 +18,15 @@ enum StateFixture {
 const OTHER_SERVICE_STATE: &str = r#"{"schema_version": 1, "settings": {"service": "other-service", "stage": "prod",
  "region": "us-east-1", "backend": "backend", "frontend": "frontend", "runtime": "python3.12"}, "steps": {}}"#;
 
+/// 307 characters, over DNS's 253.
+const LONG_DOMAIN: &str = concat!(
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.",
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.",
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.",
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.",
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com"
+);
+
 const CASES: &[Case] = &[
     Case {
         name: "upper case and symbols",
@@ -52,6 +61,30 @@ const CASES: &[Case] = &[
         args: &["run", "--service", "bad-domain", "--domain", "localhost"],
         state: None,
         expect: "--domain new-service.com",
+    },
+    Case {
+        name: "domain with edge hyphens",
+        args: &["run", "--service", "bad-domain", "--domain=-bad-.com"],
+        state: None,
+        expect: "not a valid lowercase DNS name",
+    },
+    Case {
+        name: "domain without a dot",
+        args: &["run", "--service", "bad-domain", "--domain", "new-service"],
+        state: None,
+        expect: "not a valid lowercase DNS name",
+    },
+    Case {
+        name: "domain of 300 characters",
+        args: &["run", "--service", "bad-domain", "--domain", LONG_DOMAIN],
+        state: None,
+        expect: "not a valid lowercase DNS name",
+    },
+    Case {
+        name: "invalid --cert-wait",
+        args: &["run", "--service", "bad-wait", "--cert-wait", "soon"],
+        state: None,
+        expect: "give it as 90s, 45m or 1h",
     },
     Case {
         name: "invalid region",

@@ -138,10 +138,19 @@ async fn a_failing_step_exits_1_records_the_error_and_resume_finishes_once_fixed
 async fn an_endpoint_given_as_a_flag_is_recorded_so_resume_needs_no_environment() {
     let d = Deployment::new("flag-endpoint");
     let url = moto().url();
-    d.command(&["step", "01-dynamodb", "--service", &d.service, "--endpoint-url", &url])
-        .env_remove("AWS_ENDPOINT_URL")
-        .status()
-        .unwrap();
+    d.command(&[
+        "step",
+        "01-dynamodb",
+        "--service",
+        &d.service,
+        "--domain",
+        &format!("{}.com", d.service),
+        "--endpoint-url",
+        &url,
+    ])
+    .env_remove("AWS_ENDPOINT_URL")
+    .status()
+    .unwrap();
     assert_eq!(d.state()["settings"]["endpoint_url"], url.as_str());
     let resumed = d.command(&["resume"]).env_remove("AWS_ENDPOINT_URL").output().unwrap();
     assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));

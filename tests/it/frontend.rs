@@ -1,7 +1,7 @@
 //! Step 05-frontend: a private bucket behind CloudFront, the real endpoints in config.js, a sync that
 //! uploads only what changed, and one invalidation per change.
 
-use crate::support::{full_inventory, inventory, s3, sdk_config, Deployment};
+use crate::support::{inventory, inventory_without_domain, s3, sdk_config, Deployment};
 use serde_json::json;
 
 fn output(d: &Deployment, step: &str, key: &str) -> String {
@@ -36,9 +36,9 @@ async fn invalidations(distribution_id: &str) -> Vec<Vec<String>> {
 #[tokio::test]
 async fn fresh_run_serves_every_file_from_a_private_bucket_through_one_distribution() {
     let d = Deployment::new("site-fresh");
-    let run = d.deploy();
+    let run = d.deploy_without_domain();
     run.assert_ok();
-    assert_eq!(inventory(&d.service).await, full_inventory(&d.service));
+    assert_eq!(inventory(&d.service).await, inventory_without_domain(&d.service));
     let bucket = format!("{}-frontend", d.service);
     let s3 = s3().await;
 
@@ -103,28 +103,28 @@ async fn fresh_run_serves_every_file_from_a_private_bucket_through_one_distribut
 #[tokio::test]
 async fn a_re_run_uploads_nothing_and_creates_no_invalidation_or_distribution() {
     let d = Deployment::new("site-rerun");
-    d.deploy().assert_ok();
+    d.deploy_without_domain().assert_ok();
     let id = output(&d, "05-frontend", "distribution_id");
     let before = invalidations(&id).await.len();
 
-    assert_eq!(d.deploy().assert_ok().changed(), 0);
+    assert_eq!(d.deploy_without_domain().assert_ok().changed(), 0);
     let again = d.run(&["step", "05-frontend"]);
     again.assert_ok();
     assert_eq!(again.changed(), 0, "{:?}", again.changes());
     assert!(uploads(&again).is_empty());
     assert_eq!(invalidations(&id).await.len(), before);
-    assert_eq!(inventory(&d.service).await, full_inventory(&d.service));
+    assert_eq!(inventory(&d.service).await, inventory_without_domain(&d.service));
 }
 
 #[tokio::test]
 async fn one_changed_file_is_one_upload_and_one_path_invalidated_and_a_deleted_file_is_removed() {
     let d = Deployment::new("site-change");
-    d.deploy().assert_ok();
+    d.deploy_without_domain().assert_ok();
     let id = output(&d, "05-frontend", "distribution_id");
     let before = invalidations(&id).await;
 
     std::fs::write(d.path("frontend/dist/assets/app.3f9a1c.css"), "body { margin: 0; }\n").unwrap();
-    let changed = d.deploy();
+    let changed = d.deploy_without_domain();
     changed.assert_ok();
     assert_eq!(uploads(&changed), ["assets/app.3f9a1c.css"]);
     let after = invalidations(&id).await;
@@ -132,7 +132,7 @@ async fn one_changed_file_is_one_upload_and_one_path_invalidated_and_a_deleted_f
     assert!(after.contains(&vec!["/assets/app.3f9a1c.css".to_string()]), "{after:?}");
 
     std::fs::remove_file(d.path("frontend/dist/error.html")).unwrap();
-    let removed = d.deploy();
+    let removed = d.deploy_without_domain();
     removed.assert_ok();
     let deleted: Vec<_> = removed.changes().into_iter().filter(|(_, a, _)| a == "deleted").map(|(r, _, _)| r).collect();
     assert_eq!(deleted, ["object error.html"]);
@@ -148,14 +148,14 @@ async fn two_thousand_files_with_ten_changed_make_ten_uploads() {
     for i in 0..2000 {
         std::fs::write(dist.join(format!("page-{i:04}.html")), format!("<p>page {i}</p>\n")).unwrap();
     }
-    let first = d.deploy();
+    let first = d.deploy_without_domain();
     first.assert_ok();
     assert_eq!(uploads(&first).len(), 2005, "2,000 pages, 4 fixture files and config.js");
 
     for i in (0..2000).step_by(200) {
         std::fs::write(dist.join(format!("page-{i:04}.html")), format!("<p>page {i}, edited</p>\n")).unwrap();
     }
-    let second = d.deploy();
+    let second = d.deploy_without_domain();
     second.assert_ok();
     let uploaded = uploads(&second);
     assert_eq!(uploaded.len(), 10, "{uploaded:?}");
@@ -171,7 +171,7 @@ async fn two_thousand_files_with_ten_changed_make_ten_uploads() {
 #[tokio::test]
 async fn paths_uploaded_before_a_kill_are_still_invalidated_on_resume() {
     let d = Deployment::new("site-pending");
-    d.deploy().assert_ok();
+    d.deploy_without_domain().assert_ok();
     let id = output(&d, "05-frontend", "distribution_id");
     // A kill right after the upload of a changed file, before its invalidation: the object is already new,
     // the step is left started with the path pending.
@@ -207,9 +207,7 @@ async fn the_source_config_gets_the_real_endpoints_and_the_build_command_makes_d
     .unwrap();
     std::fs::write(frontend.join("src/index.html"), "<h1>built</h1>\n").unwrap();
     let build = "mkdir -p dist && cp src/index.html src/config.js dist/";
-    let mut args = d.deploy_args();
-    args.extend(["--frontend-build".to_string(), build.to_string()]);
-    d.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).assert_ok();
+    d.run(&["run", "--service", &d.service, "--frontend-build", build]).assert_ok();
 
     let source = std::fs::read_to_string(frontend.join("src/config.js")).unwrap();
     assert!(source.contains(&format!("API_BASE_URL: \"{}\"", output(&d, "03-api-gateway", "invoke_url"))), "{source}");
@@ -225,14 +223,18 @@ async fn the_source_config_gets_the_real_endpoints_and_the_build_command_makes_d
 #[tokio::test]
 async fn a_lost_state_file_finds_the_distribution_again_instead_of_making_a_second() {
     let d = Deployment::new("site-lost");
-    d.deploy().assert_ok();
+    d.deploy_without_domain().assert_ok();
     let id = output(&d, "05-frontend", "distribution_id");
     std::fs::remove_file(d.state_path()).unwrap();
 
-    let again = d.deploy();
+    let again = d.deploy_without_domain();
     again.assert_ok();
-    let distribution: Vec<_> =
-        again.changes().into_iter().filter(|(r, _, _)| r.starts_with("distribution ")).map(|(_, a, _)| a).collect();
+    let distribution: Vec<_> = again
+        .changes()
+        .into_iter()
+        .filter(|(r, _, _)| r.starts_with("distribution ") && r.ends_with("(deployer)"))
+        .map(|(_, a, _)| a)
+        .collect();
     assert_eq!(distribution, ["unchanged"]);
     assert_eq!(output(&d, "05-frontend", "distribution_id"), id);
     assert_eq!(inventory(&d.service).await.distributions, 1);

@@ -5,5 +5,6 @@ mod support;
 mod apis;
 mod bad_input;
 mod checkpoints;
+mod domain;
 mod dynamodb_lambda;
 mod frontend;

@@ -43,10 +43,18 @@ fn answers(port: u16) -> bool {
 
 pub fn moto() -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
-    MOTO.get_or_init(start_moto)
+    MOTO.get_or_init(|| start_moto("0"))
 }
 
-fn start_moto() -> Moto {
+/// A second moto whose certificates stay PENDING_VALIDATION for this many seconds after their request.
+pub const SLOW_ACM_SECONDS: u64 = 6;
+
+pub fn slow_acm_moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| start_moto(&SLOW_ACM_SECONDS.to_string()))
+}
+
+fn start_moto(acm_validation_wait: &str) -> Moto {
     let port = free_port();
     let log = std::env::temp_dir().join(format!("deployer-tests-moto-{port}.log"));
     // moto runs in the background of a wrapper that waits on stdin, then kills moto by its PID.
@@ -57,7 +65,7 @@ fn start_moto() -> Moto {
     let mut child: Child = Command::new("bash")
         .args(["-c", &script])
         .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-        .env("MOTO_ACM_VALIDATION_WAIT", "0")
+        .env("MOTO_ACM_VALIDATION_WAIT", acm_validation_wait)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -139,6 +147,7 @@ impl Outcome {
 pub struct Deployment {
     pub dir: tempfile::TempDir,
     pub service: String,
+    pub endpoint: String,
 }
 
 pub fn fixtures() -> PathBuf {
@@ -164,7 +173,7 @@ impl Deployment {
         let dir = tempfile::tempdir().unwrap();
         copy_dir(&fixtures().join("backend"), &dir.path().join("backend"));
         copy_dir(&fixtures().join("frontend"), &dir.path().join("frontend"));
-        Deployment { dir, service: service.to_string() }
+        Deployment { dir, service: service.to_string(), endpoint: moto().url() }
     }
 
     pub fn path(&self, relative: &str) -> PathBuf {
@@ -188,7 +197,7 @@ impl Deployment {
         let mut cmd = Command::new(BIN);
         cmd.current_dir(self.dir.path())
             .args(args)
-            .env("AWS_ENDPOINT_URL", moto().url())
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_REGION", REGION)
@@ -209,6 +218,11 @@ impl Deployment {
     /// The arguments of a full `deployer run` of this service with the fixture backend.
     pub fn deploy_args(&self) -> Vec<String> {
         ["run", "--service", &self.service, "--domain", &format!("{}.com", self.service)].map(String::from).to_vec()
+    }
+
+    /// A full run without `--domain`: the service stays on its AWS-generated URLs.
+    pub fn deploy_without_domain(&self) -> Outcome {
+        self.run(&["run", "--service", &self.service])
     }
 
     pub fn deploy(&self) -> Outcome {
@@ -269,6 +283,14 @@ pub struct Inventory {
     pub site_objects: Vec<String>,
     /// Distributions whose comment names the service.
     pub distributions: usize,
+    /// Hosted zones named `SERVICE.com`.
+    pub zones: usize,
+    /// Certificates whose domain is `SERVICE.com`.
+    pub certificates: usize,
+    /// "NAME TYPE" of every record in the service's zones but SOA and NS.
+    pub records: Vec<String>,
+    /// The mappings of the custom domains under `SERVICE.com`: "DOMAIN -> REST|WebSocket STAGE".
+    pub custom_domains: Vec<String>,
 }
 
 async fn collect<T, E: std::fmt::Debug>(
@@ -374,6 +396,54 @@ pub async fn inventory(service: &str) -> Inventory {
     }
     site_objects.sort();
 
+    let domain = format!("{service}.com");
+    let route53 = aws_sdk_route53::Client::new(&config);
+    let zones: Vec<String> = route53
+        .list_hosted_zones()
+        .send()
+        .await
+        .unwrap()
+        .hosted_zones()
+        .iter()
+        .filter(|z| z.name().trim_end_matches('.') == domain)
+        .map(|z| z.id().to_string())
+        .collect();
+    let mut records = Vec::new();
+    for zone in &zones {
+        let listed = route53.list_resource_record_sets().hosted_zone_id(zone).send().await.unwrap();
+        for record in listed.resource_record_sets() {
+            if !matches!(record.r#type().as_str(), "SOA" | "NS") {
+                // ACM's validation names carry a token: keep only which name they validate.
+                let name = record.name().trim_end_matches('.');
+                let name = if name.starts_with('_') {
+                    format!("_validation.{}", name.split_once('.').unwrap().1)
+                } else {
+                    name.to_string()
+                };
+                records.push(format!("{name} {}", record.r#type().as_str()));
+            }
+        }
+    }
+    records.sort();
+    let acm = aws_sdk_acm::Client::new(&config);
+    let listed = acm.list_certificates().send().await.unwrap();
+    let certificates =
+        listed.certificate_summary_list().iter().filter(|c| c.domain_name() == Some(domain.as_str())).count();
+    let mut custom_domains = Vec::new();
+    for name in [format!("api.{domain}"), format!("ws.{domain}")] {
+        if let Ok(mappings) = apigateway.get_base_path_mappings().domain_name(&name).send().await {
+            for m in mappings.items() {
+                custom_domains.push(format!("{name} -> REST {}", m.stage().unwrap_or_default()));
+            }
+        }
+        if let Ok(mappings) = v2.get_api_mappings().domain_name(&name).send().await {
+            for m in mappings.items() {
+                custom_domains.push(format!("{name} -> WebSocket {}", m.stage().unwrap_or_default()));
+            }
+        }
+    }
+    custom_domains.sort();
+
     for list in [
         &mut tables,
         &mut functions,
@@ -403,6 +473,10 @@ pub async fn inventory(service: &str) -> Inventory {
         permissions,
         site_objects,
         distributions,
+        zones: zones.len(),
+        certificates,
+        records,
+        custom_domains,
     }
 }
 
@@ -410,6 +484,11 @@ fn sorted(items: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut v: Vec<String> = items.into_iter().collect();
     v.sort();
     v
+}
+
+/// What a deployment without `--domain` has: no zone, certificate, record or custom domain.
+pub fn inventory_without_domain(service: &str) -> Inventory {
+    Inventory { zones: 0, certificates: 0, records: vec![], custom_domains: vec![], ..full_inventory(service) }
 }
 
 /// The inventory a complete deployment of the fixtures has: one of everything.
@@ -467,5 +546,23 @@ pub fn full_inventory(service: &str) -> Inventory {
                 .map(String::from),
         ),
         distributions: 1,
+        zones: 1,
+        certificates: 1,
+        records: sorted(
+            [
+                "_validation.{d} CNAME",
+                "_validation.www.{d} CNAME",
+                "_validation.api.{d} CNAME",
+                "_validation.ws.{d} CNAME",
+                "{d} A",
+                "{d} AAAA",
+                "www.{d} A",
+                "www.{d} AAAA",
+                // ws.{d} has no alias record against moto, which reports no target for v2 domains.
+                "api.{d} A",
+            ]
+            .map(|r| r.replace("{d}", &format!("{service}.com"))),
+        ),
+        custom_domains: vec![format!("api.{service}.com -> REST prod"), format!("ws.{service}.com -> WebSocket prod")],
     }
 }
