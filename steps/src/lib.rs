@@ -19,6 +19,7 @@ pub mod s03_api_gateway;
 pub mod s04_websocket;
 pub mod s05_frontend;
 pub mod s06_domain;
+pub mod s07_stages;
 
 pub use aws::{Clients, Identity};
 pub use ensure::{ensure, Change, Recorder, Resource};
@@ -38,5 +39,6 @@ pub fn registry() -> Vec<Box<dyn Step>> {
         Box::new(s04_websocket::WebSocket),
         Box::new(s05_frontend::Frontend::default()),
         Box::new(s06_domain::Domain),
+        Box::new(s07_stages::Stages),
     ]
 }

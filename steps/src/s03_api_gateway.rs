@@ -649,12 +649,12 @@ impl Resource for Deployment<'_> {
     }
 }
 
-/// The stage's throttling for every method (`*/*`).
-struct StageThrottling<'a> {
-    ctx: &'a Context<'a>,
-    api_id: &'a str,
-    stage: &'a str,
-    deployment_id: &'a str,
+/// The stage's throttling for every method (`*/*`); creates the stage on the deployment if missing.
+pub(crate) struct StageThrottling<'a> {
+    pub ctx: &'a Context<'a>,
+    pub api_id: &'a str,
+    pub stage: &'a str,
+    pub deployment_id: &'a str,
 }
 
 type LiveStage = aws_sdk_apigateway::operation::get_stage::GetStageOutput;

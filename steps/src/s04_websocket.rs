@@ -8,8 +8,8 @@
 //! - `lambda:AddPermission` for `apigateway.amazonaws.com`, statement `deployer-websocket-api`, scoped to
 //!   this API (`arn:…:execute-api:REGION:ACCOUNT:API_ID/*`).
 //! - Stage `--stage` with auto-deploy, so API Gateway deploys every change itself (and the step needs no
-//!   `CreateDeployment`, which moto lacks), and default route throttling (`--throttle-rate`,
-//!   `--throttle-burst`) set at creation. An existing stage is changed only if it drifted (`UpdateStage`).
+//!   `CreateDeployment`, which moto lacks), default route throttling (`--throttle-rate`,
+//!   `--throttle-burst`) and the stage variables of `07-stages` set at creation. An existing stage is changed only if it drifted (`UpdateStage`).
 //! - The message function gets `CONNECTIONS_TABLE` and `WEBSOCKET_MANAGEMENT_ENDPOINT`
 //!   (`https://ID.execute-api.REGION.amazonaws.com/STAGE`, for `PostToConnection`) in its environment.
 //!
@@ -99,7 +99,8 @@ impl Step for WebSocket {
         all(permissions.iter().map(|p| ensure(p, recorder))).await?;
 
         let stage = &ctx.settings.stage;
-        ensure(&AutoDeployStage { ctx, api_id, stage }, recorder).await?;
+        let variables = crate::s07_stages::stage_variables(stage);
+        ensure(&AutoDeployStage { ctx, api_id, stage, variables }, recorder).await?;
 
         let host = execute_api_host(api_id, region);
         let management_endpoint = format!("https://{host}/{stage}");
@@ -380,15 +381,35 @@ impl Resource for WebSocketRoute<'_> {
     }
 }
 
-/// The stage, deploying every change by itself, with default route throttling.
-struct AutoDeployStage<'a> {
-    ctx: &'a Context<'a>,
-    api_id: &'a str,
-    stage: &'a str,
+/// A stage deploying every change by itself, with default route throttling and stage variables.
+pub(crate) struct AutoDeployStage<'a> {
+    pub ctx: &'a Context<'a>,
+    pub api_id: &'a str,
+    pub stage: &'a str,
+    pub variables: HashMap<String, String>,
 }
 
-/// (auto-deploy, throttling rate, throttling burst) as the stage has them.
-type LiveStage = (Option<bool>, Option<f64>, Option<i32>);
+pub(crate) struct LiveStage {
+    auto_deploy: Option<bool>,
+    rate: Option<f64>,
+    burst: Option<i32>,
+    variables: HashMap<String, String>,
+}
+
+impl LiveStage {
+    fn from(
+        auto_deploy: Option<bool>,
+        routes: Option<&RouteSettings>,
+        variables: Option<&HashMap<String, String>>,
+    ) -> Self {
+        LiveStage {
+            auto_deploy,
+            rate: routes.and_then(|r| r.throttling_rate_limit()),
+            burst: routes.and_then(|r| r.throttling_burst_limit()),
+            variables: variables.cloned().unwrap_or_default(),
+        }
+    }
+}
 
 impl AutoDeployStage<'_> {
     fn throttling(&self) -> RouteSettings {
@@ -411,14 +432,7 @@ impl Resource for AutoDeployStage<'_> {
         let got = self.ctx.aws.apigatewayv2().get_stage().api_id(self.api_id).stage_name(self.stage).send().await;
         let got = absent_if(got, |e| e.is_not_found_exception())
             .with_context(|| format!("apigatewayv2:GetStage {} {}", self.api_id, self.stage))?;
-        Ok(got.map(|s| {
-            let routes = s.default_route_settings();
-            (
-                s.auto_deploy(),
-                routes.and_then(|r| r.throttling_rate_limit()),
-                routes.and_then(|r| r.throttling_burst_limit()),
-            )
-        }))
+        Ok(got.map(|s| LiveStage::from(s.auto_deploy(), s.default_route_settings(), s.stage_variables())))
     }
 
     async fn create(&self) -> Result<LiveStage> {
@@ -431,15 +445,11 @@ impl Resource for AutoDeployStage<'_> {
             .stage_name(self.stage)
             .auto_deploy(true)
             .default_route_settings(self.throttling())
+            .set_stage_variables(Some(self.variables.clone()))
             .send()
             .await
             .with_context(|| format!("apigatewayv2:CreateStage {} {}", self.api_id, self.stage))?;
-        let routes = created.default_route_settings();
-        Ok((
-            created.auto_deploy(),
-            routes.and_then(|r| r.throttling_rate_limit()),
-            routes.and_then(|r| r.throttling_burst_limit()),
-        ))
+        Ok(LiveStage::from(created.auto_deploy(), created.default_route_settings(), created.stage_variables()))
     }
 
     fn id(&self, _live: &LiveStage) -> String {
@@ -449,16 +459,21 @@ impl Resource for AutoDeployStage<'_> {
     fn differences(&self, live: &LiveStage) -> Result<Vec<&'static str>> {
         let s = self.ctx.settings;
         let mut fields = Vec::new();
-        if live.0 != Some(true) {
+        if live.auto_deploy != Some(true) {
             fields.push("auto_deploy");
         }
-        if live.1 != Some(f64::from(s.throttle_rate)) || live.2 != Some(s.throttle_burst as i32) {
+        if live.rate != Some(f64::from(s.throttle_rate)) || live.burst != Some(s.throttle_burst as i32) {
             fields.push("throttling");
+        }
+        if self.variables.iter().any(|(k, v)| live.variables.get(k) != Some(v)) {
+            fields.push("variables");
         }
         Ok(fields)
     }
 
-    async fn update(&self, _live: LiveStage, _fields: &[&'static str]) -> Result<LiveStage> {
+    async fn update(&self, live: LiveStage, _fields: &[&'static str]) -> Result<LiveStage> {
+        let mut variables = live.variables;
+        variables.extend(self.variables.clone());
         self.ctx
             .aws
             .apigatewayv2()
@@ -467,10 +482,16 @@ impl Resource for AutoDeployStage<'_> {
             .stage_name(self.stage)
             .auto_deploy(true)
             .default_route_settings(self.throttling())
+            .set_stage_variables(Some(variables.clone()))
             .send()
             .await
             .with_context(|| format!("apigatewayv2:UpdateStage {} {}", self.api_id, self.stage))?;
         let s = self.ctx.settings;
-        Ok((Some(true), Some(f64::from(s.throttle_rate)), Some(s.throttle_burst as i32)))
+        Ok(LiveStage {
+            auto_deploy: Some(true),
+            rate: Some(f64::from(s.throttle_rate)),
+            burst: Some(s.throttle_burst as i32),
+            variables,
+        })
     }
 }

@@ -8,3 +8,4 @@ mod checkpoints;
 mod domain;
 mod dynamodb_lambda;
 mod frontend;
+mod stages;

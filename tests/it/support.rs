@@ -539,7 +539,7 @@ pub fn full_inventory(service: &str) -> Inventory {
             format!("$disconnect -> {}", name("websocket-disconnect")),
         ]),
         websocket_integrations: 3,
-        websocket_stages: vec!["prod".into()],
+        websocket_stages: vec!["dev".into(), "prod".into()],
         permissions: sorted(permissions),
         site_objects: sorted(
             ["assets/app.3f9a1c.css", "assets/app.8b2e4d.js", "config.js", "error.html", "index.html"]

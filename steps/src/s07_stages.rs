@@ -1,0 +1,152 @@
+//! Manual section 5, "Stages (dev/prod)": step `07-stages`.
+//!
+//! - A `dev` stage of the REST API on the current deployment (it follows each new one), and a `dev` stage of
+//!   the WebSocket API (auto-deploy); both throttled like the main stage (`--throttle-rate`,
+//!   `--throttle-burst`). Skipped when `--stage` is itself `dev`.
+//! - Stage variable `environment`: `development` on `dev`, `production` on the main stage (manual 5.2).
+//!   The WebSocket main stage gets it when `04-websocket` creates it (moto cannot update v2 stages).
+//! - Lambda: one function version serves both stages. The manual's 5.3 sets `STAGE=dev` on the very
+//!   functions prod uses; instead every request carries its stage (`requestContext.stage`) and its stage
+//!   variables (`stageVariables.environment`), and the functions keep the main stage's `STAGE` and the table
+//!   names (`02-lambda`). Versions and `dev`/`prod` aliases with `${stageVariables.alias}` integrations would
+//!   add per-alias permissions and integrations for no isolation gain, since dev and prod share the tables
+//!   in the manual; an isolated dev is a second deployment: `deployer run --service NAME-dev --state …`.
+//!
+//! AWS calls: `apigateway:GetStage`, `CreateStage`, `UpdateStage`; `apigatewayv2:GetStage`, `CreateStage`,
+//! `UpdateStage`.
+//!
+//! Outputs: `stages` (comma-separated), `STAGE_invoke_url` and `STAGE_websocket_url` for each stage.
+
+use anyhow::{Context as _, Result};
+use async_trait::async_trait;
+use aws_sdk_apigateway::types::{Op, PatchOperation};
+use std::collections::HashMap;
+
+use crate::apigw::execute_api_host;
+use crate::aws::absent_if;
+use crate::ensure::{ensure, Recorder, Resource};
+use crate::s03_api_gateway::{self, record_if_changed, StageThrottling};
+use crate::s04_websocket::{self, AutoDeployStage};
+use crate::step::{Context, Step};
+
+pub const ID: &str = "07-stages";
+pub const DEV: &str = "dev";
+
+/// The stage variables every stage carries.
+pub fn stage_variables(stage: &str) -> HashMap<String, String> {
+    let environment = if stage == DEV { "development" } else { "production" };
+    HashMap::from([("environment".to_string(), environment.to_string())])
+}
+
+pub struct Stages;
+
+#[async_trait(?Send)]
+impl Step for Stages {
+    fn id(&self) -> &'static str {
+        ID
+    }
+    fn title(&self) -> &'static str {
+        "5 Stages (dev/prod)"
+    }
+    fn requires(&self) -> &'static [&'static str] {
+        &[s03_api_gateway::ID, s04_websocket::ID]
+    }
+
+    async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
+        let main = ctx.settings.stage.as_str();
+        let rest_api_id = ctx.output(s03_api_gateway::ID, "rest_api_id")?;
+        let deployment_id = ctx.output(s03_api_gateway::ID, "deployment_id")?;
+        let ws_api_id = ctx.output(s04_websocket::ID, "websocket_api_id")?;
+        let mut stages = vec![main];
+        if main == DEV {
+            recorder.notice("--stage is dev already: no second stage is made");
+        } else {
+            stages.push(DEV);
+        }
+        for stage in &stages {
+            let follows = (*stage == DEV).then_some(deployment_id);
+            ensure(&StageThrottling { ctx, api_id: rest_api_id, stage, deployment_id }, recorder).await?;
+            ensure(
+                &RestStage { ctx, api_id: rest_api_id, stage, follows, variables: stage_variables(stage) },
+                recorder,
+            )
+            .await?;
+            ensure(&AutoDeployStage { ctx, api_id: ws_api_id, stage, variables: stage_variables(stage) }, recorder)
+                .await?;
+            let region = &ctx.settings.region;
+            record_if_changed(
+                recorder,
+                &format!("{stage}_invoke_url"),
+                &format!("https://{}/{stage}", execute_api_host(rest_api_id, region)),
+            )?;
+            record_if_changed(
+                recorder,
+                &format!("{stage}_websocket_url"),
+                &format!("wss://{}/{stage}", execute_api_host(ws_api_id, region)),
+            )?;
+        }
+        record_if_changed(recorder, "stages", &stages.join(","))?;
+        Ok(())
+    }
+}
+
+/// A REST stage's variables and, for `dev`, the deployment it serves.
+struct RestStage<'a> {
+    ctx: &'a Context<'a>,
+    api_id: &'a str,
+    stage: &'a str,
+    /// The deployment the stage should serve; `None` leaves it to `03-api-gateway`.
+    follows: Option<&'a str>,
+    variables: HashMap<String, String>,
+}
+
+impl Resource for RestStage<'_> {
+    /// (deployment ID, variables).
+    type Live = (Option<String>, HashMap<String, String>);
+
+    fn label(&self) -> String {
+        format!("stage {} variables", self.stage)
+    }
+
+    async fn find(&self, _recorded: Option<&str>) -> Result<Option<Self::Live>> {
+        let got = self.ctx.aws.apigateway().get_stage().rest_api_id(self.api_id).stage_name(self.stage).send().await;
+        let got = absent_if(got, |e| e.is_not_found_exception())
+            .with_context(|| format!("apigateway:GetStage {} {}", self.api_id, self.stage))?;
+        Ok(got.map(|s| (s.deployment_id().map(str::to_string), s.variables().cloned().unwrap_or_default())))
+    }
+
+    async fn create(&self) -> Result<Self::Live> {
+        anyhow::bail!("stage {} vanished while it was being configured: run `deployer resume`", self.stage)
+    }
+
+    fn id(&self, _live: &Self::Live) -> String {
+        self.stage.to_string()
+    }
+
+    fn differences(&self, live: &Self::Live) -> Result<Vec<&'static str>> {
+        let mut fields = Vec::new();
+        if self.follows.is_some_and(|id| live.0.as_deref() != Some(id)) {
+            fields.push("deployment");
+        }
+        if self.variables.iter().any(|(k, v)| live.1.get(k) != Some(v)) {
+            fields.push("variables");
+        }
+        Ok(fields)
+    }
+
+    async fn update(&self, live: Self::Live, fields: &[&'static str]) -> Result<Self::Live> {
+        let replace =
+            |path: String, value: &str| PatchOperation::builder().op(Op::Replace).path(path).value(value).build();
+        let mut request = self.ctx.aws.apigateway().update_stage().rest_api_id(self.api_id).stage_name(self.stage);
+        if let (true, Some(id)) = (fields.contains(&"deployment"), self.follows) {
+            request = request.patch_operations(replace("/deploymentId".into(), id));
+        }
+        for (key, value) in &self.variables {
+            request = request.patch_operations(replace(format!("/variables/{key}"), value));
+        }
+        request.send().await.with_context(|| format!("apigateway:UpdateStage {} {}", self.api_id, self.stage))?;
+        let mut variables = live.1;
+        variables.extend(self.variables.clone());
+        Ok((self.follows.map(str::to_string).or(live.0), variables))
+    }
+}
