@@ -6,7 +6,7 @@ export AWS_ACCESS_KEY_ID ?= test
 export AWS_SECRET_ACCESS_KEY ?= test
 export NO_PROXY := 127.0.0.1,localhost
 
-.PHONY: build test lint demo check
+.PHONY: build test lint demo check bench release
 
 build:
 	cargo build
@@ -27,4 +27,11 @@ demo: build
 	./target/debug/deployer run --service $(SERVICE) --domain $(DOMAIN) \
 	  --backend fixtures/backend --frontend fixtures/frontend \
 	  --endpoint-url $$url --state $(DEMO)/state.json && \
-	./target/debug/deployer status --state $(DEMO)/state.json
+	./target/debug/deployer outputs --state $(DEMO)/state.json
+
+release:
+	cargo build --release
+
+# Not part of CI: times fresh deploy, no-op, resume and frontend sync against moto (see README).
+bench: release
+	tests/bench.sh

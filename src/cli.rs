@@ -8,7 +8,8 @@ Examples:
   deployer run --service new-service --domain new-service.com
   deployer step 02-lambda
   deployer resume
-  deployer status --output json";
+  deployer status --output json
+  deployer outputs --format env > .env.production";
 
 #[derive(Debug, Parser)]
 #[command(name = "deployer", version, about = "Deploys the serverless backend to AWS, idempotently and resumably", after_help = EXAMPLES)]
@@ -52,6 +53,18 @@ pub enum Command {
     Status,
     /// List the steps with their manual sections.
     Steps,
+    /// Print the deployment's URLs and names (`--format env` for a .env.production file).
+    Outputs {
+        /// `text`, or `env` for KEY=value lines the frontend build and scripts can source.
+        #[arg(long, value_enum, default_value_t = OutputsFormat::Text)]
+        format: OutputsFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputsFormat {
+    Text,
+    Env,
 }
 
 /// Settings of the service; recorded in the state file, so later commands need not repeat them.

@@ -3,6 +3,7 @@
 
 mod aws;
 mod cli;
+mod outputs;
 mod progress;
 mod runner;
 mod state;
@@ -54,6 +55,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
             list_steps(cli.output);
             Ok(())
         }
+        Command::Outputs { format } => outputs::show(&cli.state, cli.output, *format),
     }
 }
 

@@ -178,3 +178,22 @@ async fn status_and_steps_show_what_was_recorded() {
     let ids: Vec<&str> = listed.events.iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(&ids[..2], ["01-dynamodb", "02-lambda"]);
 }
+
+#[tokio::test]
+async fn outputs_print_the_urls_and_names_as_data_and_as_an_env_file() {
+    let d = Deployment::new("outputs");
+    d.deploy().assert_ok();
+    let json = d.run(&["outputs"]);
+    json.assert_ok();
+    let values: serde_json::Value = serde_json::from_str(json.stdout.trim()).unwrap();
+    assert_eq!(values["API_BASE_URL"], format!("https://api.{}.com", d.service));
+    assert_eq!(values["S3_BUCKET"], format!("{}-frontend", d.service));
+    assert_eq!(values["CONVERSATIONS_TABLE"], format!("{}-conversations", d.service));
+    let state = d.state();
+    assert_eq!(values["REST_API_ID"], state["steps"]["03-api-gateway"]["outputs"]["rest_api_id"]);
+
+    let env = d.command(&["outputs", "--format", "env"]).output().unwrap();
+    let env = String::from_utf8_lossy(&env.stdout);
+    assert!(env.lines().any(|l| l == format!("WS_URL=wss://ws.{}.com", d.service)), "{env}");
+    assert!(env.lines().any(|l| l.starts_with("CLOUDFRONT_DISTRIBUTION_ID=")), "{env}");
+}
