@@ -25,6 +25,10 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
 
+    /// After the run, print each AWS operation's calls and time on stderr.
+    #[arg(long, global = true)]
+    pub timings: bool,
+
     /// Attempts per AWS request (standard retry mode, with backoff) before a step fails.
     #[arg(long, global = true, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,

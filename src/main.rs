@@ -1,6 +1,14 @@
 //! `deployer`: deploys the serverless backend of the deployment manual, step by step, with resumable
 //! checkpoints. See README.md.
 
+/// A line on stdout that a closed pipe (`deployer outputs | head -1`) cannot turn into a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod aws;
 mod cli;
 mod outputs;
@@ -15,7 +23,7 @@ use deployer_steps::settings::{
     DEFAULT_STAGE, DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE,
 };
 use deployer_steps::{registry, Clients, InputError, Settings};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -34,10 +42,13 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
-            // 2: the input, configuration or state file needs fixing; 1: a step failed.
+            // Written without panicking when stderr is closed (`2>&1 | head`).
+            let _ = writeln!(std::io::stderr(), "error: {err:#}");
+            // 2: the input, configuration or state file needs fixing; 130: Ctrl-C; 1: a step failed.
             if err.downcast_ref::<InputError>().is_some() {
                 ExitCode::from(2)
+            } else if err.downcast_ref::<runner::Interrupted>().is_some() {
+                ExitCode::from(130)
             } else {
                 ExitCode::from(1)
             }
@@ -159,7 +170,18 @@ async fn deploy(cli: &Cli, args: &SettingsArgs, selection: Selection, resume: bo
     let reporter = reporter(cli.output);
     let runner =
         Runner { state_path: &cli.state, state: current.into(), clients: &clients, reporter: reporter.as_ref() };
-    runner.run(&selected, &selection).await?;
+    // Ctrl-C drops the running step's future: calls in flight are abandoned, and every resource they may
+    // have made is found again by its recorded ID or its name on `resume`.
+    let outcome = tokio::select! {
+        result = runner.run(&selected, &selection) => result.map(|_| false),
+        _ = tokio::signal::ctrl_c() => Ok(true),
+    };
+    if cli.timings {
+        progress::print_timings(&clients.calls);
+    }
+    if outcome? {
+        return Err(runner.mark_interrupted()?.into());
+    }
     Ok(())
 }
 
@@ -183,9 +205,9 @@ fn list_steps(output: Output) {
     for step in registry() {
         match output {
             Output::Json => {
-                println!("{}", serde_json::json!({"id": step.id(), "title": step.title(), "requires": step.requires()}))
+                out!("{}", serde_json::json!({"id": step.id(), "title": step.title(), "requires": step.requires()}))
             }
-            Output::Text => println!("{:<16} {}", step.id(), step.title()),
+            Output::Text => out!("{:<16} {}", step.id(), step.title()),
         }
     }
 }
@@ -214,11 +236,11 @@ fn show_status(cli: &Cli) -> Result<()> {
                 })
             })
             .collect();
-        println!("{}", serde_json::json!({"settings": state.settings, "steps": listed}));
+        out!("{}", serde_json::json!({"settings": state.settings, "steps": listed}));
         return Ok(());
     }
     let s = &state.settings;
-    println!(
+    out!(
         "service {} (domain {}, stage {}, region {})",
         s.service,
         s.domain.as_deref().unwrap_or("none"),
@@ -229,12 +251,12 @@ fn show_status(cli: &Cli) -> Result<()> {
         let record = state.steps.get(step.id());
         let status = record.map_or("pending".to_string(), |r| format!("{:?}", r.status).to_lowercase());
         let when = record.and_then(|r| r.finished_at.clone().or_else(|| r.started_at.clone())).unwrap_or_default();
-        println!("{:<16} {:<8} {:<28} {when}", step.id(), status, step.title());
+        out!("{:<16} {:<8} {:<28} {when}", step.id(), status, step.title());
         if let Some(error) = record.and_then(|r| r.error.as_ref()) {
-            println!("    error: {error}");
+            out!("    error: {error}");
         }
         for (key, value) in record.map(|r| &r.outputs).into_iter().flatten() {
-            println!("    {key} = {value}");
+            out!("    {key} = {value}");
         }
     }
     Ok(())

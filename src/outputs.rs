@@ -57,18 +57,18 @@ pub fn show(state_path: &Path, output: Output, format: OutputsFormat) -> Result<
         (Output::Json, _) => {
             let map: serde_json::Map<String, serde_json::Value> =
                 values.into_iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(v))).collect();
-            println!("{}", serde_json::Value::Object(map));
+            out!("{}", serde_json::Value::Object(map));
         }
         (Output::Text, OutputsFormat::Env) => {
-            println!("# Written by `deployer outputs --format env` from {}", state_path.display());
+            out!("# Written by `deployer outputs --format env` from {}", state_path.display());
             for (name, value) in values {
-                println!("{name}={}", shell_quote(&value));
+                out!("{name}={}", shell_quote(&value));
             }
         }
         (Output::Text, OutputsFormat::Text) => {
             let width = values.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
             for (name, value) in values {
-                println!("{name:<width$}  {value}");
+                out!("{name:<width$}  {value}");
             }
         }
     }

@@ -1,11 +1,20 @@
 //! Progress reporting: spinners on a terminal, plain lines otherwise, or one JSON event per line on
 //! stdout with `--output json`.
 
+use deployer_steps::calls::CallLog;
 use deployer_steps::Change;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::cell::RefCell;
+use std::io::Write;
 use std::time::Duration;
+
+/// A line on stderr; a closed stderr (`2>&1 | head`) must not stop the deploy, so errors are dropped.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
@@ -55,7 +64,8 @@ pub trait Reporter {
     fn step_finished(&self, id: &str, counts: Counts, elapsed: Duration);
     fn step_failed(&self, id: &str, error: &str);
     fn notice(&self, step: &str, message: &str);
-    fn run_finished(&self, counts: Counts, elapsed: Duration);
+    /// `calls` is (reads, writes): the AWS requests the run made.
+    fn run_finished(&self, counts: Counts, elapsed: Duration, calls: (u32, u32));
 }
 
 fn describe(resource: &str, change: &Change) -> String {
@@ -67,6 +77,10 @@ fn describe(resource: &str, change: &Change) -> String {
     }
 }
 
+fn requests((reads, writes): (u32, u32)) -> String {
+    format!("{} AWS requests ({reads} reads, {writes} writes)", reads + writes)
+}
+
 fn seconds(elapsed: Duration) -> String {
     format!("{:.1} s", elapsed.as_secs_f64())
 }
@@ -76,25 +90,25 @@ pub struct Plain;
 
 impl Reporter for Plain {
     fn step_started(&self, id: &str, title: &str) {
-        eprintln!("==> {id}: {title}");
+        say!("==> {id}: {title}");
     }
     fn step_skipped(&self, id: &str, reason: &str) {
-        eprintln!("==> {id}: skipped ({reason})");
+        say!("==> {id}: skipped ({reason})");
     }
     fn resource(&self, _step: &str, resource: &str, change: &Change) {
-        eprintln!("    {}", describe(resource, change));
+        say!("    {}", describe(resource, change));
     }
     fn step_finished(&self, id: &str, counts: Counts, elapsed: Duration) {
-        eprintln!("<== {id}: done, {} in {}", counts.summary(), seconds(elapsed));
+        say!("<== {id}: done, {} in {}", counts.summary(), seconds(elapsed));
     }
     fn step_failed(&self, id: &str, error: &str) {
-        eprintln!("<== {id}: FAILED: {error}");
+        say!("<== {id}: FAILED: {error}");
     }
     fn notice(&self, step: &str, message: &str) {
-        eprintln!("    note ({step}): {message}");
+        say!("    note ({step}): {message}");
     }
-    fn run_finished(&self, counts: Counts, elapsed: Duration) {
-        eprintln!("finished: {} in {}", counts.summary(), seconds(elapsed));
+    fn run_finished(&self, counts: Counts, elapsed: Duration, calls: (u32, u32)) {
+        say!("finished: {} in {}; {}", counts.summary(), seconds(elapsed), requests(calls));
     }
 }
 
@@ -108,7 +122,7 @@ impl Terminal {
     fn println(&self, line: String) {
         match &*self.spinner.borrow() {
             Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
+            None => say!("{line}"),
         }
     }
 
@@ -116,7 +130,7 @@ impl Terminal {
         if let Some(bar) = self.spinner.borrow_mut().take() {
             bar.finish_and_clear();
         }
-        eprintln!("{line}");
+        say!("{line}");
     }
 }
 
@@ -130,7 +144,7 @@ impl Reporter for Terminal {
         *self.spinner.borrow_mut() = Some(bar);
     }
     fn step_skipped(&self, id: &str, reason: &str) {
-        eprintln!("- {id}: skipped ({reason})");
+        say!("- {id}: skipped ({reason})");
     }
     fn resource(&self, _step: &str, resource: &str, change: &Change) {
         self.println(format!("    {}", describe(resource, change)));
@@ -144,8 +158,8 @@ impl Reporter for Terminal {
     fn notice(&self, step: &str, message: &str) {
         self.println(format!("    note ({step}): {message}"));
     }
-    fn run_finished(&self, counts: Counts, elapsed: Duration) {
-        eprintln!("finished: {} in {}", counts.summary(), seconds(elapsed));
+    fn run_finished(&self, counts: Counts, elapsed: Duration, calls: (u32, u32)) {
+        say!("finished: {} in {}; {}", counts.summary(), seconds(elapsed), requests(calls));
     }
 }
 
@@ -153,8 +167,9 @@ impl Reporter for Terminal {
 pub struct Json;
 
 impl Json {
+    /// A reader that went away (`| head -1`) must not stop the deploy: write errors are dropped.
     fn emit(&self, event: serde_json::Value) {
-        println!("{event}");
+        let _ = writeln!(std::io::stdout().lock(), "{event}");
     }
 }
 
@@ -186,11 +201,21 @@ impl Reporter for Json {
     fn notice(&self, step: &str, message: &str) {
         self.emit(json!({"event": "notice", "step": step, "message": message}));
     }
-    fn run_finished(&self, counts: Counts, elapsed: Duration) {
+    fn run_finished(&self, counts: Counts, elapsed: Duration, (reads, writes): (u32, u32)) {
         self.emit(json!({
             "event": "run_finished", "created": counts.created, "updated": counts.updated,
             "deleted": counts.deleted, "unchanged": counts.unchanged, "changed": counts.changed(),
-            "seconds": elapsed.as_secs_f64()
+            "seconds": elapsed.as_secs_f64(), "reads": reads, "writes": writes
         }));
+    }
+}
+
+/// `--timings`: each AWS operation's calls and total time, slowest first, on stderr.
+pub fn print_timings(calls: &CallLog) {
+    let mut rows: Vec<_> = calls.snapshot().into_iter().collect();
+    rows.sort_by_key(|(_, tally)| std::cmp::Reverse(tally.time));
+    say!("{:<48} {:>6} {:>10}", "AWS operation", "calls", "total ms");
+    for (operation, tally) in rows {
+        say!("{operation:<48} {:>6} {:>10.1}", tally.calls, tally.time.as_secs_f64() * 1000.0);
     }
 }

@@ -110,7 +110,7 @@ impl Runner<'_> {
         if *selection == Selection::All {
             total.merge(self.revisit_stale(steps).await?);
         }
-        self.reporter.run_finished(total, started.elapsed());
+        self.reporter.run_finished(total, started.elapsed(), self.clients.calls.totals());
         Ok(total)
     }
 
@@ -183,6 +183,43 @@ impl Runner<'_> {
         }
     }
 }
+
+impl Runner<'_> {
+    /// After Ctrl-C: the step that was running is recorded as failed, so `status` tells and `resume`
+    /// picks it up. What it created is already recorded, resource by resource.
+    pub fn mark_interrupted(&self) -> Result<Interrupted> {
+        let running: Vec<String> = self
+            .state
+            .borrow()
+            .steps
+            .iter()
+            .filter(|(_, r)| r.status == Status::Started)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let message = "interrupted (Ctrl-C) before it finished: `deployer resume` continues it";
+        for id in &running {
+            self.set_status(id, |r| {
+                r.status = Status::Failed;
+                r.finished_at = Some(now());
+                r.error = Some(message.to_string());
+            })?;
+            self.reporter.step_failed(id, message);
+        }
+        Ok(Interrupted)
+    }
+}
+
+/// The run was stopped with Ctrl-C; the process exits with 130 like a shell's interrupted command.
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted: the state file is saved; run `deployer resume` to continue")
+    }
+}
+
+impl std::error::Error for Interrupted {}
 
 /// A step failed: the state file records it and `deployer resume` retries it.
 #[derive(Debug)]

@@ -6,6 +6,8 @@ use aws_config::SdkConfig;
 use std::sync::OnceLock;
 use tokio::sync::OnceCell;
 
+use crate::calls::CallLog;
+
 /// Who the credentials belong to: ARNs need the account and partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
@@ -16,6 +18,8 @@ pub struct Identity {
 
 pub struct Clients {
     config: SdkConfig,
+    /// Every client reports its calls here.
+    pub calls: CallLog,
     apigateway: OnceLock<aws_sdk_apigateway::Client>,
     apigatewayv2: OnceLock<aws_sdk_apigatewayv2::Client>,
     cloudfront: OnceLock<aws_sdk_cloudfront::Client>,
@@ -27,10 +31,24 @@ pub struct Clients {
     identity: OnceCell<Identity>,
 }
 
+/// An accessor for one service's client, built once from the shared configuration, reporting its calls.
+macro_rules! client {
+    ($name:ident, $sdk:ident) => {
+        pub fn $name(&self) -> &$sdk::Client {
+            self.$name.get_or_init(|| {
+                $sdk::Client::from_conf(
+                    $sdk::config::Builder::from(&self.config).interceptor(self.calls.clone()).build(),
+                )
+            })
+        }
+    };
+}
+
 impl Clients {
     pub fn new(config: SdkConfig) -> Self {
         Self {
             config,
+            calls: CallLog::default(),
             apigateway: OnceLock::new(),
             apigatewayv2: OnceLock::new(),
             cloudfront: OnceLock::new(),
@@ -47,31 +65,22 @@ impl Clients {
         self.config.region().map(|r| r.as_ref()).unwrap_or_default()
     }
 
-    pub fn apigateway(&self) -> &aws_sdk_apigateway::Client {
-        self.apigateway.get_or_init(|| aws_sdk_apigateway::Client::new(&self.config))
-    }
-
-    pub fn apigatewayv2(&self) -> &aws_sdk_apigatewayv2::Client {
-        self.apigatewayv2.get_or_init(|| aws_sdk_apigatewayv2::Client::new(&self.config))
-    }
-
-    pub fn cloudfront(&self) -> &aws_sdk_cloudfront::Client {
-        self.cloudfront.get_or_init(|| aws_sdk_cloudfront::Client::new(&self.config))
-    }
+    client!(apigateway, aws_sdk_apigateway);
+    client!(apigatewayv2, aws_sdk_apigatewayv2);
+    client!(cloudfront, aws_sdk_cloudfront);
+    client!(dynamodb, aws_sdk_dynamodb);
+    client!(iam, aws_sdk_iam);
+    client!(lambda, aws_sdk_lambda);
+    client!(route53, aws_sdk_route53);
 
     /// Path-style addressing when an endpoint is set: emulators and S3-compatible stores on a custom
     /// host do not serve bucket subdomains.
     pub fn s3(&self) -> &aws_sdk_s3::Client {
         self.s3.get_or_init(|| {
             let path_style = self.config.endpoint_url().is_some();
-            aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(&self.config).force_path_style(path_style).build(),
-            )
+            let config = aws_sdk_s3::config::Builder::from(&self.config).force_path_style(path_style);
+            aws_sdk_s3::Client::from_conf(config.interceptor(self.calls.clone()).build())
         })
-    }
-
-    pub fn route53(&self) -> &aws_sdk_route53::Client {
-        self.route53.get_or_init(|| aws_sdk_route53::Client::new(&self.config))
     }
 
     /// ACM in a given region: CloudFront takes certificates from us-east-1 only, whatever `--region` is.
@@ -79,19 +88,7 @@ impl Clients {
     pub fn acm(&self, region: &str) -> aws_sdk_acm::Client {
         let config =
             aws_sdk_acm::config::Builder::from(&self.config).region(aws_config::Region::new(region.to_string()));
-        aws_sdk_acm::Client::from_conf(config.build())
-    }
-
-    pub fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
-        self.dynamodb.get_or_init(|| aws_sdk_dynamodb::Client::new(&self.config))
-    }
-
-    pub fn iam(&self) -> &aws_sdk_iam::Client {
-        self.iam.get_or_init(|| aws_sdk_iam::Client::new(&self.config))
-    }
-
-    pub fn lambda(&self) -> &aws_sdk_lambda::Client {
-        self.lambda.get_or_init(|| aws_sdk_lambda::Client::new(&self.config))
+        aws_sdk_acm::Client::from_conf(config.interceptor(self.calls.clone()).build())
     }
 
     /// The caller's identity, asked of STS once per run. It doubles as the pre-flight check that the
@@ -99,7 +96,8 @@ impl Clients {
     pub async fn identity(&self) -> Result<&Identity> {
         self.identity
             .get_or_try_init(|| async {
-                let sts = aws_sdk_sts::Client::new(&self.config);
+                let sts = aws_sdk_sts::config::Builder::from(&self.config).interceptor(self.calls.clone()).build();
+                let sts = aws_sdk_sts::Client::from_conf(sts);
                 let who = sts.get_caller_identity().send().await.context("sts:GetCallerIdentity")?;
                 let arn = who.arn().unwrap_or_default().to_string();
                 let partition = arn.split(':').nth(1).unwrap_or("aws").to_string();

@@ -6,6 +6,7 @@
 
 pub mod apigw;
 pub mod aws;
+pub mod calls;
 pub mod ensure;
 pub mod names;
 pub mod package;

@@ -121,6 +121,7 @@ async fn re_running_changes_nothing_and_duplicates_nothing() {
         let again = d.run(&["step", step]);
         again.assert_ok();
         assert_eq!(again.changed(), 0, "{step}: {:?}", again.changes());
+        assert_eq!(again.requests().1, 0, "{step} made no write");
     }
     assert_eq!(inventory(&d.service).await, full_inventory(&d.service), "one deployment, no duplicate anything");
     assert_eq!(output(&d, "03-api-gateway", "rest_api_id"), rest_id);

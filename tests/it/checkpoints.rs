@@ -197,3 +197,60 @@ async fn outputs_print_the_urls_and_names_as_data_and_as_an_env_file() {
     assert!(env.lines().any(|l| l == format!("WS_URL=wss://ws.{}.com", d.service)), "{env}");
     assert!(env.lines().any(|l| l.starts_with("CLOUDFRONT_DISTRIBUTION_ID=")), "{env}");
 }
+
+#[tokio::test]
+async fn ctrl_c_saves_the_state_exits_130_and_resume_completes() {
+    use std::io::BufRead;
+    let d = Deployment::new("sigint");
+    let args = d.deploy_args();
+    let mut child = d
+        .command(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .args(["--output", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    for line in stdout.lines() {
+        let event: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if event["event"] == "step_started" && event["step"] == "03-api-gateway" {
+            break;
+        }
+    }
+    std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let state = d.state();
+    let interrupted: Vec<&String> = state["steps"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, s)| s["status"] == "failed" && s["error"].as_str().is_some_and(|e| e.contains("interrupted")))
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(interrupted.len(), 1, "the step that was running is recorded as interrupted: {state}");
+
+    d.run(&["resume"]).assert_ok();
+    assert_eq!(inventory(&d.service).await, full_inventory(&d.service));
+}
+
+#[tokio::test]
+async fn a_reader_that_goes_away_does_not_stop_the_deploy() {
+    use std::io::BufRead;
+    let d = Deployment::new("closed-pipe");
+    let args = d.deploy_args();
+    let mut child = d
+        .command(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .args(["--output", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Like `deployer run --output json | head -1`: one line read, then both pipes closed.
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    drop(child.stderr.take());
+    assert!(first.contains("step_started"), "{first}");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(inventory(&d.service).await, full_inventory(&d.service));
+}

@@ -95,6 +95,7 @@ async fn a_re_run_makes_no_zone_certificate_record_or_mapping() {
     let again = d.run(&["step", "06-domain"]);
     again.assert_ok();
     assert_eq!(again.changed(), 0, "{:?}", again.changes());
+    assert_eq!(again.requests().1, 0, "no record change or other write");
     assert_eq!(inventory(&d.service).await, full_inventory(&d.service));
 }
 

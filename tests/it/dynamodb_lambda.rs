@@ -128,6 +128,8 @@ async fn a_second_run_skips_every_step_and_writes_nothing() {
     let second = d.deploy();
     second.assert_ok();
     assert_eq!(second.changed(), 0);
+    assert_eq!(second.requests(), (1, 0), "one read (the credentials check), no write");
+    assert!(first.requests().1 > 40, "the fresh run wrote: {:?}", first.requests());
     let skipped: Vec<&str> =
         second.events.iter().filter(|e| e["event"] == "step_skipped").map(|e| e["step"].as_str().unwrap()).collect();
     let every_step: Vec<String> =
@@ -150,6 +152,7 @@ async fn running_a_done_step_again_reads_everything_and_changes_nothing() {
         assert!(!changes.is_empty());
         assert!(changes.iter().all(|(_, action, _)| action == "unchanged"), "{changes:?}");
         assert_eq!(again.changed(), 0);
+        assert_eq!(again.requests().1, 0, "{step} re-checked without writing");
     }
     assert_eq!(function_versions(&d.service).await, before);
 }

@@ -111,6 +111,7 @@ async fn a_re_run_uploads_nothing_and_creates_no_invalidation_or_distribution() 
     let again = d.run(&["step", "05-frontend"]);
     again.assert_ok();
     assert_eq!(again.changed(), 0, "{:?}", again.changes());
+    assert_eq!(again.requests().1, 0, "no upload, invalidation or other write");
     assert!(uploads(&again).is_empty());
     assert_eq!(invalidations(&id).await.len(), before);
     assert_eq!(inventory(&d.service).await, inventory_without_domain(&d.service));

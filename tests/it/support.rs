@@ -137,6 +137,12 @@ impl Outcome {
         self.events.iter().find(|e| e["event"] == name)
     }
 
+    /// (reads, writes): the AWS requests the run reported making.
+    pub fn requests(&self) -> (u64, u64) {
+        let finished = self.event("run_finished").expect("a run_finished event");
+        (finished["reads"].as_u64().unwrap(), finished["writes"].as_u64().unwrap())
+    }
+
     /// The `changed` count of the `run_finished` event.
     pub fn changed(&self) -> u64 {
         self.event("run_finished").and_then(|e| e["changed"].as_u64()).expect("a run_finished event")
