@@ -202,14 +202,7 @@ async fn outputs_print_the_urls_and_names_as_data_and_as_an_env_file() {
 async fn ctrl_c_saves_the_state_exits_130_and_resume_completes() {
     use std::io::BufRead;
     let d = Deployment::new("sigint");
-    let args = d.deploy_args();
-    let mut child = d
-        .command(&args.iter().map(String::as_str).collect::<Vec<_>>())
-        .args(["--output", "json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = d.spawn_deploy_json();
     let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
     for line in stdout.lines() {
         let event: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
@@ -238,14 +231,7 @@ async fn ctrl_c_saves_the_state_exits_130_and_resume_completes() {
 async fn a_reader_that_goes_away_does_not_stop_the_deploy() {
     use std::io::BufRead;
     let d = Deployment::new("closed-pipe");
-    let args = d.deploy_args();
-    let mut child = d
-        .command(&args.iter().map(String::as_str).collect::<Vec<_>>())
-        .args(["--output", "json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = d.spawn_deploy_json();
     // Like `deployer run --output json | head -1`: one line read, then both pipes closed.
     let mut first = String::new();
     std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();

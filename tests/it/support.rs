@@ -226,6 +226,17 @@ impl Deployment {
         ["run", "--service", &self.service, "--domain", &format!("{}.com", self.service)].map(String::from).to_vec()
     }
 
+    /// A full `deployer run --output json` in the background, its stdout and stderr piped.
+    pub fn spawn_deploy_json(&self) -> std::process::Child {
+        let args = self.deploy_args();
+        self.command(&args.iter().map(String::as_str).collect::<Vec<_>>())
+            .args(["--output", "json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start deployer")
+    }
+
     /// A full run without `--domain`: the service stays on its AWS-generated URLs.
     pub fn deploy_without_domain(&self) -> Outcome {
         self.run(&["run", "--service", &self.service])
