@@ -12,11 +12,21 @@ pub async fn environment_region() -> Option<String> {
     RegionProviderChain::default_provider().region().await.map(|r| r.to_string())
 }
 
+/// The first retry's backoff: the SDK's own default unless `DEPLOYER_RETRY_BACKOFF_MS` says otherwise
+/// (tests that inject faults on every third request keep their runs short with it).
+fn retry_config(max_attempts: u32) -> RetryConfig {
+    let config = RetryConfig::standard().with_max_attempts(max_attempts);
+    match std::env::var("DEPLOYER_RETRY_BACKOFF_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
+        Some(ms) => config.with_initial_backoff(Duration::from_millis(ms)),
+        None => config,
+    }
+}
+
 pub async fn load(region: &str, endpoint_url: Option<&str>, max_attempts: u32) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
         // Standard mode retries throttling and transient errors with backoff.
-        .retry_config(RetryConfig::standard().with_max_attempts(max_attempts))
+        .retry_config(retry_config(max_attempts))
         .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_secs(5)).build());
     if let Some(url) = endpoint_url {
         loader = loader.endpoint_url(url);

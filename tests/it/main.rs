@@ -7,5 +7,7 @@ mod bad_input;
 mod checkpoints;
 mod domain;
 mod dynamodb_lambda;
+mod faults;
 mod frontend;
+mod proxy;
 mod stages;

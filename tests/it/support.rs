@@ -100,7 +100,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn from(output: Output) -> Self {
+    pub fn from(output: Output) -> Self {
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         let events = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
         Outcome {

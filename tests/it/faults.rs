@@ -1,0 +1,105 @@
+//! Reliability through the fault-injecting proxy: requests seen on the wire, injected faults, kills.
+
+use crate::proxy::{Proxy, Rules};
+use crate::support::{full_inventory, inventory, moto, Deployment};
+
+/// `deployer ARGS` through the proxy, with short retry backoff so injected faults cost little time.
+fn through(d: &Deployment, proxy: &Proxy, args: &[&str]) -> crate::support::Outcome {
+    let output = d
+        .command(args)
+        .args(["--output", "json"])
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .env("DEPLOYER_RETRY_BACKOFF_MS", "20")
+        .output()
+        .unwrap();
+    crate::support::Outcome::from(output)
+}
+
+#[tokio::test]
+async fn a_no_op_run_and_a_re_check_make_no_write_on_the_wire() {
+    let d = Deployment::new("wire-noop");
+    d.deploy().assert_ok();
+    let proxy = Proxy::start(&moto().url(), Rules::default());
+    let args = d.deploy_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    through(&d, &proxy, &args).assert_ok();
+    assert_eq!(proxy.seen(|s| s.write_count()), 0, "{:?}", proxy.seen(|s| s.writes.clone()));
+    for step in ["02-lambda", "03-api-gateway", "05-frontend", "06-domain", "07-stages"] {
+        through(&d, &proxy, &["step", step]).assert_ok();
+    }
+    assert_eq!(proxy.seen(|s| s.write_count()), 0, "{:?}", proxy.seen(|s| s.writes.clone()));
+    assert!(proxy.seen(|s| s.reads.values().sum::<u32>()) > 30, "the re-checks read every resource");
+}
+
+#[tokio::test]
+async fn a_deploy_with_a_third_of_requests_failing_transiently_completes() {
+    let d = Deployment::new("wire-flaky");
+    let proxy = Proxy::start(&moto().url(), Rules { fault_rate: 0.3, seed: 7, ..Rules::default() });
+    let mut args = d.deploy_args();
+    args.extend(["--max-attempts".to_string(), "12".to_string()]);
+    let run = through(&d, &proxy, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    run.assert_ok();
+    assert!(proxy.seen(|s| s.faults) > 30, "faults injected: {}", proxy.seen(|s| s.faults));
+    assert_eq!(inventory(&d.service).await, full_inventory(&d.service));
+}
+
+#[tokio::test]
+async fn an_operation_that_always_fails_names_itself_and_resume_finishes_once_it_works() {
+    let d = Deployment::new("wire-broken");
+    // Lambda's CreateFunction is `POST /2015-03-31/functions`.
+    let proxy =
+        Proxy::start(&moto().url(), Rules { always_fail: Some("POST /2015-03-31/*".into()), ..Rules::default() });
+    let mut args = d.deploy_args();
+    args.extend(["--max-attempts".to_string(), "2".to_string()]);
+    let failed = through(&d, &proxy, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    for expected in [
+        "lambda:CreateFunction",
+        &format!("{}-conversation-api", d.service),
+        "injected persistent failure",
+        "deployer resume",
+    ] {
+        assert!(failed.stderr.contains(expected), "missing {expected:?}: {}", failed.stderr);
+    }
+    let state = d.state();
+    assert_eq!(state["steps"]["01-dynamodb"]["status"], "done");
+    assert_eq!(state["steps"]["02-lambda"]["status"], "failed");
+    assert!(state["steps"]["02-lambda"]["outputs"]["role_arn"].is_string(), "what was made is kept");
+
+    d.run(&["resume"]).assert_ok();
+    assert_eq!(inventory(&d.service).await, full_inventory(&d.service));
+}
+
+#[tokio::test]
+async fn killed_after_any_request_then_resumed_gives_one_of_everything() {
+    // How many requests an uninterrupted deploy makes, to spread the kill points over all of them.
+    let counting = Deployment::new("wire-count");
+    let proxy = Proxy::start(&moto().url(), Rules::default());
+    let args = counting.deploy_args();
+    through(&counting, &proxy, &args.iter().map(String::as_str).collect::<Vec<_>>()).assert_ok();
+    let total = proxy.seen(|s| s.forwarded);
+    assert!(total > 100, "a full deploy makes {total} requests");
+
+    let points: Vec<u32> = (0..20).map(|i| 1 + i * (total - 2) / 19).collect();
+    for (i, k) in points.into_iter().enumerate() {
+        let d = Deployment::new(&format!("wire-kill-{i}"));
+        let proxy = Proxy::start(&moto().url(), Rules { stall_after: Some(k), ..Rules::default() });
+        let args = d.deploy_args();
+        let mut child = d
+            .command(&args.iter().map(String::as_str).collect::<Vec<_>>())
+            .env("AWS_ENDPOINT_URL", &proxy.url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stalled = proxy.wait_for_stall(&mut child);
+        let _ = child.kill(); // SIGKILL right after request k
+        let _ = child.wait();
+        assert!(stalled, "the deploy reached request {k} of {total}");
+
+        let resumed = if d.state_path().exists() { d.run(&["resume"]) } else { d.deploy() };
+        resumed.assert_ok();
+        assert_eq!(inventory(&d.service).await, full_inventory(&d.service), "killed after request {k}");
+        assert_eq!(d.deploy().assert_ok().changed(), 0, "nothing left to do after request {k}");
+    }
+}

@@ -1,0 +1,206 @@
+//! A fault-injecting HTTP proxy between deployer and moto, on loopback. It forwards every request, names
+//! its AWS operation, counts reads and writes apart, and by rule answers errors, fails one operation
+//! every time, or stalls every request after the k-th so that a test can kill deployer right there.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    /// Answer this share of requests (0.0 to 1.0) with a throttling or 5xx error, chosen by `seed`.
+    pub fault_rate: f64,
+    pub seed: u64,
+    /// Fail every request of the operation whose name contains this, with HTTP 500.
+    pub always_fail: Option<String>,
+    /// Forward this many requests, then hold every later one unanswered.
+    pub stall_after: Option<u32>,
+}
+
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// Operation → times forwarded.
+    pub reads: BTreeMap<String, u32>,
+    pub writes: BTreeMap<String, u32>,
+    pub forwarded: u32,
+    pub faults: u32,
+    pub stalled: bool,
+}
+
+impl Seen {
+    pub fn write_count(&self) -> u32 {
+        self.writes.values().sum()
+    }
+}
+
+pub struct Proxy {
+    pub url: String,
+    pub seen: Arc<Mutex<Seen>>,
+}
+
+/// A small deterministic generator (SplitMix64), so a seed reproduces the same faults.
+fn next_random(state: &mut u64) -> f64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The AWS operation of a request: the JSON protocols' target, the query protocol's `Action`, or the
+/// method and path of the REST protocols (IDs and names blanked).
+fn operation(request: &hyper::http::request::Parts, body: &Bytes) -> (String, bool) {
+    if let Some(target) = request.headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        let name = target.rsplit('.').next().unwrap_or(target).to_string();
+        let read = ["Get", "List", "Describe", "Head"].iter().any(|v| name.starts_with(v));
+        return (name, read);
+    }
+    let text = String::from_utf8_lossy(body);
+    if let Some(action) = text.split('&').find_map(|p| p.strip_prefix("Action=")) {
+        let read = ["Get", "List", "Describe"].iter().any(|v| action.starts_with(v));
+        return (action.to_string(), read);
+    }
+    let path: Vec<&str> = request.uri.path().split('/').filter(|s| !s.is_empty()).take(3).collect();
+    let shape: Vec<&str> = path.iter().enumerate().map(|(i, p)| if i == 0 { *p } else { "*" }).collect();
+    let method = request.method.as_str();
+    (format!("{method} /{}", shape.join("/")), matches!(method, "GET" | "HEAD"))
+}
+
+/// An error answer the SDK must retry: a throttling error in the JSON protocols' own words, else a
+/// 503 or 500 (an XML protocol's parser would not understand a JSON throttling body).
+fn fault(kind: f64, json_protocol: bool) -> Response<Full<Bytes>> {
+    let (status, body, error_type) = if json_protocol && kind < 0.5 {
+        (
+            StatusCode::BAD_REQUEST,
+            r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+            "ThrottlingException",
+        )
+    } else if kind < 0.75 {
+        (StatusCode::SERVICE_UNAVAILABLE, "", "ServiceUnavailable")
+    } else {
+        (StatusCode::INTERNAL_SERVER_ERROR, "", "InternalFailure")
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert("x-amzn-errortype", error_type.parse().expect("a valid header value"));
+    response
+}
+
+impl Proxy {
+    pub fn start(upstream: &str, rules: Rules) -> Proxy {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let address: SocketAddr = listener.local_addr().expect("proxy address");
+        listener.set_nonblocking(true).expect("non-blocking listener");
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let state = (seen.clone(), Arc::new(Mutex::new(rules.seed)), rules, upstream.to_string());
+        // Its own thread and runtime: tests block on deployer processes while the proxy serves them.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("proxy runtime");
+            runtime.block_on(serve(listener, state));
+        });
+        Proxy { url: format!("http://{address}"), seen }
+    }
+
+    pub fn seen<T>(&self, read: impl FnOnce(&Seen) -> T) -> T {
+        read(&self.seen.lock().unwrap())
+    }
+
+    /// Waits until the proxy holds a request (stall rule) or `child` exits; true if it stalled.
+    pub fn wait_for_stall(&self, child: &mut std::process::Child) -> bool {
+        loop {
+            if self.seen(|s| s.stalled) {
+                return true;
+            }
+            if child.try_wait().unwrap().is_some() {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+type State = (Arc<Mutex<Seen>>, Arc<Mutex<u64>>, Rules, String);
+
+async fn serve(listener: std::net::TcpListener, state: State) {
+    let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let state = Arc::new(state);
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        let (client, state) = (client.clone(), state.clone());
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| handle(request, client.clone(), state.clone()));
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}
+
+async fn handle(
+    request: Request<Incoming>,
+    client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
+    state: Arc<State>,
+) -> Result<Response<Full<Bytes>>, hyper::Error> {
+    let (seen, random, rules, upstream) = &*state;
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await?.to_bytes();
+    let (name, read) = operation(&parts, &body);
+    let json_protocol = parts.headers.contains_key("x-amz-target");
+
+    let stall = {
+        let mut seen = seen.lock().unwrap();
+        let stall = rules.stall_after.is_some_and(|k| seen.forwarded >= k);
+        seen.stalled |= stall;
+        stall
+    };
+    if stall {
+        // Held until the test kills deployer, which closes the connection.
+        std::future::pending::<()>().await;
+    }
+    if rules.always_fail.as_deref().is_some_and(|op| name.contains(op)) {
+        seen.lock().unwrap().faults += 1;
+        let mut response = Response::new(Full::new(Bytes::from(r#"{"message":"injected persistent failure"}"#)));
+        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        return Ok(response);
+    }
+    if rules.fault_rate > 0.0 {
+        let (roll, kind) = {
+            let mut random = random.lock().unwrap();
+            (next_random(&mut random), next_random(&mut random))
+        };
+        if roll < rules.fault_rate {
+            seen.lock().unwrap().faults += 1;
+            return Ok(fault(kind, json_protocol));
+        }
+    }
+
+    let uri = format!("{upstream}{}", parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+    let mut forward = Request::builder().method(parts.method.clone()).uri(uri);
+    for (header, value) in &parts.headers {
+        forward = forward.header(header, value);
+    }
+    let forward = forward.body(Full::new(body)).expect("a forwardable request");
+    let answer = match client.request(forward).await {
+        Ok(answer) => answer,
+        Err(error) => {
+            let mut response = Response::new(Full::new(Bytes::from(format!("upstream: {error}"))));
+            *response.status_mut() = StatusCode::BAD_GATEWAY;
+            return Ok(response);
+        }
+    };
+    {
+        let mut seen = seen.lock().unwrap();
+        seen.forwarded += 1;
+        let tally = if read { &mut seen.reads } else { &mut seen.writes };
+        *tally.entry(name).or_default() += 1;
+    }
+    let (parts, body) = answer.into_parts();
+    let body = body.collect().await?.to_bytes();
+    Ok(Response::from_parts(parts, Full::new(body)))
+}
