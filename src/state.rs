@@ -71,8 +71,10 @@ pub fn load(path: &Path) -> Result<Option<State>, InputError> {
     };
     let corrupt = |why: String| {
         InputError(format!(
-            "state file {} is corrupt ({why}): restore it from a backup, or move it aside and run again \
-             (deployer finds existing resources by name, but the REST and WebSocket APIs' IDs are lost with it)",
+            "state file {} is corrupt ({why}): restore the previous version with `cp {} {}`, or move the file aside \
+             and run again (deployer finds existing resources by name)",
+            path.display(),
+            backup_path(path).display(),
             path.display()
         ))
     };
@@ -92,7 +94,15 @@ pub fn load(path: &Path) -> Result<Option<State>, InputError> {
     serde_json::from_value(value).map(Some).map_err(|e| corrupt(e.to_string()))
 }
 
-/// Writes `state` to `path` atomically: readers see the old file or the new one, never a torn one.
+/// The previous version of the state file, kept beside it.
+pub fn backup_path(state: &Path) -> PathBuf {
+    let mut name = state.as_os_str().to_os_string();
+    name.push(".bak");
+    PathBuf::from(name)
+}
+
+/// Writes `state` to `path` atomically: readers see the old file or the new one, never a torn one. The
+/// old one becomes `STATE.bak` (a hard link, so nothing is copied), for a file damaged by hand or by disk.
 pub fn save(path: &Path, state: &State) -> Result<()> {
     let dir = parent_dir(path);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -102,6 +112,17 @@ pub fn save(path: &Path, state: &State) -> Result<()> {
     let mut file = File::create(&temp).with_context(|| format!("creating {}", temp.display()))?;
     file.write_all(&json).with_context(|| format!("writing {}", temp.display()))?;
     file.sync_all().with_context(|| format!("flushing {}", temp.display()))?;
+    // Tests stop the process here, between the write and the rename, to show the file survives it.
+    if std::env::var_os("DEPLOYER_FAILPOINT").is_some_and(|f| f == "state-before-rename") {
+        std::process::abort();
+    }
+    if path.exists() {
+        let link = dir.join(format!(".{name}.bak-{}", std::process::id()));
+        let _ = std::fs::remove_file(&link);
+        std::fs::hard_link(path, &link)
+            .and_then(|_| std::fs::rename(&link, backup_path(path)))
+            .with_context(|| format!("keeping the previous state as {}", backup_path(path).display()))?;
+    }
     std::fs::rename(&temp, path).with_context(|| format!("replacing {}", path.display()))?;
     // The rename is durable only once the folder's entry is on disk too.
     File::open(&dir).and_then(|d| d.sync_all()).with_context(|| format!("flushing folder {}", dir.display()))?;
@@ -155,9 +176,22 @@ pub fn lock(state: &Path) -> Result<StateLock, InputError> {
             return Err(InputError(format!("cannot lock {}: {e}", path.display())));
         }
     }
+    remove_stale_temp_files(state);
     // Who holds the lock, for the message above; best effort, the lock itself is what matters.
     let _ = file.set_len(0).and_then(|_| write!(file, "pid {}", std::process::id()));
     Ok(StateLock { _file: file })
+}
+
+/// Temp files a process killed mid-write left behind; only the lock holder may remove them.
+fn remove_stale_temp_files(state: &Path) {
+    let name = state.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let Ok(entries) = std::fs::read_dir(parent_dir(state)) else { return };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if file.starts_with(&format!(".{name}.tmp-")) || file.starts_with(&format!(".{name}.bak-")) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -203,6 +237,13 @@ mod tests {
         assert_eq!(load(&path).unwrap(), Some(state));
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from("state.json")]);
+
+        let mut newer = load(&path).unwrap().unwrap();
+        newer.settings.stage = "dev".into();
+        save(&path, &newer).unwrap();
+        assert_eq!(load(&path).unwrap(), Some(newer));
+        let previous: State = serde_json::from_slice(&std::fs::read(backup_path(&path)).unwrap()).unwrap();
+        assert_eq!(previous.settings.stage, "prod", "the previous version is kept as the backup");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Bad input: a clear error that names the fix, exit code 2, nothing created, the state file untouched.
 
-use crate::support::{fixtures, inventory, Deployment};
+use crate::proxy::{Proxy, Rules};
+use crate::support::{fixtures, inventory, moto, Deployment, Outcome};
 
 struct Case {
     name: &'static str,
@@ -17,6 +18,10 @@ enum StateFixture {
 
 const OTHER_SERVICE_STATE: &str = r#"{"schema_version": 1, "settings": {"service": "other-service", "stage": "prod",
  "region": "us-east-1", "backend": "backend", "frontend": "frontend", "runtime": "python3.12"}, "steps": {}}"#;
+
+/// A state file cut off mid-write, as a copy interrupted outside deployer would leave it.
+const TRUNCATED_STATE: &str =
+    r#"{"schema_version": 1, "settings": {"service": "truncated", "stage": "prod", "region": "us-e"#;
 
 /// 307 characters, over DNS's 253.
 const LONG_DOMAIN: &str = concat!(
@@ -85,6 +90,18 @@ const CASES: &[Case] = &[
         args: &["run", "--service", "bad-wait", "--cert-wait", "soon"],
         state: None,
         expect: "give it as 90s, 45m or 1h",
+    },
+    Case {
+        name: "empty backend",
+        args: &["run", "--service", "empty-backend", "--backend", "empty-site"],
+        state: None,
+        expect: "lacks the handler files",
+    },
+    Case {
+        name: "truncated state file",
+        args: &["run", "--service", "truncated"],
+        state: Some(StateFixture::Json(TRUNCATED_STATE)),
+        expect: "is corrupt",
     },
     Case {
         name: "invalid region",
@@ -170,6 +187,8 @@ const CASES: &[Case] = &[
 
 #[tokio::test]
 async fn bad_input_exits_2_names_the_fix_and_changes_nothing() {
+    // Every case goes through the proxy, which proves no AWS write was made.
+    let proxy = Proxy::start(&moto().url(), Rules::default());
     let mut failures = Vec::new();
     for case in CASES {
         let d = Deployment::new("bad-input");
@@ -185,7 +204,9 @@ async fn bad_input_exits_2_names_the_fix_and_changes_nothing() {
             std::fs::write(d.state_path(), &text).unwrap();
             text
         });
-        let outcome = d.run(case.args);
+        let outcome = Outcome::from(
+            d.command(case.args).args(["--output", "json"]).env("AWS_ENDPOINT_URL", &proxy.url).output().unwrap(),
+        );
         let state_after = std::fs::read(d.state_path()).ok();
         if outcome.code != 2 || !outcome.stderr.contains(case.expect) || state_after != state_before {
             failures.push(format!(
@@ -198,6 +219,7 @@ async fn bad_input_exits_2_names_the_fix_and_changes_nothing() {
         }
     }
     assert!(failures.is_empty(), "cases that did not fail cleanly:\n{}", failures.join("\n"));
+    assert_eq!(proxy.seen(|s| s.write_count()), 0, "{:?}", proxy.seen(|s| s.writes.clone()));
     for service in [
         "broken",
         "mine",

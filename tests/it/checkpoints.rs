@@ -240,3 +240,68 @@ async fn a_reader_that_goes_away_does_not_stop_the_deploy() {
     assert_eq!(child.wait().unwrap().code(), Some(0));
     assert_eq!(inventory(&d.service).await, full_inventory(&d.service));
 }
+
+#[tokio::test]
+async fn a_crash_between_writing_and_renaming_the_state_leaves_it_whole() {
+    let d = Deployment::new("failpoint");
+    d.deploy().assert_ok();
+    let before = std::fs::read(d.state_path()).unwrap();
+    let crashed = d.command(&["step", "02-lambda"]).env("DEPLOYER_FAILPOINT", "state-before-rename").output().unwrap();
+    assert_eq!(crashed.status.code(), None, "the process died at the failpoint");
+    assert_eq!(std::fs::read(d.state_path()).unwrap(), before, "the state file is the previous one, whole");
+    let leftovers = std::fs::read_dir(d.path(".deployer"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".tmp-"));
+    assert_eq!(leftovers.count(), 1, "the half-done write is a separate temp file");
+
+    d.run(&["step", "02-lambda"]).assert_ok();
+    let names: Vec<String> = std::fs::read_dir(d.path(".deployer"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.contains(".tmp-")), "the next run removes it: {names:?}");
+    let backup: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path(".deployer/state.json.bak")).unwrap()).unwrap();
+    assert_eq!(backup["settings"]["service"], d.service.as_str(), "the previous version is kept as a backup");
+}
+
+#[tokio::test]
+async fn a_lock_file_left_by_a_dead_process_does_not_block_the_next_run() {
+    let d = Deployment::new("stale-lock");
+    std::fs::create_dir_all(d.path(".deployer")).unwrap();
+    // What a killed deployer leaves: the file, naming a process that is gone; the OS released its lock.
+    std::fs::write(d.path(".deployer/state.json.lock"), "pid 999999").unwrap();
+    d.deploy().assert_ok();
+}
+
+#[tokio::test]
+async fn without_credentials_nothing_starts_and_the_message_says_how_to_give_them() {
+    let d = Deployment::new("no-credentials");
+    let outcome = d
+        .command(&d.deploy_args().iter().map(String::as_str).collect::<Vec<_>>())
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(outcome.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&outcome.stderr);
+    assert!(stderr.contains("AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"), "{stderr}");
+    assert!(!d.state_path().exists());
+}
+
+#[tokio::test]
+async fn credentials_appear_neither_in_the_state_file_nor_in_the_output() {
+    let d = Deployment::new("no-secrets");
+    let (key_id, secret) = ("AKIADEPLOYERTESTKEY7", "deployer-test-secret-4f1c9a7e");
+    let output = d
+        .command(&d.deploy_args().iter().map(String::as_str).collect::<Vec<_>>())
+        .args(["--output", "json"])
+        .env("AWS_ACCESS_KEY_ID", key_id)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let everything = [output.stdout, output.stderr, std::fs::read(d.state_path()).unwrap()].concat();
+    let text = String::from_utf8_lossy(&everything);
+    assert!(!text.contains(key_id) && !text.contains(secret));
+}
