@@ -65,12 +65,15 @@ pub trait Resource {
     }
 }
 
+/// How many times a create is tried when it fails and the resource still cannot be found.
+const CREATE_ATTEMPTS: u32 = 5;
+
 pub async fn ensure<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Result<R::Live> {
     let key = resource.key();
     let recorded = key.as_deref().and_then(|k| recorder.recorded(k));
     let (mut live, created) = match resource.find(recorded.as_deref()).await? {
         Some(live) => (live, false),
-        None => (resource.create().await?, true),
+        None => (create_or_find(resource, recorded.as_deref()).await?, true),
     };
     let id = resource.id(&live);
     if let Some(key) = key.filter(|_| recorded.as_deref() != Some(id.as_str())) {
@@ -87,6 +90,27 @@ pub async fn ensure<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Resul
     };
     recorder.report(&resource.label(), &change);
     Ok(live)
+}
+
+/// Creates the resource; when the create fails, looks for it again before anything else, because the
+/// service may have made it and only the answer was lost: retrying blindly would make a second one of
+/// the resources without an idempotency token (a REST API). Not found: the create is tried again.
+async fn create_or_find<R: Resource>(resource: &R, recorded: Option<&str>) -> Result<R::Live> {
+    let mut attempt = 1;
+    loop {
+        let failure = match resource.create().await {
+            Ok(live) => return Ok(live),
+            Err(failure) => failure,
+        };
+        if let Some(live) = resource.find(recorded).await? {
+            return Ok(live);
+        }
+        if attempt == CREATE_ATTEMPTS {
+            return Err(failure);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt))).await;
+        attempt += 1;
+    }
 }
 
 /// How many requests one step keeps in flight at once.

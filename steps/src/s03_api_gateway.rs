@@ -13,17 +13,17 @@
 //! - `lambda:AddPermission` for `apigateway.amazonaws.com` once per function, statement `deployer-rest-api`,
 //!   scoped with a SourceArn to this API (`arn:…:execute-api:REGION:ACCOUNT:API_ID/*/*/*`): without it
 //!   API Gateway gets "Invalid permissions on Lambda function" and clients a 502, the manual's trouble case.
-//! - A deployment to stage `--stage`, created only when the wanted configuration (a digest of routes,
-//!   integrations and CORS, recorded as `deployment_config`) differs from the last one recorded, or the
-//!   stage no longer points at the recorded deployment. A re-run creates none.
+//! - A deployment to stage `--stage`, created only when the stage's deployment is not one of the wanted
+//!   configuration (a digest of routes, integrations and CORS, kept in the deployment's description, so it
+//!   is recognised whatever a kill interrupted). A re-run creates none.
 //! - Stage throttling on all methods (`*/*`): `--throttle-rate` requests/s, `--throttle-burst`.
 //!
 //! AWS calls: `apigateway:GetRestApi`, `GetRestApis`, `CreateRestApi`, `UpdateRestApi`, `GetResources`,
 //! `CreateResource`, `GetMethod`, `PutMethod`, `UpdateMethod`, `PutIntegration`, `PutMethodResponse`,
-//! `DeleteMethodResponse`, `PutIntegrationResponse`, `CreateDeployment`, `GetStage`, `UpdateStage`;
+//! `DeleteMethodResponse`, `PutIntegrationResponse`, `CreateDeployment`, `GetStage`, `GetDeployment`, `UpdateStage`;
 //! `lambda:GetPolicy`, `AddPermission`, `RemovePermission`.
 //!
-//! Outputs: `rest_api_id`, `root_resource_id`, `deployment_id`, `deployment_config`, `stage`,
+//! Outputs: `rest_api_id`, `root_resource_id`, `deployment_id`, `stage`,
 //! `invoke_url` (`https://ID.execute-api.REGION.amazonaws.com/STAGE`), `cors_origin`.
 
 use anyhow::{anyhow, Context as _, Result};
@@ -31,6 +31,7 @@ use async_trait::async_trait;
 use aws_sdk_apigateway::types::{
     EndpointConfiguration, EndpointType, Integration, IntegrationType, MethodResponse, Op, PatchOperation,
 };
+use aws_smithy_types::retry::RetryConfig;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap};
@@ -140,11 +141,7 @@ impl Step for ApiGateway {
 
         let stage = &ctx.settings.stage;
         let config = configuration_digest(&methods);
-        let recorded_config = recorder.recorded("deployment_config");
-        let deployment =
-            Deployment { ctx, api_id: &api.id, stage, config: &config, recorded_config: recorded_config.as_deref() };
-        let deployment_id = ensure(&deployment, recorder).await?;
-        record_if_changed(recorder, "deployment_config", &config)?;
+        let deployment_id = ensure(&Deployment { ctx, api_id: &api.id, stage, config: &config }, recorder).await?;
         ensure(&StageThrottling { ctx, api_id: &api.id, stage, deployment_id: &deployment_id }, recorder).await?;
 
         record_if_changed(recorder, "stage", stage)?;
@@ -204,7 +201,15 @@ async fn ensure_resource_tree(
                 .get(if parent.is_empty() { "/" } else { parent })
                 .cloned()
                 .with_context(|| format!("no parent resource for {path}"))?;
-            wanted.push(PathResource { ctx, api_id, path, part, parent_id, existing: existing.get(path).cloned() });
+            wanted.push(PathResource {
+                ctx,
+                api_id,
+                path,
+                part,
+                parent_id,
+                existing: existing.get(path).cloned(),
+                listed: Default::default(),
+            });
         }
         let made = all(wanted.iter().map(|r| ensure(r, recorder))).await?;
         ids.extend(wanted.iter().map(|r| r.path.to_string()).zip(made));
@@ -275,6 +280,9 @@ impl Resource for RestApi<'_> {
             .name(&self.name)
             .description(format!("REST API of {} (managed by deployer)", self.ctx.settings.service))
             .endpoint_configuration(EndpointConfiguration::builder().types(EndpointType::Regional).build())
+            // No idempotency token: a retry after a lost answer would make a second API. `ensure` looks first.
+            .customize()
+            .config_override(aws_sdk_apigateway::Config::builder().retry_config(RetryConfig::disabled()))
             .send()
             .await
             .with_context(|| format!("apigateway:CreateRestApi {}", self.name))?;
@@ -327,7 +335,9 @@ struct PathResource<'a> {
     path: &'static str,
     part: &'static str,
     parent_id: String,
+    /// From the listing taken at the start of the step; a later look (after a failed create) lists again.
     existing: Option<String>,
+    listed: std::cell::Cell<bool>,
 }
 
 impl Resource for PathResource<'_> {
@@ -338,7 +348,10 @@ impl Resource for PathResource<'_> {
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<String>> {
-        Ok(self.existing.clone())
+        if !self.listed.replace(true) {
+            return Ok(self.existing.clone());
+        }
+        Ok(existing_resources(self.ctx, self.api_id).await?.remove(self.path))
     }
 
     async fn create(&self) -> Result<String> {
@@ -597,13 +610,19 @@ impl Resource for Method<'_> {
     }
 }
 
-/// The deployment of the wanted configuration on the stage.
+/// The deployment of the wanted configuration on the stage. Its description names the configuration's
+/// digest, so it is found on the stage whatever moment a kill interrupted the step at.
 struct Deployment<'a> {
     ctx: &'a Context<'a>,
     api_id: &'a str,
     stage: &'a str,
     config: &'a str,
-    recorded_config: Option<&'a str>,
+}
+
+impl Deployment<'_> {
+    fn description(&self) -> String {
+        format!("deployer: configuration {}", &self.config[..16])
+    }
 }
 
 impl Resource for Deployment<'_> {
@@ -617,16 +636,19 @@ impl Resource for Deployment<'_> {
         Some("deployment_id".into())
     }
 
-    /// The recorded deployment counts only if it was made from the wanted configuration and the stage
-    /// still serves it.
-    async fn find(&self, recorded: Option<&str>) -> Result<Option<String>> {
-        let Some(id) = recorded.filter(|_| self.recorded_config == Some(self.config)) else {
-            return Ok(None);
-        };
-        let stage = self.ctx.aws.apigateway().get_stage().rest_api_id(self.api_id).stage_name(self.stage).send().await;
+    /// The stage's deployment counts only if it was made from the wanted configuration.
+    async fn find(&self, _recorded: Option<&str>) -> Result<Option<String>> {
+        let client = self.ctx.aws.apigateway();
+        let stage = client.get_stage().rest_api_id(self.api_id).stage_name(self.stage).send().await;
         let stage = absent_if(stage, |e| e.is_not_found_exception())
             .with_context(|| format!("apigateway:GetStage {} {}", self.api_id, self.stage))?;
-        Ok(stage.filter(|s| s.deployment_id() == Some(id)).map(|_| id.to_string()))
+        let Some(id) = stage.and_then(|s| s.deployment_id) else {
+            return Ok(None);
+        };
+        let deployment = client.get_deployment().rest_api_id(self.api_id).deployment_id(&id).send().await;
+        let deployment = absent_if(deployment, |e| e.is_not_found_exception())
+            .with_context(|| format!("apigateway:GetDeployment {} {id}", self.api_id))?;
+        Ok(deployment.filter(|d| d.description() == Some(self.description().as_str())).map(|_| id))
     }
 
     async fn create(&self) -> Result<String> {
@@ -637,7 +659,7 @@ impl Resource for Deployment<'_> {
             .create_deployment()
             .rest_api_id(self.api_id)
             .stage_name(self.stage)
-            .description(format!("deployer: configuration {}", &self.config[..12]))
+            .description(self.description())
             .send()
             .await
             .with_context(|| format!("apigateway:CreateDeployment {} to stage {}", self.api_id, self.stage))?;

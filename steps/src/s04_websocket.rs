@@ -24,6 +24,7 @@
 use anyhow::{Context as _, Result};
 use async_trait::async_trait;
 use aws_sdk_apigatewayv2::types::{Api, Integration, IntegrationType, ProtocolType, Route, RouteSettings};
+use aws_smithy_types::retry::RetryConfig;
 use std::collections::HashMap;
 use std::future::Future;
 
@@ -68,7 +69,7 @@ impl Step for WebSocket {
             let arn = ctx.output(s02_lambda::ID, &function_arn_key(function))?;
             let uri = lambda_integration_uri(region, partition, arn);
             let existing = integrations.iter().find(|i| i.integration_uri() == Some(uri.as_str())).cloned();
-            wanted.push(ProxyIntegration { ctx, api_id, function, uri, existing });
+            wanted.push(ProxyIntegration { ctx, api_id, function, uri, existing, listed: Default::default() });
         }
         let made = all(wanted.iter().map(|i| ensure(i, recorder))).await?;
 
@@ -82,6 +83,7 @@ impl Step for WebSocket {
                 key,
                 target: format!("integrations/{}", integration.integration_id().unwrap_or_default()),
                 existing: routes.iter().find(|r| r.route_key() == Some(*key)).cloned(),
+                listed: Default::default(),
             })
             .collect();
         all(wanted_routes.iter().map(|r| ensure(r, recorder))).await?;
@@ -214,6 +216,9 @@ impl Resource for WebSocketApi<'_> {
             .protocol_type(ProtocolType::Websocket)
             .route_selection_expression(ROUTE_SELECTION)
             .description(format!("WebSocket API of {} (managed by deployer)", self.ctx.settings.service))
+            // No idempotency token: a retry after a lost answer would make a second API. `ensure` looks first.
+            .customize()
+            .config_override(aws_sdk_apigatewayv2::Config::builder().retry_config(RetryConfig::disabled()))
             .send()
             .await
             .with_context(|| format!("apigatewayv2:CreateApi {}", self.name))?;
@@ -249,7 +254,9 @@ struct ProxyIntegration<'a> {
     api_id: &'a str,
     function: &'static str,
     uri: String,
+    /// From the listing taken at the start of the step; a later look (after a failed create) lists again.
     existing: Option<Integration>,
+    listed: std::cell::Cell<bool>,
 }
 
 impl Resource for ProxyIntegration<'_> {
@@ -260,7 +267,11 @@ impl Resource for ProxyIntegration<'_> {
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<Integration>> {
-        Ok(self.existing.clone())
+        if !self.listed.replace(true) {
+            return Ok(self.existing.clone());
+        }
+        let integrations = list_integrations(self.ctx, self.api_id).await?;
+        Ok(integrations.into_iter().find(|i| i.integration_uri() == Some(self.uri.as_str())))
     }
 
     async fn create(&self) -> Result<Integration> {
@@ -274,6 +285,9 @@ impl Resource for ProxyIntegration<'_> {
             .integration_method("POST")
             .integration_uri(&self.uri)
             .timeout_in_millis(INTEGRATION_TIMEOUT_MS)
+            // As for the API: a blind retry could make a second integration.
+            .customize()
+            .config_override(aws_sdk_apigatewayv2::Config::builder().retry_config(RetryConfig::disabled()))
             .send()
             .await
             .with_context(|| format!("apigatewayv2:CreateIntegration {}", self.label()))?;
@@ -324,7 +338,9 @@ struct WebSocketRoute<'a> {
     api_id: &'a str,
     key: &'static str,
     target: String,
+    /// From the listing taken at the start of the step; a later look (after a failed create) lists again.
     existing: Option<Route>,
+    listed: std::cell::Cell<bool>,
 }
 
 impl Resource for WebSocketRoute<'_> {
@@ -335,7 +351,10 @@ impl Resource for WebSocketRoute<'_> {
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<Route>> {
-        Ok(self.existing.clone())
+        if !self.listed.replace(true) {
+            return Ok(self.existing.clone());
+        }
+        Ok(list_routes(self.ctx, self.api_id).await?.into_iter().find(|r| r.route_key() == Some(self.key)))
     }
 
     async fn create(&self) -> Result<Route> {

@@ -103,3 +103,16 @@ async fn killed_after_any_request_then_resumed_gives_one_of_everything() {
         assert_eq!(d.deploy().assert_ok().changed(), 0, "nothing left to do after request {k}");
     }
 }
+
+#[tokio::test]
+async fn a_create_whose_answer_is_lost_does_not_make_a_second_api() {
+    let d = Deployment::new("wire-lost");
+    // CreateRestApi and apigatewayv2 CreateApi: the service makes the API, the answer is a 500.
+    let lost = vec!["POST /restapis".to_string(), "POST /v2/*".to_string()];
+    let proxy = Proxy::start(&moto().url(), Rules { lose_answer_once: lost.clone(), ..Rules::default() });
+    let args = d.deploy_args();
+    through(&d, &proxy, &args.iter().map(String::as_str).collect::<Vec<_>>()).assert_ok();
+    assert_eq!(proxy.seen(|s| s.answers_lost.clone()), lost);
+    // Exactly one REST API and one WebSocket API, found again after the lost answers.
+    assert_eq!(inventory(&d.service).await, full_inventory(&d.service));
+}

@@ -22,6 +22,9 @@ pub struct Rules {
     pub always_fail: Option<String>,
     /// Forward this many requests, then hold every later one unanswered.
     pub stall_after: Option<u32>,
+    /// For the first request of each of these operations (exact names): forward it, then answer 500, as
+    /// when the service did the work but the answer was lost.
+    pub lose_answer_once: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -32,6 +35,7 @@ pub struct Seen {
     pub forwarded: u32,
     pub faults: u32,
     pub stalled: bool,
+    pub answers_lost: Vec<String>,
 }
 
 impl Seen {
@@ -198,9 +202,22 @@ async fn handle(
         let mut seen = seen.lock().unwrap();
         seen.forwarded += 1;
         let tally = if read { &mut seen.reads } else { &mut seen.writes };
-        *tally.entry(name).or_default() += 1;
+        *tally.entry(name.clone()).or_default() += 1;
     }
     let (parts, body) = answer.into_parts();
     let body = body.collect().await?.to_bytes();
+    let lose = {
+        let mut seen = seen.lock().unwrap();
+        let lose = rules.lose_answer_once.contains(&name) && !seen.answers_lost.contains(&name);
+        if lose {
+            seen.answers_lost.push(name);
+        }
+        lose
+    };
+    if lose {
+        let mut response = Response::new(Full::new(Bytes::from_static(b"")));
+        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        return Ok(response);
+    }
     Ok(Response::from_parts(parts, Full::new(body)))
 }
