@@ -4,7 +4,7 @@
 use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value};
 
-use crate::aws::absent_if;
+use crate::aws::{absent_if, AwsContext};
 use crate::ensure::Resource;
 use crate::step::Context;
 
@@ -61,7 +61,7 @@ impl InvokePermission<'_> {
             .source_arn(&self.source_arn)
             .send()
             .await
-            .with_context(|| format!("lambda:AddPermission {} {}", self.function_name, self.statement_id))?;
+            .aws_context(|| format!("lambda:AddPermission {} {}", self.function_name, self.statement_id))?;
         Ok(())
     }
 }
@@ -79,7 +79,7 @@ impl Resource for InvokePermission<'_> {
         let policy = absent_if(lambda.get_policy().function_name(&self.function_name).send().await, |e| {
             e.is_resource_not_found_exception()
         })
-        .with_context(|| format!("lambda:GetPolicy {}", self.function_name))?;
+        .aws_context(|| format!("lambda:GetPolicy {}", self.function_name))?;
         let Some(document) = policy.and_then(|p| p.policy) else {
             return Ok(None);
         };
@@ -116,7 +116,7 @@ impl Resource for InvokePermission<'_> {
             .statement_id(self.statement_id)
             .send()
             .await
-            .with_context(|| format!("lambda:RemovePermission {} {}", self.function_name, self.statement_id))?;
+            .aws_context(|| format!("lambda:RemovePermission {} {}", self.function_name, self.statement_id))?;
         self.create().await
     }
 }

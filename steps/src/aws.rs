@@ -1,8 +1,12 @@
 //! One set of service clients built from one `SdkConfig`, so that every step shares the credential chain,
 //! region, endpoint, retry settings and HTTP connection pool.
 
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::{anyhow, Result};
 use aws_config::SdkConfig;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use std::sync::OnceLock;
 use tokio::sync::OnceCell;
 
@@ -98,7 +102,7 @@ impl Clients {
             .get_or_try_init(|| async {
                 let sts = aws_sdk_sts::config::Builder::from(&self.config).interceptor(self.calls.clone()).build();
                 let sts = aws_sdk_sts::Client::from_conf(sts);
-                let who = sts.get_caller_identity().send().await.context("sts:GetCallerIdentity")?;
+                let who = sts.get_caller_identity().send().await.aws_context(|| "sts:GetCallerIdentity".to_string())?;
                 let arn = who.arn().unwrap_or_default().to_string();
                 let partition = arn.split(':').nth(1).unwrap_or("aws").to_string();
                 let account =
@@ -119,4 +123,60 @@ pub fn absent_if<T, E, R>(
         Err(err) if err.as_service_error().is_some_and(&is_missing) => Ok(None),
         Err(err) => Err(err),
     }
+}
+
+/// Context for a failed AWS call, in words a person can act on: `lambda:CreateFunction NAME: HTTP 500
+/// InternalFailure: message`, instead of the SDK's nested "service error: unhandled error: …".
+pub trait AwsContext<T> {
+    fn aws_context(self, call: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T, E> AwsContext<T> for Result<T, SdkError<E, HttpResponse>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    fn aws_context(self, call: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|err| anyhow!("{}: {}", call(), describe(&err)))
+    }
+}
+
+fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(err: &SdkError<E, HttpResponse>) -> String {
+    match err {
+        SdkError::ServiceError(_) => {
+            let status = err.raw_response().map(|r| r.status().as_u16()).unwrap_or_default();
+            let service = err.as_service_error();
+            let said: Vec<&str> =
+                [service.and_then(|e| e.code()), service.and_then(|e| e.message())].into_iter().flatten().collect();
+            let said = if said.is_empty() { body_excerpt(err.raw_response()) } else { said.join(": ") };
+            format!("HTTP {status} {said}")
+        }
+        SdkError::DispatchFailure(_) => format!("could not reach AWS: {}", causes(err)),
+        SdkError::TimeoutError(_) => "AWS did not answer in time: run `deployer resume` to try again".to_string(),
+        _ => DisplayErrorContext(err).to_string(),
+    }
+}
+
+/// The start of an error answer the SDK could not read a code or message from, on one line.
+fn body_excerpt(response: Option<&HttpResponse>) -> String {
+    let body = response.and_then(|r| r.body().bytes()).map(String::from_utf8_lossy).unwrap_or_default();
+    let text: String = body.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(200).collect();
+    if text.is_empty() {
+        "no error details".to_string()
+    } else {
+        text
+    }
+}
+
+/// An error's chain of causes as one line, each message once.
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut messages: Vec<String> = Vec::new();
+    let mut current = Some(err);
+    while let Some(error) = current {
+        let message = error.to_string();
+        if !messages.iter().any(|m| m.contains(&message)) {
+            messages.push(message);
+        }
+        current = error.source();
+    }
+    messages.join(": ")
 }

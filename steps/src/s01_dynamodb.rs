@@ -24,7 +24,7 @@ use aws_sdk_dynamodb::types::{
 };
 use std::time::Duration;
 
-use crate::aws::absent_if;
+use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{all, ensure, Recorder, Resource};
 use crate::step::{Context, Step};
 
@@ -125,7 +125,7 @@ impl Table<'_> {
             .table_name(&self.name)
             .send()
             .await
-            .with_context(|| format!("dynamodb:DescribeTimeToLive {}", self.name))?;
+            .aws_context(|| format!("dynamodb:DescribeTimeToLive {}", self.name))?;
         let ttl = out.time_to_live_description();
         let enabled = ttl.and_then(|t| t.time_to_live_status()) == Some(&TimeToLiveStatus::Enabled);
         Ok(if enabled { ttl.and_then(|t| t.attribute_name()).map(str::to_string) } else { None })
@@ -159,7 +159,7 @@ impl Resource for Table<'_> {
         let described = absent_if(self.client().describe_table().table_name(&self.name).send().await, |e| {
             e.is_resource_not_found_exception()
         })
-        .with_context(|| format!("dynamodb:DescribeTable {}", self.name))?;
+        .aws_context(|| format!("dynamodb:DescribeTable {}", self.name))?;
         let Some(description) = described.and_then(|out| out.table().cloned()) else {
             return Ok(None);
         };
@@ -175,7 +175,7 @@ impl Resource for Table<'_> {
             .set_attribute_definitions(Some(self.attribute_definitions()?))
             .send()
             .await
-            .with_context(|| format!("dynamodb:CreateTable {}", self.name))?;
+            .aws_context(|| format!("dynamodb:CreateTable {}", self.name))?;
         let description = self.wait_active().await?;
         Ok(LiveTable { description, ttl_enabled_on: None })
     }
@@ -212,7 +212,7 @@ impl Resource for Table<'_> {
                 .billing_mode(BillingMode::PayPerRequest)
                 .send()
                 .await
-                .with_context(|| format!("dynamodb:UpdateTable {} (billing mode)", self.name))?;
+                .aws_context(|| format!("dynamodb:UpdateTable {} (billing mode)", self.name))?;
             live.description = self.wait_active().await?;
         }
         if let (true, Some(attribute)) = (fields.contains(&"ttl"), self.spec.ttl_attribute) {
@@ -223,7 +223,7 @@ impl Resource for Table<'_> {
                 .time_to_live_specification(spec)
                 .send()
                 .await
-                .with_context(|| format!("dynamodb:UpdateTimeToLive {}", self.name))?;
+                .aws_context(|| format!("dynamodb:UpdateTimeToLive {}", self.name))?;
             live.ttl_enabled_on = Some(attribute.to_string());
         }
         Ok(live)

@@ -41,7 +41,7 @@ use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::aws::absent_if;
+use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{all, ensure, Recorder, Resource};
 use crate::package::{self, Package};
 use crate::s01_dynamodb::{self, table_arn_key, TABLES};
@@ -248,13 +248,13 @@ impl Resource for Role<'_> {
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveRole>> {
         let iam = self.ctx.aws.iam();
         let got = absent_if(iam.get_role().role_name(&self.name).send().await, |e| e.is_no_such_entity_exception())
-            .with_context(|| format!("iam:GetRole {}", self.name))?;
+            .aws_context(|| format!("iam:GetRole {}", self.name))?;
         let Some(role) = got.and_then(|out| out.role().cloned()) else {
             return Ok(None);
         };
         let policy = iam.get_role_policy().role_name(&self.name).policy_name(self.policy_name()).send().await;
         let policy = absent_if(policy, |e| e.is_no_such_entity_exception())
-            .with_context(|| format!("iam:GetRolePolicy {} {}", self.name, self.policy_name()))?;
+            .aws_context(|| format!("iam:GetRolePolicy {} {}", self.name, self.policy_name()))?;
         Ok(Some(LiveRole {
             arn: role.arn().to_string(),
             trust_policy: decode_policy(role.assume_role_policy_document().unwrap_or("{}"))?,
@@ -273,7 +273,7 @@ impl Resource for Role<'_> {
             .description(format!("Lambda execution role of {} (managed by deployer)", self.ctx.settings.service))
             .send()
             .await
-            .with_context(|| format!("iam:CreateRole {}", self.name))?;
+            .aws_context(|| format!("iam:CreateRole {}", self.name))?;
         let arn = created.role().map(|r| r.arn().to_string()).unwrap_or_default();
         Ok(LiveRole { arn, trust_policy: Self::trust_policy(), access_policy: None })
     }
@@ -301,7 +301,7 @@ impl Resource for Role<'_> {
                 .policy_document(Self::trust_policy().to_string())
                 .send()
                 .await
-                .with_context(|| format!("iam:UpdateAssumeRolePolicy {}", self.name))?;
+                .aws_context(|| format!("iam:UpdateAssumeRolePolicy {}", self.name))?;
             live.trust_policy = Self::trust_policy();
         }
         if fields.contains(&"access_policy") {
@@ -312,7 +312,7 @@ impl Resource for Role<'_> {
                 .policy_document(policy.to_string())
                 .send()
                 .await
-                .with_context(|| format!("iam:PutRolePolicy {} {}", self.name, self.policy_name()))?;
+                .aws_context(|| format!("iam:PutRolePolicy {} {}", self.name, self.policy_name()))?;
             live.access_policy = Some(policy);
         }
         Ok(live)
@@ -437,7 +437,7 @@ impl Resource for Function<'_> {
         let got = absent_if(self.client().get_function().function_name(&self.name).send().await, |e| {
             e.is_resource_not_found_exception()
         })
-        .with_context(|| format!("lambda:GetFunction {}", self.name))?;
+        .aws_context(|| format!("lambda:GetFunction {}", self.name))?;
         Ok(got.and_then(|out| out.configuration().cloned()))
     }
 
@@ -451,7 +451,7 @@ impl Resource for Function<'_> {
                     delay = (delay * 2).min(Duration::from_secs(8));
                     attempt += 1;
                 }
-                other => break other.with_context(|| format!("lambda:CreateFunction {}", self.name))?,
+                other => break other.aws_context(|| format!("lambda:CreateFunction {}", self.name))?,
             }
         };
         let done = self
@@ -490,7 +490,7 @@ impl Resource for Function<'_> {
                 .environment(merged_environment(&live, &self.owned_environment()))
                 .send()
                 .await
-                .with_context(|| format!("lambda:UpdateFunctionConfiguration {}", self.name))?;
+                .aws_context(|| format!("lambda:UpdateFunctionConfiguration {}", self.name))?;
             live = wait_updated(self.ctx, &self.name).await?;
         }
         if fields.contains(&"code") {
@@ -500,7 +500,7 @@ impl Resource for Function<'_> {
                 .zip_file(Blob::new(self.package.zip.clone()))
                 .send()
                 .await
-                .with_context(|| format!("lambda:UpdateFunctionCode {}", self.name))?;
+                .aws_context(|| format!("lambda:UpdateFunctionCode {}", self.name))?;
             live = wait_updated(self.ctx, &self.name).await?;
         }
         Ok(live)
@@ -528,7 +528,7 @@ impl Resource for FunctionEnvironment<'_> {
             absent_if(self.ctx.aws.lambda().get_function().function_name(&self.function_name).send().await, |e| {
                 e.is_resource_not_found_exception()
             })
-            .with_context(|| format!("lambda:GetFunction {}", self.function_name))?;
+            .aws_context(|| format!("lambda:GetFunction {}", self.function_name))?;
         Ok(got.and_then(|out| out.configuration().cloned()))
     }
 
@@ -553,7 +553,7 @@ impl Resource for FunctionEnvironment<'_> {
             .environment(merged_environment(&live, &self.variables))
             .send()
             .await
-            .with_context(|| format!("lambda:UpdateFunctionConfiguration {} (environment)", self.function_name))?;
+            .aws_context(|| format!("lambda:UpdateFunctionConfiguration {} (environment)", self.function_name))?;
         wait_updated(self.ctx, &self.function_name).await
     }
 }

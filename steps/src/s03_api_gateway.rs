@@ -37,7 +37,7 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap};
 
 use crate::apigw::{execute_api_host, lambda_integration_uri, the_one_named, InvokePermission};
-use crate::aws::absent_if;
+use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{all, ensure, Recorder, Resource};
 use crate::package::hex;
 use crate::s02_lambda::{self, function_arn_key};
@@ -177,7 +177,7 @@ fn configuration_digest(methods: &[Method<'_>]) -> String {
 async fn existing_resources(ctx: &Context<'_>, api_id: &str) -> Result<HashMap<String, String>> {
     let pages = ctx.aws.apigateway().get_resources().rest_api_id(api_id).limit(500).into_paginator().items().send();
     let resources =
-        pages.collect::<Result<Vec<_>, _>>().await.with_context(|| format!("apigateway:GetResources {api_id}"))?;
+        pages.collect::<Result<Vec<_>, _>>().await.aws_context(|| format!("apigateway:GetResources {api_id}"))?;
     Ok(resources.into_iter().filter_map(|r| Some((r.path?, r.id?))).collect())
 }
 
@@ -247,7 +247,7 @@ impl Resource for RestApi<'_> {
         let client = self.ctx.aws.apigateway();
         if let Some(id) = recorded {
             let got = absent_if(client.get_rest_api().rest_api_id(id).send().await, |e| e.is_not_found_exception())
-                .with_context(|| format!("apigateway:GetRestApi {id}"))?;
+                .aws_context(|| format!("apigateway:GetRestApi {id}"))?;
             if let Some(api) = got.filter(|a| a.name() == Some(self.name.as_str())) {
                 return Ok(Some(LiveApi {
                     id: id.to_string(),
@@ -257,7 +257,7 @@ impl Resource for RestApi<'_> {
             }
         }
         let pages = client.get_rest_apis().limit(500).into_paginator().items().send();
-        let apis = pages.collect::<Result<Vec<_>, _>>().await.context("apigateway:GetRestApis")?;
+        let apis = pages.collect::<Result<Vec<_>, _>>().await.aws_context(|| "apigateway:GetRestApis".to_string())?;
         let named: Vec<_> = apis.into_iter().filter(|a| a.name() == Some(self.name.as_str())).collect();
         let ids = named.iter().filter_map(|a| a.id().map(str::to_string)).collect();
         let Some(id) = the_one_named("REST API", &self.name, ids)? else {
@@ -285,7 +285,7 @@ impl Resource for RestApi<'_> {
             .config_override(aws_sdk_apigateway::Config::builder().retry_config(RetryConfig::disabled()))
             .send()
             .await
-            .with_context(|| format!("apigateway:CreateRestApi {}", self.name))?;
+            .aws_context(|| format!("apigateway:CreateRestApi {}", self.name))?;
         Ok(LiveApi {
             id: created.id().context("CreateRestApi returned no ID")?.to_string(),
             root_resource_id: created.root_resource_id().map(str::to_string),
@@ -308,7 +308,7 @@ impl Resource for RestApi<'_> {
             .rest_api_id(&live.id)
             .send()
             .await
-            .with_context(|| format!("apigateway:GetRestApi {}", live.id))?;
+            .aws_context(|| format!("apigateway:GetRestApi {}", live.id))?;
         let current =
             api.endpoint_configuration().and_then(|c| c.types().first()).map_or("EDGE", |t| t.as_str()).to_string();
         let patch = PatchOperation::builder()
@@ -322,7 +322,7 @@ impl Resource for RestApi<'_> {
             .patch_operations(patch)
             .send()
             .await
-            .with_context(|| format!("apigateway:UpdateRestApi {} (endpoint type)", live.id))?;
+            .aws_context(|| format!("apigateway:UpdateRestApi {} (endpoint type)", live.id))?;
         live.regional = true;
         Ok(live)
     }
@@ -365,7 +365,7 @@ impl Resource for PathResource<'_> {
             .path_part(self.part)
             .send()
             .await
-            .with_context(|| format!("apigateway:CreateResource {}", self.path))?;
+            .aws_context(|| format!("apigateway:CreateResource {}", self.path))?;
         created.id.context("CreateResource returned no ID")
     }
 
@@ -450,7 +450,7 @@ impl Method<'_> {
                 request.r#type(IntegrationType::Mock).request_templates("application/json", r#"{"statusCode": 200}"#)
             }
         };
-        request.send().await.with_context(|| format!("apigateway:PutIntegration {}", self.label_detail()))?;
+        request.send().await.aws_context(|| format!("apigateway:PutIntegration {}", self.label_detail()))?;
         Ok(())
     }
 
@@ -466,7 +466,7 @@ impl Method<'_> {
                 .status_code("200")
                 .send()
                 .await
-                .with_context(|| format!("apigateway:DeleteMethodResponse {}", self.label_detail()))?;
+                .aws_context(|| format!("apigateway:DeleteMethodResponse {}", self.label_detail()))?;
         }
         client
             .put_method_response()
@@ -478,7 +478,7 @@ impl Method<'_> {
             .response_models("application/json", "Empty")
             .send()
             .await
-            .with_context(|| format!("apigateway:PutMethodResponse {}", self.label_detail()))?;
+            .aws_context(|| format!("apigateway:PutMethodResponse {}", self.label_detail()))?;
         Ok(())
     }
 
@@ -496,7 +496,7 @@ impl Method<'_> {
             // then breaks the SDK's parsing of every GetResources/GetMethod of the API.
             .send()
             .await
-            .with_context(|| format!("apigateway:PutIntegrationResponse {}", self.label_detail()))?;
+            .aws_context(|| format!("apigateway:PutIntegrationResponse {}", self.label_detail()))?;
         Ok(())
     }
 }
@@ -520,7 +520,7 @@ impl Resource for Method<'_> {
             .send()
             .await;
         let got = absent_if(got, |e| e.is_not_found_exception())
-            .with_context(|| format!("apigateway:GetMethod {}", self.label_detail()))?;
+            .aws_context(|| format!("apigateway:GetMethod {}", self.label_detail()))?;
         Ok(got.map(|m| LiveMethod {
             authorization: m.authorization_type().map(str::to_string),
             integration: m.method_integration().cloned(),
@@ -540,7 +540,7 @@ impl Resource for Method<'_> {
             .authorization_type("NONE")
             .send()
             .await
-            .with_context(|| format!("apigateway:PutMethod {}", self.label_detail()))?;
+            .aws_context(|| format!("apigateway:PutMethod {}", self.label_detail()))?;
         Ok(LiveMethod {
             authorization: put.authorization_type().map(str::to_string),
             integration: None,
@@ -591,7 +591,7 @@ impl Resource for Method<'_> {
                 .patch_operations(patch)
                 .send()
                 .await
-                .with_context(|| format!("apigateway:UpdateMethod {}", self.label_detail()))?;
+                .aws_context(|| format!("apigateway:UpdateMethod {}", self.label_detail()))?;
         }
         if fields.contains(&"integration") {
             self.put_integration().await?;
@@ -641,13 +641,13 @@ impl Resource for Deployment<'_> {
         let client = self.ctx.aws.apigateway();
         let stage = client.get_stage().rest_api_id(self.api_id).stage_name(self.stage).send().await;
         let stage = absent_if(stage, |e| e.is_not_found_exception())
-            .with_context(|| format!("apigateway:GetStage {} {}", self.api_id, self.stage))?;
+            .aws_context(|| format!("apigateway:GetStage {} {}", self.api_id, self.stage))?;
         let Some(id) = stage.and_then(|s| s.deployment_id) else {
             return Ok(None);
         };
         let deployment = client.get_deployment().rest_api_id(self.api_id).deployment_id(&id).send().await;
         let deployment = absent_if(deployment, |e| e.is_not_found_exception())
-            .with_context(|| format!("apigateway:GetDeployment {} {id}", self.api_id))?;
+            .aws_context(|| format!("apigateway:GetDeployment {} {id}", self.api_id))?;
         Ok(deployment.filter(|d| d.description() == Some(self.description().as_str())).map(|_| id))
     }
 
@@ -662,7 +662,7 @@ impl Resource for Deployment<'_> {
             .description(self.description())
             .send()
             .await
-            .with_context(|| format!("apigateway:CreateDeployment {} to stage {}", self.api_id, self.stage))?;
+            .aws_context(|| format!("apigateway:CreateDeployment {} to stage {}", self.api_id, self.stage))?;
         created.id.context("CreateDeployment returned no ID")
     }
 
@@ -691,7 +691,7 @@ impl Resource for StageThrottling<'_> {
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveStage>> {
         let stage = self.ctx.aws.apigateway().get_stage().rest_api_id(self.api_id).stage_name(self.stage).send().await;
         absent_if(stage, |e| e.is_not_found_exception())
-            .with_context(|| format!("apigateway:GetStage {} {}", self.api_id, self.stage))
+            .aws_context(|| format!("apigateway:GetStage {} {}", self.api_id, self.stage))
     }
 
     async fn create(&self) -> Result<LiveStage> {
@@ -704,7 +704,7 @@ impl Resource for StageThrottling<'_> {
             .deployment_id(self.deployment_id)
             .send()
             .await
-            .with_context(|| format!("apigateway:CreateStage {} {}", self.api_id, self.stage))?;
+            .aws_context(|| format!("apigateway:CreateStage {} {}", self.api_id, self.stage))?;
         self.find(None).await?.context("the stage vanished right after it was created")
     }
 
@@ -736,7 +736,7 @@ impl Resource for StageThrottling<'_> {
             .patch_operations(patch("/*/*/throttling/burstLimit", s.throttle_burst.to_string()))
             .send()
             .await
-            .with_context(|| format!("apigateway:UpdateStage {} {} (throttling)", self.api_id, self.stage))?;
+            .aws_context(|| format!("apigateway:UpdateStage {} {} (throttling)", self.api_id, self.stage))?;
         self.find(None).await?.context("the stage vanished while it was being updated")
     }
 }

@@ -29,7 +29,7 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use crate::apigw::{execute_api_host, lambda_integration_uri, the_one_named, InvokePermission};
-use crate::aws::absent_if;
+use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{all, ensure, Recorder, Resource};
 use crate::s02_lambda::{self, function_arn_key, FunctionEnvironment};
 use crate::s03_api_gateway::{record_if_changed, INTEGRATION_TIMEOUT_MS};
@@ -143,7 +143,7 @@ where
 async fn list_integrations(ctx: &Context<'_>, api_id: &str) -> Result<Vec<Integration>> {
     all_pages(|token| async move {
         let out = ctx.aws.apigatewayv2().get_integrations().api_id(api_id).set_next_token(token).send().await;
-        let out = out.with_context(|| format!("apigatewayv2:GetIntegrations {api_id}"))?;
+        let out = out.aws_context(|| format!("apigatewayv2:GetIntegrations {api_id}"))?;
         Ok((out.items().to_vec(), out.next_token().map(str::to_string)))
     })
     .await
@@ -152,7 +152,7 @@ async fn list_integrations(ctx: &Context<'_>, api_id: &str) -> Result<Vec<Integr
 async fn list_routes(ctx: &Context<'_>, api_id: &str) -> Result<Vec<Route>> {
     all_pages(|token| async move {
         let out = ctx.aws.apigatewayv2().get_routes().api_id(api_id).set_next_token(token).send().await;
-        let out = out.with_context(|| format!("apigatewayv2:GetRoutes {api_id}"))?;
+        let out = out.aws_context(|| format!("apigatewayv2:GetRoutes {api_id}"))?;
         Ok((out.items().to_vec(), out.next_token().map(str::to_string)))
     })
     .await
@@ -186,13 +186,18 @@ impl Resource for WebSocketApi<'_> {
         };
         if let Some(id) = recorded {
             let got = absent_if(client.get_api().api_id(id).send().await, |e| e.is_not_found_exception())
-                .with_context(|| format!("apigatewayv2:GetApi {id}"))?;
+                .aws_context(|| format!("apigatewayv2:GetApi {id}"))?;
             if let Some(api) = got.filter(|a| is_ours(a.name(), a.protocol_type())) {
                 return Ok(Some(LiveApi { id: id.to_string(), route_selection: api.route_selection_expression }));
             }
         }
         let apis = all_pages(|token| async move {
-            let out = client.get_apis().set_next_token(token).send().await.context("apigatewayv2:GetApis")?;
+            let out = client
+                .get_apis()
+                .set_next_token(token)
+                .send()
+                .await
+                .aws_context(|| "apigatewayv2:GetApis".to_string())?;
             Ok((out.items().to_vec(), out.next_token().map(str::to_string)))
         })
         .await?;
@@ -221,7 +226,7 @@ impl Resource for WebSocketApi<'_> {
             .config_override(aws_sdk_apigatewayv2::Config::builder().retry_config(RetryConfig::disabled()))
             .send()
             .await
-            .with_context(|| format!("apigatewayv2:CreateApi {}", self.name))?;
+            .aws_context(|| format!("apigatewayv2:CreateApi {}", self.name))?;
         let id = created.api_id.context("CreateApi returned no ID")?;
         Ok(LiveApi { id, route_selection: created.route_selection_expression })
     }
@@ -243,7 +248,7 @@ impl Resource for WebSocketApi<'_> {
             .route_selection_expression(ROUTE_SELECTION)
             .send()
             .await
-            .with_context(|| format!("apigatewayv2:UpdateApi {} (route selection)", live.id))?;
+            .aws_context(|| format!("apigatewayv2:UpdateApi {} (route selection)", live.id))?;
         Ok(LiveApi { id: live.id, route_selection: Some(ROUTE_SELECTION.to_string()) })
     }
 }
@@ -290,7 +295,7 @@ impl Resource for ProxyIntegration<'_> {
             .config_override(aws_sdk_apigatewayv2::Config::builder().retry_config(RetryConfig::disabled()))
             .send()
             .await
-            .with_context(|| format!("apigatewayv2:CreateIntegration {}", self.label()))?;
+            .aws_context(|| format!("apigatewayv2:CreateIntegration {}", self.label()))?;
         Ok(Integration::builder()
             .set_integration_id(created.integration_id)
             .set_integration_type(created.integration_type)
@@ -322,7 +327,7 @@ impl Resource for ProxyIntegration<'_> {
             .integration_method("POST")
             .send()
             .await
-            .with_context(|| format!("apigatewayv2:UpdateIntegration {}", self.label()))?;
+            .aws_context(|| format!("apigatewayv2:UpdateIntegration {}", self.label()))?;
         Ok(Integration::builder()
             .set_integration_id(live.integration_id)
             .integration_type(IntegrationType::AwsProxy)
@@ -368,7 +373,7 @@ impl Resource for WebSocketRoute<'_> {
             .target(&self.target)
             .send()
             .await
-            .with_context(|| format!("apigatewayv2:CreateRoute {}", self.key))?;
+            .aws_context(|| format!("apigatewayv2:CreateRoute {}", self.key))?;
         Ok(Route::builder()
             .set_route_id(created.route_id)
             .set_route_key(created.route_key)
@@ -395,7 +400,7 @@ impl Resource for WebSocketRoute<'_> {
             .target(&self.target)
             .send()
             .await
-            .with_context(|| format!("apigatewayv2:UpdateRoute {}", self.key))?;
+            .aws_context(|| format!("apigatewayv2:UpdateRoute {}", self.key))?;
         Ok(Route::builder().set_route_id(live.route_id).set_route_key(live.route_key).target(&self.target).build())
     }
 }
@@ -450,7 +455,7 @@ impl Resource for AutoDeployStage<'_> {
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveStage>> {
         let got = self.ctx.aws.apigatewayv2().get_stage().api_id(self.api_id).stage_name(self.stage).send().await;
         let got = absent_if(got, |e| e.is_not_found_exception())
-            .with_context(|| format!("apigatewayv2:GetStage {} {}", self.api_id, self.stage))?;
+            .aws_context(|| format!("apigatewayv2:GetStage {} {}", self.api_id, self.stage))?;
         Ok(got.map(|s| LiveStage::from(s.auto_deploy(), s.default_route_settings(), s.stage_variables())))
     }
 
@@ -467,7 +472,7 @@ impl Resource for AutoDeployStage<'_> {
             .set_stage_variables(Some(self.variables.clone()))
             .send()
             .await
-            .with_context(|| format!("apigatewayv2:CreateStage {} {}", self.api_id, self.stage))?;
+            .aws_context(|| format!("apigatewayv2:CreateStage {} {}", self.api_id, self.stage))?;
         Ok(LiveStage::from(created.auto_deploy(), created.default_route_settings(), created.stage_variables()))
     }
 
@@ -504,7 +509,7 @@ impl Resource for AutoDeployStage<'_> {
             .set_stage_variables(Some(variables.clone()))
             .send()
             .await
-            .with_context(|| format!("apigatewayv2:UpdateStage {} {}", self.api_id, self.stage))?;
+            .aws_context(|| format!("apigatewayv2:UpdateStage {} {}", self.api_id, self.stage))?;
         let s = self.ctx.settings;
         Ok(LiveStage {
             auto_deploy: Some(true),

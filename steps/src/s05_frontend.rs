@@ -51,7 +51,7 @@ use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use crate::aws::absent_if;
+use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{all, ensure, Change, Recorder, Resource};
 use crate::package::hex;
 use crate::s03_api_gateway::{self, record_if_changed};
@@ -269,13 +269,13 @@ impl Resource for Bucket<'_> {
                 "bucket {} belongs to another AWS account (bucket names are global): deploy under another --service",
                 self.name
             ),
-            Err(err) => return Err(err).with_context(|| format!("s3:HeadBucket {}", self.name)),
+            Err(err) => return Err(err).aws_context(|| format!("s3:HeadBucket {}", self.name)),
         }
         let block = s3.get_public_access_block().bucket(&self.name).send().await;
         let block = match block {
             Ok(out) => out.public_access_block_configuration().cloned(),
             Err(err) if err.code() == Some("NoSuchPublicAccessBlockConfiguration") => None,
-            Err(err) => return Err(err).with_context(|| format!("s3:GetPublicAccessBlock {}", self.name)),
+            Err(err) => return Err(err).aws_context(|| format!("s3:GetPublicAccessBlock {}", self.name)),
         };
         Ok(Some(block.as_ref() == Some(&Self::blocked())))
     }
@@ -297,7 +297,7 @@ impl Resource for Bucket<'_> {
                 "bucket {} is taken by another AWS account (bucket names are global): deploy under another --service",
                 self.name
             ),
-            Err(err) => Err(err).with_context(|| format!("s3:CreateBucket {}", self.name)),
+            Err(err) => Err(err).aws_context(|| format!("s3:CreateBucket {}", self.name)),
         }
     }
 
@@ -318,7 +318,7 @@ impl Resource for Bucket<'_> {
             .public_access_block_configuration(Self::blocked())
             .send()
             .await
-            .with_context(|| format!("s3:PutPublicAccessBlock {}", self.name))?;
+            .aws_context(|| format!("s3:PutPublicAccessBlock {}", self.name))?;
         Ok(true)
     }
 }
@@ -347,13 +347,16 @@ impl Resource for AccessControl<'_> {
             let got = absent_if(cloudfront.get_origin_access_control().id(id).send().await, |e| {
                 e.is_no_such_origin_access_control()
             })
-            .with_context(|| format!("cloudfront:GetOriginAccessControl {id}"))?;
+            .aws_context(|| format!("cloudfront:GetOriginAccessControl {id}"))?;
             if got.is_some() {
                 return Ok(Some(id.to_string()));
             }
         }
         let pages = cloudfront.list_origin_access_controls().into_paginator().send();
-        let pages = pages.collect::<Result<Vec<_>, _>>().await.context("cloudfront:ListOriginAccessControls")?;
+        let pages = pages
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .aws_context(|| "cloudfront:ListOriginAccessControls".to_string())?;
         let found = pages
             .iter()
             .filter_map(|p| p.origin_access_control_list())
@@ -378,7 +381,7 @@ impl Resource for AccessControl<'_> {
             .origin_access_control_config(config)
             .send()
             .await
-            .with_context(|| format!("cloudfront:CreateOriginAccessControl {}", self.name))?;
+            .aws_context(|| format!("cloudfront:CreateOriginAccessControl {}", self.name))?;
         created.origin_access_control.map(|o| o.id).context("CreateOriginAccessControl returned no ID")
     }
 
@@ -463,7 +466,7 @@ impl Distribution<'_> {
 
     async fn caller_reference_of(&self, id: &str) -> Result<String> {
         let config = self.ctx.aws.cloudfront().get_distribution_config().id(id).send().await;
-        let config = config.with_context(|| format!("cloudfront:GetDistributionConfig {id}"))?;
+        let config = config.aws_context(|| format!("cloudfront:GetDistributionConfig {id}"))?;
         Ok(config.distribution_config.map(|c| c.caller_reference).unwrap_or_default())
     }
 
@@ -471,7 +474,7 @@ impl Distribution<'_> {
         let got = absent_if(self.ctx.aws.cloudfront().get_distribution().id(id).send().await, |e| {
             e.is_no_such_distribution()
         })
-        .with_context(|| format!("cloudfront:GetDistribution {id}"))?;
+        .aws_context(|| format!("cloudfront:GetDistribution {id}"))?;
         let Some(distribution) = got.and_then(|out| out.distribution) else {
             return Ok(None);
         };
@@ -504,7 +507,8 @@ impl Resource for Distribution<'_> {
         }
         let comment = distribution_comment(&self.ctx.settings.service);
         let pages = self.ctx.aws.cloudfront().list_distributions().into_paginator().send();
-        let pages = pages.collect::<Result<Vec<_>, _>>().await.context("cloudfront:ListDistributions")?;
+        let pages =
+            pages.collect::<Result<Vec<_>, _>>().await.aws_context(|| "cloudfront:ListDistributions".to_string())?;
         let mut ids: Vec<String> = Vec::new();
         for summary in pages.iter().filter_map(|p| p.distribution_list()).flat_map(|l| l.items()) {
             let origins = summary.origins().map(|o| o.items()).unwrap_or_default();
@@ -544,7 +548,7 @@ impl Resource for Distribution<'_> {
                 self.caller_reference(),
                 distribution_comment(&self.ctx.settings.service)
             ),
-            other => other.context("cloudfront:CreateDistribution")?,
+            other => other.aws_context(|| "cloudfront:CreateDistribution".to_string())?,
         };
         let distribution = created.distribution.context("CreateDistribution returned no distribution")?;
         Ok(LiveDistribution {
@@ -601,7 +605,7 @@ pub(crate) async fn update_distribution_config(
 ) -> Result<aws_sdk_cloudfront::types::Distribution> {
     let cloudfront = ctx.aws.cloudfront();
     let current = cloudfront.get_distribution_config().id(id).send().await;
-    let current = current.with_context(|| format!("cloudfront:GetDistributionConfig {id}"))?;
+    let current = current.aws_context(|| format!("cloudfront:GetDistributionConfig {id}"))?;
     let etag = current.e_tag().map(str::to_string);
     let mut config = current.distribution_config.context("GetDistributionConfig returned no configuration")?;
     change(&mut config)?;
@@ -612,7 +616,7 @@ pub(crate) async fn update_distribution_config(
         .distribution_config(config)
         .send()
         .await
-        .with_context(|| format!("cloudfront:UpdateDistribution {id}"))?;
+        .aws_context(|| format!("cloudfront:UpdateDistribution {id}"))?;
     updated.distribution.context("UpdateDistribution returned no distribution")
 }
 
@@ -648,7 +652,7 @@ impl BucketPolicy<'_> {
             .policy(policy.to_string())
             .send()
             .await
-            .with_context(|| format!("s3:PutBucketPolicy {}", self.bucket))?;
+            .aws_context(|| format!("s3:PutBucketPolicy {}", self.bucket))?;
         Ok(policy)
     }
 }
@@ -666,7 +670,7 @@ impl Resource for BucketPolicy<'_> {
                 Ok(Some(serde_json::from_str(out.policy().unwrap_or("{}")).context("the bucket policy is not JSON")?))
             }
             Err(err) if err.code() == Some("NoSuchBucketPolicy") => Ok(None),
-            Err(err) => Err(err).with_context(|| format!("s3:GetBucketPolicy {}", self.bucket)),
+            Err(err) => Err(err).aws_context(|| format!("s3:GetBucketPolicy {}", self.bucket)),
         }
     }
 
@@ -696,7 +700,7 @@ async fn sync(
 ) -> Result<BTreeSet<String>> {
     let s3 = ctx.aws.s3();
     let pages = s3.list_objects_v2().bucket(bucket).into_paginator().send();
-    let pages = pages.collect::<Result<Vec<_>, _>>().await.with_context(|| format!("s3:ListObjectsV2 {bucket}"))?;
+    let pages = pages.collect::<Result<Vec<_>, _>>().await.aws_context(|| format!("s3:ListObjectsV2 {bucket}"))?;
     let live: BTreeMap<String, String> = pages
         .iter()
         .flat_map(|p| p.contents())
@@ -727,7 +731,7 @@ async fn sync(
             .cache_control(site::cache_control(&file.key))
             .send()
             .await
-            .with_context(|| format!("s3:PutObject {bucket}/{}", file.key))?;
+            .aws_context(|| format!("s3:PutObject {bucket}/{}", file.key))?;
         let change =
             if live.contains_key(&file.key) { Change::Updated(vec!["content".into()]) } else { Change::Created };
         recorder.report(&format!("object {}", file.key), &change);
@@ -744,7 +748,7 @@ async fn sync(
             .delete(delete)
             .send()
             .await
-            .with_context(|| format!("s3:DeleteObjects {bucket}"))?;
+            .aws_context(|| format!("s3:DeleteObjects {bucket}"))?;
         for key in batch {
             recorder.report(&format!("object {key}"), &Change::Deleted);
         }
@@ -795,7 +799,7 @@ async fn invalidate(
         .invalidation_batch(batch)
         .send()
         .await
-        .with_context(|| format!("cloudfront:CreateInvalidation {distribution_id}"))?;
+        .aws_context(|| format!("cloudfront:CreateInvalidation {distribution_id}"))?;
     // The ID goes to the report, not the state: a changing output would make dependents' fingerprints churn.
     let id = created.invalidation.map(|i| i.id).unwrap_or_default();
     recorder.record("pending_invalidation", "[]")?;

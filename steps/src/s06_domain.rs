@@ -45,7 +45,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::aws::absent_if;
+use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{ensure, Recorder, Resource};
 use crate::package::hex;
 use crate::s03_api_gateway::{self, record_if_changed};
@@ -208,7 +208,7 @@ impl HostedZone<'_> {
     async fn read(&self, id: &str) -> Result<Option<LiveZone>> {
         let got =
             absent_if(self.ctx.aws.route53().get_hosted_zone().id(id).send().await, |e| e.is_no_such_hosted_zone())
-                .with_context(|| format!("route53:GetHostedZone {id}"))?;
+                .aws_context(|| format!("route53:GetHostedZone {id}"))?;
         Ok(got.filter(|z| z.hosted_zone().is_some_and(|h| fqdn(h.name()) == fqdn(self.domain))).map(|z| LiveZone {
             id: id.trim_start_matches("/hostedzone/").to_string(),
             name_servers: z.delegation_set().map(|d| d.name_servers().to_vec()).unwrap_or_default(),
@@ -235,7 +235,7 @@ impl Resource for HostedZone<'_> {
             return Ok(Some(live));
         }
         let listed = self.ctx.aws.route53().list_hosted_zones_by_name().dns_name(self.domain).send().await;
-        let listed = listed.with_context(|| format!("route53:ListHostedZonesByName {}", self.domain))?;
+        let listed = listed.aws_context(|| format!("route53:ListHostedZonesByName {}", self.domain))?;
         let public = |z: &&aws_sdk_route53::types::HostedZone| !z.config().is_some_and(|c| c.private_zone());
         let ids: Vec<String> = listed
             .hosted_zones()
@@ -266,7 +266,7 @@ impl Resource for HostedZone<'_> {
             .caller_reference(format!("deployer-{}", self.domain))
             .send()
             .await
-            .with_context(|| format!("route53:CreateHostedZone {}", self.domain))?;
+            .aws_context(|| format!("route53:CreateHostedZone {}", self.domain))?;
         let id = created.hosted_zone().map(|z| z.id().trim_start_matches("/hostedzone/").to_string());
         Ok(LiveZone {
             id: id.context("CreateHostedZone returned no zone")?,
@@ -321,7 +321,7 @@ impl Certificate<'_> {
         let got = absent_if(client.describe_certificate().certificate_arn(arn).send().await, |e| {
             e.is_resource_not_found_exception()
         })
-        .with_context(|| format!("acm:DescribeCertificate {arn}"))?;
+        .aws_context(|| format!("acm:DescribeCertificate {arn}"))?;
         let Some(certificate) = got.and_then(|d| d.certificate) else { return Ok(None) };
         let usable =
             matches!(certificate.status(), Some(CertificateStatus::Issued | CertificateStatus::PendingValidation));
@@ -397,7 +397,8 @@ impl Resource for Certificate<'_> {
             .into_paginator()
             .items()
             .send();
-        let summaries = pages.collect::<Result<Vec<_>, _>>().await.context("acm:ListCertificates")?;
+        let summaries =
+            pages.collect::<Result<Vec<_>, _>>().await.aws_context(|| "acm:ListCertificates".to_string())?;
         let mut found = Vec::new();
         for summary in summaries.iter().filter(|s| s.domain_name() == Some(self.names[0].as_str())) {
             if let Some(live) = self.describe(summary.certificate_arn().unwrap_or_default()).await? {
@@ -422,7 +423,7 @@ impl Resource for Certificate<'_> {
             .idempotency_token(token)
             .send()
             .await
-            .with_context(|| format!("acm:RequestCertificate {}", self.names.join(", ")))?;
+            .aws_context(|| format!("acm:RequestCertificate {}", self.names.join(", ")))?;
         let arn = requested.certificate_arn.context("RequestCertificate returned no ARN")?;
         // The validation records appear seconds after the request; ACM offers no waiter for them.
         for attempt in 1..=VALIDATION_RECORD_ATTEMPTS {
@@ -495,7 +496,7 @@ impl Resource for Records<'_> {
                 .set_start_record_type(kind)
                 .send()
                 .await
-                .with_context(|| format!("route53:ListResourceRecordSets {}", self.zone_id))?;
+                .aws_context(|| format!("route53:ListResourceRecordSets {}", self.zone_id))?;
             records.extend(page.resource_record_sets().iter().cloned());
             if !page.is_truncated() {
                 return Ok(Some(records));
@@ -531,7 +532,7 @@ impl Resource for Records<'_> {
             .change_batch(batch)
             .send()
             .await
-            .with_context(|| format!("route53:ChangeResourceRecordSets {} ({})", self.zone_id, self.what))?;
+            .aws_context(|| format!("route53:ChangeResourceRecordSets {} ({})", self.zone_id, self.what))?;
         if let Some(change) = changed.change_info() {
             route53
                 .wait_until_resource_record_sets_changed()
@@ -585,7 +586,7 @@ impl Resource for RestDomain<'_> {
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveRestDomain>> {
         let got = self.ctx.aws.apigateway().get_domain_name().domain_name(self.name).send().await;
         let got = absent_if(got, |e| e.is_not_found_exception())
-            .with_context(|| format!("apigateway:GetDomainName {}", self.name))?;
+            .aws_context(|| format!("apigateway:GetDomainName {}", self.name))?;
         got.map(|d| {
             Ok(LiveRestDomain {
                 target: d.regional_domain_name().unwrap_or_default().to_string(),
@@ -611,7 +612,7 @@ impl Resource for RestDomain<'_> {
             .security_policy(aws_sdk_apigateway::types::SecurityPolicy::Tls12)
             .send()
             .await
-            .with_context(|| format!("apigateway:CreateDomainName {}", self.name))?;
+            .aws_context(|| format!("apigateway:CreateDomainName {}", self.name))?;
         Ok(LiveRestDomain {
             target: created.regional_domain_name().unwrap_or_default().to_string(),
             zone: self.zone_or_table(created.regional_hosted_zone_id())?,
@@ -641,7 +642,7 @@ impl Resource for RestDomain<'_> {
             .patch_operations(patch)
             .send()
             .await
-            .with_context(|| format!("apigateway:UpdateDomainName {} (certificate)", self.name))?;
+            .aws_context(|| format!("apigateway:UpdateDomainName {} (certificate)", self.name))?;
         live.certificate = Some(self.certificate.to_string());
         Ok(live)
     }
@@ -659,7 +660,7 @@ impl BasePathMapping<'_> {
     async fn root_mapping(&self) -> Result<Option<(String, String)>> {
         let got = self.ctx.aws.apigateway().get_base_path_mappings().domain_name(self.domain).send().await;
         let got = absent_if(got, |e| e.is_not_found_exception())
-            .with_context(|| format!("apigateway:GetBasePathMappings {}", self.domain))?;
+            .aws_context(|| format!("apigateway:GetBasePathMappings {}", self.domain))?;
         let root =
             got.iter().flat_map(|m| m.items()).find(|m| m.base_path().is_none_or(|p| p == "(none)" || p.is_empty()));
         Ok(root.map(|m| (m.rest_api_id().unwrap_or_default().to_string(), m.stage().unwrap_or_default().to_string())))
@@ -706,7 +707,7 @@ impl Resource for BasePathMapping<'_> {
                 .root_mapping()
                 .await?
                 .with_context(|| format!("the base path mapping of {} conflicts yet cannot be read", self.domain)),
-            Err(err) => Err(err).with_context(|| format!("apigateway:CreateBasePathMapping {}", self.domain)),
+            Err(err) => Err(err).aws_context(|| format!("apigateway:CreateBasePathMapping {}", self.domain)),
         }
     }
 
@@ -736,7 +737,7 @@ impl Resource for BasePathMapping<'_> {
             .patch_operations(patch("/stage", self.stage))
             .send()
             .await
-            .with_context(|| format!("apigateway:UpdateBasePathMapping {}", self.domain))?;
+            .aws_context(|| format!("apigateway:UpdateBasePathMapping {}", self.domain))?;
         Ok((self.rest_api_id.to_string(), self.stage.to_string()))
     }
 }
@@ -780,7 +781,7 @@ impl Resource for WebSocketDomain<'_> {
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<Self::Live>> {
         let got = self.ctx.aws.apigatewayv2().get_domain_name().domain_name(self.name).send().await;
         let got = absent_if(got, |e| e.is_not_found_exception())
-            .with_context(|| format!("apigatewayv2:GetDomainName {}", self.name))?;
+            .aws_context(|| format!("apigatewayv2:GetDomainName {}", self.name))?;
         Ok(got.map(|d| {
             let configurations = d.domain_name_configurations();
             (configurations.first().and_then(|c| c.certificate_arn()).map(str::to_string), self.target(configurations))
@@ -797,7 +798,7 @@ impl Resource for WebSocketDomain<'_> {
             .domain_name_configurations(self.configuration())
             .send()
             .await
-            .with_context(|| format!("apigatewayv2:CreateDomainName {}", self.name))?;
+            .aws_context(|| format!("apigatewayv2:CreateDomainName {}", self.name))?;
         let configurations = created.domain_name_configurations();
         Ok((configurations.first().and_then(|c| c.certificate_arn()).map(str::to_string), self.target(configurations)))
     }
@@ -819,7 +820,7 @@ impl Resource for WebSocketDomain<'_> {
             .domain_name_configurations(self.configuration())
             .send()
             .await
-            .with_context(|| format!("apigatewayv2:UpdateDomainName {} (certificate)", self.name))?;
+            .aws_context(|| format!("apigatewayv2:UpdateDomainName {} (certificate)", self.name))?;
         Ok((Some(self.certificate.to_string()), live.1))
     }
 }
@@ -842,7 +843,7 @@ impl Resource for ApiMapping<'_> {
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<Self::Live>> {
         let got = self.ctx.aws.apigatewayv2().get_api_mappings().domain_name(self.domain).send().await;
-        let got = got.with_context(|| format!("apigatewayv2:GetApiMappings {}", self.domain))?;
+        let got = got.aws_context(|| format!("apigatewayv2:GetApiMappings {}", self.domain))?;
         let root = got.items().iter().find(|m| m.api_mapping_key().unwrap_or_default().is_empty());
         Ok(root.map(|m| {
             let text = |v: Option<&str>| v.unwrap_or_default().to_string();
@@ -861,7 +862,7 @@ impl Resource for ApiMapping<'_> {
             .stage(self.stage)
             .send()
             .await
-            .with_context(|| format!("apigatewayv2:CreateApiMapping {}", self.domain))?;
+            .aws_context(|| format!("apigatewayv2:CreateApiMapping {}", self.domain))?;
         Ok((created.api_mapping_id().unwrap_or_default().to_string(), self.api_id.to_string(), self.stage.to_string()))
     }
 
@@ -884,7 +885,7 @@ impl Resource for ApiMapping<'_> {
             .stage(self.stage)
             .send()
             .await
-            .with_context(|| format!("apigatewayv2:UpdateApiMapping {}", self.domain))?;
+            .aws_context(|| format!("apigatewayv2:UpdateApiMapping {}", self.domain))?;
         Ok((live.0, self.api_id.to_string(), self.stage.to_string()))
     }
 }
@@ -923,7 +924,7 @@ impl Resource for DistributionAliases<'_> {
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<DistributionConfig>> {
         let got = self.ctx.aws.cloudfront().get_distribution_config().id(self.id).send().await;
-        let got = got.with_context(|| format!("cloudfront:GetDistributionConfig {}", self.id))?;
+        let got = got.aws_context(|| format!("cloudfront:GetDistributionConfig {}", self.id))?;
         Ok(got.distribution_config)
     }
 

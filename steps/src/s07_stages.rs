@@ -17,13 +17,13 @@
 //!
 //! Outputs: `stages` (comma-separated), `STAGE_invoke_url` and `STAGE_websocket_url` for each stage.
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use async_trait::async_trait;
 use aws_sdk_apigateway::types::{Op, PatchOperation};
 use std::collections::HashMap;
 
 use crate::apigw::execute_api_host;
-use crate::aws::absent_if;
+use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{ensure, Recorder, Resource};
 use crate::s03_api_gateway::{self, record_if_changed, StageThrottling};
 use crate::s04_websocket::{self, AutoDeployStage};
@@ -111,7 +111,7 @@ impl Resource for RestStage<'_> {
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<Self::Live>> {
         let got = self.ctx.aws.apigateway().get_stage().rest_api_id(self.api_id).stage_name(self.stage).send().await;
         let got = absent_if(got, |e| e.is_not_found_exception())
-            .with_context(|| format!("apigateway:GetStage {} {}", self.api_id, self.stage))?;
+            .aws_context(|| format!("apigateway:GetStage {} {}", self.api_id, self.stage))?;
         Ok(got.map(|s| (s.deployment_id().map(str::to_string), s.variables().cloned().unwrap_or_default())))
     }
 
@@ -144,7 +144,7 @@ impl Resource for RestStage<'_> {
         for (key, value) in &self.variables {
             request = request.patch_operations(replace(format!("/variables/{key}"), value));
         }
-        request.send().await.with_context(|| format!("apigateway:UpdateStage {} {}", self.api_id, self.stage))?;
+        request.send().await.aws_context(|| format!("apigateway:UpdateStage {} {}", self.api_id, self.stage))?;
         let mut variables = live.1;
         variables.extend(self.variables.clone());
         Ok((self.follows.map(str::to_string).or(live.0), variables))

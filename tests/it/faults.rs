@@ -56,6 +56,7 @@ async fn an_operation_that_always_fails_names_itself_and_resume_finishes_once_it
     for expected in [
         "lambda:CreateFunction",
         &format!("{}-conversation-api", d.service),
+        "HTTP 500",
         "injected persistent failure",
         "deployer resume",
     ] {
