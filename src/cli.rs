@@ -9,7 +9,8 @@ Examples:
   deployer step 02-lambda
   deployer resume
   deployer status --output json
-  deployer outputs --format env > .env.production";
+  deployer outputs --format env > .env.production
+  deployer completions zsh > ~/.zfunc/_deployer";
 
 #[derive(Debug, Parser)]
 #[command(name = "deployer", version, about = "Deploys the serverless backend to AWS, idempotently and resumably", after_help = EXAMPLES)]
@@ -24,6 +25,14 @@ pub struct Cli {
     /// How to report progress and results.
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+
+    /// Show unchanged resources too.
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// Show only errors, notices and the final summary.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
 
     /// After the run, print each AWS operation's calls and time on stderr.
     #[arg(long, global = true)]
@@ -58,6 +67,8 @@ pub enum Command {
     /// List the steps with their manual sections.
     Steps,
     /// Print the deployment's URLs and names (`--format env` for a .env.production file).
+    /// Print a shell completion script: `deployer completions bash > /etc/bash_completion.d/deployer`.
+    Completions { shell: clap_complete::Shell },
     Outputs {
         /// `text`, or `env` for KEY=value lines the frontend build and scripts can source.
         #[arg(long, value_enum, default_value_t = OutputsFormat::Text)]

@@ -67,6 +67,11 @@ async fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Outputs { format } => outputs::show(&cli.state, cli.output, *format),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(*shell, &mut Cli::command(), "deployer", &mut std::io::stdout());
+            Ok(())
+        }
     }
 }
 
@@ -130,11 +135,18 @@ async fn resolve_settings(
     })
 }
 
-fn reporter(output: Output) -> Box<dyn Reporter> {
-    match output {
+fn reporter(cli: &Cli) -> Box<dyn Reporter> {
+    let detail = match (cli.quiet, cli.verbose) {
+        (true, _) => progress::Detail::Quiet,
+        (_, true) => progress::Detail::Everything,
+        _ => progress::Detail::Changes,
+    };
+    match cli.output {
         Output::Json => Box::new(progress::Json),
-        Output::Text if std::io::stderr().is_terminal() => Box::<progress::Terminal>::default(),
-        Output::Text => Box::new(progress::Plain),
+        Output::Text if std::io::stderr().is_terminal() && detail != progress::Detail::Quiet => {
+            Box::new(progress::Terminal::new(detail))
+        }
+        Output::Text => Box::new(progress::Plain { detail }),
     }
 }
 
@@ -167,7 +179,7 @@ async fn deploy(cli: &Cli, args: &SettingsArgs, selection: Selection, resume: bo
     let clients = Clients::new(config);
     preflight(&clients, &settings).await?;
 
-    let reporter = reporter(cli.output);
+    let reporter = reporter(cli);
     let runner =
         Runner { state_path: &cli.state, state: current.into(), clients: &clients, reporter: reporter.as_ref() };
     // Ctrl-C drops the running step's future: calls in flight are abandoned, and every resource they may

@@ -85,21 +85,52 @@ fn seconds(elapsed: Duration) -> String {
     format!("{:.1} s", elapsed.as_secs_f64())
 }
 
+/// How much text progress shows (`-q`, default, `-v`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Errors, notices and the final summary.
+    Quiet,
+    /// Steps and the resources that changed.
+    Changes,
+    /// Unchanged resources too.
+    Everything,
+}
+
+impl Detail {
+    fn shows(self, change: &Change) -> bool {
+        match self {
+            Detail::Quiet => false,
+            Detail::Changes => *change != Change::Unchanged,
+            Detail::Everything => true,
+        }
+    }
+}
+
 /// Plain lines on stderr, for logs and CI.
-pub struct Plain;
+pub struct Plain {
+    pub detail: Detail,
+}
 
 impl Reporter for Plain {
     fn step_started(&self, id: &str, title: &str) {
-        say!("==> {id}: {title}");
+        if self.detail != Detail::Quiet {
+            say!("==> {id}: {title}");
+        }
     }
     fn step_skipped(&self, id: &str, reason: &str) {
-        say!("==> {id}: skipped ({reason})");
+        if self.detail != Detail::Quiet {
+            say!("==> {id}: skipped ({reason})");
+        }
     }
     fn resource(&self, _step: &str, resource: &str, change: &Change) {
-        say!("    {}", describe(resource, change));
+        if self.detail.shows(change) {
+            say!("    {}", describe(resource, change));
+        }
     }
     fn step_finished(&self, id: &str, counts: Counts, elapsed: Duration) {
-        say!("<== {id}: done, {} in {}", counts.summary(), seconds(elapsed));
+        if self.detail != Detail::Quiet {
+            say!("<== {id}: done, {} in {}", counts.summary(), seconds(elapsed));
+        }
     }
     fn step_failed(&self, id: &str, error: &str) {
         say!("<== {id}: FAILED: {error}");
@@ -113,12 +144,16 @@ impl Reporter for Plain {
 }
 
 /// One spinner per step, resource lines printed above it.
-#[derive(Default)]
 pub struct Terminal {
     spinner: RefCell<Option<ProgressBar>>,
+    detail: Detail,
 }
 
 impl Terminal {
+    pub fn new(detail: Detail) -> Self {
+        Terminal { spinner: RefCell::new(None), detail }
+    }
+
     fn println(&self, line: String) {
         match &*self.spinner.borrow() {
             Some(bar) => bar.println(line),
@@ -147,7 +182,9 @@ impl Reporter for Terminal {
         say!("- {id}: skipped ({reason})");
     }
     fn resource(&self, _step: &str, resource: &str, change: &Change) {
-        self.println(format!("    {}", describe(resource, change)));
+        if self.detail.shows(change) {
+            self.println(format!("    {}", describe(resource, change)));
+        }
     }
     fn step_finished(&self, id: &str, counts: Counts, elapsed: Duration) {
         self.finish(format!("✔ {id}: {} in {}", counts.summary(), seconds(elapsed)));

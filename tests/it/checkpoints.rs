@@ -305,3 +305,30 @@ async fn credentials_appear_neither_in_the_state_file_nor_in_the_output() {
     let text = String::from_utf8_lossy(&everything);
     assert!(!text.contains(key_id) && !text.contains(secret));
 }
+
+#[tokio::test]
+async fn text_progress_shows_changes_by_default_everything_with_v_and_little_with_q() {
+    let d = Deployment::new("verbosity");
+    let first = d.command(&d.deploy_args().iter().map(String::as_str).collect::<Vec<_>>()).output().unwrap();
+    let first = String::from_utf8_lossy(&first.stderr);
+    assert!(first.contains("(created)") && !first.contains("(unchanged)"), "{first}");
+
+    let everything = d.command(&["step", "01-dynamodb", "-v"]).output().unwrap();
+    let everything = String::from_utf8_lossy(&everything.stderr);
+    assert!(everything.contains(&format!("= table {}-usage (unchanged)", d.service)), "{everything}");
+
+    let quiet = d.command(&["step", "01-dynamodb", "-q"]).output().unwrap();
+    let quiet = String::from_utf8_lossy(&quiet.stderr);
+    assert_eq!(quiet.lines().count(), 1, "only the summary: {quiet}");
+    assert!(quiet.starts_with("finished: 0 created"), "{quiet}");
+}
+
+#[test]
+fn shell_completions_name_the_commands() {
+    for shell in ["bash", "zsh", "fish"] {
+        let script = std::process::Command::new(crate::support::BIN).args(["completions", shell]).output().unwrap();
+        assert!(script.status.success(), "{shell}");
+        let script = String::from_utf8_lossy(&script.stdout);
+        assert!(script.contains("resume") && script.contains("outputs"), "{shell}: {script}");
+    }
+}
