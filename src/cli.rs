@@ -7,6 +7,7 @@ const EXAMPLES: &str = "\
 Examples:
   deployer run --service new-service --domain new-service.com
   deployer step 02-lambda
+  deployer plan
   deployer resume
   deployer status --output json
   deployer outputs --format env > .env.production
@@ -60,15 +61,17 @@ pub enum Command {
         #[command(flatten)]
         settings: SettingsArgs,
     },
+    /// Show what `run` would create, update or delete, reading AWS only; writes nothing anywhere.
+    Plan(SettingsArgs),
     /// Continue from the first step that is not done, with the settings recorded in the state file.
     Resume,
     /// Show each step's status and recorded outputs.
     Status,
     /// List the steps with their manual sections.
     Steps,
-    /// Print the deployment's URLs and names (`--format env` for a .env.production file).
     /// Print a shell completion script: `deployer completions bash > /etc/bash_completion.d/deployer`.
     Completions { shell: clap_complete::Shell },
+    /// Print the deployment's URLs and names (`--format env` for a .env.production file).
     Outputs {
         /// `text`, or `env` for KEY=value lines the frontend build and scripts can source.
         #[arg(long, value_enum, default_value_t = OutputsFormat::Text)]
@@ -127,4 +130,10 @@ pub struct SettingsArgs {
     /// Send every AWS request to this endpoint (e.g. a local moto); AWS_ENDPOINT_URL works too.
     #[arg(long)]
     pub endpoint_url: Option<String>,
+    /// 08-verify: send the HTTP smoke test to this base URL instead of the deployed API (not recorded).
+    #[arg(long)]
+    pub verify_http_url: Option<String>,
+    /// 08-verify: send the WebSocket smoke test to this URL instead of the deployed API (not recorded).
+    #[arg(long)]
+    pub verify_ws_url: Option<String>,
 }

@@ -28,7 +28,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use cli::{Cli, Command, Output, SettingsArgs};
-use progress::Reporter;
+use progress::{Mode, Reporter};
 use runner::{Runner, Selection};
 use state::State;
 
@@ -60,6 +60,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
     match &cli.command {
         Command::Run(args) => deploy(&cli, args, Selection::All, false).await,
         Command::Step { id, settings } => deploy(&cli, settings, Selection::One(id.clone()), false).await,
+        Command::Plan(args) => plan(&cli, args).await,
         Command::Resume => deploy(&cli, &SettingsArgs::default(), Selection::All, true).await,
         Command::Status => show_status(&cli),
         Command::Steps => {
@@ -132,21 +133,23 @@ async fn resolve_settings(
             None => recorded.map_or(DEFAULT_CERT_WAIT_SECONDS, |r| r.cert_wait_seconds),
         },
         endpoint_url: args.endpoint_url.clone().or_else(|| recorded.and_then(|r| r.endpoint_url.clone())),
+        verify_http_url: args.verify_http_url.clone(),
+        verify_ws_url: args.verify_ws_url.clone(),
     })
 }
 
-fn reporter(cli: &Cli) -> Box<dyn Reporter> {
+fn reporter(cli: &Cli, mode: Mode) -> Box<dyn Reporter> {
     let detail = match (cli.quiet, cli.verbose) {
         (true, _) => progress::Detail::Quiet,
         (_, true) => progress::Detail::Everything,
         _ => progress::Detail::Changes,
     };
     match cli.output {
-        Output::Json => Box::new(progress::Json),
+        Output::Json => Box::new(progress::Json { mode }),
         Output::Text if std::io::stderr().is_terminal() && detail != progress::Detail::Quiet => {
-            Box::new(progress::Terminal::new(detail))
+            Box::new(progress::Terminal::new(detail, mode))
         }
-        Output::Text => Box::new(progress::Plain { detail }),
+        Output::Text => Box::new(progress::Plain { detail, mode }),
     }
 }
 
@@ -175,11 +178,8 @@ async fn deploy(cli: &Cli, args: &SettingsArgs, selection: Selection, resume: bo
     let selected = runner::select(&steps, &selection, Some(&current))?;
     current.settings = settings.clone();
 
-    let config = aws::load(&settings.region, settings.endpoint_url.as_deref(), cli.max_attempts).await;
-    let clients = Clients::new(config);
-    preflight(&clients, &settings).await?;
-
-    let reporter = reporter(cli);
+    let clients = connect(cli, &settings).await?;
+    let reporter = reporter(cli, Mode::Apply);
     let runner =
         Runner { state_path: &cli.state, state: current.into(), clients: &clients, reporter: reporter.as_ref() };
     // Ctrl-C drops the running step's future: calls in flight are abandoned, and every resource they may
@@ -195,6 +195,37 @@ async fn deploy(cli: &Cli, args: &SettingsArgs, selection: Selection, resume: bo
         return Err(runner.mark_interrupted()?.into());
     }
     Ok(())
+}
+
+/// `plan`: what `run` would do, from AWS as it is; writes nothing to AWS or to the state file.
+async fn plan(cli: &Cli, args: &SettingsArgs) -> Result<()> {
+    let recorded = state::load(&cli.state)?;
+    let settings = resolve_settings(args, recorded.as_ref().map(|s| &s.settings), &cli.state).await?;
+    settings.validate()?;
+    let steps = registry();
+    for step in &steps {
+        step.validate(&settings)?;
+    }
+    let mut current = recorded.unwrap_or_else(|| State::new(settings.clone()));
+    current.settings = settings.clone();
+    let clients = connect(cli, &settings).await?;
+    let reporter = reporter(cli, Mode::Plan);
+    let runner =
+        Runner { state_path: &cli.state, state: current.into(), clients: &clients, reporter: reporter.as_ref() };
+    let all: Vec<&dyn deployer_steps::Step> = steps.iter().map(|s| s.as_ref()).collect();
+    let planned = runner.plan(&all).await;
+    if cli.timings {
+        progress::print_timings(&clients.calls);
+    }
+    planned.map(|_| ())
+}
+
+/// The clients for these settings, once the endpoint has answered with working credentials.
+async fn connect(cli: &Cli, settings: &Settings) -> Result<Clients> {
+    let config = aws::load(&settings.region, settings.endpoint_url.as_deref(), cli.max_attempts).await;
+    let clients = Clients::new(config);
+    preflight(&clients, settings).await?;
+    Ok(clients)
 }
 
 /// One cheap call that proves the endpoint answers and the credentials work, before any step starts.

@@ -45,15 +45,41 @@ impl Counts {
         self.created + self.updated + self.deleted
     }
 
-    fn summary(&self) -> String {
-        format!(
-            "{} created, {} updated, {} deleted, {} unchanged ({} changed)",
-            self.created,
-            self.updated,
-            self.deleted,
-            self.unchanged,
-            self.changed()
-        )
+    fn summary(&self, mode: Mode) -> String {
+        match mode {
+            Mode::Apply => format!(
+                "{} created, {} updated, {} deleted, {} unchanged ({} changed)",
+                self.created,
+                self.updated,
+                self.deleted,
+                self.unchanged,
+                self.changed()
+            ),
+            Mode::Plan => format!(
+                "{} to create, {} to update, {} to delete, {} unchanged",
+                self.created, self.updated, self.deleted, self.unchanged
+            ),
+        }
+    }
+}
+
+/// Whether the changes reported were made (`run`, `destroy`) or only found (`plan`, in the future tense).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Apply,
+    Plan,
+}
+
+fn finished_line(mode: Mode, counts: Counts, elapsed: Duration, calls: (u32, u32)) -> String {
+    match mode {
+        Mode::Plan if counts.changed() == 0 => format!(
+            "plan: no changes, AWS matches what the steps want ({} unchanged); {} in {}",
+            counts.unchanged,
+            requests(calls),
+            seconds(elapsed)
+        ),
+        Mode::Plan => format!("plan: {}; {} in {}", counts.summary(mode), requests(calls), seconds(elapsed)),
+        Mode::Apply => format!("finished: {} in {}; {}", counts.summary(mode), seconds(elapsed), requests(calls)),
     }
 }
 
@@ -68,12 +94,15 @@ pub trait Reporter {
     fn run_finished(&self, counts: Counts, elapsed: Duration, calls: (u32, u32));
 }
 
-fn describe(resource: &str, change: &Change) -> String {
-    match change {
-        Change::Created => format!("+ {resource} (created)"),
-        Change::Updated(fields) => format!("~ {resource} (updated: {})", fields.join(", ")),
-        Change::Unchanged => format!("= {resource} (unchanged)"),
-        Change::Deleted => format!("- {resource} (deleted)"),
+fn describe(resource: &str, change: &Change, mode: Mode) -> String {
+    match (change, mode) {
+        (Change::Created, Mode::Apply) => format!("+ {resource} (created)"),
+        (Change::Created, Mode::Plan) => format!("+ {resource} (to create)"),
+        (Change::Updated(fields), Mode::Apply) => format!("~ {resource} (updated: {})", fields.join(", ")),
+        (Change::Updated(fields), Mode::Plan) => format!("~ {resource} (to update: {})", fields.join(", ")),
+        (Change::Unchanged, _) => format!("= {resource} (unchanged)"),
+        (Change::Deleted, Mode::Apply) => format!("- {resource} (deleted)"),
+        (Change::Deleted, Mode::Plan) => format!("- {resource} (to delete)"),
     }
 }
 
@@ -109,6 +138,7 @@ impl Detail {
 /// Plain lines on stderr, for logs and CI.
 pub struct Plain {
     pub detail: Detail,
+    pub mode: Mode,
 }
 
 impl Reporter for Plain {
@@ -124,12 +154,12 @@ impl Reporter for Plain {
     }
     fn resource(&self, _step: &str, resource: &str, change: &Change) {
         if self.detail.shows(change) {
-            say!("    {}", describe(resource, change));
+            say!("    {}", describe(resource, change, self.mode));
         }
     }
     fn step_finished(&self, id: &str, counts: Counts, elapsed: Duration) {
         if self.detail != Detail::Quiet {
-            say!("<== {id}: done, {} in {}", counts.summary(), seconds(elapsed));
+            say!("<== {id}: done, {} in {}", counts.summary(self.mode), seconds(elapsed));
         }
     }
     fn step_failed(&self, id: &str, error: &str) {
@@ -139,7 +169,7 @@ impl Reporter for Plain {
         say!("    note ({step}): {message}");
     }
     fn run_finished(&self, counts: Counts, elapsed: Duration, calls: (u32, u32)) {
-        say!("finished: {} in {}; {}", counts.summary(), seconds(elapsed), requests(calls));
+        say!("{}", finished_line(self.mode, counts, elapsed, calls));
     }
 }
 
@@ -147,11 +177,12 @@ impl Reporter for Plain {
 pub struct Terminal {
     spinner: RefCell<Option<ProgressBar>>,
     detail: Detail,
+    mode: Mode,
 }
 
 impl Terminal {
-    pub fn new(detail: Detail) -> Self {
-        Terminal { spinner: RefCell::new(None), detail }
+    pub fn new(detail: Detail, mode: Mode) -> Self {
+        Terminal { spinner: RefCell::new(None), detail, mode }
     }
 
     fn println(&self, line: String) {
@@ -183,11 +214,11 @@ impl Reporter for Terminal {
     }
     fn resource(&self, _step: &str, resource: &str, change: &Change) {
         if self.detail.shows(change) {
-            self.println(format!("    {}", describe(resource, change)));
+            self.println(format!("    {}", describe(resource, change, self.mode)));
         }
     }
     fn step_finished(&self, id: &str, counts: Counts, elapsed: Duration) {
-        self.finish(format!("✔ {id}: {} in {}", counts.summary(), seconds(elapsed)));
+        self.finish(format!("✔ {id}: {} in {}", counts.summary(self.mode), seconds(elapsed)));
     }
     fn step_failed(&self, id: &str, error: &str) {
         self.finish(format!("✘ {id}: {error}"));
@@ -196,12 +227,14 @@ impl Reporter for Terminal {
         self.println(format!("    note ({step}): {message}"));
     }
     fn run_finished(&self, counts: Counts, elapsed: Duration, calls: (u32, u32)) {
-        say!("finished: {} in {}; {}", counts.summary(), seconds(elapsed), requests(calls));
+        say!("{}", finished_line(self.mode, counts, elapsed, calls));
     }
 }
 
 /// One JSON object per line on stdout; the README documents each event.
-pub struct Json;
+pub struct Json {
+    pub mode: Mode,
+}
 
 impl Json {
     /// A reader that went away (`| head -1`) must not stop the deploy: write errors are dropped.
@@ -224,7 +257,10 @@ impl Reporter for Json {
             Change::Unchanged => ("unchanged", vec![]),
             Change::Deleted => ("deleted", vec![]),
         };
-        self.emit(json!({"event": "resource", "step": step, "resource": resource, "action": action, "fields": fields}));
+        self.emit(json!({
+            "event": "resource", "step": step, "resource": resource, "action": action, "fields": fields,
+            "planned": self.mode == Mode::Plan
+        }));
     }
     fn step_finished(&self, id: &str, counts: Counts, elapsed: Duration) {
         self.emit(json!({
@@ -240,7 +276,7 @@ impl Reporter for Json {
     }
     fn run_finished(&self, counts: Counts, elapsed: Duration, (reads, writes): (u32, u32)) {
         self.emit(json!({
-            "event": "run_finished", "created": counts.created, "updated": counts.updated,
+            "event": "run_finished", "planned": self.mode == Mode::Plan, "created": counts.created, "updated": counts.updated,
             "deleted": counts.deleted, "unchanged": counts.unchanged, "changed": counts.changed(),
             "seconds": elapsed.as_secs_f64(), "reads": reads, "writes": writes
         }));

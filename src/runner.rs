@@ -4,12 +4,14 @@
 //! left `started` or `failed`, which is safe because every step ensures rather than creates.
 
 use anyhow::{anyhow, Result};
+use deployer_steps::ensure::NotYetCreated;
 use deployer_steps::package::hex;
+use deployer_steps::s08_verify::Drift;
 use deployer_steps::{Change, Clients, Context, InputError, Recorder, Settings, Step};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
@@ -97,7 +99,12 @@ impl Runner<'_> {
         let started = Instant::now();
         let mut total = Counts::default();
         let mut changed_steps: BTreeSet<&str> = BTreeSet::new();
-        for step in steps {
+        for (done, step) in steps.iter().enumerate() {
+            if *selection == Selection::All {
+                // A step that reads a later one's outputs (05 reads 06's domains) is brought up to date
+                // before anything after it looks at AWS (08 verifies what 05 serves).
+                total.merge(self.revisit_stale(&steps[..done]).await?);
+            }
             // What a step changed (e.g. a recreated function) may invalidate its dependents' resources
             // (the function's invoke permission), so they are checked again even with the same inputs.
             let upstream_changed = step.requires().iter().any(|r| changed_steps.contains(r));
@@ -171,6 +178,9 @@ impl Runner<'_> {
                 Ok(counts)
             }
             Err(err) => {
+                if let Some(drift) = err.downcast_ref::<Drift>() {
+                    self.mark_drifted(drift)?;
+                }
                 let message = format!("{err:#}");
                 self.set_status(id, |r| {
                     r.status = Status::Failed;
@@ -185,6 +195,71 @@ impl Runner<'_> {
 }
 
 impl Runner<'_> {
+    /// The steps whose resources no longer match are marked failed, so that `run` and `resume` converge them
+    /// again instead of skipping them as done.
+    fn mark_drifted(&self, drift: &Drift) -> Result<()> {
+        for (step, found) in &drift.steps {
+            let message = format!("08-verify found: {}", found.join("; "));
+            self.set_status(step, |r| {
+                r.status = Status::Failed;
+                r.error = Some(message);
+            })?;
+        }
+        Ok(())
+    }
+
+    /// `plan`: every step, read-only. Mutating requests are refused at the client, the state file is not
+    /// written, and what a step would record is kept in memory for the steps after it.
+    pub async fn plan(&self, steps: &[&dyn Step]) -> Result<Counts> {
+        self.clients.calls.set_read_only(true);
+        let started = Instant::now();
+        let mut total = Counts::default();
+        let settings: Settings = self.state.borrow().settings.clone();
+        let mut outputs = self.state.borrow().outputs();
+        let work_dir = self.work_dir();
+        let mut incomplete: BTreeSet<&str> = BTreeSet::new();
+        for step in steps {
+            let id = step.id();
+            let missing = step
+                .requires()
+                .iter()
+                .find(|r| incomplete.contains(**r) || outputs.get(**r).is_none_or(|o| o.is_empty()));
+            if let Some(missing) = missing {
+                self.reporter.step_skipped(id, &format!("everything in it is to create, once {missing} has run"));
+                incomplete.insert(id);
+                continue;
+            }
+            self.reporter.step_started(id, step.title());
+            let clock = Instant::now();
+            let recorder = PlanRecorder {
+                reporter: self.reporter,
+                step: id,
+                values: RefCell::new(outputs.get(id).cloned().unwrap_or_default()),
+                counts: RefCell::new(Counts::default()),
+            };
+            let ctx = Context { settings: &settings, aws: self.clients, outputs: &outputs, work_dir: &work_dir };
+            let result = step.run(&ctx, &recorder).await;
+            match result {
+                Err(err) if err.is::<NotYetCreated>() => {
+                    self.reporter.notice(id, &err.to_string());
+                    incomplete.insert(id);
+                }
+                Err(err) => {
+                    let message = format!("{err:#}");
+                    self.reporter.step_failed(id, &message);
+                    return Err(anyhow!(StepFailed { step: id.to_string(), message }));
+                }
+                Ok(()) => {}
+            }
+            let counts = *recorder.counts.borrow();
+            self.reporter.step_finished(id, counts, clock.elapsed());
+            total.merge(counts);
+            outputs.insert(id.to_string(), recorder.values.into_inner());
+        }
+        self.reporter.run_finished(total, started.elapsed(), self.clients.calls.totals());
+        Ok(total)
+    }
+
     /// After Ctrl-C: the step that was running is recorded as failed, so `status` tells and `resume`
     /// picks it up. What it created is already recorded, resource by resource.
     pub fn mark_interrupted(&self) -> Result<Interrupted> {
@@ -258,6 +333,34 @@ async fn fingerprint(step: &dyn Step, ctx: &Context<'_>) -> Result<String> {
         "digest": step.input_digest(ctx).await?,
     });
     Ok(hex(&Sha256::digest(input.to_string())))
+}
+
+/// A plan's recorder: values stay in memory, nothing reaches the state file.
+struct PlanRecorder<'r> {
+    reporter: &'r dyn Reporter,
+    step: &'static str,
+    values: RefCell<BTreeMap<String, String>>,
+    counts: RefCell<Counts>,
+}
+
+impl Recorder for PlanRecorder<'_> {
+    fn recorded(&self, key: &str) -> Option<String> {
+        self.values.borrow().get(key).cloned()
+    }
+    fn record(&self, key: &str, value: &str) -> Result<()> {
+        self.values.borrow_mut().insert(key.to_string(), value.to_string());
+        Ok(())
+    }
+    fn report(&self, resource: &str, change: &Change) {
+        self.counts.borrow_mut().add(change);
+        self.reporter.resource(self.step, resource, change);
+    }
+    fn notice(&self, message: &str) {
+        self.reporter.notice(self.step, message);
+    }
+    fn planning(&self) -> bool {
+        true
+    }
 }
 
 struct StepRecorder<'r> {

@@ -214,6 +214,8 @@ mod tests {
             spa_fallback: true,
             cert_wait_seconds: 2700,
             endpoint_url: None,
+            verify_http_url: None,
+            verify_ws_url: None,
         }
     }
 

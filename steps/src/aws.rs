@@ -27,6 +27,8 @@ pub struct Clients {
     apigateway: OnceLock<aws_sdk_apigateway::Client>,
     apigatewayv2: OnceLock<aws_sdk_apigatewayv2::Client>,
     cloudfront: OnceLock<aws_sdk_cloudfront::Client>,
+    cloudwatch: OnceLock<aws_sdk_cloudwatch::Client>,
+    logs: OnceLock<aws_sdk_cloudwatchlogs::Client>,
     dynamodb: OnceLock<aws_sdk_dynamodb::Client>,
     iam: OnceLock<aws_sdk_iam::Client>,
     lambda: OnceLock<aws_sdk_lambda::Client>,
@@ -56,6 +58,8 @@ impl Clients {
             apigateway: OnceLock::new(),
             apigatewayv2: OnceLock::new(),
             cloudfront: OnceLock::new(),
+            cloudwatch: OnceLock::new(),
+            logs: OnceLock::new(),
             dynamodb: OnceLock::new(),
             iam: OnceLock::new(),
             lambda: OnceLock::new(),
@@ -65,6 +69,11 @@ impl Clients {
         }
     }
 
+    /// The endpoint every request goes to when it is not AWS's own (`--endpoint-url`, `AWS_ENDPOINT_URL`).
+    pub fn custom_endpoint(&self) -> Option<&str> {
+        self.config.endpoint_url()
+    }
+
     pub fn region(&self) -> &str {
         self.config.region().map(|r| r.as_ref()).unwrap_or_default()
     }
@@ -72,6 +81,8 @@ impl Clients {
     client!(apigateway, aws_sdk_apigateway);
     client!(apigatewayv2, aws_sdk_apigatewayv2);
     client!(cloudfront, aws_sdk_cloudfront);
+    client!(cloudwatch, aws_sdk_cloudwatch);
+    client!(logs, aws_sdk_cloudwatchlogs);
     client!(dynamodb, aws_sdk_dynamodb);
     client!(iam, aws_sdk_iam);
     client!(lambda, aws_sdk_lambda);
@@ -97,6 +108,11 @@ impl Clients {
 
     /// The caller's identity, asked of STS once per run. It doubles as the pre-flight check that the
     /// endpoint answers and the credentials are accepted.
+    /// The identity once [`Clients::identity`] has fetched it (the runner does before any step).
+    pub fn known_identity(&self) -> Option<&Identity> {
+        self.identity.get()
+    }
+
     pub async fn identity(&self) -> Result<&Identity> {
         self.identity
             .get_or_try_init(|| async {

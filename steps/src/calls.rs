@@ -10,6 +10,7 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,9 @@ pub struct Tally {
 pub struct CallLog {
     /// "service:Operation" → tally.
     calls: Arc<Mutex<BTreeMap<String, Tally>>>,
+    /// Set by read-only commands (`plan`, the drift check): any mutating request is refused before it is
+    /// sent, so a step that forgot to check [`crate::Recorder::planning`] fails instead of writing.
+    read_only: Arc<AtomicBool>,
 }
 
 #[derive(Debug)]
@@ -36,10 +40,22 @@ impl Storable for Started {
 /// Whether an operation only reads (by the AWS naming convention of its verb).
 pub fn is_read(operation: &str) -> bool {
     let name = operation.rsplit(':').next().unwrap_or(operation);
-    ["Get", "List", "Describe", "Head"].iter().any(|verb| name.starts_with(verb))
+    ["Get", "List", "Describe", "Head", "Filter", "Scan", "Query"].iter().any(|verb| name.starts_with(verb))
+}
+
+fn operation(cfg: &ConfigBag) -> String {
+    cfg.load::<Metadata>().map_or_else(
+        || "unknown".to_string(),
+        |m| format!("{}:{}", m.service().to_ascii_lowercase().replace(' ', ""), m.name()),
+    )
 }
 
 impl CallLog {
+    /// While on, mutating requests fail without being sent.
+    pub fn set_read_only(&self, on: bool) {
+        self.read_only.store(on, Ordering::SeqCst);
+    }
+
     pub fn snapshot(&self) -> BTreeMap<String, Tally> {
         // A poisoned lock only means a panic elsewhere; the counts are still worth showing.
         self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
@@ -74,6 +90,20 @@ impl Intercept for CallLog {
         Ok(())
     }
 
+    // The operation's name is known from here on (not yet in `read_before_execution`).
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = operation(cfg);
+        if self.read_only.load(Ordering::SeqCst) && !is_read(&operation) {
+            return Err(format!("{operation} refused: this command only reads (a deployer bug if seen)").into());
+        }
+        Ok(())
+    }
+
     fn read_after_execution(
         &self,
         _context: &FinalizerInterceptorContextRef<'_>,
@@ -81,11 +111,7 @@ impl Intercept for CallLog {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let took = cfg.load::<Started>().map(|s| s.0.elapsed()).unwrap_or_default();
-        let operation = cfg.load::<Metadata>().map_or_else(
-            || "unknown".to_string(),
-            |m| format!("{}:{}", m.service().to_ascii_lowercase().replace(' ', ""), m.name()),
-        );
-        self.add(operation, took);
+        self.add(operation(cfg), took);
         Ok(())
     }
 }

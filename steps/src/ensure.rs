@@ -30,7 +30,27 @@ pub trait Recorder {
     fn report(&self, resource: &str, change: &Change);
     /// Something the user must know or do (e.g. the name servers to give the registrar).
     fn notice(&self, message: &str);
+    /// True for `plan` and `08-verify`'s drift check: look and report, never create, update or delete.
+    /// [`ensure`] honours it; a step that writes outside `ensure` must check it.
+    fn planning(&self) -> bool {
+        false
+    }
 }
+
+/// In a plan, a resource that does not exist yet: what the step would build on it cannot be looked up,
+/// so the step stops there and the plan goes on with the next step.
+#[derive(Debug)]
+pub struct NotYetCreated {
+    pub labels: Vec<String>,
+}
+
+impl std::fmt::Display for NotYetCreated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "not created yet: {}; what is built on it is listed once it exists", self.labels.join(", "))
+    }
+}
+
+impl std::error::Error for NotYetCreated {}
 
 /// One AWS resource as a step wants it.
 // Steps run on one thread (the runner awaits them in order), so their futures need not be `Send`.
@@ -55,6 +75,11 @@ pub trait Resource {
     fn differences(&self, _live: &Self::Live) -> Result<Vec<&'static str>> {
         Ok(Vec::new())
     }
+    /// In a plan, what the resource would look like once created, when that is known without creating it
+    /// (a role's ARN): lets the plan go on to what depends on it. `None` stops the step's plan there.
+    fn planned(&self) -> Option<Self::Live> {
+        None
+    }
     /// Brings the named fields in line and returns the resource as it is now.
     async fn update(&self, _live: Self::Live, fields: &[&'static str]) -> Result<Self::Live> {
         Err(anyhow!(
@@ -69,6 +94,9 @@ pub trait Resource {
 const CREATE_ATTEMPTS: u32 = 5;
 
 pub async fn ensure<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Result<R::Live> {
+    if recorder.planning() {
+        return plan(resource, recorder).await;
+    }
     let key = resource.key();
     let recorded = key.as_deref().and_then(|k| recorder.recorded(k));
     let (mut live, created) = match resource.find(recorded.as_deref()).await? {
@@ -87,6 +115,28 @@ pub async fn ensure<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Resul
         (true, _) => Change::Created,
         (false, true) => Change::Unchanged,
         (false, false) => Change::Updated(fields.iter().map(|f| f.to_string()).collect()),
+    };
+    recorder.report(&resource.label(), &change);
+    Ok(live)
+}
+
+/// [`ensure`] without writing: reports what it would do and returns the resource as it is.
+async fn plan<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Result<R::Live> {
+    let recorded = resource.key().and_then(|k| recorder.recorded(&k));
+    let Some(live) = resource.find(recorded.as_deref()).await? else {
+        recorder.report(&resource.label(), &Change::Created);
+        let planned = resource.planned().ok_or_else(|| NotYetCreated { labels: vec![resource.label()] })?;
+        if let Some(key) = resource.key() {
+            // The plan's recorder keeps this in memory only, for what the plan looks at next.
+            recorder.record(&key, &resource.id(&planned))?;
+        }
+        return Ok(planned);
+    };
+    let fields = resource.differences(&live)?;
+    let change = if fields.is_empty() {
+        Change::Unchanged
+    } else {
+        Change::Updated(fields.iter().map(|f| f.to_string()).collect())
     };
     recorder.report(&resource.label(), &change);
     Ok(live)
@@ -128,6 +178,14 @@ pub async fn all<T>(work: impl IntoIterator<Item = impl Future<Output = Result<T
             Ok(value) => done.push(value),
             Err(err) => errors.push(err),
         }
+    }
+    let not_yet_created: Vec<String> = errors
+        .iter()
+        .filter_map(|e| e.downcast_ref::<NotYetCreated>())
+        .flat_map(|n| n.labels.iter().cloned())
+        .collect();
+    if !errors.is_empty() && errors.iter().all(|e| e.is::<NotYetCreated>()) {
+        return Err(NotYetCreated { labels: not_yet_created }.into());
     }
     match errors.len() {
         0 => Ok(done),

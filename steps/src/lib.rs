@@ -21,6 +21,7 @@ pub mod s04_websocket;
 pub mod s05_frontend;
 pub mod s06_domain;
 pub mod s07_stages;
+pub mod s08_verify;
 
 pub use aws::{Clients, Identity};
 pub use ensure::{ensure, Change, Recorder, Resource};
@@ -41,5 +42,6 @@ pub fn registry() -> Vec<Box<dyn Step>> {
         Box::new(s05_frontend::Frontend::default()),
         Box::new(s06_domain::Domain),
         Box::new(s07_stages::Stages),
+        Box::new(s08_verify::Verify),
     ]
 }

@@ -184,6 +184,15 @@ impl Resource for Table<'_> {
         live.description.table_arn().unwrap_or_default().to_string()
     }
 
+    /// A table's ARN follows from its name, so a plan can go on to the role that grants access to it.
+    fn planned(&self) -> Option<LiveTable> {
+        let who = self.ctx.aws.known_identity()?;
+        let arn =
+            format!("arn:{}:dynamodb:{}:{}:table/{}", who.partition, self.ctx.settings.region, who.account, self.name);
+        let description = TableDescription::builder().table_name(&self.name).table_arn(arn).build();
+        Some(LiveTable { description, ttl_enabled_on: None })
+    }
+
     fn differences(&self, live: &LiveTable) -> Result<Vec<&'static str>> {
         if live.description.key_schema() != self.key_schema()?.as_slice() {
             bail!(

@@ -245,6 +245,12 @@ impl Resource for Role<'_> {
         Some("role_arn".into())
     }
 
+    /// A role's ARN follows from its name, so a plan can go on to the functions that assume it.
+    fn planned(&self) -> Option<LiveRole> {
+        let arn = format!("arn:{}:iam::{}:role/{}", self.partition, self.account, self.name);
+        Some(LiveRole { arn, trust_policy: Value::Null, access_policy: None })
+    }
+
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveRole>> {
         let iam = self.ctx.aws.iam();
         let got = absent_if(iam.get_role().role_name(&self.name).send().await, |e| e.is_no_such_entity_exception())
@@ -467,6 +473,14 @@ impl Resource for Function<'_> {
 
     fn id(&self, live: &FunctionConfiguration) -> String {
         live.function_arn().unwrap_or_default().to_string()
+    }
+
+    /// A function's ARN follows from its name, so a plan can go on to the APIs that invoke it.
+    fn planned(&self) -> Option<FunctionConfiguration> {
+        let who = self.ctx.aws.known_identity()?;
+        let region = &self.ctx.settings.region;
+        let arn = format!("arn:{}:lambda:{region}:{}:function:{}", who.partition, who.account, self.name);
+        Some(FunctionConfiguration::builder().function_name(&self.name).function_arn(arn).build())
     }
 
     fn differences(&self, live: &FunctionConfiguration) -> Result<Vec<&'static str>> {

@@ -167,8 +167,12 @@ impl Step for Frontend {
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
         let (api_url, ws_url) = endpoints(ctx)?;
         write_source_config(ctx, recorder, &api_url, &ws_url)?;
-        if let Some(command) = &ctx.settings.frontend_build {
-            build_frontend(&ctx.settings.frontend, command).await?;
+        match &ctx.settings.frontend_build {
+            Some(command) if recorder.planning() => {
+                recorder.notice(&format!("the plan compares dist/ as it is now: `{command}` runs on `deployer run`"))
+            }
+            Some(command) => build_frontend(&ctx.settings.frontend, command).await?,
+            None => {}
         }
         let mut files = if ctx.settings.frontend_build.is_some() {
             site::scan(&Self::dist(ctx.settings))?
@@ -210,6 +214,8 @@ fn write_source_config(ctx: &Context<'_>, recorder: &dyn Recorder, api_url: &str
     let rewritten = site::rewrite_config_source(&source, api_url, ws_url);
     let change = if rewritten == source {
         Change::Unchanged
+    } else if recorder.planning() {
+        Change::Updated(vec!["API_BASE_URL".into(), "WS_URL".into()])
     } else {
         std::fs::write(&path, rewritten).with_context(|| format!("writing {}", path.display()))?;
         Change::Updated(vec!["API_BASE_URL".into(), "WS_URL".into()])
@@ -258,6 +264,10 @@ impl Resource for Bucket<'_> {
 
     fn label(&self) -> String {
         format!("bucket {}", self.name)
+    }
+
+    fn planned(&self) -> Option<bool> {
+        Some(true)
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<bool>> {
@@ -339,6 +349,11 @@ impl Resource for AccessControl<'_> {
 
     fn key(&self) -> Option<String> {
         Some("origin_access_control_id".into())
+    }
+
+    /// Lets a plan go on to the distribution, which will be new too.
+    fn planned(&self) -> Option<String> {
+        Some("(new)".into())
     }
 
     async fn find(&self, recorded: Option<&str>) -> Result<Option<String>> {
@@ -711,7 +726,15 @@ async fn sync(
     let wanted: BTreeSet<&str> = files.iter().map(|f| f.key.as_str()).collect();
     let deletes: Vec<String> = live.keys().filter(|k| !wanted.contains(k.as_str())).cloned().collect();
     let changed: BTreeSet<String> = uploads.iter().map(|f| f.key.clone()).chain(deletes.iter().cloned()).collect();
-    if changed.is_empty() {
+    if changed.is_empty() || recorder.planning() {
+        for file in &uploads {
+            let change =
+                if live.contains_key(&file.key) { Change::Updated(vec!["content".into()]) } else { Change::Created };
+            recorder.report(&format!("object {}", file.key), &change);
+        }
+        for key in &deletes {
+            recorder.report(&format!("object {key}"), &Change::Deleted);
+        }
         return Ok(changed);
     }
     // Recorded before anything is written, so that a run killed half-way still invalidates these paths.
@@ -785,6 +808,10 @@ async fn invalidate(
         return Ok(());
     }
     let paths = invalidation_paths(&pending);
+    if recorder.planning() {
+        recorder.report(&format!("invalidation of {}", paths.join(" ")), &Change::Created);
+        return Ok(());
+    }
     // The same set of changes gives the same reference, so CloudFront treats a retry as the same request.
     let reference = hex(&Sha256::digest(json!([distribution_id, pending]).to_string()))[..32].to_string();
     let batch = InvalidationBatch::builder()

@@ -98,6 +98,13 @@ pub struct Settings {
     /// Only set when given with `--endpoint-url`, so that `resume` talks to the same endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_url: Option<String>,
+    /// `08-verify`'s HTTP smoke test goes here instead of the deployed API (a server of the user's, tests).
+    /// Neither recorded nor part of the steps' fingerprints: it changes what is checked, not what is deployed.
+    #[serde(skip)]
+    pub verify_http_url: Option<String>,
+    /// Likewise for the WebSocket smoke test.
+    #[serde(skip)]
+    pub verify_ws_url: Option<String>,
 }
 
 impl Settings {

@@ -27,6 +27,9 @@ async fn a_no_op_run_and_a_re_check_make_no_write_on_the_wire() {
     for step in ["02-lambda", "03-api-gateway", "05-frontend", "06-domain", "07-stages"] {
         through(&d, &proxy, &["step", step]).assert_ok();
     }
+    let mut plan = args.clone();
+    plan[0] = "plan";
+    through(&d, &proxy, &plan).assert_ok();
     assert_eq!(proxy.seen(|s| s.write_count()), 0, "{:?}", proxy.seen(|s| s.writes.clone()));
     assert!(proxy.seen(|s| s.reads.values().sum::<u32>()) > 30, "the re-checks read every resource");
 }

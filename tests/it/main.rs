@@ -9,5 +9,8 @@ mod domain;
 mod dynamodb_lambda;
 mod faults;
 mod frontend;
+mod plan;
 mod proxy;
+mod servers;
 mod stages;
+mod verify;

@@ -583,3 +583,26 @@ pub fn full_inventory(service: &str) -> Inventory {
         custom_domains: vec![format!("api.{service}.com -> REST prod"), format!("ws.{service}.com -> WebSocket prod")],
     }
 }
+
+/// What moto holds of a service that was never deployed, or was destroyed.
+pub fn empty_inventory() -> Inventory {
+    Inventory {
+        tables: vec![],
+        functions: vec![],
+        roles: vec![],
+        rest_apis: vec![],
+        rest_methods: vec![],
+        rest_deployments: 0,
+        websocket_apis: vec![],
+        routes: vec![],
+        websocket_integrations: 0,
+        websocket_stages: vec![],
+        permissions: vec![],
+        site_objects: vec![],
+        distributions: 0,
+        zones: 0,
+        certificates: 0,
+        records: vec![],
+        custom_domains: vec![],
+    }
+}

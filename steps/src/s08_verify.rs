@@ -1,0 +1,411 @@
+//! Manual section 6, "Verification": step `08-verify`.
+//!
+//! - Configuration check: every earlier step is run in check-only mode ([`Recorder::planning`]): each
+//!   resource recorded in the state file is read back and compared with what the step wants. Anything missing
+//!   or different fails the step with a [`Drift`], which names it; the runner marks the drifted steps so that
+//!   the next `deployer run` restores them. Mutating requests are refused at the client meanwhile.
+//! - HTTP smoke test: `GET /conversations` on the main stage's invoke URL (and on `https://api.DOMAIN` once
+//!   that name resolves) must answer below 500 with `Access-Control-Allow-Origin`; an `OPTIONS` preflight must
+//!   answer with the CORS headers.
+//! - WebSocket smoke test: connect to the stage's URL, send `{"action":"ping"}`, close cleanly.
+//! - `--verify-http-url` / `--verify-ws-url` point the smoke tests at other servers. Against a custom endpoint
+//!   (`--endpoint-url`, e.g. moto), which serves no API data plane, they are reported as skipped, never passed.
+//! - Logs and metrics: for each function, the last log line and the invocations and errors of the last five
+//!   minutes, as notices. A missing log group means no invocations yet.
+//!
+//! AWS calls: the earlier steps' reads; `logs:FilterLogEvents`; `cloudwatch:GetMetricStatistics`.
+//!
+//! Outputs: `checked` (how many resources the configuration check read back).
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use async_trait::async_trait;
+use aws_sdk_cloudwatch::types::{Dimension, Statistic};
+use futures::{SinkExt, StreamExt};
+use http_body_util::Empty;
+use hyper::body::Bytes;
+use hyper::header::HeaderMap;
+use hyper::{Method, Request};
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::rt::TokioExecutor;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::aws::{absent_if, AwsContext, Clients};
+use crate::ensure::{Change, NotYetCreated, Recorder};
+use crate::s02_lambda::FUNCTIONS;
+use crate::s03_api_gateway::{self, record_if_changed};
+use crate::step::{Context, Step};
+use crate::{s01_dynamodb, s02_lambda, s04_websocket, s05_frontend, s06_domain, s07_stages};
+
+pub const ID: &str = "08-verify";
+
+/// How long one smoke request may take.
+const SMOKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The window of the metrics shown.
+const METRICS_WINDOW: Duration = Duration::from_secs(300);
+
+pub struct Verify;
+
+#[async_trait(?Send)]
+impl Step for Verify {
+    fn id(&self) -> &'static str {
+        ID
+    }
+    fn title(&self) -> &'static str {
+        "6 Verification"
+    }
+    fn requires(&self) -> &'static [&'static str] {
+        &[s01_dynamodb::ID, s02_lambda::ID, s03_api_gateway::ID, s04_websocket::ID, s05_frontend::ID, s07_stages::ID]
+    }
+    fn reads(&self) -> &'static [&'static str] {
+        &[s06_domain::ID]
+    }
+
+    /// The smoke tests' targets: another target is another verification.
+    async fn input_digest(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(format!("{:?} {:?}", ctx.settings.verify_http_url, ctx.settings.verify_ws_url))
+    }
+
+    async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
+        if recorder.planning() {
+            return Ok(()); // It only reads: nothing to plan.
+        }
+        let checked = check_configuration(ctx).await?;
+        recorder.notice(&format!("configuration: the {checked} resources of steps 01-07 match what they want"));
+        record_if_changed(recorder, "checked", &checked.to_string())?;
+
+        let (http, ws) = futures::join!(smoke_http(ctx, recorder), smoke_websocket(ctx, recorder));
+        let failures: Vec<String> = [http, ws].into_iter().filter_map(|r| r.err()).map(|e| format!("{e:#}")).collect();
+
+        for line in activity(ctx).await? {
+            recorder.notice(&line);
+        }
+        if !failures.is_empty() {
+            bail!("smoke test failed: {}", failures.join("; "));
+        }
+        Ok(())
+    }
+}
+
+/// What the configuration check found different from what the steps want, by step.
+#[derive(Debug)]
+pub struct Drift {
+    pub steps: BTreeMap<String, Vec<String>>,
+}
+
+impl std::fmt::Display for Drift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let found: Vec<String> =
+            self.steps.iter().flat_map(|(step, what)| what.iter().map(move |w| format!("{step}: {w}"))).collect();
+        write!(f, "AWS no longer matches the deployment ({}): run `deployer run` to restore it", found.join("; "))
+    }
+}
+
+impl std::error::Error for Drift {}
+
+/// Records nothing and writes nothing: collects what differs.
+struct CheckRecorder<'a> {
+    recorded: Option<&'a BTreeMap<String, String>>,
+    values: RefCell<BTreeMap<String, String>>,
+    differences: RefCell<Vec<String>>,
+    checked: RefCell<usize>,
+}
+
+impl Recorder for CheckRecorder<'_> {
+    fn recorded(&self, key: &str) -> Option<String> {
+        let kept = self.values.borrow().get(key).cloned();
+        kept.or_else(|| self.recorded.and_then(|r| r.get(key).cloned()))
+    }
+    fn record(&self, key: &str, value: &str) -> Result<()> {
+        self.values.borrow_mut().insert(key.to_string(), value.to_string());
+        Ok(())
+    }
+    fn report(&self, resource: &str, change: &Change) {
+        *self.checked.borrow_mut() += 1;
+        let difference = match change {
+            Change::Unchanged => return,
+            Change::Created => format!("{resource} is missing"),
+            Change::Updated(fields) => format!("{resource} differs ({})", fields.join(", ")),
+            Change::Deleted => format!("{resource} should not be there"),
+        };
+        self.differences.borrow_mut().push(difference);
+    }
+    fn notice(&self, _message: &str) {}
+    fn planning(&self) -> bool {
+        true
+    }
+}
+
+/// Runs steps 01-07 in check-only mode; returns how many resources were read back, or the [`Drift`].
+async fn check_configuration(ctx: &Context<'_>) -> Result<usize> {
+    ctx.aws.calls.set_read_only(true);
+    let checked = check_each_step(ctx).await;
+    ctx.aws.calls.set_read_only(false);
+    let (checked, drift) = checked?;
+    if drift.is_empty() {
+        Ok(checked)
+    } else {
+        Err(Drift { steps: drift }.into())
+    }
+}
+
+async fn check_each_step(ctx: &Context<'_>) -> Result<(usize, BTreeMap<String, Vec<String>>)> {
+    let mut checked = 0;
+    let mut drift = BTreeMap::new();
+    for step in crate::registry().iter().filter(|s| s.id() != ID) {
+        let recorder = CheckRecorder {
+            recorded: ctx.outputs.get(step.id()),
+            values: RefCell::new(BTreeMap::new()),
+            differences: RefCell::new(Vec::new()),
+            checked: RefCell::new(0),
+        };
+        // A missing resource ends that step's check (what is built on it cannot be looked up); it is
+        // reported as missing already.
+        match step.run(ctx, &recorder).await {
+            Err(err) if !err.is::<NotYetCreated>() => return Err(anyhow!("checking step {}: {err:#}", step.id())),
+            _ => {}
+        }
+        checked += *recorder.checked.borrow();
+        let differences = recorder.differences.into_inner();
+        if !differences.is_empty() {
+            drift.insert(step.id().to_string(), differences);
+        }
+    }
+    Ok((checked, drift))
+}
+
+/// Where a smoke test goes, or why it does not run.
+fn smoke_target(ctx: &Context<'_>, given: &Option<String>, deployed: Result<&str>) -> Result<Option<String>> {
+    if let Some(url) = given {
+        return Ok(Some(url.trim_end_matches('/').to_string()));
+    }
+    if ctx.aws.custom_endpoint().is_some() {
+        return Ok(None);
+    }
+    Ok(Some(deployed?.to_string()))
+}
+
+fn skipped_reason(ctx: &Context<'_>, what: &str, option: &str) -> String {
+    format!(
+        "{what} smoke test skipped: the endpoint {} serves no API data plane; pass {option} to test a server of yours",
+        ctx.aws.custom_endpoint().unwrap_or_default()
+    )
+}
+
+async fn smoke_http(ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
+    let deployed = ctx.output(s03_api_gateway::ID, "invoke_url");
+    let Some(base) = smoke_target(ctx, &ctx.settings.verify_http_url, deployed)? else {
+        recorder.notice(&skipped_reason(ctx, "HTTP", "--verify-http-url"));
+        return Ok(());
+    };
+    let origin = ctx.output(s03_api_gateway::ID, "cors_origin").unwrap_or("*").to_string();
+    let client = http_client()?;
+    let mut bases = vec![base];
+    if let Some(domain) = &ctx.settings.domain {
+        let custom = format!("api.{domain}");
+        let resolved = tokio::net::lookup_host(format!("{custom}:443")).await.map(|_| ());
+        match resolved {
+            Ok(()) if ctx.settings.verify_http_url.is_none() => bases.push(format!("https://{custom}")),
+            Ok(()) => {}
+            Err(_) => recorder.notice(&format!("https://{custom} is not tested: the name does not resolve yet")),
+        }
+    }
+    for base in bases {
+        let url = format!("{base}/conversations");
+        let (status, headers) = request(&client, Method::GET, &url, &origin).await?;
+        if status >= 500 {
+            bail!("GET {url} answered HTTP {status}: see `deployer logs conversation-api`");
+        }
+        cors_header(&headers, "access-control-allow-origin", "GET", &url)?;
+        let (status, headers) = request(&client, Method::OPTIONS, &url, &origin).await?;
+        if status >= 400 {
+            bail!(
+                "the CORS preflight OPTIONS {url} answered HTTP {status}: check the OPTIONS methods of 03-api-gateway"
+            );
+        }
+        for header in ["access-control-allow-origin", "access-control-allow-methods"] {
+            cors_header(&headers, header, "OPTIONS", &url)?;
+        }
+        recorder.notice(&format!("HTTP smoke test passed: GET {url} answered {status} with CORS headers"));
+    }
+    Ok(())
+}
+
+fn cors_header(headers: &HeaderMap, name: &str, method: &str, url: &str) -> Result<()> {
+    if headers.contains_key(name) {
+        return Ok(());
+    }
+    bail!("{method} {url} answered without the {name} header: check the CORS settings of 03-api-gateway")
+}
+
+type Https = hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
+
+/// One TLS setup (the system's roots, the SDK's crypto provider) for the HTTP and WebSocket smoke tests.
+fn tls_config() -> Result<Arc<rustls::ClientConfig>> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("setting up TLS for the smoke tests")?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+fn http_client() -> Result<HttpClient<Https, Empty<Bytes>>> {
+    let config = Arc::unwrap_or_clone(tls_config()?);
+    let https =
+        hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config).https_or_http().enable_http1().build();
+    Ok(HttpClient::builder(TokioExecutor::new()).build(https))
+}
+
+async fn request(
+    client: &HttpClient<Https, Empty<Bytes>>,
+    method: Method,
+    url: &str,
+    origin: &str,
+) -> Result<(u16, HeaderMap)> {
+    let mut builder = Request::builder().method(method.clone()).uri(url).header("origin", origin);
+    if method == Method::OPTIONS {
+        builder = builder.header("access-control-request-method", "GET");
+    }
+    let request = builder.body(Empty::new()).with_context(|| format!("{url} is not a URL"))?;
+    let answer = tokio::time::timeout(SMOKE_TIMEOUT, client.request(request))
+        .await
+        .map_err(|_| anyhow!("{method} {url} did not answer within {} s", SMOKE_TIMEOUT.as_secs()))?
+        .map_err(|e| anyhow!("{method} {url} failed: {e}"))?;
+    Ok((answer.status().as_u16(), answer.headers().clone()))
+}
+
+async fn smoke_websocket(ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
+    let deployed = ctx.output(s04_websocket::ID, "websocket_url");
+    let Some(url) = smoke_target(ctx, &ctx.settings.verify_ws_url, deployed)? else {
+        recorder.notice(&skipped_reason(ctx, "WebSocket", "--verify-ws-url"));
+        return Ok(());
+    };
+    tokio::time::timeout(SMOKE_TIMEOUT, ping(&url))
+        .await
+        .map_err(|_| anyhow!("WebSocket {url} did not finish ping and close within {} s", SMOKE_TIMEOUT.as_secs()))??;
+    recorder.notice(&format!("WebSocket smoke test passed: {url} opened, took a ping and closed cleanly"));
+    Ok(())
+}
+
+/// Connects, sends the backend's ping, closes, and reads until the server's close frame.
+async fn ping(url: &str) -> Result<()> {
+    let connector = tokio_tungstenite::Connector::Rustls(tls_config()?);
+    let (mut socket, _) = tokio_tungstenite::connect_async_tls_with_config(url, None, false, Some(connector))
+        .await
+        .map_err(|e| anyhow!("WebSocket {url} did not open: {e}: see `deployer logs websocket-connect`"))?;
+    socket
+        .send(Message::text(r#"{"action":"ping"}"#))
+        .await
+        .map_err(|e| anyhow!("WebSocket {url}: sending the ping failed: {e}"))?;
+    socket.close(None).await.map_err(|e| anyhow!("WebSocket {url}: closing failed: {e}"))?;
+    while let Some(frame) = socket.next().await {
+        match frame {
+            Ok(Message::Close(_)) | Err(tokio_tungstenite::tungstenite::Error::ConnectionClosed) => return Ok(()),
+            Ok(_) => continue,
+            Err(e) => bail!("WebSocket {url} did not close cleanly: {e}: see `deployer logs websocket-message`"),
+        }
+    }
+    Ok(())
+}
+
+/// One line per function: the last minutes' invocations and errors, and its last log line.
+async fn activity(ctx: &Context<'_>) -> Result<Vec<String>> {
+    let lines = FUNCTIONS.iter().map(|spec| async move {
+        let name = ctx.name(spec.suffix);
+        let (metrics, logs) =
+            futures::join!(invocations(ctx.aws, &name), recent_log_events(ctx.aws, &name, now_millis() - 3_600_000, 1));
+        let (invoked, errors) = metrics?;
+        if logs.as_ref().is_ok_and(Option::is_none) && invoked == 0 {
+            return Ok(None);
+        }
+        let last = match logs? {
+            None => "no log group".to_string(),
+            Some(events) => match events.last() {
+                Some(event) => format!("last log line: {}", event.message.trim_end()),
+                None => "no log line in the last hour".to_string(),
+            },
+        };
+        Ok::<_, anyhow::Error>(Some(format!(
+            "{name}: {invoked} invocations, {errors} errors in the last 5 minutes; {last}"
+        )))
+    });
+    let lines: Vec<Option<String>> = futures::future::try_join_all(lines).await?;
+    let quiet = lines.iter().filter(|l| l.is_none()).count();
+    let mut lines: Vec<String> = lines.into_iter().flatten().collect();
+    if quiet > 0 {
+        lines.push(format!("{quiet} of {} functions have no invocations yet (no log group)", FUNCTIONS.len()));
+    }
+    Ok(lines)
+}
+
+pub fn now_millis() -> i64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// (Invocations, Errors) of a function over the last five minutes.
+async fn invocations(aws: &Clients, function: &str) -> Result<(u64, u64)> {
+    let end = SystemTime::now();
+    let start = end - METRICS_WINDOW;
+    let sum = |metric: &'static str| async move {
+        let dimension = Dimension::builder().name("FunctionName").value(function).build();
+        let got = aws
+            .cloudwatch()
+            .get_metric_statistics()
+            .namespace("AWS/Lambda")
+            .metric_name(metric)
+            .dimensions(dimension)
+            .start_time(start.into())
+            .end_time(end.into())
+            .period(METRICS_WINDOW.as_secs() as i32)
+            .statistics(Statistic::Sum)
+            .send()
+            .await
+            .aws_context(|| format!("cloudwatch:GetMetricStatistics {metric} of {function}"))?;
+        // Sums of counts are whole numbers.
+        Ok::<u64, anyhow::Error>(got.datapoints().iter().filter_map(|d| d.sum()).map(|n| n as u64).sum())
+    };
+    let (invoked, errors) = futures::join!(sum("Invocations"), sum("Errors"));
+    Ok((invoked?, errors?))
+}
+
+/// A log event of a function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEvent {
+    pub timestamp: i64,
+    pub message: String,
+}
+
+/// The function's log events since `since_millis`, the last `limit` of them; `None` when the function has
+/// no log group yet (it was never invoked).
+pub async fn recent_log_events(
+    aws: &Clients,
+    function: &str,
+    since_millis: i64,
+    limit: usize,
+) -> Result<Option<Vec<LogEvent>>> {
+    let group = format!("/aws/lambda/{function}");
+    let pages = aws.logs().filter_log_events().log_group_name(&group).start_time(since_millis).into_paginator().send();
+    let pages: Vec<_> = pages.collect().await;
+    let mut events = Vec::new();
+    for page in pages {
+        let Some(page) = absent_if(page, |e| e.is_resource_not_found_exception())
+            .aws_context(|| format!("logs:FilterLogEvents {group}"))?
+        else {
+            return Ok(None);
+        };
+        events.extend(page.events().iter().map(|e| LogEvent {
+            timestamp: e.timestamp().unwrap_or_default(),
+            message: e.message().unwrap_or_default().to_string(),
+        }));
+    }
+    events.sort_by_key(|e| e.timestamp);
+    let skip = events.len().saturating_sub(limit);
+    Ok(Some(events.split_off(skip)))
+}

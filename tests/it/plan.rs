@@ -1,0 +1,69 @@
+//! `deployer plan`: read-only, in the future tense.
+
+use crate::support::{empty_inventory, inventory, sdk_config, Deployment};
+
+fn plan_args(d: &Deployment) -> Vec<String> {
+    let mut args = d.deploy_args();
+    args[0] = "plan".into();
+    args
+}
+
+fn plan(d: &Deployment) -> crate::support::Outcome {
+    let args = plan_args(d);
+    d.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+#[tokio::test]
+async fn plan_on_a_fresh_account_lists_what_it_would_create_and_writes_nothing() {
+    let d = Deployment::new("plan-fresh");
+    let planned = plan(&d);
+    planned.assert_ok();
+    let changes = planned.changes();
+    assert!(changes.iter().all(|(_, action, _)| action == "created"), "{changes:?}");
+    let resources: Vec<&str> = changes.iter().map(|(r, _, _)| r.as_str()).collect();
+    for expected in [
+        "table plan-fresh-conversations",
+        "table plan-fresh-websocket-connections",
+        "role plan-fresh-lambda-role",
+        "function plan-fresh-websocket-message",
+        "REST API plan-fresh-rest-api",
+        "WebSocket API plan-fresh-websocket-api",
+    ] {
+        assert!(resources.contains(&expected), "{expected} missing from {resources:?}");
+    }
+    for later in ["05-frontend", "06-domain", "07-stages"] {
+        let skipped = planned.events.iter().find(|e| e["event"] == "step_skipped" && e["step"] == later);
+        assert!(skipped.is_some_and(|e| e["reason"].as_str().unwrap().contains("to create")), "{later}");
+    }
+    let finished = planned.event("run_finished").unwrap();
+    assert_eq!(finished["planned"], true);
+    assert_eq!(finished["writes"], 0);
+    assert_eq!(inventory(&d.service).await, empty_inventory());
+    assert!(!d.state_path().exists(), "plan wrote a state file");
+}
+
+#[tokio::test]
+async fn plan_after_a_run_shows_no_change_then_names_a_field_changed_behind_its_back() {
+    let d = Deployment::new("plan-after");
+    d.deploy().assert_ok();
+    let before = std::fs::read(d.state_path()).unwrap();
+
+    let planned = plan(&d);
+    planned.assert_ok();
+    assert_eq!(planned.changed(), 0, "{:?}", planned.changes());
+    assert!(planned.changes().len() > 60, "every resource is looked at: {}", planned.changes().len());
+
+    let lambda = aws_sdk_lambda::Client::new(&sdk_config().await);
+    let function = "plan-after-usage-handler";
+    lambda.update_function_configuration().function_name(function).memory_size(128).send().await.unwrap();
+    let planned = plan(&d);
+    planned.assert_ok();
+    let changed: Vec<_> = planned.changes().into_iter().filter(|(_, action, _)| action != "unchanged").collect();
+    assert_eq!(changed, vec![(format!("function {function}"), "updated".to_string(), vec!["memory".to_string()])]);
+    let live = lambda.get_function_configuration().function_name(function).send().await.unwrap();
+    assert_eq!(live.memory_size(), Some(128), "plan changed the function");
+    assert_eq!(std::fs::read(d.state_path()).unwrap(), before, "plan touched the state file");
+
+    d.deploy().assert_ok();
+    assert_eq!(plan(&d).changed(), 0);
+}

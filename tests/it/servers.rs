@@ -1,0 +1,86 @@
+//! Local stand-ins for the data plane moto cannot serve: an HTTP server that answers like the backend's
+//! REST API behind API Gateway, and a WebSocket server that echoes. Each runs on its own thread, since the
+//! tests block on deployer processes.
+
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::future::Future;
+
+/// How the stand-in REST API answers `GET /STAGE/conversations`.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    /// 200 with the CORS header, as the deployed API does.
+    Healthy,
+    /// 502, as API Gateway answers when the function fails.
+    BadGateway,
+    /// 200 without `Access-Control-Allow-Origin`.
+    NoCors,
+}
+
+/// Serves `serve(listener)` on its own thread and runtime; returns the listener's address.
+fn spawn<F: Future<Output = ()> + 'static>(
+    serve: impl FnOnce(tokio::net::TcpListener) -> F + Send + 'static,
+) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async move { serve(tokio::net::TcpListener::from_std(listener).unwrap()).await });
+    });
+    address
+}
+
+/// The base URL of a stand-in REST API stage: `http://127.0.0.1:PORT/prod`.
+pub fn http_backend(behaviour: Backend) -> String {
+    let address = spawn(move |listener| async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let service = hyper::service::service_fn(move |request| async move { answer(behaviour, request) });
+            tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service));
+        }
+    });
+    format!("http://{address}/prod")
+}
+
+fn answer(behaviour: Backend, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::http::Error> {
+    let origin = request.headers().get("origin").and_then(|o| o.to_str().ok()).unwrap_or("*").to_string();
+    let cors = |builder: hyper::http::response::Builder| builder.header("access-control-allow-origin", &origin);
+    if request.uri().path() != "/prod/conversations" {
+        return Response::builder().status(StatusCode::NOT_FOUND).body(Full::new(Bytes::new()));
+    }
+    if request.method() == Method::OPTIONS {
+        return cors(Response::builder())
+            .header("access-control-allow-methods", "GET,POST,OPTIONS")
+            .header("access-control-allow-headers", "Content-Type,Authorization")
+            .body(Full::new(Bytes::new()));
+    }
+    match behaviour {
+        Backend::Healthy => cors(Response::builder()).body(Full::new(Bytes::from_static(b"[]"))),
+        Backend::BadGateway => cors(Response::builder().status(StatusCode::BAD_GATEWAY))
+            .body(Full::new(Bytes::from_static(br#"{"message": "Internal server error"}"#))),
+        Backend::NoCors => Response::builder().body(Full::new(Bytes::from_static(b"[]"))),
+    }
+}
+
+/// The URL of a WebSocket server that echoes text and closes when asked: `ws://127.0.0.1:PORT/prod`.
+pub fn websocket_echo() -> String {
+    let address = spawn(|listener| async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            tokio::spawn(async move {
+                let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else { return };
+                while let Some(Ok(message)) = socket.next().await {
+                    if message.is_text() && socket.send(message).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    format!("ws://{address}/prod")
+}
