@@ -9,6 +9,7 @@ Examples:
   deployer step 02-lambda
   deployer plan
   deployer resume
+  deployer destroy --yes --delete-data
   deployer status --output json
   deployer outputs --format env > .env.production
   deployer completions zsh > ~/.zfunc/_deployer";
@@ -52,7 +53,7 @@ pub enum Output {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run every step in order, skipping those already done with unchanged inputs.
+    /// Run every step in order, checking each resource against AWS and fixing what differs.
     Run(SettingsArgs),
     /// Run one step (e.g. `02-lambda`), with settings and earlier outputs from the state file.
     Step {
@@ -63,7 +64,21 @@ pub enum Command {
     },
     /// Show what `run` would create, update or delete, reading AWS only; writes nothing anywhere.
     Plan(SettingsArgs),
-    /// Continue from the first step that is not done, with the settings recorded in the state file.
+    /// Delete everything the deployment made, in reverse step order (asks first; --yes when not on a terminal).
+    Destroy {
+        /// Do not ask: required when stdin is not a terminal (CI).
+        #[arg(long)]
+        yes: bool,
+        /// Delete the hosted zone too, if deployer created it (its name servers are then lost).
+        #[arg(long)]
+        delete_zone: bool,
+        /// Delete tables that hold items.
+        #[arg(long)]
+        delete_data: bool,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+    /// Continue from the first step that is not done (skipping finished ones), with the recorded settings.
     Resume,
     /// Show each step's status and recorded outputs.
     Status,

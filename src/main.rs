@@ -22,7 +22,7 @@ use deployer_steps::settings::{
     parse_duration_seconds, DEFAULT_CERT_WAIT_SECONDS, DEFAULT_PRICE_CLASS, DEFAULT_REGION, DEFAULT_RUNTIME,
     DEFAULT_STAGE, DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE,
 };
-use deployer_steps::{registry, Clients, InputError, Settings};
+use deployer_steps::{registry, Clients, InputError, Settings, Teardown};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -61,7 +61,15 @@ async fn dispatch(cli: Cli) -> Result<()> {
         Command::Run(args) => deploy(&cli, args, Selection::All, false).await,
         Command::Step { id, settings } => deploy(&cli, settings, Selection::One(id.clone()), false).await,
         Command::Plan(args) => plan(&cli, args).await,
-        Command::Resume => deploy(&cli, &SettingsArgs::default(), Selection::All, true).await,
+        // A destroy that was cut short is continued: the user confirmed it when it started.
+        Command::Resume => match state::load(&cli.state)?.and_then(|s| s.destroying) {
+            Some(teardown) => destroy(&cli, &SettingsArgs::default(), teardown, true).await,
+            None => deploy(&cli, &SettingsArgs::default(), Selection::Resume, true).await,
+        },
+        Command::Destroy { yes, delete_zone, delete_data, settings } => {
+            let teardown = Teardown { delete_zone: *delete_zone, delete_data: *delete_data };
+            destroy(&cli, settings, teardown, *yes).await
+        }
         Command::Status => show_status(&cli),
         Command::Steps => {
             list_steps(cli.output);
@@ -195,6 +203,59 @@ async fn deploy(cli: &Cli, args: &SettingsArgs, selection: Selection, resume: bo
         return Err(runner.mark_interrupted()?.into());
     }
     Ok(())
+}
+
+/// `destroy`: every step's teardown in reverse order, after the user confirmed.
+async fn destroy(cli: &Cli, args: &SettingsArgs, teardown: Teardown, yes: bool) -> Result<()> {
+    let recorded = state::load(&cli.state)?;
+    let settings = resolve_settings(args, recorded.as_ref().map(|s| &s.settings), &cli.state).await?;
+    settings.validate()?;
+    if !yes {
+        confirm_destroy(&settings)?;
+    }
+    let _lock = state::lock(&cli.state)?;
+    let mut current = state::load(&cli.state)?.unwrap_or_else(|| State::new(settings.clone()));
+    current.settings = settings.clone();
+    let clients = connect(cli, &settings).await?;
+    let reporter = reporter(cli, Mode::Apply);
+    let runner =
+        Runner { state_path: &cli.state, state: current.into(), clients: &clients, reporter: reporter.as_ref() };
+    let steps = registry();
+    let all: Vec<&dyn deployer_steps::Step> = steps.iter().map(|s| s.as_ref()).collect();
+    let outcome = tokio::select! {
+        result = runner.destroy(&all, teardown) => result.map(|_| false),
+        _ = tokio::signal::ctrl_c() => Ok(true),
+    };
+    if cli.timings {
+        progress::print_timings(&clients.calls);
+    }
+    if outcome? {
+        return Err(runner::Interrupted.into());
+    }
+    Ok(())
+}
+
+/// On a terminal, the user types the service's name; elsewhere `--yes` is required.
+fn confirm_destroy(settings: &Settings) -> Result<(), InputError> {
+    let service = &settings.service;
+    if !std::io::stdin().is_terminal() {
+        return Err(InputError(format!(
+            "destroy deletes every resource of {service}: pass --yes to confirm when not on a terminal; nothing was deleted"
+        )));
+    }
+    let _ = write!(
+        std::io::stderr(),
+        "This deletes every resource of {service} in {} (tables with data only with --delete-data).\nType the \
+         service name to go on: ",
+        settings.region
+    );
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    if answer.trim() == service {
+        Ok(())
+    } else {
+        Err(InputError("not confirmed: nothing was deleted".into()))
+    }
 }
 
 /// `plan`: what `run` would do, from AWS as it is; writes nothing to AWS or to the state file.

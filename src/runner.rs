@@ -1,13 +1,14 @@
 //! The runner: executes steps in order, like a migration runner. Each step is marked `started` before it
-//! runs and `done` (with its input fingerprint) after; `run` and `resume` skip a step that is `done` with
-//! an unchanged fingerprint, unless a step it requires changed something in this run, and re-run one
-//! left `started` or `failed`, which is safe because every step ensures rather than creates.
+//! runs and `done` (with its input fingerprint) after. `run` checks every step against AWS (AWS is the
+//! source of truth: something changed by hand is put back). `resume` skips a step that is `done` with an
+//! unchanged fingerprint, unless a step it requires changed something in this run, and re-runs one left
+//! `started` or `failed`, which is safe because every step ensures rather than creates.
 
 use anyhow::{anyhow, Result};
 use deployer_steps::ensure::NotYetCreated;
 use deployer_steps::package::hex;
 use deployer_steps::s08_verify::Drift;
-use deployer_steps::{Change, Clients, Context, InputError, Recorder, Settings, Step};
+use deployer_steps::{Change, Clients, Context, InputError, Recorder, Settings, Step, Teardown};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
@@ -21,8 +22,10 @@ use crate::state::{self, State, Status, StepRecord};
 /// Which steps a command runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
-    /// Every step in order, skipping those done with unchanged inputs (`run`, `resume`).
+    /// Every step in order, each checked against AWS (`run`).
     All,
+    /// Every step in order, skipping those done with unchanged inputs (`resume`).
+    Resume,
     /// One step, always run (`step ID`).
     One(String),
 }
@@ -100,7 +103,7 @@ impl Runner<'_> {
         let mut total = Counts::default();
         let mut changed_steps: BTreeSet<&str> = BTreeSet::new();
         for (done, step) in steps.iter().enumerate() {
-            if *selection == Selection::All {
+            if !matches!(selection, Selection::One(_)) {
                 // A step that reads a later one's outputs (05 reads 06's domains) is brought up to date
                 // before anything after it looks at AWS (08 verifies what 05 serves).
                 total.merge(self.revisit_stale(&steps[..done]).await?);
@@ -114,7 +117,7 @@ impl Runner<'_> {
             }
             total.merge(counts);
         }
-        if *selection == Selection::All {
+        if !matches!(selection, Selection::One(_)) {
             total.merge(self.revisit_stale(steps).await?);
         }
         self.reporter.run_finished(total, started.elapsed(), self.clients.calls.totals());
@@ -133,7 +136,7 @@ impl Runner<'_> {
             let current = fingerprint(*step, &ctx).await?;
             let recorded = self.state.borrow().steps.get(step.id()).and_then(|r| r.fingerprint.clone());
             if recorded.is_some_and(|r| r != current) {
-                total.merge(self.run_step(*step, &Selection::All, false).await?);
+                total.merge(self.run_step(*step, &Selection::Resume, false).await?);
             }
         }
         Ok(total)
@@ -151,7 +154,7 @@ impl Runner<'_> {
         let unchanged = previous
             .as_ref()
             .is_some_and(|p| p.status == Status::Done && p.fingerprint.as_deref() == Some(fingerprint.as_str()));
-        if unchanged && !upstream_changed && *selection == Selection::All {
+        if unchanged && !upstream_changed && *selection == Selection::Resume {
             self.reporter.step_skipped(id, "done, inputs unchanged");
             return Ok(Counts::default());
         }
@@ -195,6 +198,45 @@ impl Runner<'_> {
 }
 
 impl Runner<'_> {
+    /// `destroy`: first every step's refusals (nothing is deleted if one refuses), then each step's
+    /// teardown in reverse order. A torn-down step's record leaves the state file at once; the state
+    /// remembers that a destroy is under way, so `resume` after a kill continues it.
+    pub async fn destroy(&self, steps: &[&dyn Step], teardown: Teardown) -> Result<Counts> {
+        let started = Instant::now();
+        let settings: Settings = self.state.borrow().settings.clone();
+        let work_dir = self.work_dir();
+        let outputs = self.state.borrow().outputs();
+        let ctx = Context { settings: &settings, aws: self.clients, outputs: &outputs, work_dir: &work_dir };
+        for step in steps {
+            step.check_teardown(&ctx, &teardown).await?;
+        }
+        self.state.borrow_mut().destroying = Some(teardown);
+        self.save()?;
+        let mut total = Counts::default();
+        for step in steps.iter().rev() {
+            let id = step.id();
+            self.reporter.step_started(id, &format!("destroy: {}", step.title()));
+            let clock = Instant::now();
+            let recorder = StepRecorder { runner: self, step: id, counts: RefCell::new(Counts::default()) };
+            let outputs = self.state.borrow().outputs();
+            let ctx = Context { settings: &settings, aws: self.clients, outputs: &outputs, work_dir: &work_dir };
+            if let Err(err) = step.destroy(&ctx, &teardown, &recorder).await {
+                let message = format!("{err:#}");
+                self.reporter.step_failed(id, &message);
+                return Err(anyhow!(StepFailed { step: id.to_string(), message }));
+            }
+            let counts = *recorder.counts.borrow();
+            self.state.borrow_mut().steps.remove(id);
+            self.save()?;
+            self.reporter.step_finished(id, counts, clock.elapsed());
+            total.merge(counts);
+        }
+        self.state.borrow_mut().destroying = None;
+        self.save()?;
+        self.reporter.run_finished(total, started.elapsed(), self.clients.calls.totals());
+        Ok(total)
+    }
+
     /// The steps whose resources no longer match are marked failed, so that `run` and `resume` converge them
     /// again instead of skipping them as done.
     fn mark_drifted(&self, drift: &Drift) -> Result<()> {

@@ -5,7 +5,7 @@
 //! while holding an exclusive lock on `STATE.lock`, which the OS releases if the process dies.
 
 use anyhow::{Context as _, Result};
-use deployer_steps::{InputError, Outputs, Settings};
+use deployer_steps::{InputError, Outputs, Settings, Teardown};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -21,6 +21,9 @@ pub struct State {
     pub settings: Settings,
     #[serde(default)]
     pub steps: BTreeMap<String, StepRecord>,
+    /// Set while a `destroy` is under way, so that `resume` after a kill continues the destroy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destroying: Option<Teardown>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,7 +52,7 @@ pub struct StepRecord {
 
 impl State {
     pub fn new(settings: Settings) -> Self {
-        Self { schema_version: SCHEMA_VERSION, settings, steps: BTreeMap::new() }
+        Self { schema_version: SCHEMA_VERSION, settings, steps: BTreeMap::new(), destroying: None }
     }
 
     pub fn status(&self, step: &str) -> Option<Status> {

@@ -80,6 +80,10 @@ pub trait Resource {
     fn planned(&self) -> Option<Self::Live> {
         None
     }
+    /// Deletes it, with what only it holds (a role's policies); for `destroy`.
+    async fn delete(&self, _live: Self::Live) -> Result<()> {
+        Err(anyhow!("{} cannot be deleted by deployer: delete it by hand", self.label()))
+    }
     /// Brings the named fields in line and returns the resource as it is now.
     async fn update(&self, _live: Self::Live, fields: &[&'static str]) -> Result<Self::Live> {
         Err(anyhow!(
@@ -88,6 +92,17 @@ pub trait Resource {
             fields.join(", ")
         ))
     }
+}
+
+/// `destroy`'s counterpart of [`ensure`]: finds the resource the same way and deletes it; what is
+/// already gone is left alone, so a killed destroy can simply run again.
+pub async fn remove<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Result<()> {
+    let recorded = resource.key().and_then(|k| recorder.recorded(&k));
+    if let Some(live) = resource.find(recorded.as_deref()).await? {
+        resource.delete(live).await?;
+        recorder.report(&resource.label(), &Change::Deleted);
+    }
+    Ok(())
 }
 
 /// How many times a create is tried when it fails and the resource still cannot be found.

@@ -24,9 +24,9 @@ pub mod s07_stages;
 pub mod s08_verify;
 
 pub use aws::{Clients, Identity};
-pub use ensure::{ensure, Change, Recorder, Resource};
+pub use ensure::{ensure, remove, Change, Recorder, Resource};
 pub use settings::{InputError, Settings};
-pub use step::{Context, Outputs, Step};
+pub use step::{Context, Outputs, Step, Teardown};
 
 /// A digest of this crate's source: part of every step's fingerprint, so that steps are re-checked when
 /// what they want changes with a new deployer.

@@ -25,8 +25,9 @@ use aws_sdk_dynamodb::types::{
 use std::time::Duration;
 
 use crate::aws::{absent_if, AwsContext};
-use crate::ensure::{all, ensure, Recorder, Resource};
-use crate::step::{Context, Step};
+use crate::ensure::{all, ensure, remove, Recorder, Resource};
+use crate::settings::InputError;
+use crate::step::{Context, Step, Teardown};
 
 pub const ID: &str = "01-dynamodb";
 
@@ -74,6 +75,31 @@ impl Step for DynamoDb {
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
         let tables = TABLES.iter().map(|spec| Table { ctx, spec, name: ctx.name(spec.suffix) });
         all(tables.map(|t| async move { ensure(&t, recorder).await })).await?;
+        Ok(())
+    }
+
+    async fn check_teardown(&self, ctx: &Context<'_>, teardown: &Teardown) -> Result<()> {
+        if teardown.delete_data {
+            return Ok(());
+        }
+        let tables = TABLES.iter().map(|spec| Table { ctx, spec, name: ctx.name(spec.suffix) });
+        let holding: Vec<Option<String>> =
+            all(tables.map(|t| async move { Ok(t.holds_items().await?.then(|| t.name.clone())) })).await?;
+        let holding: Vec<String> = holding.into_iter().flatten().collect();
+        if holding.is_empty() {
+            return Ok(());
+        }
+        Err(InputError(format!(
+            "tables {} hold data: back them up if you need it, then pass --delete-data to delete them too; nothing \
+             was deleted",
+            holding.join(", ")
+        ))
+        .into())
+    }
+
+    async fn destroy(&self, ctx: &Context<'_>, _teardown: &Teardown, recorder: &dyn Recorder) -> Result<()> {
+        let tables = TABLES.iter().map(|spec| Table { ctx, spec, name: ctx.name(spec.suffix) });
+        all(tables.map(|t| async move { remove(&t, recorder).await })).await?;
         Ok(())
     }
 }
@@ -129,6 +155,15 @@ impl Table<'_> {
         let ttl = out.time_to_live_description();
         let enabled = ttl.and_then(|t| t.time_to_live_status()) == Some(&TimeToLiveStatus::Enabled);
         Ok(if enabled { ttl.and_then(|t| t.attribute_name()).map(str::to_string) } else { None })
+    }
+
+    /// Whether a scan finds at least one item (an absent table holds none).
+    async fn holds_items(&self) -> Result<bool> {
+        let scanned = absent_if(self.client().scan().table_name(&self.name).limit(1).send().await, |e| {
+            e.is_resource_not_found_exception()
+        })
+        .aws_context(|| format!("dynamodb:Scan {}", self.name))?;
+        Ok(scanned.is_some_and(|out| out.count() > 0))
     }
 
     async fn wait_active(&self) -> Result<TableDescription> {
@@ -191,6 +226,22 @@ impl Resource for Table<'_> {
             format!("arn:{}:dynamodb:{}:{}:table/{}", who.partition, self.ctx.settings.region, who.account, self.name);
         let description = TableDescription::builder().table_name(&self.name).table_arn(arn).build();
         Some(LiveTable { description, ttl_enabled_on: None })
+    }
+
+    async fn delete(&self, _live: LiveTable) -> Result<()> {
+        self.client()
+            .delete_table()
+            .table_name(&self.name)
+            .send()
+            .await
+            .aws_context(|| format!("dynamodb:DeleteTable {}", self.name))?;
+        self.client()
+            .wait_until_table_not_exists()
+            .table_name(&self.name)
+            .wait(TABLE_ACTIVE_WAIT)
+            .await
+            .with_context(|| format!("waiting for table {} to be deleted", self.name))?;
+        Ok(())
     }
 
     fn differences(&self, live: &LiveTable) -> Result<Vec<&'static str>> {

@@ -42,12 +42,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::aws::{absent_if, AwsContext};
-use crate::ensure::{all, ensure, Recorder, Resource};
+use crate::ensure::{all, ensure, remove, Change, Recorder, Resource};
 use crate::package::{self, Package};
 use crate::s01_dynamodb::{self, table_arn_key, TABLES};
 use crate::s03_api_gateway::cors_origin;
 use crate::settings::{InputError, Settings};
-use crate::step::{Context, Step};
+use crate::step::{Context, Step, Teardown};
 
 pub const ID: &str = "02-lambda";
 
@@ -166,6 +166,34 @@ impl Step for Lambda {
         }
         Ok(())
     }
+
+    /// The functions with their log groups (Lambda makes those on first invocation), then the role.
+    async fn destroy(&self, ctx: &Context<'_>, _teardown: &Teardown, recorder: &dyn Recorder) -> Result<()> {
+        all(FUNCTIONS.iter().map(|spec| delete_function(ctx, ctx.name(spec.suffix), recorder))).await?;
+        let identity = ctx.aws.identity().await?;
+        let role =
+            Role { ctx, name: ctx.name("lambda-role"), partition: &identity.partition, account: &identity.account };
+        remove(&role, recorder).await
+    }
+}
+
+async fn delete_function(ctx: &Context<'_>, name: String, recorder: &dyn Recorder) -> Result<()> {
+    let deleted = absent_if(ctx.aws.lambda().delete_function().function_name(&name).send().await, |e| {
+        e.is_resource_not_found_exception()
+    })
+    .aws_context(|| format!("lambda:DeleteFunction {name}"))?;
+    if deleted.is_some() {
+        recorder.report(&format!("function {name}"), &Change::Deleted);
+    }
+    let group = format!("/aws/lambda/{name}");
+    let deleted = absent_if(ctx.aws.logs().delete_log_group().log_group_name(&group).send().await, |e| {
+        e.is_resource_not_found_exception()
+    })
+    .aws_context(|| format!("logs:DeleteLogGroup {group}"))?;
+    if deleted.is_some() {
+        recorder.report(&format!("log group {group}"), &Change::Deleted);
+    }
+    Ok(())
 }
 
 struct Role<'a> {
@@ -286,6 +314,25 @@ impl Resource for Role<'_> {
 
     fn id(&self, live: &LiveRole) -> String {
         live.arn.clone()
+    }
+
+    /// A role can only go once its inline policies are deleted and its managed ones detached.
+    async fn delete(&self, _live: LiveRole) -> Result<()> {
+        let iam = self.ctx.aws.iam();
+        let name = &self.name;
+        let inline = iam.list_role_policies().role_name(name).send().await;
+        for policy in inline.aws_context(|| format!("iam:ListRolePolicies {name}"))?.policy_names() {
+            let deleted = iam.delete_role_policy().role_name(name).policy_name(policy).send().await;
+            deleted.aws_context(|| format!("iam:DeleteRolePolicy {name} {policy}"))?;
+        }
+        let attached = iam.list_attached_role_policies().role_name(name).send().await;
+        for policy in attached.aws_context(|| format!("iam:ListAttachedRolePolicies {name}"))?.attached_policies() {
+            let arn = policy.policy_arn().unwrap_or_default();
+            let detached = iam.detach_role_policy().role_name(name).policy_arn(arn).send().await;
+            detached.aws_context(|| format!("iam:DetachRolePolicy {name} {arn}"))?;
+        }
+        iam.delete_role().role_name(name).send().await.aws_context(|| format!("iam:DeleteRole {name}"))?;
+        Ok(())
     }
 
     fn differences(&self, live: &LiveRole) -> Result<Vec<&'static str>> {

@@ -38,10 +38,10 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::apigw::{execute_api_host, lambda_integration_uri, the_one_named, InvokePermission};
 use crate::aws::{absent_if, AwsContext};
-use crate::ensure::{all, ensure, Recorder, Resource};
+use crate::ensure::{all, ensure, remove, Recorder, Resource};
 use crate::package::hex;
 use crate::s02_lambda::{self, function_arn_key};
-use crate::step::{Context, Step};
+use crate::step::{Context, Step, Teardown};
 
 pub const ID: &str = "03-api-gateway";
 
@@ -82,6 +82,11 @@ impl Step for ApiGateway {
     }
     fn requires(&self) -> &'static [&'static str] {
         &[s02_lambda::ID]
+    }
+
+    /// The API with everything in it (resources, routes, integrations, stages, deployments).
+    async fn destroy(&self, ctx: &Context<'_>, _teardown: &Teardown, recorder: &dyn Recorder) -> Result<()> {
+        remove(&RestApi { ctx, name: ctx.name("rest-api") }, recorder).await
     }
 
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
@@ -237,6 +242,12 @@ impl Resource for RestApi<'_> {
 
     fn label(&self) -> String {
         format!("REST API {}", self.name)
+    }
+
+    async fn delete(&self, live: LiveApi) -> Result<()> {
+        let deleted = self.ctx.aws.apigateway().delete_rest_api().rest_api_id(&live.id).send().await;
+        deleted.aws_context(|| format!("apigateway:DeleteRestApi {}", live.id))?;
+        Ok(())
     }
 
     fn key(&self) -> Option<String> {

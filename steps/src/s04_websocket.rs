@@ -30,10 +30,10 @@ use std::future::Future;
 
 use crate::apigw::{execute_api_host, lambda_integration_uri, the_one_named, InvokePermission};
 use crate::aws::{absent_if, AwsContext};
-use crate::ensure::{all, ensure, Recorder, Resource};
+use crate::ensure::{all, ensure, remove, Recorder, Resource};
 use crate::s02_lambda::{self, function_arn_key, FunctionEnvironment};
 use crate::s03_api_gateway::{record_if_changed, INTEGRATION_TIMEOUT_MS};
-use crate::step::{Context, Step};
+use crate::step::{Context, Step, Teardown};
 
 pub const ID: &str = "04-websocket";
 pub const ROUTE_SELECTION: &str = "$request.body.action";
@@ -55,6 +55,11 @@ impl Step for WebSocket {
     }
     fn requires(&self) -> &'static [&'static str] {
         &[s02_lambda::ID]
+    }
+
+    /// The API with everything in it (resources, routes, integrations, stages, deployments).
+    async fn destroy(&self, ctx: &Context<'_>, _teardown: &Teardown, recorder: &dyn Recorder) -> Result<()> {
+        remove(&WebSocketApi { ctx, name: ctx.name("websocket-api") }, recorder).await
     }
 
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
@@ -173,6 +178,12 @@ impl Resource for WebSocketApi<'_> {
 
     fn label(&self) -> String {
         format!("WebSocket API {}", self.name)
+    }
+
+    async fn delete(&self, live: LiveApi) -> Result<()> {
+        let deleted = self.ctx.aws.apigatewayv2().delete_api().api_id(&live.id).send().await;
+        deleted.aws_context(|| format!("apigatewayv2:DeleteApi {}", live.id))?;
+        Ok(())
     }
 
     fn key(&self) -> Option<String> {

@@ -34,6 +34,7 @@
 
 use anyhow::{bail, Context as _, Result};
 use async_trait::async_trait;
+use aws_sdk_cloudfront::client::Waiters as _;
 use aws_sdk_cloudfront::types::{
     CustomErrorResponse, CustomErrorResponses, DefaultCacheBehavior, DistributionConfig, InvalidationBatch, Origin,
     OriginAccessControlConfig, OriginAccessControlOriginTypes, OriginAccessControlSigningBehaviors,
@@ -52,13 +53,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::aws::{absent_if, AwsContext};
-use crate::ensure::{all, ensure, Change, Recorder, Resource};
+use crate::ensure::{all, ensure, remove, Change, Recorder, Resource};
 use crate::package::hex;
 use crate::s03_api_gateway::{self, record_if_changed};
 use crate::s04_websocket;
 use crate::settings::{InputError, Settings};
 use crate::site::{self, SiteFile, CONFIG_KEY};
-use crate::step::{Context, Step};
+use crate::step::{Context, Step, Teardown};
 
 pub const ID: &str = "05-frontend";
 /// AWS's managed "CachingOptimized" cache policy.
@@ -67,6 +68,22 @@ const ORIGIN_ID: &str = "s3-site";
 /// More changed paths than this are invalidated as `/*` (the first 1,000 paths a month are free).
 const MAX_INVALIDATION_PATHS: usize = 15;
 const DELETE_BATCH: usize = 1000;
+/// A distribution takes minutes to deploy a change such as being disabled.
+const DISTRIBUTION_WAIT: std::time::Duration = std::time::Duration::from_secs(40 * 60);
+
+/// Reports nothing: a bucket's objects go with it, one line for the bucket says so.
+struct Silent;
+
+impl Recorder for Silent {
+    fn recorded(&self, _key: &str) -> Option<String> {
+        None
+    }
+    fn record(&self, _key: &str, _value: &str) -> Result<()> {
+        Ok(())
+    }
+    fn report(&self, _resource: &str, _change: &Change) {}
+    fn notice(&self, _message: &str) {}
+}
 
 pub fn distribution_comment(service: &str) -> String {
     format!("{service} frontend (deployer)")
@@ -162,6 +179,15 @@ impl Step for Frontend {
             }
         }
         Ok(hex(&digest.finalize()))
+    }
+
+    /// The distribution first (it reads the bucket through the OAC), then the OAC, then the bucket.
+    async fn destroy(&self, ctx: &Context<'_>, _teardown: &Teardown, recorder: &dyn Recorder) -> Result<()> {
+        let bucket = ctx.name("frontend");
+        let bucket_domain = format!("{bucket}.s3.{}.amazonaws.com", ctx.settings.region);
+        remove(&Distribution { ctx, bucket_domain, oac_id: "" }, recorder).await?;
+        remove(&AccessControl { ctx, name: ctx.name("frontend-oac") }, recorder).await?;
+        remove(&Bucket { ctx, name: bucket }, recorder).await
     }
 
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
@@ -270,6 +296,15 @@ impl Resource for Bucket<'_> {
         Some(true)
     }
 
+    /// A bucket must be empty to go.
+    async fn delete(&self, _live: bool) -> Result<()> {
+        let s3 = self.ctx.aws.s3();
+        let keys: Vec<String> = list_keys(s3, &self.name).await?.into_keys().collect();
+        delete_objects(s3, &self.name, &keys, &Silent).await?;
+        s3.delete_bucket().bucket(&self.name).send().await.aws_context(|| format!("s3:DeleteBucket {}", self.name))?;
+        Ok(())
+    }
+
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<bool>> {
         let s3 = self.ctx.aws.s3();
         match s3.head_bucket().bucket(&self.name).send().await {
@@ -349,6 +384,15 @@ impl Resource for AccessControl<'_> {
 
     fn key(&self) -> Option<String> {
         Some("origin_access_control_id".into())
+    }
+
+    async fn delete(&self, id: String) -> Result<()> {
+        let cloudfront = self.ctx.aws.cloudfront();
+        let got = cloudfront.get_origin_access_control().id(&id).send().await;
+        let etag = got.aws_context(|| format!("cloudfront:GetOriginAccessControl {id}"))?.e_tag;
+        let deleted = cloudfront.delete_origin_access_control().id(&id).set_if_match(etag).send().await;
+        deleted.aws_context(|| format!("cloudfront:DeleteOriginAccessControl {id}"))?;
+        Ok(())
     }
 
     /// Lets a plan go on to the distribution, which will be new too.
@@ -511,6 +555,30 @@ impl Resource for Distribution<'_> {
 
     fn key(&self) -> Option<String> {
         Some("distribution_id".into())
+    }
+
+    /// CloudFront deletes only a disabled distribution that has finished deploying.
+    async fn delete(&self, live: LiveDistribution) -> Result<()> {
+        let cloudfront = self.ctx.aws.cloudfront();
+        let id = &live.id;
+        let got = cloudfront.get_distribution_config().id(id).send().await;
+        let got = got.aws_context(|| format!("cloudfront:GetDistributionConfig {id}"))?;
+        let mut etag = got.e_tag;
+        let mut config = got.distribution_config.context("GetDistributionConfig returned no configuration")?;
+        if config.enabled {
+            config.enabled = false;
+            let updated = cloudfront.update_distribution().id(id).set_if_match(etag).distribution_config(config).send();
+            etag = updated.await.aws_context(|| format!("cloudfront:UpdateDistribution {id} (disable)"))?.e_tag;
+        }
+        cloudfront
+            .wait_until_distribution_deployed()
+            .id(id)
+            .wait(DISTRIBUTION_WAIT)
+            .await
+            .with_context(|| format!("waiting for distribution {id} to be disabled: run `deployer destroy` again"))?;
+        let deleted = cloudfront.delete_distribution().id(id).set_if_match(etag).send().await;
+        deleted.aws_context(|| format!("cloudfront:DeleteDistribution {id}"))?;
+        Ok(())
     }
 
     async fn find(&self, recorded: Option<&str>) -> Result<Option<LiveDistribution>> {
@@ -714,13 +782,7 @@ async fn sync(
     files: &[SiteFile],
 ) -> Result<BTreeSet<String>> {
     let s3 = ctx.aws.s3();
-    let pages = s3.list_objects_v2().bucket(bucket).into_paginator().send();
-    let pages = pages.collect::<Result<Vec<_>, _>>().await.aws_context(|| format!("s3:ListObjectsV2 {bucket}"))?;
-    let live: BTreeMap<String, String> = pages
-        .iter()
-        .flat_map(|p| p.contents())
-        .filter_map(|o| Some((o.key()?.to_string(), o.e_tag()?.trim_matches('"').to_string())))
-        .collect();
+    let live = list_keys(s3, bucket).await?;
 
     let uploads: Vec<&SiteFile> = files.iter().filter(|f| live.get(&f.key) != Some(&f.md5)).collect();
     let wanted: BTreeSet<&str> = files.iter().map(|f| f.key.as_str()).collect();
@@ -762,7 +824,13 @@ async fn sync(
     }))
     .await?;
 
-    for batch in deletes.chunks(DELETE_BATCH) {
+    delete_objects(s3, bucket, &deletes, recorder).await?;
+    Ok(changed)
+}
+
+/// Deletes these keys, a thousand per request, reporting each.
+async fn delete_objects(s3: &aws_sdk_s3::Client, bucket: &str, keys: &[String], recorder: &dyn Recorder) -> Result<()> {
+    for batch in keys.chunks(DELETE_BATCH) {
         let objects =
             batch.iter().map(|k| ObjectIdentifier::builder().key(k).build()).collect::<Result<Vec<_>, _>>()?;
         let delete = Delete::builder().set_objects(Some(objects)).quiet(true).build()?;
@@ -776,7 +844,17 @@ async fn sync(
             recorder.report(&format!("object {key}"), &Change::Deleted);
         }
     }
-    Ok(changed)
+    Ok(())
+}
+
+async fn list_keys(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<BTreeMap<String, String>> {
+    let pages = s3.list_objects_v2().bucket(bucket).into_paginator().send();
+    let pages = pages.collect::<Result<Vec<_>, _>>().await.aws_context(|| format!("s3:ListObjectsV2 {bucket}"))?;
+    Ok(pages
+        .iter()
+        .flat_map(|p| p.contents())
+        .filter_map(|o| Some((o.key()?.to_string(), o.e_tag()?.trim_matches('"').to_string())))
+        .collect())
 }
 
 fn pending_invalidation(recorder: &dyn Recorder) -> BTreeSet<String> {

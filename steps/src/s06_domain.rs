@@ -34,6 +34,7 @@ use anyhow::{bail, Context as _, Result};
 use async_trait::async_trait;
 use aws_sdk_acm::client::Waiters as _;
 use aws_sdk_acm::types::{CertificateStatus, ValidationMethod};
+use aws_sdk_cloudfront::client::Waiters as _;
 use aws_sdk_cloudfront::types::{
     Aliases, DistributionConfig, MinimumProtocolVersion, SslSupportMethod, ViewerCertificate,
 };
@@ -46,12 +47,13 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::aws::{absent_if, AwsContext};
-use crate::ensure::{ensure, Recorder, Resource};
+use crate::ensure::{ensure, remove, Change, Recorder, Resource};
 use crate::package::hex;
 use crate::s03_api_gateway::{self, record_if_changed};
 use crate::s04_websocket;
 use crate::s05_frontend::{self, update_distribution_config};
-use crate::step::{Context, Step};
+use crate::settings::InputError;
+use crate::step::{Context, Step, Teardown};
 
 pub const ID: &str = "06-domain";
 /// The hosted zone of every CloudFront distribution, for alias records.
@@ -104,6 +106,60 @@ impl Step for Domain {
         &[s03_api_gateway::ID, s04_websocket::ID, s05_frontend::ID]
     }
 
+    async fn check_teardown(&self, ctx: &Context<'_>, teardown: &Teardown) -> Result<()> {
+        let Some(domain) = ctx.settings.domain.as_deref().filter(|_| teardown.delete_zone) else {
+            return Ok(());
+        };
+        let zone = HostedZone { ctx, domain };
+        let recorded = ctx.outputs.get(ID).and_then(|o| o.get("zone_id")).map(String::as_str);
+        let Some(live) = zone.find(recorded).await? else {
+            return Ok(());
+        };
+        if !zone.made_by_deployer(&live.id).await? {
+            return Err(InputError(format!(
+                "the hosted zone {domain} ({}) was not created by deployer, so it is never deleted by it: drop \
+                 --delete-zone (its records made by deployer are removed either way); nothing was deleted",
+                live.id
+            ))
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Records, custom domains, the distribution's aliases, certificates; the zone only with --delete-zone.
+    async fn destroy(&self, ctx: &Context<'_>, teardown: &Teardown, recorder: &dyn Recorder) -> Result<()> {
+        let Some(domain) = ctx.settings.domain.clone() else {
+            return Ok(());
+        };
+        let names = [domain.clone(), format!("www.{domain}"), format!("api.{domain}"), format!("ws.{domain}")];
+        let zone_spec = HostedZone { ctx, domain: &domain };
+        let zone = zone_spec.find(recorder.recorded("zone_id").as_deref()).await?;
+        if let Some(zone) = &zone {
+            delete_records(ctx, &zone.id, &names, recorder).await?;
+        }
+        remove(&RestDomain { ctx, name: &names[2], certificate: "" }, recorder).await?;
+        remove(&WebSocketDomain { ctx, name: &names[3], certificate: "" }, recorder).await?;
+        if let Ok(distribution) = ctx.output(s05_frontend::ID, "distribution_id") {
+            detach_aliases(ctx, distribution, recorder).await?;
+        }
+        let region = ctx.settings.region.as_str();
+        let global = Certificate { ctx, region: "us-east-1", names: names.to_vec(), key: "certificate_arn", token: "" };
+        remove(&global, recorder).await?;
+        if region != "us-east-1" {
+            let names = names[2..].to_vec();
+            let key = "regional_certificate_arn";
+            remove(&Certificate { ctx, region, names, key, token: "" }, recorder).await?;
+        }
+        match zone {
+            Some(_) if teardown.delete_zone => remove(&zone_spec, recorder).await,
+            Some(zone) => {
+                recorder.notice(&format!("kept hosted zone {domain} ({}): pass --delete-zone to delete it", zone.id));
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
         let Some(domain) = ctx.settings.domain.clone() else {
             recorder.notice("no --domain given: the service stays on its AWS-generated URLs");
@@ -119,12 +175,15 @@ impl Step for Domain {
 
         let region = ctx.settings.region.as_str();
         let global_names = vec![domain.clone(), www.clone(), api.clone(), ws.clone()];
-        let global = Certificate { ctx, region: "us-east-1", names: global_names, key: "certificate_arn" };
+        let token = certificate_token(recorder)?;
+        let global =
+            Certificate { ctx, region: "us-east-1", names: global_names, key: "certificate_arn", token: &token };
         let regional = (region != "us-east-1").then(|| Certificate {
             ctx,
             region,
             names: vec![api.clone(), ws.clone()],
             key: "regional_certificate_arn",
+            token: &token,
         });
         let mut certificates = vec![ensure(&global, recorder).await?];
         if let Some(regional) = &regional {
@@ -207,6 +266,13 @@ struct LiveZone {
 }
 
 impl HostedZone<'_> {
+    /// Zones deployer creates carry its caller reference.
+    async fn made_by_deployer(&self, id: &str) -> Result<bool> {
+        let got = self.ctx.aws.route53().get_hosted_zone().id(id).send().await;
+        let got = got.aws_context(|| format!("route53:GetHostedZone {id}"))?;
+        Ok(got.hosted_zone().is_some_and(|z| z.caller_reference().starts_with("deployer-")))
+    }
+
     async fn read(&self, id: &str) -> Result<Option<LiveZone>> {
         let got =
             absent_if(self.ctx.aws.route53().get_hosted_zone().id(id).send().await, |e| e.is_no_such_hosted_zone())
@@ -279,6 +345,70 @@ impl Resource for HostedZone<'_> {
     fn id(&self, live: &LiveZone) -> String {
         live.id.clone()
     }
+
+    async fn delete(&self, live: LiveZone) -> Result<()> {
+        let deleted = self.ctx.aws.route53().delete_hosted_zone().id(&live.id).send().await;
+        deleted.aws_context(|| format!("route53:DeleteHostedZone {} (only SOA and NS may be left in it)", live.id))?;
+        Ok(())
+    }
+}
+
+/// Deletes the records deployer writes: aliases of the four names and the certificates' validation CNAMEs.
+async fn delete_records(ctx: &Context<'_>, zone_id: &str, names: &[String], recorder: &dyn Recorder) -> Result<()> {
+    let all = Records { ctx, zone_id, what: "records", wanted: Vec::new() };
+    let live = all.find(None).await?.unwrap_or_default();
+    let ours: BTreeSet<String> = names.iter().map(|n| fqdn(n)).collect();
+    let is_ours = |r: &&ResourceRecordSet| {
+        let name = fqdn(r.name());
+        match r.r#type() {
+            RrType::A | RrType::Aaaa => ours.contains(&name),
+            RrType::Cname => name.starts_with('_') && ours.iter().any(|o| name.ends_with(&format!(".{o}"))),
+            _ => false,
+        }
+    };
+    let doomed: Vec<&ResourceRecordSet> = live.iter().filter(is_ours).collect();
+    if doomed.is_empty() {
+        return Ok(());
+    }
+    let changes = doomed
+        .iter()
+        .map(|r| RecordChange::builder().action(ChangeAction::Delete).resource_record_set((*r).clone()).build())
+        .collect::<Result<Vec<_>, _>>()?;
+    let batch = ChangeBatch::builder().comment("deployer: destroy").set_changes(Some(changes)).build()?;
+    let route53 = ctx.aws.route53();
+    let changed = route53.change_resource_record_sets().hosted_zone_id(zone_id).change_batch(batch).send().await;
+    changed.aws_context(|| format!("route53:ChangeResourceRecordSets {zone_id} (delete)"))?;
+    for record in doomed {
+        let name = record.name().trim_end_matches('.');
+        recorder.report(&format!("record {name} {}", record.r#type().as_str()), &Change::Deleted);
+    }
+    Ok(())
+}
+
+/// Gives the distribution back its default name and certificate (a certificate in use cannot be deleted),
+/// disables it for `05-frontend`'s teardown, and waits until CloudFront has let go of the certificate.
+async fn detach_aliases(ctx: &Context<'_>, id: &str, recorder: &dyn Recorder) -> Result<()> {
+    let got = ctx.aws.cloudfront().get_distribution_config().id(id).send().await;
+    let got = absent_if(got, |e| e.is_no_such_distribution())
+        .aws_context(|| format!("cloudfront:GetDistributionConfig {id}"))?;
+    let Some(config) = got.and_then(|g| g.distribution_config) else {
+        return Ok(());
+    };
+    if config.aliases().is_none_or(|a| a.items().is_empty()) {
+        return Ok(());
+    }
+    update_distribution_config(ctx, id, |config| {
+        config.aliases = Some(Aliases::builder().quantity(0).set_items(Some(Vec::new())).build()?);
+        config.viewer_certificate = Some(ViewerCertificate::builder().cloud_front_default_certificate(true).build());
+        config.enabled = false;
+        Ok(())
+    })
+    .await?;
+    ctx.aws.cloudfront().wait_until_distribution_deployed().id(id).wait(RECORDS_WAIT * 8).await.with_context(|| {
+        format!("waiting for distribution {id} to let go of its aliases: run `deployer destroy` again")
+    })?;
+    recorder.report(&format!("distribution {id} aliases"), &Change::Deleted);
+    Ok(())
 }
 
 struct Certificate<'a> {
@@ -287,6 +417,22 @@ struct Certificate<'a> {
     /// The first is the certificate's domain name, the rest its alternative names.
     names: Vec<String>,
     key: &'static str,
+    /// Makes a retried request return the same certificate (see [`certificate_token`]).
+    token: &'a str,
+}
+
+/// ACM's idempotency token for this deployment's certificate requests. It is recorded before the first
+/// request, so a retry after a kill asks for the same certificate; it goes with the step's record on
+/// `destroy`, so a later deployment does not get back the ARN of a certificate destroy deleted (ACM
+/// remembers a token for an hour).
+fn certificate_token(recorder: &dyn Recorder) -> Result<String> {
+    if let Some(token) = recorder.recorded("certificate_token") {
+        return Ok(token);
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let token = hex(&Sha256::digest(format!("{} {}", now.as_nanos(), std::process::id())))[..32].to_string();
+    recorder.record("certificate_token", &token)?;
+    Ok(token)
 }
 
 struct LiveCertificate {
@@ -374,6 +520,14 @@ impl Certificate<'_> {
 impl Resource for Certificate<'_> {
     type Live = LiveCertificate;
 
+    async fn delete(&self, live: LiveCertificate) -> Result<()> {
+        let deleted = self.ctx.aws.acm(self.region).delete_certificate().certificate_arn(&live.arn).send().await;
+        deleted.aws_context(|| {
+            format!("acm:DeleteCertificate {} (in use by something other than this service?)", live.arn)
+        })?;
+        Ok(())
+    }
+
     fn label(&self) -> String {
         format!("certificate for {} in {}", self.names.join(", "), self.region)
     }
@@ -413,7 +567,8 @@ impl Resource for Certificate<'_> {
     }
 
     async fn create(&self) -> Result<LiveCertificate> {
-        let token = hex(&Sha256::digest(self.names.join(",")))[..32].to_string();
+        // One token per certificate: the regional one has other names.
+        let token = hex(&Sha256::digest(format!("{} {}", self.token, self.names.join(","))))[..32].to_string();
         let requested = self
             .ctx
             .aws
@@ -580,6 +735,13 @@ impl RestDomain<'_> {
 
 impl Resource for RestDomain<'_> {
     type Live = LiveRestDomain;
+
+    /// Its base path mappings go with it.
+    async fn delete(&self, _live: LiveRestDomain) -> Result<()> {
+        let deleted = self.ctx.aws.apigateway().delete_domain_name().domain_name(self.name).send().await;
+        deleted.aws_context(|| format!("apigateway:DeleteDomainName {}", self.name))?;
+        Ok(())
+    }
 
     fn label(&self) -> String {
         format!("custom domain {}", self.name)
@@ -775,6 +937,13 @@ impl WebSocketDomain<'_> {
 impl Resource for WebSocketDomain<'_> {
     /// (certificate, alias target).
     type Live = (Option<String>, Option<Target>);
+
+    /// Its API mappings go with it.
+    async fn delete(&self, _live: Self::Live) -> Result<()> {
+        let deleted = self.ctx.aws.apigatewayv2().delete_domain_name().domain_name(self.name).send().await;
+        deleted.aws_context(|| format!("apigatewayv2:DeleteDomainName {}", self.name))?;
+        Ok(())
+    }
 
     fn label(&self) -> String {
         format!("custom domain {}", self.name)

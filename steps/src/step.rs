@@ -62,4 +62,23 @@ pub trait Step {
         Ok(String::new())
     }
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()>;
+    /// Before `destroy` deletes anything: refuses what needs the user's explicit consent (a table with
+    /// data, a zone deployer did not create), so that a refused destroy leaves everything in place.
+    async fn check_teardown(&self, _ctx: &Context<'_>, _teardown: &Teardown) -> Result<()> {
+        Ok(())
+    }
+    /// Deletes what `run` made, found by recorded ID or by name; what is already gone is skipped, so a killed
+    /// destroy runs again. Steps are torn down in reverse order.
+    async fn destroy(&self, _ctx: &Context<'_>, _teardown: &Teardown, _recorder: &dyn Recorder) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// What `destroy` may delete beyond the resources deployer made and that hold nothing of the user's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Teardown {
+    /// Delete the hosted zone too (only one deployer created).
+    pub delete_zone: bool,
+    /// Delete tables that hold items.
+    pub delete_data: bool,
 }

@@ -1,0 +1,92 @@
+//! `deployer destroy`: everything of the service goes, in reverse order, only with consent; a killed destroy
+//! resumes; `run` afterwards builds it all again.
+
+use crate::proxy::{Proxy, Rules};
+use crate::support::{empty_inventory, full_inventory, inventory, moto, sdk_config, Deployment};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+async fn log_groups(prefix: &str) -> Vec<String> {
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk_config().await);
+    let listed = logs.describe_log_groups().log_group_name_prefix(prefix).send().await.unwrap();
+    listed.log_groups().iter().filter_map(|g| g.log_group_name().map(String::from)).collect()
+}
+
+#[tokio::test]
+async fn destroy_asks_for_consent_keeps_tables_with_data_then_removes_everything_and_run_rebuilds() {
+    let d = Deployment::new("destroy-all");
+    d.deploy().assert_ok();
+    let config = sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let put = dynamodb.put_item().table_name("destroy-all-conversations");
+    let put =
+        put.item("userId", AttributeValue::S("u-1".into())).item("conversationId", AttributeValue::S("c-1".into()));
+    put.send().await.unwrap();
+    // Lambda makes a function's log group on its first invocation; destroy removes it too.
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    logs.create_log_group().log_group_name("/aws/lambda/destroy-all-conversation-api").send().await.unwrap();
+    let state_before = std::fs::read(d.state_path()).unwrap();
+
+    let unconfirmed = d.run(&["destroy"]);
+    assert_eq!(unconfirmed.code, 2, "{}", unconfirmed.stderr);
+    assert!(unconfirmed.stderr.contains("pass --yes"), "{}", unconfirmed.stderr);
+    let with_data = d.run(&["destroy", "--yes"]);
+    assert_eq!(with_data.code, 2, "{}", with_data.stderr);
+    assert!(with_data.stderr.contains("destroy-all-conversations") && with_data.stderr.contains("--delete-data"));
+    assert_eq!(inventory(&d.service).await, full_inventory(&d.service), "a refused destroy deleted something");
+    assert_eq!(std::fs::read(d.state_path()).unwrap(), state_before, "a refused destroy touched the state file");
+
+    d.run(&["destroy", "--yes", "--delete-data", "--delete-zone"]).assert_ok();
+    assert_eq!(inventory(&d.service).await, empty_inventory());
+    assert_eq!(log_groups("/aws/lambda/destroy-all-").await, Vec::<String>::new());
+    assert_eq!(d.state()["steps"], serde_json::json!({}));
+    assert_eq!(d.run(&["destroy", "--yes"]).assert_ok().changed(), 0, "a second destroy finds nothing to delete");
+
+    d.deploy().assert_ok();
+    assert_eq!(inventory(&d.service).await, full_inventory(&d.service));
+}
+
+#[tokio::test]
+async fn destroy_never_deletes_a_zone_it_did_not_create_and_keeps_its_own_unless_asked() {
+    let d = Deployment::new("destroy-zone");
+    let route53 = aws_sdk_route53::Client::new(&sdk_config().await);
+    route53.create_hosted_zone().name("destroy-zone.com").caller_reference("registrar-made").send().await.unwrap();
+    d.deploy().assert_ok();
+
+    let refused = d.run(&["destroy", "--yes", "--delete-zone"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("was not created by deployer"), "{}", refused.stderr);
+    assert_eq!(inventory(&d.service).await, full_inventory(&d.service));
+
+    let destroyed = d.run(&["destroy", "--yes"]);
+    destroyed.assert_ok();
+    assert!(destroyed
+        .events
+        .iter()
+        .any(|e| e["event"] == "notice"
+            && e["message"].as_str().unwrap().starts_with("kept hosted zone destroy-zone.com")));
+    assert_eq!(inventory(&d.service).await, crate::support::Inventory { zones: 1, ..empty_inventory() });
+}
+
+#[tokio::test]
+async fn a_destroy_killed_midway_is_continued_by_resume() {
+    let d = Deployment::new("destroy-kill");
+    d.deploy().assert_ok();
+    let proxy = Proxy::start(&moto().url(), Rules { stall_after: Some(30), ..Rules::default() });
+    let mut child = d
+        .command(&["destroy", "--yes", "--delete-zone"])
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stalled = proxy.wait_for_stall(&mut child);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(stalled, "the destroy reached request 30");
+    assert!(d.state()["destroying"].is_object(), "the state says a destroy is under way");
+    assert_ne!(inventory(&d.service).await, empty_inventory(), "killed before the end");
+
+    d.run(&["resume"]).assert_ok();
+    assert_eq!(inventory(&d.service).await, empty_inventory());
+    assert!(d.state().get("destroying").is_none());
+}
