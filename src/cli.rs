@@ -10,6 +10,7 @@ Examples:
   deployer plan
   deployer resume
   deployer destroy --yes --delete-data
+  deployer logs conversation-api --follow
   deployer status --output json
   deployer outputs --format env > .env.production
   deployer completions zsh > ~/.zfunc/_deployer";
@@ -75,6 +76,22 @@ pub enum Command {
         /// Delete tables that hold items.
         #[arg(long)]
         delete_data: bool,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+    /// Print the functions' recent log lines (`--follow` keeps watching, like `sam logs --tail`).
+    Logs {
+        /// One function, by suffix (conversation-api) or full name; all six when omitted.
+        function: Option<String>,
+        /// Keep printing new lines until Ctrl-C.
+        #[arg(short, long)]
+        follow: bool,
+        /// How far back to start: 90s, 10m, 1h.
+        #[arg(long, default_value = "10m")]
+        since: String,
+        /// At most this many lines per function (before --follow goes on).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
         #[command(flatten)]
         settings: SettingsArgs,
     },

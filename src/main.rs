@@ -11,6 +11,7 @@ macro_rules! out {
 
 mod aws;
 mod cli;
+mod logs;
 mod outputs;
 mod progress;
 mod runner;
@@ -66,6 +67,18 @@ async fn dispatch(cli: Cli) -> Result<()> {
             Some(teardown) => destroy(&cli, &SettingsArgs::default(), teardown, true).await,
             None => deploy(&cli, &SettingsArgs::default(), Selection::Resume, true).await,
         },
+        Command::Logs { function, follow, since, limit, settings } => {
+            let recorded = state::load(&cli.state)?;
+            let settings = resolve_settings(settings, recorded.as_ref().map(|s| &s.settings), &cli.state).await?;
+            settings.validate()?;
+            let functions = logs::functions(&settings, function.as_deref())?;
+            let since = std::time::Duration::from_secs(parse_duration_seconds(since)?);
+            let clients = connect(&cli, &settings).await?;
+            tokio::select! {
+                shown = logs::show(&clients, &functions, since, *limit, *follow, cli.output) => shown,
+                _ = tokio::signal::ctrl_c() => Ok(()),
+            }
+        }
         Command::Destroy { yes, delete_zone, delete_data, settings } => {
             let teardown = Teardown { delete_zone: *delete_zone, delete_data: *delete_data };
             destroy(&cli, settings, teardown, *yes).await

@@ -158,6 +158,11 @@ impl Runner<'_> {
             self.reporter.step_skipped(id, "done, inputs unchanged");
             return Ok(Counts::default());
         }
+        if unchanged {
+            if let Some(counts) = self.check_done_step(step, &ctx).await? {
+                return Ok(counts);
+            }
+        }
 
         self.set_status(id, |r| {
             r.status = Status::Started;
@@ -180,24 +185,66 @@ impl Runner<'_> {
                 self.reporter.step_finished(id, counts, clock.elapsed());
                 Ok(counts)
             }
-            Err(err) => {
-                if let Some(drift) = err.downcast_ref::<Drift>() {
-                    self.mark_drifted(drift)?;
-                }
-                let message = format!("{err:#}");
-                self.set_status(id, |r| {
-                    r.status = Status::Failed;
-                    r.finished_at = Some(now());
-                    r.error = Some(message.clone());
-                })?;
-                self.reporter.step_failed(id, &message);
-                Err(anyhow!(StepFailed { step: id.to_string(), message }))
-            }
+            Err(err) => Err(self.fail(id, err)?),
         }
     }
 }
 
 impl Runner<'_> {
+    /// A step done with the same inputs is first only looked at (writes refused): when AWS matches, its
+    /// findings are reported and neither AWS nor the state file is written, so a no-op `run` writes
+    /// nothing. `None` when something differs: then the step runs for real, checkpoints and all.
+    async fn check_done_step(&self, step: &dyn Step, ctx: &Context<'_>) -> Result<Option<Counts>> {
+        let id = step.id();
+        let clock = Instant::now();
+        let check = CheckRecorder {
+            values: RefCell::new(ctx.outputs.get(id).cloned().unwrap_or_default()),
+            reports: RefCell::new(Vec::new()),
+            notices: RefCell::new(Vec::new()),
+            read_only: step.read_only(),
+        };
+        let read_only = !step.read_only();
+        self.clients.calls.set_read_only(read_only);
+        let result = step.run(ctx, &check).await;
+        self.clients.calls.set_read_only(false);
+        let reports = check.reports.into_inner();
+        let same = result.is_ok()
+            && reports.iter().all(|(_, change)| *change == Change::Unchanged)
+            && check.values.into_inner() == ctx.outputs.get(id).cloned().unwrap_or_default();
+        if !same {
+            return match result {
+                Err(err) if step.read_only() => Err(self.fail(id, err)?),
+                _ => Ok(None),
+            };
+        }
+        self.reporter.step_started(id, step.title());
+        let mut counts = Counts::default();
+        for (resource, change) in &reports {
+            counts.add(change);
+            self.reporter.resource(id, resource, change);
+        }
+        for notice in check.notices.into_inner() {
+            self.reporter.notice(id, &notice);
+        }
+        self.reporter.step_finished(id, counts, clock.elapsed());
+        Ok(Some(counts))
+    }
+
+    /// Records the failure in the state file and reports it.
+    fn fail(&self, id: &str, err: anyhow::Error) -> Result<anyhow::Error> {
+        if let Some(drift) = err.downcast_ref::<Drift>() {
+            self.mark_drifted(drift)?;
+        }
+        let message = format!("{err:#}");
+        self.set_status(id, |r| {
+            r.status = Status::Failed;
+            r.finished_at = Some(now());
+            r.error = Some(message.clone());
+        })?;
+        self.reporter.step_failed(id, &message);
+        Ok(anyhow!(StepFailed { step: id.to_string(), message }))
+    }
+
     /// `destroy`: first every step's refusals (nothing is deleted if one refuses), then each step's
     /// teardown in reverse order. A torn-down step's record leaves the state file at once; the state
     /// remembers that a destroy is under way, so `resume` after a kill continues it.
@@ -375,6 +422,34 @@ async fn fingerprint(step: &dyn Step, ctx: &Context<'_>) -> Result<String> {
         "digest": step.input_digest(ctx).await?,
     });
     Ok(hex(&Sha256::digest(input.to_string())))
+}
+
+/// The look-first pass over a done step: values stay in memory; reports and notices wait until the runner
+/// knows whether the step has to run for real. A read-only step (08-verify) runs as itself.
+struct CheckRecorder {
+    values: RefCell<BTreeMap<String, String>>,
+    reports: RefCell<Vec<(String, Change)>>,
+    notices: RefCell<Vec<String>>,
+    read_only: bool,
+}
+
+impl Recorder for CheckRecorder {
+    fn recorded(&self, key: &str) -> Option<String> {
+        self.values.borrow().get(key).cloned()
+    }
+    fn record(&self, key: &str, value: &str) -> Result<()> {
+        self.values.borrow_mut().insert(key.to_string(), value.to_string());
+        Ok(())
+    }
+    fn report(&self, resource: &str, change: &Change) {
+        self.reports.borrow_mut().push((resource.to_string(), change.clone()));
+    }
+    fn notice(&self, message: &str) {
+        self.notices.borrow_mut().push(message.to_string());
+    }
+    fn planning(&self) -> bool {
+        !self.read_only
+    }
 }
 
 /// A plan's recorder: values stay in memory, nothing reaches the state file.

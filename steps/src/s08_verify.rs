@@ -63,6 +63,9 @@ impl Step for Verify {
     fn reads(&self) -> &'static [&'static str] {
         &[s06_domain::ID]
     }
+    fn read_only(&self) -> bool {
+        true
+    }
 
     /// The smoke tests' targets: another target is another verification.
     async fn input_digest(&self, ctx: &Context<'_>) -> Result<String> {

@@ -62,6 +62,10 @@ pub trait Step {
         Ok(String::new())
     }
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()>;
+    /// A step that only reads AWS (08-verify): it runs as itself when the runner checks done steps.
+    fn read_only(&self) -> bool {
+        false
+    }
     /// Before `destroy` deletes anything: refuses what needs the user's explicit consent (a table with
     /// data, a zone deployer did not create), so that a refused destroy leaves everything in place.
     async fn check_teardown(&self, _ctx: &Context<'_>, _teardown: &Teardown) -> Result<()> {

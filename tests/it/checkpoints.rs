@@ -246,6 +246,10 @@ async fn a_crash_between_writing_and_renaming_the_state_leaves_it_whole() {
     let d = Deployment::new("failpoint");
     d.deploy().assert_ok();
     let before = std::fs::read(d.state_path()).unwrap();
+    // New code, so that the step has something to write.
+    let handler = d.path("backend/handlers/api/usage.py");
+    let code = std::fs::read_to_string(&handler).unwrap();
+    std::fs::write(&handler, format!("{code}\n# changed\n")).unwrap();
     let crashed = d.command(&["step", "02-lambda"]).env("DEPLOYER_FAILPOINT", "state-before-rename").output().unwrap();
     assert_eq!(crashed.status.code(), None, "the process died at the failpoint");
     assert_eq!(std::fs::read(d.state_path()).unwrap(), before, "the state file is the previous one, whole");

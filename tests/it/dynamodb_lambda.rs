@@ -110,7 +110,7 @@ fn urlencoding_decode(document: &str) -> Value {
 }
 
 #[tokio::test]
-async fn a_second_run_skips_every_step_and_writes_nothing() {
+async fn a_second_run_writes_nothing_and_resume_skips_every_step() {
     let d = Deployment::new("rerun");
     let first = d.deploy();
     first.assert_ok();
@@ -128,10 +128,14 @@ async fn a_second_run_skips_every_step_and_writes_nothing() {
     let second = d.deploy();
     second.assert_ok();
     assert_eq!(second.changed(), 0);
-    assert_eq!(second.requests(), (1, 0), "one read (the credentials check), no write");
+    assert_eq!(second.requests().1, 0, "a run re-checks every resource and writes nothing");
+    assert!(second.requests().0 > 60, "a run reads every resource back: {:?}", second.requests());
     assert!(first.requests().1 > 40, "the fresh run wrote: {:?}", first.requests());
+    assert_eq!(std::fs::read(d.state_path()).unwrap(), state_before, "a no-op run leaves the state file as it was");
+    let resumed = d.run(&["resume"]);
+    assert_eq!(resumed.requests(), (1, 0), "one read (the credentials check), no write");
     let skipped: Vec<&str> =
-        second.events.iter().filter(|e| e["event"] == "step_skipped").map(|e| e["step"].as_str().unwrap()).collect();
+        resumed.events.iter().filter(|e| e["event"] == "step_skipped").map(|e| e["step"].as_str().unwrap()).collect();
     let every_step: Vec<String> =
         d.run(&["steps"]).events.iter().map(|e| e["id"].as_str().unwrap().to_string()).collect();
     assert_eq!(skipped, every_step);
@@ -188,7 +192,7 @@ async fn a_changed_backend_file_updates_exactly_the_code_of_the_functions() {
     for (resource, action, fields) in changes.iter().filter(|(r, _, _)| r.starts_with("function ")) {
         assert_eq!((action.as_str(), fields.clone()), ("updated", vec!["code".to_string()]), "{resource}");
     }
-    assert!(run.events.iter().any(|e| e["event"] == "step_skipped" && e["step"] == "01-dynamodb"));
+    assert!(Deployment::step_changes(&run, "01-dynamodb").iter().all(|(_, action, _)| action == "unchanged"));
 
     let new_sha = d.state()["steps"]["02-lambda"]["outputs"]["code_sha256"].clone();
     assert_ne!(new_sha, old_sha);

@@ -10,6 +10,7 @@ mod domain;
 mod dynamodb_lambda;
 mod faults;
 mod frontend;
+mod logs;
 mod plan;
 mod proxy;
 mod servers;

@@ -58,17 +58,20 @@ fn next_random(state: &mut u64) -> f64 {
     ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// Verbs of the operations that only read (FilterLogEvents, Scan and Query read too).
+const READ_VERBS: [&str; 7] = ["Get", "List", "Describe", "Head", "Filter", "Scan", "Query"];
+
 /// The AWS operation of a request: the JSON protocols' target, the query protocol's `Action`, or the
 /// method and path of the REST protocols (IDs and names blanked).
 fn operation(request: &hyper::http::request::Parts, body: &Bytes) -> (String, bool) {
     if let Some(target) = request.headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
         let name = target.rsplit('.').next().unwrap_or(target).to_string();
-        let read = ["Get", "List", "Describe", "Head"].iter().any(|v| name.starts_with(v));
+        let read = READ_VERBS.iter().any(|v| name.starts_with(v));
         return (name, read);
     }
     let text = String::from_utf8_lossy(body);
     if let Some(action) = text.split('&').find_map(|p| p.strip_prefix("Action=")) {
-        let read = ["Get", "List", "Describe"].iter().any(|v| action.starts_with(v));
+        let read = READ_VERBS.iter().any(|v| action.starts_with(v));
         return (action.to_string(), read);
     }
     let path: Vec<&str> = request.uri.path().split('/').filter(|s| !s.is_empty()).take(3).collect();

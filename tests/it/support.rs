@@ -408,7 +408,8 @@ pub async fn inventory(service: &str) -> Inventory {
     let comment = format!("{service} frontend (deployer)");
     let mut distributions = 0;
     for summary in listed.distribution_list().map(|l| l.items().to_vec()).unwrap_or_default() {
-        let config = cloudfront.get_distribution_config().id(summary.id()).send().await.unwrap();
+        // Another test's destroy may delete a distribution between the listing and this read.
+        let Ok(config) = cloudfront.get_distribution_config().id(summary.id()).send().await else { continue };
         distributions += usize::from(config.distribution_config().is_some_and(|c| c.comment() == comment));
     }
     site_objects.sort();

@@ -1,0 +1,57 @@
+//! `deployer logs` and 08-verify's activity lines, from log events the test writes to moto.
+
+use crate::support::{sdk_config, Deployment};
+use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+
+async fn write_log(function: &str, messages: &[&str]) {
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk_config().await);
+    let group = format!("/aws/lambda/{function}");
+    logs.create_log_group().log_group_name(&group).send().await.unwrap();
+    logs.create_log_stream().log_group_name(&group).log_stream_name("2026/11/29/[$LATEST]a").send().await.unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let events = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| InputLogEvent::builder().timestamp(now - 1000 + i as i64).message(*m).build().unwrap());
+    let put = logs.put_log_events().log_group_name(&group).log_stream_name("2026/11/29/[$LATEST]a");
+    put.set_log_events(Some(events.collect())).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn logs_prints_a_functions_lines_in_order_and_says_which_have_none() {
+    let d = Deployment::new("logs-svc");
+    d.deploy_without_domain().assert_ok();
+    write_log("logs-svc-conversation-api", &["START RequestId: 1", "listed 3 conversations", "END RequestId: 1"]).await;
+
+    let one = d.run(&["logs", "conversation-api"]);
+    one.assert_ok();
+    let messages: Vec<&str> = one.events.iter().map(|e| e["message"].as_str().unwrap()).collect();
+    assert_eq!(messages, ["START RequestId: 1", "listed 3 conversations", "END RequestId: 1"]);
+    assert!(one.events.iter().all(|e| e["function"] == "logs-svc-conversation-api"));
+
+    let every = d.command(&["logs"]).output().unwrap();
+    assert!(every.status.success());
+    let text = String::from_utf8_lossy(&every.stdout);
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.lines().nth(1).unwrap().ends_with("logs-svc-conversation-api listed 3 conversations"), "{text}");
+    let said = String::from_utf8_lossy(&every.stderr);
+    assert!(said.contains("logs-svc-usage-handler: no invocations yet (no log group)"), "{said}");
+
+    let unknown = d.run(&["logs", "no-such-function"]);
+    assert_eq!(unknown.code, 2);
+    assert!(unknown.stderr.contains("use one of conversation-api, prompt-crud"), "{}", unknown.stderr);
+
+    let verified = d.run(&["step", "08-verify"]);
+    verified.assert_ok();
+    let activity = verified
+        .events
+        .iter()
+        .filter_map(|e| e["message"].as_str())
+        .find(|m| m.starts_with("logs-svc-conversation-api:"));
+    assert_eq!(
+        activity,
+        Some(
+            "logs-svc-conversation-api: 0 invocations, 0 errors in the last 5 minutes; last log line: END RequestId: 1"
+        )
+    );
+}
