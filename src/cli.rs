@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 const EXAMPLES: &str = "\
 Examples:
+  deployer init --service new-service --domain new-service.com
   deployer run --service new-service --domain new-service.com
   deployer step 02-lambda
   deployer plan
@@ -20,6 +21,10 @@ Examples:
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// The settings file [default: deployer.toml, when it exists]; flags override it.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
 
     /// The state file (checkpoints and recorded IDs).
     #[arg(long, global = true, default_value = ".deployer/state.json")]
@@ -101,6 +106,15 @@ pub enum Command {
     Status,
     /// List the steps with their manual sections.
     Steps,
+    /// Write a commented deployer.toml with the manual's settings (never overwrites one).
+    Init {
+        /// Service name, the prefix of every resource name.
+        #[arg(long)]
+        service: String,
+        /// The apex domain the service is served under.
+        #[arg(long)]
+        domain: Option<String>,
+    },
     /// Print a shell completion script: `deployer completions bash > /etc/bash_completion.d/deployer`.
     Completions { shell: clap_complete::Shell },
     /// Print the deployment's URLs and names (`--format env` for a .env.production file).

@@ -11,19 +11,22 @@ macro_rules! out {
 
 mod aws;
 mod cli;
+mod config;
 mod logs;
 mod outputs;
 mod progress;
 mod runner;
 mod state;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use clap::Parser;
+use deployer_steps::settings::FunctionSettings;
 use deployer_steps::settings::{
     parse_duration_seconds, DEFAULT_CERT_WAIT_SECONDS, DEFAULT_PRICE_CLASS, DEFAULT_REGION, DEFAULT_RUNTIME,
     DEFAULT_STAGE, DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE,
 };
 use deployer_steps::{registry, Clients, InputError, Settings, Teardown};
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -69,7 +72,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
         },
         Command::Logs { function, follow, since, limit, settings } => {
             let recorded = state::load(&cli.state)?;
-            let settings = resolve_settings(settings, recorded.as_ref().map(|s| &s.settings), &cli.state).await?;
+            let settings = settings_for(&cli, settings, recorded.as_ref()).await?;
             settings.validate()?;
             let functions = logs::functions(&settings, function.as_deref())?;
             let since = std::time::Duration::from_secs(parse_duration_seconds(since)?);
@@ -89,6 +92,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Outputs { format } => outputs::show(&cli.state, cli.output, *format),
+        Command::Init { service, domain } => init(&cli, service, domain.as_deref()),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(*shell, &mut Cli::command(), "deployer", &mut std::io::stdout());
@@ -97,10 +101,42 @@ async fn dispatch(cli: Cli) -> Result<()> {
     }
 }
 
+/// `init`: writes a commented deployer.toml with the manual's values; never overwrites one.
+fn init(cli: &Cli, service: &str, domain: Option<&str>) -> Result<()> {
+    deployer_steps::names::validate_service(service)?;
+    if let Some(domain) = domain {
+        deployer_steps::names::validate_domain(domain)?;
+    }
+    let path = cli.config.clone().unwrap_or_else(|| config::DEFAULT_PATH.into());
+    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path);
+    let mut file = match file {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(InputError(format!("{} exists already: edit it, or remove it first", path.display())).into())
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("creating {}", path.display()))),
+    };
+    file.write_all(config::template(service, domain).as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    out!("wrote {}: check it, then `deployer run`", path.display());
+    Ok(())
+}
+
+/// The settings of a command: its flags over deployer.toml (when there is one) over the state file's.
+async fn settings_for(cli: &Cli, args: &SettingsArgs, recorded: Option<&State>) -> Result<Settings, InputError> {
+    let path = cli.config.clone().unwrap_or_else(|| config::DEFAULT_PATH.into());
+    let (args, functions) = match config::load(&path, cli.config.is_some())? {
+        Some(file) => (config::overlay(args, &file), Some(file.functions)),
+        None => (args.clone(), None),
+    };
+    resolve_settings(&args, functions, recorded.map(|s| &s.settings), &cli.state).await
+}
+
 /// Settings from the command line over those recorded in the state file over the defaults. The service
 /// and region may not change under an existing state file: its resources live there.
 async fn resolve_settings(
     args: &SettingsArgs,
+    functions: Option<BTreeMap<String, FunctionSettings>>,
     recorded: Option<&Settings>,
     state_path: &Path,
 ) -> Result<Settings, InputError> {
@@ -154,6 +190,7 @@ async fn resolve_settings(
             None => recorded.map_or(DEFAULT_CERT_WAIT_SECONDS, |r| r.cert_wait_seconds),
         },
         endpoint_url: args.endpoint_url.clone().or_else(|| recorded.and_then(|r| r.endpoint_url.clone())),
+        functions: functions.or_else(|| recorded.map(|r| r.functions.clone())).unwrap_or_default(),
         verify_http_url: args.verify_http_url.clone(),
         verify_ws_url: args.verify_ws_url.clone(),
     })
@@ -185,7 +222,7 @@ async fn deploy(cli: &Cli, args: &SettingsArgs, selection: Selection, resume: bo
         ))
         .into());
     }
-    let settings = resolve_settings(args, recorded.as_ref().map(|s| &s.settings), &cli.state).await?;
+    let settings = settings_for(cli, args, recorded.as_ref()).await?;
     settings.validate()?;
     let steps = registry();
     let selected = runner::select(&steps, &selection, recorded.as_ref())?;
@@ -221,7 +258,7 @@ async fn deploy(cli: &Cli, args: &SettingsArgs, selection: Selection, resume: bo
 /// `destroy`: every step's teardown in reverse order, after the user confirmed.
 async fn destroy(cli: &Cli, args: &SettingsArgs, teardown: Teardown, yes: bool) -> Result<()> {
     let recorded = state::load(&cli.state)?;
-    let settings = resolve_settings(args, recorded.as_ref().map(|s| &s.settings), &cli.state).await?;
+    let settings = settings_for(cli, args, recorded.as_ref()).await?;
     settings.validate()?;
     if !yes {
         confirm_destroy(&settings)?;
@@ -274,7 +311,7 @@ fn confirm_destroy(settings: &Settings) -> Result<(), InputError> {
 /// `plan`: what `run` would do, from AWS as it is; writes nothing to AWS or to the state file.
 async fn plan(cli: &Cli, args: &SettingsArgs) -> Result<()> {
     let recorded = state::load(&cli.state)?;
-    let settings = resolve_settings(args, recorded.as_ref().map(|s| &s.settings), &cli.state).await?;
+    let settings = settings_for(cli, args, recorded.as_ref()).await?;
     settings.validate()?;
     let steps = registry();
     for step in &steps {

@@ -68,6 +68,22 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
 
 /// API Gateway gives up on an integration after 29 s, so a longer Lambda timeout only hides errors.
 pub const TIMEOUT_SECONDS: i32 = 29;
+
+impl FunctionSpec {
+    fn custom<'s>(&self, settings: &'s Settings) -> Option<&'s crate::settings::FunctionSettings> {
+        settings.functions.get(self.suffix)
+    }
+    /// The handler: deployer.toml's, else the manual's.
+    pub fn handler<'s>(&'s self, settings: &'s Settings) -> &'s str {
+        self.custom(settings).and_then(|f| f.handler.as_deref()).unwrap_or(self.handler)
+    }
+    pub fn memory(&self, settings: &Settings) -> i32 {
+        self.custom(settings).and_then(|f| f.memory).unwrap_or(self.memory_mb)
+    }
+    pub fn timeout(&self, settings: &Settings) -> i32 {
+        self.custom(settings).and_then(|f| f.timeout).unwrap_or(TIMEOUT_SECONDS)
+    }
+}
 const FUNCTION_WAIT: Duration = Duration::from_secs(300);
 /// A new role takes a few seconds before Lambda may assume it; CreateFunction says so and is retried.
 const ROLE_PROPAGATION_ATTEMPTS: u32 = 8;
@@ -130,8 +146,11 @@ impl Step for Lambda {
                 backend.display()
             )));
         }
-        let missing: Vec<String> =
-            FUNCTIONS.iter().map(|f| handler_file(f.handler)).filter(|file| !backend.join(file).is_file()).collect();
+        let missing: Vec<String> = FUNCTIONS
+            .iter()
+            .map(|f| handler_file(f.handler(settings)))
+            .filter(|file| !backend.join(file).is_file())
+            .collect();
         if !missing.is_empty() {
             return Err(InputError(format!(
                 "backend folder '{}' lacks the handler files {}: each function's handler must exist there \
@@ -408,10 +427,10 @@ impl Function<'_> {
         let env_matches = environment_has(live, &self.owned_environment());
         let same = [
             live.runtime() == Some(&runtime),
-            live.handler() == Some(self.spec.handler),
+            live.handler() == Some(self.spec.handler(self.ctx.settings)),
             live.role() == Some(self.role_arn),
-            live.timeout() == Some(TIMEOUT_SECONDS),
-            live.memory_size() == Some(self.spec.memory_mb),
+            live.timeout() == Some(self.spec.timeout(self.ctx.settings)),
+            live.memory_size() == Some(self.spec.memory(self.ctx.settings)),
             env_matches,
         ];
         CONFIG_FIELDS.iter().zip(same).filter(|(_, same)| !same).map(|(field, _)| *field).collect()
@@ -426,12 +445,12 @@ impl Function<'_> {
             .function_name(&self.name)
             .runtime(Runtime::from(self.ctx.settings.runtime.as_str()))
             .role(self.role_arn)
-            .handler(self.spec.handler)
-            .timeout(TIMEOUT_SECONDS)
-            .memory_size(self.spec.memory_mb)
+            .handler(self.spec.handler(self.ctx.settings))
+            .timeout(self.spec.timeout(self.ctx.settings))
+            .memory_size(self.spec.memory(self.ctx.settings))
             .environment(environment)
             .code(code)
-            .description(format!("{} (managed by deployer)", self.spec.handler))
+            .description(format!("{} (managed by deployer)", self.spec.handler(self.ctx.settings)))
             .send()
             .await?;
         Ok(FunctionConfiguration::builder().set_function_arn(created.function_arn().map(str::to_string)).build())
@@ -545,9 +564,9 @@ impl Resource for Function<'_> {
                 .function_name(&self.name)
                 .runtime(Runtime::from(self.ctx.settings.runtime.as_str()))
                 .role(self.role_arn)
-                .handler(self.spec.handler)
-                .timeout(TIMEOUT_SECONDS)
-                .memory_size(self.spec.memory_mb)
+                .handler(self.spec.handler(self.ctx.settings))
+                .timeout(self.spec.timeout(self.ctx.settings))
+                .memory_size(self.spec.memory(self.ctx.settings))
                 .environment(merged_environment(&live, &self.owned_environment()))
                 .send()
                 .await

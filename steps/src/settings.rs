@@ -1,6 +1,7 @@
 //! The service's settings: what `deployer run` takes on the command line and records in the state file.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -98,6 +99,9 @@ pub struct Settings {
     /// Only set when given with `--endpoint-url`, so that `resume` talks to the same endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_url: Option<String>,
+    /// Per-function changes to the manual's memory, timeout and handler (deployer.toml `[functions.SUFFIX]`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub functions: BTreeMap<String, FunctionSettings>,
     /// `08-verify`'s HTTP smoke test goes here instead of the deployed API (a server of the user's, tests).
     /// Neither recorded nor part of the steps' fingerprints: it changes what is checked, not what is deployed.
     #[serde(skip)]
@@ -107,9 +111,25 @@ pub struct Settings {
     pub verify_ws_url: Option<String>,
 }
 
+/// One function's departures from the manual; what is not given stays as the manual has it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionSettings {
+    /// Memory in MB (128 to 10240).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<i32>,
+    /// Timeout in seconds (1 to 900; API Gateway gives up after 29).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<i32>,
+    /// `module.path.function`, e.g. `handlers.api.conversation.handler`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handler: Option<String>,
+}
+
 impl Settings {
     /// Checks what can be checked without AWS; each message names the fix.
     pub fn validate(&self) -> Result<(), InputError> {
+        self.validate_functions()?;
         names::validate_service(&self.service)?;
         if let Some(domain) = &self.domain {
             names::validate_domain(domain)?;
@@ -135,6 +155,36 @@ impl Settings {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(InputError(format!(
                     "--endpoint-url '{url}' is not a URL: give it as http://HOST:PORT or https://HOST"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Settings {
+    fn validate_functions(&self) -> Result<(), InputError> {
+        let known: Vec<&str> = crate::s02_lambda::FUNCTIONS.iter().map(|f| f.suffix).collect();
+        for (name, function) in &self.functions {
+            if !known.contains(&name.as_str()) {
+                return Err(InputError(format!(
+                    "[functions.{name}] is not one of the functions: use one of {}",
+                    known.join(", ")
+                )));
+            }
+            if function.memory.is_some_and(|m| !(128..=10240).contains(&m)) {
+                return Err(InputError(format!("[functions.{name}] memory must be 128 to 10240 (MB)")));
+            }
+            if function.timeout.is_some_and(|t| !(1..=900).contains(&t)) {
+                return Err(InputError(format!("[functions.{name}] timeout must be 1 to 900 (seconds)")));
+            }
+            let handler_ok = function.handler.as_deref().is_none_or(|h| {
+                h.split('.').count() >= 2
+                    && h.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            });
+            if !handler_ok {
+                return Err(InputError(format!(
+                    "[functions.{name}] handler must read module.path.function, e.g. handlers.api.conversation.handler"
                 )));
             }
         }

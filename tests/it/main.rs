@@ -5,6 +5,7 @@ mod support;
 mod apis;
 mod bad_input;
 mod checkpoints;
+mod config;
 mod destroy;
 mod domain;
 mod dynamodb_lambda;

@@ -1,0 +1,126 @@
+//! `deployer.toml`: the settings `run` takes, kept in the repository (the manual's section 1). The command
+//! line overrides the file; the file overrides what the state file recorded; the manual's values fill the
+//! rest. An unknown key is an error that names it and its line.
+
+use deployer_steps::settings::FunctionSettings;
+use deployer_steps::InputError;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::cli::SettingsArgs;
+
+pub const DEFAULT_PATH: &str = "deployer.toml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    service: Option<String>,
+    domain: Option<String>,
+    stage: Option<String>,
+    region: Option<String>,
+    backend: Option<PathBuf>,
+    frontend: Option<PathBuf>,
+    runtime: Option<String>,
+    frontend_build: Option<String>,
+    price_class: Option<String>,
+    spa_fallback: Option<bool>,
+    cert_wait: Option<String>,
+    endpoint_url: Option<String>,
+    #[serde(default)]
+    throttling: Throttling,
+    #[serde(default)]
+    pub functions: BTreeMap<String, FunctionSettings>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Throttling {
+    rate: Option<u32>,
+    burst: Option<u32>,
+}
+
+/// The file at `path`; `None` when the default file is absent (a named one must exist).
+pub fn load(path: &Path, named: bool) -> Result<Option<ConfigFile>, InputError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !named => return Ok(None),
+        Err(e) => {
+            return Err(InputError(format!(
+                "cannot read the config file {}: {e} (`deployer init --service NAME` writes one)",
+                path.display()
+            )))
+        }
+    };
+    let mut file: ConfigFile = toml::from_str(&text).map_err(|e| {
+        InputError(format!(
+            "{} is not a valid deployer config: {}: fix or remove that key (`deployer init` shows every key)",
+            path.display(),
+            e.to_string().trim_end()
+        ))
+    })?;
+    // Folders in the file are relative to the file, wherever deployer runs from.
+    let dir = path.parent().unwrap_or(Path::new(""));
+    for folder in [&mut file.backend, &mut file.frontend].into_iter().flatten() {
+        if folder.is_relative() {
+            *folder = dir.join(&*folder);
+        }
+    }
+    Ok(Some(file))
+}
+
+/// The command line's settings, with the file's where the command line gives none.
+pub fn overlay(cli: &SettingsArgs, file: &ConfigFile) -> SettingsArgs {
+    SettingsArgs {
+        service: cli.service.clone().or_else(|| file.service.clone()),
+        domain: cli.domain.clone().or_else(|| file.domain.clone()),
+        stage: cli.stage.clone().or_else(|| file.stage.clone()),
+        region: cli.region.clone().or_else(|| file.region.clone()),
+        backend: cli.backend.clone().or_else(|| file.backend.clone()),
+        frontend: cli.frontend.clone().or_else(|| file.frontend.clone()),
+        runtime: cli.runtime.clone().or_else(|| file.runtime.clone()),
+        throttle_rate: cli.throttle_rate.or(file.throttling.rate),
+        throttle_burst: cli.throttle_burst.or(file.throttling.burst),
+        frontend_build: cli.frontend_build.clone().or_else(|| file.frontend_build.clone()),
+        price_class: cli.price_class.clone().or_else(|| file.price_class.clone()),
+        spa_fallback: cli.spa_fallback.or(file.spa_fallback),
+        cert_wait: cli.cert_wait.clone().or_else(|| file.cert_wait.clone()),
+        endpoint_url: cli.endpoint_url.clone().or_else(|| file.endpoint_url.clone()),
+        verify_http_url: cli.verify_http_url.clone(),
+        verify_ws_url: cli.verify_ws_url.clone(),
+    }
+}
+
+/// The commented file `deployer init` writes: the manual's values, every key shown.
+pub fn template(service: &str, domain: Option<&str>) -> String {
+    let domain = domain.map_or_else(|| "# domain = \"example.com\"".to_string(), |d| format!("domain = \"{d}\""));
+    format!(
+        r#"# deployer.toml: the settings of `deployer run` (the manual's section 1). Flags on the command line
+# override these; deployer records what it used in its state file (.deployer/state.json).
+
+service = "{service}"          # the prefix of every resource name
+{domain}   # served at https://DOMAIN, api.DOMAIN, ws.DOMAIN; none: AWS-generated URLs
+stage = "prod"
+# region = "us-east-1"       # default: AWS_REGION or the profile's region, else us-east-1
+backend = "backend"          # handlers/ src/ lib/ utils/ and requirements.txt
+frontend = "frontend"        # the built site in dist/
+runtime = "python3.12"
+# frontend_build = "npm run build"   # run in the frontend folder before dist/ is uploaded
+price_class = "PriceClass_100"
+spa_fallback = true          # 403/404 answer index.html (false: error.html)
+cert_wait = "45m"            # how long 06-domain waits for the certificate
+# endpoint_url = "http://127.0.0.1:5000"   # every AWS request goes here (e.g. a local moto)
+
+[throttling]                 # per API stage
+rate = 100                   # steady requests per second
+burst = 200
+
+# Per-function changes to the manual (conversation-api, prompt-crud, usage-handler, websocket-connect,
+# websocket-disconnect, websocket-message):
+# [functions.websocket-message]
+# memory = 1024              # MB
+# timeout = 29               # seconds; API Gateway gives up after 29
+# handler = "handlers.websocket.message.handler"
+"#
+    )
+}

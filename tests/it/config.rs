@@ -1,0 +1,60 @@
+//! deployer.toml: `init` writes it, `run` reads it, flags override it, unknown keys are refused.
+
+use crate::support::{sdk_config, Deployment};
+
+fn append(d: &Deployment, text: &str) {
+    let path = d.path("deployer.toml");
+    let before = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(path, format!("{before}\n{text}\n")).unwrap();
+}
+
+#[tokio::test]
+async fn settings_come_from_deployer_toml_flags_override_it_and_a_function_setting_changes_only_that_function() {
+    let d = Deployment::new("cfg-file");
+    d.run(&["init", "--service", "cfg-file"]).assert_ok();
+    let again = d.run(&["init", "--service", "cfg-file"]);
+    assert_eq!(again.code, 2, "init never overwrites: {}", again.stderr);
+    append(&d, "[functions.usage-handler]\nmemory = 256");
+
+    d.run(&["run"]).assert_ok();
+    assert_eq!(d.state()["settings"]["service"], "cfg-file");
+    let lambda = aws_sdk_lambda::Client::new(&sdk_config().await);
+    let memory = |name: &'static str| {
+        let lambda = lambda.clone();
+        async move { lambda.get_function_configuration().function_name(name).send().await.unwrap().memory_size() }
+    };
+    assert_eq!(memory("cfg-file-usage-handler").await, Some(256));
+    assert_eq!(memory("cfg-file-prompt-crud").await, Some(512), "the manual's value where the file says nothing");
+
+    let overridden = d.run(&["plan", "--runtime", "python3.11"]);
+    overridden.assert_ok();
+    let runtime_changes = overridden.changes().into_iter().filter(|(_, _, f)| f.contains(&"runtime".to_string()));
+    assert_eq!(runtime_changes.count(), 6, "the flag beats the file's runtime for all six functions");
+
+    let file = std::fs::read_to_string(d.path("deployer.toml")).unwrap();
+    std::fs::write(d.path("deployer.toml"), file.replace("memory = 256", "memory = 384")).unwrap();
+    let changed = d.run(&["run"]);
+    changed.assert_ok();
+    let changes: Vec<_> = changed.changes().into_iter().filter(|(_, a, _)| a != "unchanged").collect();
+    assert_eq!(changes, vec![("function cfg-file-usage-handler".into(), "updated".into(), vec!["memory".into()])]);
+    assert_eq!(memory("cfg-file-usage-handler").await, Some(384));
+}
+
+#[test]
+fn an_unknown_key_or_function_in_deployer_toml_is_refused_with_its_name_and_line() {
+    let d = Deployment::new("cfg-bad");
+    std::fs::write(d.path("deployer.toml"), "service = \"cfg-bad\"\nservce = \"typo\"\n").unwrap();
+    let refused = d.run(&["run"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("line 2") && refused.stderr.contains("servce"), "{}", refused.stderr);
+    assert!(!d.state_path().exists(), "nothing recorded");
+
+    std::fs::write(d.path("deployer.toml"), "service = \"cfg-bad\"\n[functions.no-such]\nmemory = 256\n").unwrap();
+    let refused = d.run(&["run"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("[functions.no-such] is not one of the functions"), "{}", refused.stderr);
+
+    let missing = d.run(&["run", "--config", "elsewhere.toml"]);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("cannot read the config file elsewhere.toml"), "{}", missing.stderr);
+}
