@@ -16,7 +16,7 @@ Examples:
   deployer outputs --format env > .env.production
   deployer completions zsh > ~/.zfunc/_deployer";
 
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(name = "deployer", version, about = "Deploys the serverless backend to AWS, idempotently and resumably", after_help = EXAMPLES)]
 pub struct Cli {
     #[command(subcommand)]
@@ -26,7 +26,7 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub config: Option<PathBuf>,
 
-    /// The state file (checkpoints and recorded IDs).
+    /// The state file (checkpoints and recorded IDs); `s3://BUCKET/KEY` keeps it in S3 with a lock, for teams.
     #[arg(long, global = true, default_value = ".deployer/state.json")]
     pub state: PathBuf,
 
@@ -57,7 +57,7 @@ pub enum Output {
     Json,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Run every step in order, checking each resource against AWS and fixing what differs.
     Run(SettingsArgs),
@@ -115,6 +115,11 @@ pub enum Command {
         #[arg(long)]
         domain: Option<String>,
     },
+    /// Remove the lock of a remote state (`--state s3://…`) left by a run that died; it must be this one.
+    Unlock {
+        /// The lock's ID, as the error of a refused run names it.
+        lock_id: String,
+    },
     /// Print a shell completion script: `deployer completions bash > /etc/bash_completion.d/deployer`.
     Completions { shell: clap_complete::Shell },
     /// Print the deployment's URLs and names (`--format env` for a .env.production file).
@@ -123,6 +128,30 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputsFormat::Text)]
         format: OutputsFormat,
     },
+}
+
+impl Command {
+    /// Whether the command writes the state (it then holds the lock of a remote state).
+    pub fn writes_state(&self) -> bool {
+        matches!(self, Command::Run(_) | Command::Step { .. } | Command::Resume | Command::Destroy { .. })
+    }
+
+    /// Whether it reads the state.
+    pub fn reads_state(&self) -> bool {
+        self.writes_state()
+            || matches!(self, Command::Plan(_) | Command::Status | Command::Outputs { .. } | Command::Logs { .. })
+    }
+
+    /// Its `--region` and `--endpoint-url`, which also reach a remote state.
+    pub fn settings(&self) -> Option<&SettingsArgs> {
+        match self {
+            Command::Run(s) | Command::Plan(s) => Some(s),
+            Command::Step { settings, .. } | Command::Destroy { settings, .. } | Command::Logs { settings, .. } => {
+                Some(settings)
+            }
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

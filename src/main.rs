@@ -15,6 +15,7 @@ mod config;
 mod logs;
 mod outputs;
 mod progress;
+mod remote;
 mod runner;
 mod state;
 
@@ -60,15 +61,63 @@ fn main() -> ExitCode {
     }
 }
 
-async fn dispatch(cli: Cli) -> Result<()> {
+/// With a remote state: the lock (for commands that write), the working copy, the upload at the end.
+async fn dispatch(mut cli: Cli) -> Result<()> {
+    let Some(remote) = open_remote(&cli).await? else {
+        return command(&cli, None).await;
+    };
+    if let Command::Unlock { lock_id } = &cli.command {
+        remote.unlock(lock_id).await?;
+        out!("removed lock {lock_id}");
+        return Ok(());
+    }
+    let writes = cli.command.writes_state();
+    if writes {
+        remote.lock().await?;
+    }
+    let result = match remote.pull().await {
+        Ok(()) => {
+            cli.state = remote.local.clone();
+            command(&cli, Some(&remote)).await
+        }
+        Err(err) => Err(err),
+    };
+    let pushed = if writes { remote.push().await } else { Ok(()) };
+    remote.release().await;
+    result.and(pushed)
+}
+
+/// The remote state `--state s3://…` names, reached with the command's or the environment's region.
+async fn open_remote(cli: &Cli) -> Result<Option<remote::Remote>> {
+    let Some((bucket, key)) = remote::parse(&cli.state)? else {
+        if matches!(cli.command, Command::Unlock { .. }) {
+            return Err(InputError("unlock is for a remote state: pass --state s3://BUCKET/KEY".into()).into());
+        }
+        return Ok(None);
+    };
+    if !cli.command.reads_state() && !matches!(cli.command, Command::Unlock { .. }) {
+        return Ok(None);
+    }
+    let given = cli.command.settings();
+    let region = match given.and_then(|s| s.region.clone()) {
+        Some(region) => region,
+        None => aws::environment_region().await.unwrap_or_else(|| DEFAULT_REGION.to_string()),
+    };
+    let endpoint = given.and_then(|s| s.endpoint_url.clone());
+    let config = aws::load(&region, endpoint.as_deref(), cli.max_attempts).await;
+    Ok(Some(remote::Remote::new(Clients::new(config), bucket, key)))
+}
+
+async fn command(cli: &Cli, remote: Option<&remote::Remote>) -> Result<()> {
+    let cli = cli.clone();
     match &cli.command {
-        Command::Run(args) => deploy(&cli, args, Selection::All, false).await,
-        Command::Step { id, settings } => deploy(&cli, settings, Selection::One(id.clone()), false).await,
+        Command::Run(args) => deploy(&cli, args, Selection::All, remote).await,
+        Command::Step { id, settings } => deploy(&cli, settings, Selection::One(id.clone()), remote).await,
         Command::Plan(args) => plan(&cli, args).await,
         // A destroy that was cut short is continued: the user confirmed it when it started.
         Command::Resume => match state::load(&cli.state)?.and_then(|s| s.destroying) {
-            Some(teardown) => destroy(&cli, &SettingsArgs::default(), teardown, true).await,
-            None => deploy(&cli, &SettingsArgs::default(), Selection::Resume, true).await,
+            Some(teardown) => destroy(&cli, &SettingsArgs::default(), teardown, true, remote).await,
+            None => deploy(&cli, &SettingsArgs::default(), Selection::Resume, remote).await,
         },
         Command::Logs { function, follow, since, limit, settings } => {
             let recorded = state::load(&cli.state)?;
@@ -84,7 +133,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Destroy { yes, delete_zone, delete_data, settings } => {
             let teardown = Teardown { delete_zone: *delete_zone, delete_data: *delete_data };
-            destroy(&cli, settings, teardown, *yes).await
+            destroy(&cli, settings, teardown, *yes, remote).await
         }
         Command::Status => show_status(&cli),
         Command::Steps => {
@@ -93,6 +142,9 @@ async fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Outputs { format } => outputs::show(&cli.state, cli.output, *format),
         Command::Init { service, domain } => init(&cli, service, domain.as_deref()),
+        Command::Unlock { .. } => {
+            Err(InputError("unlock is for a remote state: pass --state s3://BUCKET/KEY".into()).into())
+        }
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(*shell, &mut Cli::command(), "deployer", &mut std::io::stdout());
@@ -211,7 +263,8 @@ fn reporter(cli: &Cli, mode: Mode) -> Box<dyn Reporter> {
     }
 }
 
-async fn deploy(cli: &Cli, args: &SettingsArgs, selection: Selection, resume: bool) -> Result<()> {
+async fn deploy(cli: &Cli, args: &SettingsArgs, selection: Selection, remote: Option<&remote::Remote>) -> Result<()> {
+    let resume = selection == Selection::Resume;
     // Everything that can be refused without AWS is checked before anything is written.
     let recorded = state::load(&cli.state)?;
     if resume && recorded.is_none() {
@@ -238,8 +291,13 @@ async fn deploy(cli: &Cli, args: &SettingsArgs, selection: Selection, resume: bo
 
     let clients = connect(cli, &settings).await?;
     let reporter = reporter(cli, Mode::Apply);
-    let runner =
-        Runner { state_path: &cli.state, state: current.into(), clients: &clients, reporter: reporter.as_ref() };
+    let runner = Runner {
+        state_path: &cli.state,
+        state: current.into(),
+        clients: &clients,
+        reporter: reporter.as_ref(),
+        remote: remote,
+    };
     // Ctrl-C drops the running step's future: calls in flight are abandoned, and every resource they may
     // have made is found again by its recorded ID or its name on `resume`.
     let outcome = tokio::select! {
@@ -256,7 +314,13 @@ async fn deploy(cli: &Cli, args: &SettingsArgs, selection: Selection, resume: bo
 }
 
 /// `destroy`: every step's teardown in reverse order, after the user confirmed.
-async fn destroy(cli: &Cli, args: &SettingsArgs, teardown: Teardown, yes: bool) -> Result<()> {
+async fn destroy(
+    cli: &Cli,
+    args: &SettingsArgs,
+    teardown: Teardown,
+    yes: bool,
+    remote: Option<&remote::Remote>,
+) -> Result<()> {
     let recorded = state::load(&cli.state)?;
     let settings = settings_for(cli, args, recorded.as_ref()).await?;
     settings.validate()?;
@@ -268,8 +332,13 @@ async fn destroy(cli: &Cli, args: &SettingsArgs, teardown: Teardown, yes: bool) 
     current.settings = settings.clone();
     let clients = connect(cli, &settings).await?;
     let reporter = reporter(cli, Mode::Apply);
-    let runner =
-        Runner { state_path: &cli.state, state: current.into(), clients: &clients, reporter: reporter.as_ref() };
+    let runner = Runner {
+        state_path: &cli.state,
+        state: current.into(),
+        clients: &clients,
+        reporter: reporter.as_ref(),
+        remote: remote,
+    };
     let steps = registry();
     let all: Vec<&dyn deployer_steps::Step> = steps.iter().map(|s| s.as_ref()).collect();
     let outcome = tokio::select! {
@@ -321,8 +390,13 @@ async fn plan(cli: &Cli, args: &SettingsArgs) -> Result<()> {
     current.settings = settings.clone();
     let clients = connect(cli, &settings).await?;
     let reporter = reporter(cli, Mode::Plan);
-    let runner =
-        Runner { state_path: &cli.state, state: current.into(), clients: &clients, reporter: reporter.as_ref() };
+    let runner = Runner {
+        state_path: &cli.state,
+        state: current.into(),
+        clients: &clients,
+        reporter: reporter.as_ref(),
+        remote: None,
+    };
     let all: Vec<&dyn deployer_steps::Step> = steps.iter().map(|s| s.as_ref()).collect();
     let planned = runner.plan(&all).await;
     if cli.timings {

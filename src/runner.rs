@@ -70,6 +70,8 @@ pub struct Runner<'a> {
     pub state: RefCell<State>,
     pub clients: &'a Clients,
     pub reporter: &'a dyn Reporter,
+    /// A remote state (`--state s3://…`) the working copy is uploaded to after every step.
+    pub remote: Option<&'a crate::remote::Remote>,
 }
 
 impl Runner<'_> {
@@ -79,6 +81,14 @@ impl Runner<'_> {
 
     fn save(&self) -> Result<()> {
         state::save(self.state_path, &self.state.borrow())
+    }
+
+    /// Uploads the checkpoints to the remote state, if there is one.
+    async fn publish(&self) -> Result<()> {
+        match self.remote {
+            Some(remote) => remote.push().await,
+            None => Ok(()),
+        }
     }
 
     fn set_status(&self, id: &str, update: impl FnOnce(&mut StepRecord)) -> Result<()> {
@@ -111,7 +121,9 @@ impl Runner<'_> {
             // What a step changed (e.g. a recreated function) may invalidate its dependents' resources
             // (the function's invoke permission), so they are checked again even with the same inputs.
             let upstream_changed = step.requires().iter().any(|r| changed_steps.contains(r));
-            let counts = self.run_step(*step, selection, upstream_changed).await?;
+            let counts = self.run_step(*step, selection, upstream_changed).await;
+            self.publish().await?;
+            let counts = counts?;
             if counts.changed() > 0 {
                 changed_steps.insert(step.id());
             }
@@ -275,6 +287,7 @@ impl Runner<'_> {
             let counts = *recorder.counts.borrow();
             self.state.borrow_mut().steps.remove(id);
             self.save()?;
+            self.publish().await?;
             self.reporter.step_finished(id, counts, clock.elapsed());
             total.merge(counts);
         }

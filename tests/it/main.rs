@@ -14,6 +14,7 @@ mod frontend;
 mod logs;
 mod plan;
 mod proxy;
+mod remote;
 mod servers;
 mod stages;
 mod verify;

@@ -35,6 +35,8 @@ pub struct Seen {
     pub forwarded: u32,
     pub faults: u32,
     pub stalled: bool,
+    /// Set by [`Proxy::release`]: held requests go on, and no more are held.
+    pub released: bool,
     pub answers_lost: Vec<String>,
 }
 
@@ -119,6 +121,11 @@ impl Proxy {
         read(&self.seen.lock().unwrap())
     }
 
+    /// Lets the held requests go on.
+    pub fn release(&self) {
+        self.seen.lock().unwrap().released = true;
+    }
+
     /// Waits until the proxy holds a request (stall rule) or `child` exits; true if it stalled.
     pub fn wait_for_stall(&self, child: &mut std::process::Child) -> bool {
         loop {
@@ -162,13 +169,13 @@ async fn handle(
 
     let stall = {
         let mut seen = seen.lock().unwrap();
-        let stall = rules.stall_after.is_some_and(|k| seen.forwarded >= k);
+        let stall = !seen.released && rules.stall_after.is_some_and(|k| seen.forwarded >= k);
         seen.stalled |= stall;
         stall
     };
-    if stall {
-        // Held until the test kills deployer, which closes the connection.
-        std::future::pending::<()>().await;
+    // Held until the test kills deployer (which closes the connection) or releases the proxy.
+    while stall && !seen.lock().unwrap().released {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     if rules.always_fail.as_deref().is_some_and(|op| name.contains(op)) {
         seen.lock().unwrap().faults += 1;
