@@ -6,7 +6,9 @@ export AWS_ACCESS_KEY_ID ?= test
 export AWS_SECRET_ACCESS_KEY ?= test
 export NO_PROXY := 127.0.0.1,localhost
 
-.PHONY: build test lint demo check bench release
+PREFIX  ?= $(HOME)/.local
+
+.PHONY: build test lint demo check bench release install
 
 build:
 	cargo build
@@ -31,6 +33,11 @@ demo: build
 
 release:
 	cargo build --release
+
+# One binary (rustls, no OpenSSL), into $(PREFIX)/bin.
+install: release
+	install -d $(PREFIX)/bin
+	install -m 0755 target/release/deployer $(PREFIX)/bin/deployer
 
 # Not part of CI: times fresh deploy, no-op, resume and frontend sync against moto (see README).
 bench: release

@@ -60,8 +60,14 @@ pub enum Output {
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Run every step in order, checking each resource against AWS and fixing what differs.
+    #[command(
+        after_help = "Examples:\n  deployer run --service new-service --domain new-service.com\n  deployer run          # settings from deployer.toml or the state file\n  deployer run --state s3://team-state/new-service.json"
+    )]
     Run(SettingsArgs),
     /// Run one step (e.g. `02-lambda`), with settings and earlier outputs from the state file.
+    #[command(
+        after_help = "Examples:\n  deployer step 03-api-gateway\n  deployer step 08-verify --verify-http-url http://localhost:8080/prod"
+    )]
     Step {
         /// The step ID, as `deployer steps` lists them.
         id: String,
@@ -69,8 +75,14 @@ pub enum Command {
         settings: SettingsArgs,
     },
     /// Show what `run` would create, update or delete, reading AWS only; writes nothing anywhere.
+    #[command(
+        after_help = "Examples:\n  deployer plan\n  deployer plan --output json | jq 'select(.event == \"resource\" and .action != \"unchanged\")'"
+    )]
     Plan(SettingsArgs),
     /// Delete everything the deployment made, in reverse step order (asks first; --yes when not on a terminal).
+    #[command(
+        after_help = "Examples:\n  deployer destroy\n  deployer destroy --yes --delete-data --delete-zone   # in CI"
+    )]
     Destroy {
         /// Do not ask: required when stdin is not a terminal (CI).
         #[arg(long)]
@@ -85,6 +97,7 @@ pub enum Command {
         settings: SettingsArgs,
     },
     /// Print the functions' recent log lines (`--follow` keeps watching, like `sam logs --tail`).
+    #[command(after_help = "Examples:\n  deployer logs\n  deployer logs conversation-api --follow --since 1h")]
     Logs {
         /// One function, by suffix (conversation-api) or full name; all six when omitted.
         function: Option<String>,
@@ -107,6 +120,7 @@ pub enum Command {
     /// List the steps with their manual sections.
     Steps,
     /// Write a commented deployer.toml with the manual's settings (never overwrites one).
+    #[command(after_help = "Example:\n  deployer init --service new-service --domain new-service.com")]
     Init {
         /// Service name, the prefix of every resource name.
         #[arg(long)]
@@ -116,6 +130,7 @@ pub enum Command {
         domain: Option<String>,
     },
     /// Remove the lock of a remote state (`--state s3://…`) left by a run that died; it must be this one.
+    #[command(after_help = "Example:\n  deployer unlock 3f9a1c8b2e4d --state s3://team-state/new-service.json")]
     Unlock {
         /// The lock's ID, as the error of a refused run names it.
         lock_id: String,

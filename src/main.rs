@@ -248,6 +248,13 @@ async fn resolve_settings(
     })
 }
 
+/// Spinners only on a terminal that wants them (`NO_COLOR` and `TERM=dumb` ask for plain lines).
+fn animated() -> bool {
+    std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var("TERM").map_or(true, |t| t != "dumb")
+}
+
 fn reporter(cli: &Cli, mode: Mode) -> Box<dyn Reporter> {
     let detail = match (cli.quiet, cli.verbose) {
         (true, _) => progress::Detail::Quiet,
@@ -256,7 +263,7 @@ fn reporter(cli: &Cli, mode: Mode) -> Box<dyn Reporter> {
     };
     match cli.output {
         Output::Json => Box::new(progress::Json { mode }),
-        Output::Text if std::io::stderr().is_terminal() && detail != progress::Detail::Quiet => {
+        Output::Text if animated() && detail != progress::Detail::Quiet => {
             Box::new(progress::Terminal::new(detail, mode))
         }
         Output::Text => Box::new(progress::Plain { detail, mode }),
@@ -296,7 +303,7 @@ async fn deploy(cli: &Cli, args: &SettingsArgs, selection: Selection, remote: Op
         state: current.into(),
         clients: &clients,
         reporter: reporter.as_ref(),
-        remote: remote,
+        remote,
     };
     // Ctrl-C drops the running step's future: calls in flight are abandoned, and every resource they may
     // have made is found again by its recorded ID or its name on `resume`.
@@ -337,7 +344,7 @@ async fn destroy(
         state: current.into(),
         clients: &clients,
         reporter: reporter.as_ref(),
-        remote: remote,
+        remote,
     };
     let steps = registry();
     let all: Vec<&dyn deployer_steps::Step> = steps.iter().map(|s| s.as_ref()).collect();

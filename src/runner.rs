@@ -430,7 +430,7 @@ async fn fingerprint(step: &dyn Step, ctx: &Context<'_>) -> Result<String> {
     let input = json!({
         "step": step.id(),
         "steps_code": deployer_steps::STEPS_DIGEST,
-        "settings": ctx.settings,
+        "settings": settings_used(step, ctx.settings),
         "upstream": upstream,
         "digest": step.input_digest(ctx).await?,
     });
@@ -466,6 +466,21 @@ impl Recorder for CheckRecorder {
 }
 
 /// A plan's recorder: values stay in memory, nothing reaches the state file.
+/// The settings that count in a step's fingerprint: those it reads, and where its resources live.
+fn settings_used(step: &dyn Step, settings: &Settings) -> serde_json::Value {
+    let all = json!(settings);
+    let (Some(names), Some(fields)) = (step.settings_used(), all.as_object()) else {
+        return all;
+    };
+    let wanted =
+        |key: &String| ["service", "region", "endpoint_url"].contains(&key.as_str()) || names.contains(&key.as_str());
+    json!(fields
+        .iter()
+        .filter(|(key, _)| wanted(key))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect::<serde_json::Map<_, _>>())
+}
+
 struct PlanRecorder<'r> {
     reporter: &'r dyn Reporter,
     step: &'static str,

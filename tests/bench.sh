@@ -25,7 +25,7 @@ stats() { sort -n | awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1]
 median() { sort -n | awk '{v[NR]=$1} END {print (NR%2)?v[(NR+1)/2]:int((v[NR/2]+v[NR/2+1])/2)}'; }
 
 echo "measuring fresh deploys, no-op re-runs and peak RSS ($RUNS runs)..." >&2
-: >"$WORK/fresh"; : >"$WORK/noop"; : >"$WORK/rss"
+: >"$WORK/fresh"; : >"$WORK/noop"; : >"$WORK/idle"; : >"$WORK/rss"
 for i in $(seq 1 "$RUNS"); do
   reset_moto
   state="$WORK/fresh-$i/state.json"
@@ -38,6 +38,10 @@ for i in $(seq 1 "$RUNS"); do
   "$BIN" run --state "$state" --output json >"$WORK/noop-$i.json"
   echo $(( $(now_ms) - t0 )) >>"$WORK/noop"
   grep -q '"changed":0' "$WORK/noop-$i.json" || { echo "a no-op re-run changed something" >&2; exit 1; }
+  grep -q '"writes":0' "$WORK/noop-$i.json" || { echo "a no-op re-run wrote to AWS" >&2; exit 1; }
+  t0=$(now_ms)
+  "$BIN" resume --state "$state" --output json >/dev/null
+  echo $(( $(now_ms) - t0 )) >>"$WORK/idle"
 done
 
 echo "measuring resume after a kill at the start of 04-websocket..." >&2
@@ -60,7 +64,7 @@ for i in $(seq 1 "$RUNS"); do
   # What the same steps took in the fresh run of the same index.
   python3 - "$WORK/fresh-$i.json" >>"$WORK/remaining" <<'PY'
 import json, sys
-todo = {"04-websocket", "05-frontend", "06-domain", "07-stages"}
+todo = {"04-websocket", "05-frontend", "06-domain", "07-stages", "08-verify"}
 events = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 print(int(1000 * sum(e["seconds"] for e in events if e["event"] == "step_finished" and e["step"] in todo)))
 PY
@@ -106,9 +110,10 @@ size=$(stat -c %s "$BIN")
 cat <<TABLE
 | measurement | deployer | comparison |
 |---|---|---|
-| fresh deploy of the fixtures, steps 01-07 | $(stats <"$WORK/fresh") | manual's script: $reference; **$ratio** |
-| no-op re-run | $(stats <"$WORK/noop") | $(awk -v n="$(median <"$WORK/noop")" -v f="$(median <"$WORK/fresh")" 'BEGIN {printf "%.1f %% of a fresh deploy", 100 * n / f}') |
-| resume after a kill at 04-websocket | $(stats <"$WORK/resume") | steps 04-07 in a fresh run: $(stats <"$WORK/remaining") |
+| fresh deploy of the fixtures, steps 01-08 | $(stats <"$WORK/fresh") | manual's script: $reference; **$ratio** |
+| no-op \`run\` (every resource read back, verify included) | $(stats <"$WORK/noop") | $(awk -v n="$(median <"$WORK/noop")" -v f="$(median <"$WORK/fresh")" 'BEGIN {printf "%.1f %% of a fresh deploy", 100 * n / f}') |
+| \`resume\` with nothing left to do | $(stats <"$WORK/idle") | |
+| resume after a kill at 04-websocket | $(stats <"$WORK/resume") | steps 04-08 in a fresh run: $(stats <"$WORK/remaining") |
 | frontend sync, 2,000 files with 10 changed | $(stats <"$WORK/sync"), $(median <"$WORK/uploads") uploads | \`aws s3 sync\` of the same change: $(stats <"$WORK/cli") |
 | peak RSS of a fresh deploy | $(median <"$WORK/rss") KB ($(sort -n "$WORK/rss" | head -1)-$(sort -n "$WORK/rss" | tail -1)) | |
 | binary size ($BIN) | $((size / 1024 / 1024)) MB ($size bytes) | |

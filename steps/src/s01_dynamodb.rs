@@ -72,6 +72,9 @@ impl Step for DynamoDb {
     fn title(&self) -> &'static str {
         "2.1 DynamoDB tables"
     }
+    fn settings_used(&self) -> Option<&'static [&'static str]> {
+        Some(&[])
+    }
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
         let tables = TABLES.iter().map(|spec| Table { ctx, spec, name: ctx.name(spec.suffix) });
         all(tables.map(|t| async move { ensure(&t, recorder).await })).await?;

@@ -134,6 +134,9 @@ impl Step for Lambda {
     fn title(&self) -> &'static str {
         "2.2 Lambda functions"
     }
+    fn settings_used(&self) -> Option<&'static [&'static str]> {
+        Some(&["stage", "domain", "runtime", "backend", "functions"])
+    }
     fn requires(&self) -> &'static [&'static str] {
         &[s01_dynamodb::ID]
     }

@@ -80,6 +80,9 @@ impl Step for ApiGateway {
     fn title(&self) -> &'static str {
         "2.3 REST API (API Gateway)"
     }
+    fn settings_used(&self) -> Option<&'static [&'static str]> {
+        Some(&["stage", "domain", "throttle_rate", "throttle_burst"])
+    }
     fn requires(&self) -> &'static [&'static str] {
         &[s02_lambda::ID]
     }

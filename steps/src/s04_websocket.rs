@@ -53,6 +53,9 @@ impl Step for WebSocket {
     fn title(&self) -> &'static str {
         "2.4 WebSocket API (API Gateway v2)"
     }
+    fn settings_used(&self) -> Option<&'static [&'static str]> {
+        Some(&["stage", "throttle_rate", "throttle_burst"])
+    }
     fn requires(&self) -> &'static [&'static str] {
         &[s02_lambda::ID]
     }

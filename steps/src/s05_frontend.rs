@@ -129,6 +129,9 @@ impl Step for Frontend {
     fn title(&self) -> &'static str {
         "3 Frontend (S3 + CloudFront)"
     }
+    fn settings_used(&self) -> Option<&'static [&'static str]> {
+        Some(&["domain", "frontend", "frontend_build", "price_class", "spa_fallback"])
+    }
     fn requires(&self) -> &'static [&'static str] {
         &[s03_api_gateway::ID, s04_websocket::ID]
     }

@@ -102,6 +102,9 @@ impl Step for Domain {
     fn title(&self) -> &'static str {
         "4 Custom domain (Route 53 + ACM)"
     }
+    fn settings_used(&self) -> Option<&'static [&'static str]> {
+        Some(&["domain", "stage", "cert_wait_seconds"])
+    }
     fn requires(&self) -> &'static [&'static str] {
         &[s03_api_gateway::ID, s04_websocket::ID, s05_frontend::ID]
     }

@@ -48,6 +48,9 @@ impl Step for Stages {
     fn title(&self) -> &'static str {
         "5 Stages (dev/prod)"
     }
+    fn settings_used(&self) -> Option<&'static [&'static str]> {
+        Some(&["stage", "throttle_rate", "throttle_burst"])
+    }
     fn requires(&self) -> &'static [&'static str] {
         &[s03_api_gateway::ID, s04_websocket::ID]
     }

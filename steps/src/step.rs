@@ -52,6 +52,12 @@ pub trait Step {
     fn reads(&self) -> &'static [&'static str] {
         &[]
     }
+    /// The settings this step reads, by their names in the state file; `None` (the default) for all. Only
+    /// these (with `service`, `region` and `endpoint_url`) count in its fingerprint, so a changed setting
+    /// makes `resume` re-run exactly the steps it affects.
+    fn settings_used(&self) -> Option<&'static [&'static str]> {
+        None
+    }
     /// Checks the inputs without calling AWS, before any step of the run starts.
     fn validate(&self, _settings: &Settings) -> Result<(), InputError> {
         Ok(())

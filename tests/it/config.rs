@@ -58,3 +58,24 @@ fn an_unknown_key_or_function_in_deployer_toml_is_refused_with_its_name_and_line
     assert_eq!(missing.code, 2);
     assert!(missing.stderr.contains("cannot read the config file elsewhere.toml"), "{}", missing.stderr);
 }
+
+#[test]
+fn a_changed_setting_makes_resume_re_run_the_steps_that_read_it_and_skip_the_others() {
+    let d = Deployment::new("cfg-resume");
+    d.run(&["init", "--service", "cfg-resume"]).assert_ok();
+    d.run(&["run"]).assert_ok();
+    let file = std::fs::read_to_string(d.path("deployer.toml")).unwrap();
+    // (Not the throttling: moto cannot update a WebSocket stage.)
+    std::fs::write(d.path("deployer.toml"), file.replace("\"PriceClass_100\"", "\"PriceClass_200\"")).unwrap();
+
+    let resumed = d.run(&["resume"]);
+    resumed.assert_ok();
+    let skipped: Vec<&str> =
+        resumed.events.iter().filter(|e| e["event"] == "step_skipped").map(|e| e["step"].as_str().unwrap()).collect();
+    let untouched = ["01-dynamodb", "02-lambda", "03-api-gateway", "04-websocket", "07-stages"];
+    assert_eq!(skipped, untouched, "the steps that neither read the price class nor depend on 05");
+    let changed: Vec<(String, String, Vec<String>)> =
+        resumed.changes().into_iter().filter(|(_, action, _)| action != "unchanged").collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(changed[0].0.starts_with("distribution ") && changed[0].1 == "updated", "{changed:?}");
+}

@@ -71,7 +71,7 @@ async fn a_remote_state_changed_behind_the_lock_is_not_overwritten() {
     let s3 = state_bucket("remote-race-state").await;
     let state = "s3://remote-race-state/remote-race.json";
     let proxy = Proxy::start(&moto().url(), Rules { stall_after: Some(60), ..Rules::default() });
-    let mut run = stalled_deploy(&d, &proxy, state);
+    let run = stalled_deploy(&d, &proxy, state);
 
     // Someone writes the state without taking the lock while the run is under way.
     let intruder = br#"{"written": "by someone who ignored the lock"}"#.to_vec();
