@@ -290,11 +290,8 @@ async fn deploy(cli: &Cli, args: &SettingsArgs, selection: Selection, remote: Op
         step.validate(&settings)?;
     }
 
-    let _lock = state::lock(&cli.state)?;
-    // Re-read under the lock: another process may have finished in between.
-    let mut current = state::load(&cli.state)?.unwrap_or_else(|| State::new(settings.clone()));
+    let (_lock, current) = locked_state(cli, &settings)?;
     let selected = runner::select(&steps, &selection, Some(&current))?;
-    current.settings = settings.clone();
 
     let clients = connect(cli, &settings).await?;
     let reporter = reporter(cli, Mode::Apply);
@@ -305,16 +302,7 @@ async fn deploy(cli: &Cli, args: &SettingsArgs, selection: Selection, remote: Op
         reporter: reporter.as_ref(),
         remote,
     };
-    // Ctrl-C drops the running step's future: calls in flight are abandoned, and every resource they may
-    // have made is found again by its recorded ID or its name on `resume`.
-    let outcome = tokio::select! {
-        result = runner.run(&selected, &selection) => result.map(|_| false),
-        _ = tokio::signal::ctrl_c() => Ok(true),
-    };
-    if cli.timings {
-        progress::print_timings(&clients.calls);
-    }
-    if outcome? {
+    if interrupted(cli, &clients, runner.run(&selected, &selection)).await? {
         return Err(runner.mark_interrupted()?.into());
     }
     Ok(())
@@ -334,9 +322,7 @@ async fn destroy(
     if !yes {
         confirm_destroy(&settings)?;
     }
-    let _lock = state::lock(&cli.state)?;
-    let mut current = state::load(&cli.state)?.unwrap_or_else(|| State::new(settings.clone()));
-    current.settings = settings.clone();
+    let (_lock, current) = locked_state(cli, &settings)?;
     let clients = connect(cli, &settings).await?;
     let reporter = reporter(cli, Mode::Apply);
     let runner = Runner {
@@ -348,17 +334,38 @@ async fn destroy(
     };
     let steps = registry();
     let all: Vec<&dyn deployer_steps::Step> = steps.iter().map(|s| s.as_ref()).collect();
+    // Interrupted, the state still says a destroy is under way: `resume` continues it.
+    if interrupted(cli, &clients, runner.destroy(&all, teardown)).await? {
+        return Err(runner::Interrupted.into());
+    }
+    Ok(())
+}
+
+/// The state file under its lock, with these settings. It is read again under the lock: another process
+/// may have finished in between.
+fn locked_state(cli: &Cli, settings: &Settings) -> Result<(state::StateLock, State)> {
+    let lock = state::lock(&cli.state)?;
+    let mut current = state::load(&cli.state)?.unwrap_or_else(|| State::new(settings.clone()));
+    current.settings = settings.clone();
+    Ok((lock, current))
+}
+
+/// Awaits `work` unless Ctrl-C comes first (then `true`); prints `--timings` either way. Ctrl-C drops the
+/// running step's future: calls in flight are abandoned, and what they may have made is found again by
+/// its recorded ID or its name on `resume`.
+async fn interrupted<T>(
+    cli: &Cli,
+    clients: &Clients,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<bool> {
     let outcome = tokio::select! {
-        result = runner.destroy(&all, teardown) => result.map(|_| false),
+        result = work => result.map(|_| false),
         _ = tokio::signal::ctrl_c() => Ok(true),
     };
     if cli.timings {
         progress::print_timings(&clients.calls);
     }
-    if outcome? {
-        return Err(runner::Interrupted.into());
-    }
-    Ok(())
+    outcome
 }
 
 /// On a terminal, the user types the service's name; elsewhere `--yes` is required.

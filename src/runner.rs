@@ -209,20 +209,13 @@ impl Runner<'_> {
     async fn check_done_step(&self, step: &dyn Step, ctx: &Context<'_>) -> Result<Option<Counts>> {
         let id = step.id();
         let clock = Instant::now();
-        let check = CheckRecorder {
-            values: RefCell::new(ctx.outputs.get(id).cloned().unwrap_or_default()),
-            reports: RefCell::new(Vec::new()),
-            notices: RefCell::new(Vec::new()),
-            read_only: step.read_only(),
-        };
-        let read_only = !step.read_only();
-        self.clients.calls.set_read_only(read_only);
+        let check = MemoryRecorder::new(ctx.outputs.get(id), !step.read_only());
+        self.clients.calls.set_read_only(!step.read_only());
         let result = step.run(ctx, &check).await;
         self.clients.calls.set_read_only(false);
-        let reports = check.reports.into_inner();
         let same = result.is_ok()
-            && reports.iter().all(|(_, change)| *change == Change::Unchanged)
-            && check.values.into_inner() == ctx.outputs.get(id).cloned().unwrap_or_default();
+            && check.reports.borrow().iter().all(|(_, change)| *change == Change::Unchanged)
+            && Some(&*check.values.borrow()) == ctx.outputs.get(id).or(Some(&BTreeMap::new()));
         if !same {
             return match result {
                 Err(err) if step.read_only() => Err(self.fail(id, err)?),
@@ -230,14 +223,7 @@ impl Runner<'_> {
             };
         }
         self.reporter.step_started(id, step.title());
-        let mut counts = Counts::default();
-        for (resource, change) in &reports {
-            counts.add(change);
-            self.reporter.resource(id, resource, change);
-        }
-        for notice in check.notices.into_inner() {
-            self.reporter.notice(id, &notice);
-        }
+        let counts = check.replay(self.reporter, id);
         self.reporter.step_finished(id, counts, clock.elapsed());
         Ok(Some(counts))
     }
@@ -333,14 +319,10 @@ impl Runner<'_> {
             }
             self.reporter.step_started(id, step.title());
             let clock = Instant::now();
-            let recorder = PlanRecorder {
-                reporter: self.reporter,
-                step: id,
-                values: RefCell::new(outputs.get(id).cloned().unwrap_or_default()),
-                counts: RefCell::new(Counts::default()),
-            };
+            let recorder = MemoryRecorder::new(outputs.get(id), true);
             let ctx = Context { settings: &settings, aws: self.clients, outputs: &outputs, work_dir: &work_dir };
             let result = step.run(&ctx, &recorder).await;
+            let counts = recorder.replay(self.reporter, id);
             match result {
                 Err(err) if err.is::<NotYetCreated>() => {
                     self.reporter.notice(id, &err.to_string());
@@ -353,7 +335,6 @@ impl Runner<'_> {
                 }
                 Ok(()) => {}
             }
-            let counts = *recorder.counts.borrow();
             self.reporter.step_finished(id, counts, clock.elapsed());
             total.merge(counts);
             outputs.insert(id.to_string(), recorder.values.into_inner());
@@ -437,16 +418,41 @@ async fn fingerprint(step: &dyn Step, ctx: &Context<'_>) -> Result<String> {
     Ok(hex(&Sha256::digest(input.to_string())))
 }
 
-/// The look-first pass over a done step: values stay in memory; reports and notices wait until the runner
-/// knows whether the step has to run for real. A read-only step (08-verify) runs as itself.
-struct CheckRecorder {
+/// For `plan` and the look-first pass over a done step: values stay in memory, nothing reaches the state
+/// file, and reports and notices wait until the runner shows them (the look-first pass shows them only
+/// when the step need not run for real).
+struct MemoryRecorder {
     values: RefCell<BTreeMap<String, String>>,
     reports: RefCell<Vec<(String, Change)>>,
     notices: RefCell<Vec<String>>,
-    read_only: bool,
+    planning: bool,
 }
 
-impl Recorder for CheckRecorder {
+impl MemoryRecorder {
+    fn new(recorded: Option<&BTreeMap<String, String>>, planning: bool) -> Self {
+        MemoryRecorder {
+            values: RefCell::new(recorded.cloned().unwrap_or_default()),
+            reports: RefCell::new(Vec::new()),
+            notices: RefCell::new(Vec::new()),
+            planning,
+        }
+    }
+
+    /// Shows what the step reported; returns its counts.
+    fn replay(&self, reporter: &dyn Reporter, step: &str) -> Counts {
+        let mut counts = Counts::default();
+        for (resource, change) in self.reports.borrow().iter() {
+            counts.add(change);
+            reporter.resource(step, resource, change);
+        }
+        for notice in self.notices.borrow().iter() {
+            reporter.notice(step, notice);
+        }
+        counts
+    }
+}
+
+impl Recorder for MemoryRecorder {
     fn recorded(&self, key: &str) -> Option<String> {
         self.values.borrow().get(key).cloned()
     }
@@ -461,11 +467,10 @@ impl Recorder for CheckRecorder {
         self.notices.borrow_mut().push(message.to_string());
     }
     fn planning(&self) -> bool {
-        !self.read_only
+        self.planning
     }
 }
 
-/// A plan's recorder: values stay in memory, nothing reaches the state file.
 /// The settings that count in a step's fingerprint: those it reads, and where its resources live.
 fn settings_used(step: &dyn Step, settings: &Settings) -> serde_json::Value {
     let all = json!(settings);
@@ -479,33 +484,6 @@ fn settings_used(step: &dyn Step, settings: &Settings) -> serde_json::Value {
         .filter(|(key, _)| wanted(key))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect::<serde_json::Map<_, _>>())
-}
-
-struct PlanRecorder<'r> {
-    reporter: &'r dyn Reporter,
-    step: &'static str,
-    values: RefCell<BTreeMap<String, String>>,
-    counts: RefCell<Counts>,
-}
-
-impl Recorder for PlanRecorder<'_> {
-    fn recorded(&self, key: &str) -> Option<String> {
-        self.values.borrow().get(key).cloned()
-    }
-    fn record(&self, key: &str, value: &str) -> Result<()> {
-        self.values.borrow_mut().insert(key.to_string(), value.to_string());
-        Ok(())
-    }
-    fn report(&self, resource: &str, change: &Change) {
-        self.counts.borrow_mut().add(change);
-        self.reporter.resource(self.step, resource, change);
-    }
-    fn notice(&self, message: &str) {
-        self.reporter.notice(self.step, message);
-    }
-    fn planning(&self) -> bool {
-        true
-    }
 }
 
 struct StepRecorder<'r> {

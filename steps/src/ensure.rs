@@ -222,6 +222,7 @@ mod tests {
     struct Memory {
         values: RefCell<BTreeMap<String, String>>,
         reports: RefCell<Vec<Change>>,
+        planning: bool,
     }
 
     impl Recorder for Memory {
@@ -236,6 +237,9 @@ mod tests {
             self.reports.borrow_mut().push(change.clone());
         }
         fn notice(&self, _: &str) {}
+        fn planning(&self) -> bool {
+            self.planning
+        }
     }
 
     /// A fake resource whose "AWS" is a cell: (id, size).
@@ -268,6 +272,10 @@ mod tests {
         fn differences(&self, live: &Self::Live) -> Result<Vec<&'static str>> {
             Ok(if live.1 == self.want_size { vec![] } else { vec!["size"] })
         }
+        async fn delete(&self, _: Self::Live) -> Result<()> {
+            *self.aws.borrow_mut() = None;
+            Ok(())
+        }
         async fn update(&self, live: Self::Live, _: &[&'static str]) -> Result<Self::Live> {
             let now = (live.0, self.want_size);
             *self.aws.borrow_mut() = Some(now.clone());
@@ -293,5 +301,32 @@ mod tests {
         let bigger = Disk { aws: &aws, want_size: 9, creates: RefCell::new(0) };
         ensure(&bigger, &memory).await.unwrap();
         assert_eq!(memory.reports.borrow().last(), Some(&Change::Updated(vec!["size".into()])));
+    }
+
+    #[tokio::test]
+    async fn planning_reports_what_it_would_do_and_changes_nothing() {
+        let aws = RefCell::new(None);
+        let disk = Disk { aws: &aws, want_size: 5, creates: RefCell::new(0) };
+        let plan = Memory { planning: true, ..Memory::default() };
+
+        let missing = ensure(&disk, &plan).await.unwrap_err();
+        assert!(missing.is::<NotYetCreated>(), "{missing}");
+        assert_eq!((*disk.creates.borrow(), aws.borrow().clone(), plan.recorded("disk_id")), (0, None, None));
+
+        *aws.borrow_mut() = Some(("d-7".into(), 1));
+        assert_eq!(ensure(&disk, &plan).await.unwrap(), ("d-7".to_string(), 1), "returned as it is, not updated");
+        assert_eq!(aws.borrow().clone(), Some(("d-7".to_string(), 1)));
+        assert_eq!(*plan.reports.borrow(), vec![Change::Created, Change::Updated(vec!["size".into()])]);
+    }
+
+    #[tokio::test]
+    async fn remove_deletes_what_it_finds_and_skips_what_is_gone() {
+        let aws = RefCell::new(Some(("d-1".to_string(), 5)));
+        let disk = Disk { aws: &aws, want_size: 5, creates: RefCell::new(0) };
+        let memory = Memory::default();
+        remove(&disk, &memory).await.unwrap();
+        remove(&disk, &memory).await.unwrap();
+        assert_eq!(aws.borrow().clone(), None);
+        assert_eq!(*memory.reports.borrow(), vec![Change::Deleted], "the second remove found nothing");
     }
 }

@@ -89,17 +89,9 @@ async fn killed_after_any_request_then_resumed_gives_one_of_everything() {
         let d = Deployment::new(&format!("wire-kill-{i}"));
         let proxy = Proxy::start(&moto().url(), Rules { stall_after: Some(k), ..Rules::default() });
         let args = d.deploy_args();
-        let mut child = d
-            .command(&args.iter().map(String::as_str).collect::<Vec<_>>())
-            .env("AWS_ENDPOINT_URL", &proxy.url)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let stalled = proxy.wait_for_stall(&mut child);
+        let mut child = proxy.spawn_until_stalled(&d, &args.iter().map(String::as_str).collect::<Vec<_>>());
         let _ = child.kill(); // SIGKILL right after request k
         let _ = child.wait();
-        assert!(stalled, "the deploy reached request {k} of {total}");
 
         let resumed = if d.state_path().exists() { d.run(&["resume"]) } else { d.deploy() };
         resumed.assert_ok();

@@ -121,6 +121,20 @@ impl Proxy {
         read(&self.seen.lock().unwrap())
     }
 
+    /// `deployer ARGS` through this proxy, returned once the proxy holds its request (stall rule), so that
+    /// the test can kill it right there or release it. Its stderr is piped, its stdout dropped.
+    pub fn spawn_until_stalled(&self, d: &crate::support::Deployment, args: &[&str]) -> std::process::Child {
+        let mut child = d
+            .command(args)
+            .env("AWS_ENDPOINT_URL", &self.url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        assert!(self.wait_for_stall(&mut child), "deployer {args:?} ended before the proxy held a request");
+        child
+    }
+
     /// Lets the held requests go on.
     pub fn release(&self) {
         self.seen.lock().unwrap().released = true;

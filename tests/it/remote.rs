@@ -19,15 +19,7 @@ async fn read_object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option
 fn stalled_deploy(d: &Deployment, proxy: &Proxy, state: &str) -> std::process::Child {
     let mut args = d.deploy_args();
     args.extend(["--state".to_string(), state.to_string()]);
-    let mut child = d
-        .command(&args.iter().map(String::as_str).collect::<Vec<_>>())
-        .env("AWS_ENDPOINT_URL", &proxy.url)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    assert!(proxy.wait_for_stall(&mut child), "the deploy reached the stall");
-    child
+    proxy.spawn_until_stalled(d, &args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 #[tokio::test]
