@@ -217,6 +217,9 @@ pub struct SettingsArgs {
     /// How long to wait for the certificate's DNS validation: 90s, 45m, 1h [default: 45m].
     #[arg(long)]
     pub cert_wait: Option<String>,
+    /// The origin the APIs allow (CORS) [default: https://DOMAIN, or * without a domain].
+    #[arg(long)]
+    pub cors_origin: Option<String>,
     /// Send every AWS request to this endpoint (e.g. a local moto); AWS_ENDPOINT_URL works too.
     #[arg(long)]
     pub endpoint_url: Option<String>,

@@ -27,6 +27,7 @@ pub struct ConfigFile {
     spa_fallback: Option<bool>,
     cert_wait: Option<String>,
     endpoint_url: Option<String>,
+    cors_origin: Option<String>,
     #[serde(default)]
     throttling: Throttling,
     #[serde(default)]
@@ -86,6 +87,7 @@ pub fn overlay(cli: &SettingsArgs, file: &ConfigFile) -> SettingsArgs {
         spa_fallback: cli.spa_fallback.or(file.spa_fallback),
         cert_wait: cli.cert_wait.clone().or_else(|| file.cert_wait.clone()),
         endpoint_url: cli.endpoint_url.clone().or_else(|| file.endpoint_url.clone()),
+        cors_origin: cli.cors_origin.clone().or_else(|| file.cors_origin.clone()),
         verify_http_url: cli.verify_http_url.clone(),
         verify_ws_url: cli.verify_ws_url.clone(),
     }
@@ -109,6 +111,7 @@ runtime = "python3.12"
 price_class = "PriceClass_100"
 spa_fallback = true          # 403/404 answer index.html (false: error.html)
 cert_wait = "45m"            # how long 06-domain waits for the certificate
+# cors_origin = "https://app.example.com"   # the origin the APIs allow; default https://DOMAIN, or *
 # endpoint_url = "http://127.0.0.1:5000"   # every AWS request goes here (e.g. a local moto)
 
 [throttling]                 # per API stage

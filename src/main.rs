@@ -242,6 +242,7 @@ async fn resolve_settings(
             None => recorded.map_or(DEFAULT_CERT_WAIT_SECONDS, |r| r.cert_wait_seconds),
         },
         endpoint_url: args.endpoint_url.clone().or_else(|| recorded.and_then(|r| r.endpoint_url.clone())),
+        cors_origin: args.cors_origin.clone().or_else(|| recorded.and_then(|r| r.cors_origin.clone())),
         functions: functions.or_else(|| recorded.map(|r| r.functions.clone())).unwrap_or_default(),
         verify_http_url: args.verify_http_url.clone(),
         verify_ws_url: args.verify_ws_url.clone(),

@@ -5,7 +5,7 @@
 //! `started` or `failed`, which is safe because every step ensures rather than creates.
 
 use anyhow::{anyhow, Result};
-use deployer_steps::ensure::NotYetCreated;
+use deployer_steps::ensure::{NotYetCreated, PLANNED};
 use deployer_steps::package::hex;
 use deployer_steps::s08_verify::Drift;
 use deployer_steps::{Change, Clients, Context, InputError, Recorder, Settings, Step, Teardown};
@@ -337,6 +337,10 @@ impl Runner<'_> {
             }
             self.reporter.step_finished(id, counts, clock.elapsed());
             total.merge(counts);
+            // Outputs naming what is yet to be created cannot be looked up by the steps after it.
+            if recorder.values.borrow().values().any(|v| v.contains(PLANNED)) {
+                incomplete.insert(id);
+            }
             outputs.insert(id.to_string(), recorder.values.into_inner());
         }
         self.reporter.run_finished(total, started.elapsed(), self.clients.calls.totals());

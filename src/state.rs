@@ -217,6 +217,7 @@ mod tests {
             spa_fallback: true,
             cert_wait_seconds: 2700,
             endpoint_url: None,
+            cors_origin: None,
             functions: Default::default(),
             verify_http_url: None,
             verify_ws_url: None,

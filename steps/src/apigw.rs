@@ -70,6 +70,10 @@ impl Resource for InvokePermission<'_> {
     /// The policy statement, as Lambda returns it.
     type Live = Value;
 
+    fn planned(&self) -> Option<Value> {
+        Some(Value::Null)
+    }
+
     fn label(&self) -> String {
         format!("permission {} on {}", self.statement_id, self.function_name)
     }

@@ -80,6 +80,11 @@ pub trait Resource {
     fn planned(&self) -> Option<Self::Live> {
         None
     }
+    /// In a plan, true when the resource hangs on one that does not exist yet (whose ID is [`PLANNED`]): it
+    /// cannot exist either, so it is not looked up.
+    fn under_planned(&self) -> bool {
+        false
+    }
     /// Deletes it, with what only it holds (a role's policies); for `destroy`.
     async fn delete(&self, _live: Self::Live) -> Result<()> {
         Err(anyhow!("{} cannot be deleted by deployer: delete it by hand", self.label()))
@@ -103,6 +108,13 @@ pub async fn remove<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Resul
         recorder.report(&resource.label(), &Change::Deleted);
     }
     Ok(())
+}
+
+/// The ID a plan gives what does not exist yet, so that what hangs on it can be planned too.
+pub const PLANNED: &str = "(planned)";
+
+pub fn is_planned(id: &str) -> bool {
+    id == PLANNED
 }
 
 /// How many times a create is tried when it fails and the resource still cannot be found.
@@ -138,7 +150,8 @@ pub async fn ensure<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Resul
 /// [`ensure`] without writing: reports what it would do and returns the resource as it is.
 async fn plan<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Result<R::Live> {
     let recorded = resource.key().and_then(|k| recorder.recorded(&k));
-    let Some(live) = resource.find(recorded.as_deref()).await? else {
+    let found = if resource.under_planned() { None } else { resource.find(recorded.as_deref()).await? };
+    let Some(live) = found else {
         recorder.report(&resource.label(), &Change::Created);
         let planned = resource.planned().ok_or_else(|| NotYetCreated { labels: vec![resource.label()] })?;
         if let Some(key) = resource.key() {

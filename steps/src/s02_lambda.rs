@@ -135,7 +135,7 @@ impl Step for Lambda {
         "2.2 Lambda functions"
     }
     fn settings_used(&self) -> Option<&'static [&'static str]> {
-        Some(&["stage", "domain", "runtime", "backend", "functions"])
+        Some(&["stage", "domain", "cors_origin", "runtime", "backend", "functions"])
     }
     fn requires(&self) -> &'static [&'static str] {
         &[s01_dynamodb::ID]
@@ -421,7 +421,7 @@ impl Function<'_> {
             ("PROMPTS_TABLE".to_string(), table("prompts")),
             ("USAGE_TABLE".to_string(), table("usage")),
             ("CONNECTIONS_TABLE".to_string(), table("websocket-connections")),
-            ("CORS_ORIGIN".to_string(), cors_origin(s.domain.as_deref())),
+            ("CORS_ORIGIN".to_string(), cors_origin(s)),
         ])
     }
 
@@ -599,6 +599,10 @@ pub struct FunctionEnvironment<'a> {
 
 impl Resource for FunctionEnvironment<'_> {
     type Live = FunctionConfiguration;
+
+    fn planned(&self) -> Option<FunctionConfiguration> {
+        Some(FunctionConfiguration::builder().function_name(&self.function_name).build())
+    }
 
     fn label(&self) -> String {
         let mut names: Vec<&str> = self.variables.keys().map(String::as_str).collect();

@@ -38,9 +38,10 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::apigw::{execute_api_host, lambda_integration_uri, the_one_named, InvokePermission};
 use crate::aws::{absent_if, AwsContext};
-use crate::ensure::{all, ensure, remove, Recorder, Resource};
+use crate::ensure::{all, ensure, is_planned, remove, Recorder, Resource, PLANNED};
 use crate::package::hex;
 use crate::s02_lambda::{self, function_arn_key};
+use crate::settings::Settings;
 use crate::step::{Context, Step, Teardown};
 
 pub const ID: &str = "03-api-gateway";
@@ -65,9 +66,13 @@ pub const INTEGRATION_TIMEOUT_MS: i32 = 29_000;
 pub const CORS_ALLOW_HEADERS: &str = "Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token";
 pub const PERMISSION_ID: &str = "deployer-rest-api";
 
-/// The origin the preflight allows: the site's canonical origin, or `*` without a domain.
-pub fn cors_origin(domain: Option<&str>) -> String {
-    domain.map_or_else(|| "*".to_string(), |d| format!("https://{d}"))
+/// The origin the preflight allows: `--cors-origin` when given, else the site's canonical origin, or `*`
+/// without a domain. API Gateway's preflight answer is static, so it names one origin.
+pub fn cors_origin(settings: &Settings) -> String {
+    if let Some(origin) = &settings.cors_origin {
+        return origin.clone();
+    }
+    settings.domain.as_deref().map_or_else(|| "*".to_string(), |d| format!("https://{d}"))
 }
 
 pub struct ApiGateway;
@@ -81,7 +86,7 @@ impl Step for ApiGateway {
         "2.3 REST API (API Gateway)"
     }
     fn settings_used(&self) -> Option<&'static [&'static str]> {
-        Some(&["stage", "domain", "throttle_rate", "throttle_burst"])
+        Some(&["stage", "domain", "cors_origin", "throttle_rate", "throttle_burst"])
     }
     fn requires(&self) -> &'static [&'static str] {
         &[s02_lambda::ID]
@@ -106,7 +111,7 @@ impl Step for ApiGateway {
         record_if_changed(recorder, "root_resource_id", &root)?;
 
         let resource_ids = ensure_resource_tree(ctx, recorder, &api.id, &root).await?;
-        let origin = cors_origin(ctx.settings.domain.as_deref());
+        let origin = cors_origin(ctx.settings);
         let mut methods = Vec::new();
         for route in ROUTES {
             let function_arn = ctx.output(s02_lambda::ID, &function_arn_key(route.function))?;
@@ -183,6 +188,9 @@ fn configuration_digest(methods: &[Method<'_>]) -> String {
 }
 
 async fn existing_resources(ctx: &Context<'_>, api_id: &str) -> Result<HashMap<String, String>> {
+    if is_planned(api_id) {
+        return Ok(HashMap::new());
+    }
     let pages = ctx.aws.apigateway().get_resources().rest_api_id(api_id).limit(500).into_paginator().items().send();
     let resources =
         pages.collect::<Result<Vec<_>, _>>().await.aws_context(|| format!("apigateway:GetResources {api_id}"))?;
@@ -242,6 +250,10 @@ fn is_regional(config: Option<&EndpointConfiguration>) -> bool {
 
 impl Resource for RestApi<'_> {
     type Live = LiveApi;
+
+    fn planned(&self) -> Option<LiveApi> {
+        Some(LiveApi { id: PLANNED.into(), root_resource_id: Some(PLANNED.into()), regional: true })
+    }
 
     fn label(&self) -> String {
         format!("REST API {}", self.name)
@@ -356,6 +368,14 @@ struct PathResource<'a> {
 
 impl Resource for PathResource<'_> {
     type Live = String;
+
+    fn under_planned(&self) -> bool {
+        is_planned(self.api_id) || is_planned(&self.parent_id)
+    }
+
+    fn planned(&self) -> Option<String> {
+        Some(PLANNED.into())
+    }
 
     fn label(&self) -> String {
         format!("resource {}", self.path)
@@ -518,6 +538,14 @@ impl Method<'_> {
 impl Resource for Method<'_> {
     type Live = LiveMethod;
 
+    fn under_planned(&self) -> bool {
+        is_planned(self.api_id) || is_planned(self.resource_id)
+    }
+
+    fn planned(&self) -> Option<LiveMethod> {
+        Some(LiveMethod { authorization: None, integration: None, responses: HashMap::new() })
+    }
+
     fn label(&self) -> String {
         format!("method {}", self.label_detail())
     }
@@ -642,6 +670,14 @@ impl Deployment<'_> {
 impl Resource for Deployment<'_> {
     type Live = String;
 
+    fn under_planned(&self) -> bool {
+        is_planned(self.api_id)
+    }
+
+    fn planned(&self) -> Option<String> {
+        Some(PLANNED.into())
+    }
+
     fn label(&self) -> String {
         format!("deployment of {} to stage {}", self.api_id, self.stage)
     }
@@ -697,6 +733,14 @@ type LiveStage = aws_sdk_apigateway::operation::get_stage::GetStageOutput;
 
 impl Resource for StageThrottling<'_> {
     type Live = LiveStage;
+
+    fn under_planned(&self) -> bool {
+        is_planned(self.api_id) || is_planned(self.deployment_id)
+    }
+
+    fn planned(&self) -> Option<LiveStage> {
+        Some(LiveStage::builder().build())
+    }
 
     fn label(&self) -> String {
         format!("stage {} throttling", self.stage)

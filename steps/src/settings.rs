@@ -99,6 +99,9 @@ pub struct Settings {
     /// Only set when given with `--endpoint-url`, so that `resume` talks to the same endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_url: Option<String>,
+    /// The origin the APIs allow (CORS), instead of `https://DOMAIN` (or `*` without a domain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cors_origin: Option<String>,
     /// Per-function changes to the manual's memory, timeout and handler (deployer.toml `[functions.SUFFIX]`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub functions: BTreeMap<String, FunctionSettings>,
@@ -130,6 +133,15 @@ impl Settings {
     /// Checks what can be checked without AWS; each message names the fix.
     pub fn validate(&self) -> Result<(), InputError> {
         self.validate_functions()?;
+        if let Some(origin) = &self.cors_origin {
+            let host = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+            let is_origin = host.is_some_and(|h| !h.is_empty() && !h.contains('/'));
+            if origin != "*" && !is_origin {
+                return Err(InputError(format!(
+                    "--cors-origin '{origin}' is not an origin: give it as https://HOST[:PORT] (no path), or *"
+                )));
+            }
+        }
         names::validate_service(&self.service)?;
         if let Some(domain) = &self.domain {
             names::validate_domain(domain)?;

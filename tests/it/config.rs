@@ -79,3 +79,18 @@ fn a_changed_setting_makes_resume_re_run_the_steps_that_read_it_and_skip_the_oth
     assert_eq!(changed.len(), 1, "{changed:?}");
     assert!(changed[0].0.starts_with("distribution ") && changed[0].1 == "updated", "{changed:?}");
 }
+
+#[tokio::test]
+async fn a_cors_origin_setting_reaches_the_preflight_and_the_functions() {
+    let d = Deployment::new("cfg-cors");
+    let refused = d.run(&["run", "--service", "cfg-cors", "--cors-origin", "https://app.example.com/path"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("is not an origin"), "{}", refused.stderr);
+
+    d.run(&["run", "--service", "cfg-cors", "--cors-origin", "https://app.example.com"]).assert_ok();
+    assert_eq!(d.state()["steps"]["03-api-gateway"]["outputs"]["cors_origin"], "https://app.example.com");
+    let lambda = aws_sdk_lambda::Client::new(&sdk_config().await);
+    let function = lambda.get_function_configuration().function_name("cfg-cors-conversation-api").send().await.unwrap();
+    let env = function.environment().and_then(|e| e.variables()).cloned().unwrap_or_default();
+    assert_eq!(env.get("CORS_ORIGIN").map(String::as_str), Some("https://app.example.com"));
+}

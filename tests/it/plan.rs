@@ -27,10 +27,17 @@ async fn plan_on_a_fresh_account_lists_what_it_would_create_and_writes_nothing()
         "role plan-fresh-lambda-role",
         "function plan-fresh-websocket-message",
         "REST API plan-fresh-rest-api",
+        "method GET /usage",
+        "method OPTIONS /conversations/{id}",
+        "permission deployer-rest-api on plan-fresh-prompt-crud",
+        "stage prod throttling",
         "WebSocket API plan-fresh-websocket-api",
+        "route $default",
+        "WebSocket stage prod",
     ] {
         assert!(resources.contains(&expected), "{expected} missing from {resources:?}");
     }
+    assert!(changes.len() >= 50, "{} resources planned", changes.len());
     for later in ["05-frontend", "06-domain", "07-stages"] {
         let skipped = planned.events.iter().find(|e| e["event"] == "step_skipped" && e["step"] == later);
         assert!(skipped.is_some_and(|e| e["reason"].as_str().unwrap().contains("to create")), "{later}");
