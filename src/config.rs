@@ -2,7 +2,7 @@
 //! line overrides the file; the file overrides what the state file recorded; the manual's values fill the
 //! rest. An unknown key is an error that names it and its line.
 
-use deployer_steps::settings::FunctionSettings;
+use deployer_steps::settings::{FunctionSettings, RouteSettings, TableSettings};
 use deployer_steps::InputError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -30,8 +30,27 @@ pub struct ConfigFile {
     cors_origin: Option<String>,
     #[serde(default)]
     throttling: Throttling,
+    // Not `#[serde(flatten)]` into a `Structure`: flatten would turn off `deny_unknown_fields`.
     #[serde(default)]
+    functions: BTreeMap<String, FunctionSettings>,
+    #[serde(default)]
+    routes: Vec<RouteSettings>,
+    #[serde(default)]
+    tables: BTreeMap<String, TableSettings>,
+}
+
+impl ConfigFile {
+    pub fn structure(&self) -> Structure {
+        Structure { functions: self.functions.clone(), routes: self.routes.clone(), tables: self.tables.clone() }
+    }
+}
+
+/// What only the file can say (no flag does): per-function, route and table settings.
+#[derive(Debug, Default, Clone)]
+pub struct Structure {
     pub functions: BTreeMap<String, FunctionSettings>,
+    pub routes: Vec<RouteSettings>,
+    pub tables: BTreeMap<String, TableSettings>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -117,6 +136,19 @@ cert_wait = "45m"            # how long 06-domain waits for the certificate
 [throttling]                 # per API stage
 rate = 100                   # steady requests per second
 burst = 200
+
+# The REST routes, instead of the manual's (OPTIONS is added to each for CORS):
+# [[routes]]
+# path = "/conversations"
+# methods = ["GET", "POST"]
+# function = "conversation-api"
+
+# Per-table changes to the manual's key schema (conversations, prompts, usage, websocket-connections);
+# "" removes the sort key or the TTL. A key schema cannot change on an existing table.
+# [tables.usage]
+# partition_key = "userId"
+# sort_key = "date"
+# ttl_attribute = ""
 
 # Per-function changes to the manual (conversation-api, prompt-crud, usage-handler, websocket-connect,
 # websocket-disconnect, websocket-message):

@@ -21,13 +21,11 @@ mod state;
 
 use anyhow::{Context as _, Result};
 use clap::Parser;
-use deployer_steps::settings::FunctionSettings;
 use deployer_steps::settings::{
     parse_duration_seconds, DEFAULT_CERT_WAIT_SECONDS, DEFAULT_PRICE_CLASS, DEFAULT_REGION, DEFAULT_RUNTIME,
     DEFAULT_STAGE, DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE,
 };
 use deployer_steps::{registry, Clients, InputError, Settings, Teardown};
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -178,7 +176,7 @@ fn init(cli: &Cli, service: &str, domain: Option<&str>) -> Result<()> {
 async fn settings_for(cli: &Cli, args: &SettingsArgs, recorded: Option<&State>) -> Result<Settings, InputError> {
     let path = cli.config.clone().unwrap_or_else(|| config::DEFAULT_PATH.into());
     let (args, functions) = match config::load(&path, cli.config.is_some())? {
-        Some(file) => (config::overlay(args, &file), Some(file.functions)),
+        Some(file) => (config::overlay(args, &file), Some(file.structure())),
         None => (args.clone(), None),
     };
     resolve_settings(&args, functions, recorded.map(|s| &s.settings), &cli.state).await
@@ -188,7 +186,7 @@ async fn settings_for(cli: &Cli, args: &SettingsArgs, recorded: Option<&State>) 
 /// and region may not change under an existing state file: its resources live there.
 async fn resolve_settings(
     args: &SettingsArgs,
-    functions: Option<BTreeMap<String, FunctionSettings>>,
+    structure: Option<config::Structure>,
     recorded: Option<&Settings>,
     state_path: &Path,
 ) -> Result<Settings, InputError> {
@@ -243,7 +241,13 @@ async fn resolve_settings(
         },
         endpoint_url: args.endpoint_url.clone().or_else(|| recorded.and_then(|r| r.endpoint_url.clone())),
         cors_origin: args.cors_origin.clone().or_else(|| recorded.and_then(|r| r.cors_origin.clone())),
-        functions: functions.or_else(|| recorded.map(|r| r.functions.clone())).unwrap_or_default(),
+        functions: structure
+            .as_ref()
+            .map_or_else(|| recorded.map(|r| r.functions.clone()).unwrap_or_default(), |s| s.functions.clone()),
+        routes: structure
+            .as_ref()
+            .map_or_else(|| recorded.map(|r| r.routes.clone()).unwrap_or_default(), |s| s.routes.clone()),
+        tables: structure.map_or_else(|| recorded.map(|r| r.tables.clone()).unwrap_or_default(), |s| s.tables),
         verify_http_url: args.verify_http_url.clone(),
         verify_ws_url: args.verify_ws_url.clone(),
     })

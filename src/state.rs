@@ -219,6 +219,8 @@ mod tests {
             endpoint_url: None,
             cors_origin: None,
             functions: Default::default(),
+            routes: Default::default(),
+            tables: Default::default(),
             verify_http_url: None,
             verify_ws_url: None,
         }

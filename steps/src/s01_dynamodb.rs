@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{all, ensure, remove, Recorder, Resource};
-use crate::settings::InputError;
+use crate::settings::{InputError, TableSettings};
 use crate::step::{Context, Step, Teardown};
 
 pub const ID: &str = "01-dynamodb";
@@ -73,7 +73,7 @@ impl Step for DynamoDb {
         "2.1 DynamoDB tables"
     }
     fn settings_used(&self) -> Option<&'static [&'static str]> {
-        Some(&[])
+        Some(&["tables"])
     }
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
         let tables = TABLES.iter().map(|spec| Table { ctx, spec, name: ctx.name(spec.suffix) });
@@ -124,17 +124,42 @@ impl Table<'_> {
         self.ctx.aws.dynamodb()
     }
 
+    fn custom(&self) -> Option<&TableSettings> {
+        self.ctx.settings.tables.get(self.spec.suffix)
+    }
+
+    /// deployer.toml's partition key, else the manual's.
+    fn partition_key(&self) -> &str {
+        self.custom().and_then(|t| t.partition_key.as_deref()).unwrap_or(self.spec.partition_key)
+    }
+
+    /// deployer.toml's sort key (`""`: none), else the manual's.
+    fn sort_key(&self) -> Option<&str> {
+        match self.custom().and_then(|t| t.sort_key.as_deref()) {
+            Some(key) => Some(key).filter(|k| !k.is_empty()),
+            None => self.spec.sort_key,
+        }
+    }
+
+    /// deployer.toml's TTL attribute (`""`: none), else the manual's.
+    fn ttl_attribute(&self) -> Option<&str> {
+        match self.custom().and_then(|t| t.ttl_attribute.as_deref()) {
+            Some(attribute) => Some(attribute).filter(|a| !a.is_empty()),
+            None => self.spec.ttl_attribute,
+        }
+    }
+
     fn key_schema(&self) -> Result<Vec<KeySchemaElement>> {
-        let mut keys = vec![(self.spec.partition_key, KeyType::Hash)];
-        keys.extend(self.spec.sort_key.map(|k| (k, KeyType::Range)));
+        let mut keys = vec![(self.partition_key(), KeyType::Hash)];
+        keys.extend(self.sort_key().map(|k| (k, KeyType::Range)));
         keys.into_iter()
             .map(|(name, kind)| Ok(KeySchemaElement::builder().attribute_name(name).key_type(kind).build()?))
             .collect()
     }
 
     fn attribute_definitions(&self) -> Result<Vec<AttributeDefinition>> {
-        std::iter::once(self.spec.partition_key)
-            .chain(self.spec.sort_key)
+        std::iter::once(self.partition_key())
+            .chain(self.sort_key())
             .map(|name| {
                 Ok(AttributeDefinition::builder()
                     .attribute_name(name)
@@ -145,7 +170,7 @@ impl Table<'_> {
     }
 
     async fn ttl(&self) -> Result<Option<String>> {
-        if self.spec.ttl_attribute.is_none() {
+        if self.ttl_attribute().is_none() {
             return Ok(None);
         }
         let out = self
@@ -261,7 +286,7 @@ impl Resource for Table<'_> {
         if billing != Some(&BillingMode::PayPerRequest) {
             fields.push("billing_mode");
         }
-        if self.spec.ttl_attribute.is_some() && live.ttl_enabled_on.as_deref() != self.spec.ttl_attribute {
+        if self.ttl_attribute().is_some() && live.ttl_enabled_on.as_deref() != self.ttl_attribute() {
             fields.push("ttl");
         }
         Ok(fields)
@@ -278,7 +303,7 @@ impl Resource for Table<'_> {
                 .aws_context(|| format!("dynamodb:UpdateTable {} (billing mode)", self.name))?;
             live.description = self.wait_active().await?;
         }
-        if let (true, Some(attribute)) = (fields.contains(&"ttl"), self.spec.ttl_attribute) {
+        if let (true, Some(attribute)) = (fields.contains(&"ttl"), self.ttl_attribute()) {
             let spec = TimeToLiveSpecification::builder().enabled(true).attribute_name(attribute).build()?;
             self.client()
                 .update_time_to_live()

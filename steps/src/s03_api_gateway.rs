@@ -46,19 +46,45 @@ use crate::step::{Context, Step, Teardown};
 
 pub const ID: &str = "03-api-gateway";
 
-/// One path of the REST API and the function behind its methods.
-pub struct Route {
+/// One path of the REST API and the function behind its methods, as the manual has it.
+pub struct RouteSpec {
     pub path: &'static str,
     pub methods: &'static [&'static str],
     pub function: &'static str,
 }
 
-pub const ROUTES: &[Route] = &[
-    Route { path: "/conversations", methods: &["GET", "POST"], function: "conversation-api" },
-    Route { path: "/conversations/{id}", methods: &["GET", "PUT", "DELETE"], function: "conversation-api" },
-    Route { path: "/prompts", methods: &["GET", "POST"], function: "prompt-crud" },
-    Route { path: "/prompts/{id}", methods: &["GET", "PUT", "DELETE"], function: "prompt-crud" },
-    Route { path: "/usage", methods: &["GET"], function: "usage-handler" },
+/// A route as deployed: the manual's, or deployer.toml's `[[routes]]`.
+pub struct Route<'a> {
+    pub path: &'a str,
+    pub methods: Vec<&'a str>,
+    /// The function's suffix, e.g. `conversation-api`.
+    pub function: &'a str,
+}
+
+/// The routes to deploy: deployer.toml's when it has any, else the manual's.
+pub fn routes(settings: &Settings) -> Vec<Route<'_>> {
+    if settings.routes.is_empty() {
+        return ROUTES
+            .iter()
+            .map(|r| Route { path: r.path, methods: r.methods.to_vec(), function: r.function })
+            .collect();
+    }
+    let given = settings.routes.iter();
+    given
+        .map(|r| Route {
+            path: &r.path,
+            methods: r.methods.iter().map(String::as_str).collect(),
+            function: &r.function,
+        })
+        .collect()
+}
+
+pub const ROUTES: &[RouteSpec] = &[
+    RouteSpec { path: "/conversations", methods: &["GET", "POST"], function: "conversation-api" },
+    RouteSpec { path: "/conversations/{id}", methods: &["GET", "PUT", "DELETE"], function: "conversation-api" },
+    RouteSpec { path: "/prompts", methods: &["GET", "POST"], function: "prompt-crud" },
+    RouteSpec { path: "/prompts/{id}", methods: &["GET", "PUT", "DELETE"], function: "prompt-crud" },
+    RouteSpec { path: "/usage", methods: &["GET"], function: "usage-handler" },
 ];
 
 /// API Gateway ends every integration after at most 29 s.
@@ -86,7 +112,7 @@ impl Step for ApiGateway {
         "2.3 REST API (API Gateway)"
     }
     fn settings_used(&self) -> Option<&'static [&'static str]> {
-        Some(&["stage", "domain", "cors_origin", "throttle_rate", "throttle_burst"])
+        Some(&["stage", "domain", "cors_origin", "routes", "throttle_rate", "throttle_burst"])
     }
     fn requires(&self) -> &'static [&'static str] {
         &[s02_lambda::ID]
@@ -110,14 +136,15 @@ impl Step for ApiGateway {
         };
         record_if_changed(recorder, "root_resource_id", &root)?;
 
-        let resource_ids = ensure_resource_tree(ctx, recorder, &api.id, &root).await?;
+        let routes = routes(ctx.settings);
+        let resource_ids = ensure_resource_tree(ctx, recorder, &api.id, &root, &routes).await?;
         let origin = cors_origin(ctx.settings);
         let mut methods = Vec::new();
-        for route in ROUTES {
+        for route in &routes {
             let function_arn = ctx.output(s02_lambda::ID, &function_arn_key(route.function))?;
             let uri = lambda_integration_uri(region, partition, function_arn);
             let resource_id = &resource_ids[route.path];
-            for verb in route.methods {
+            for verb in &route.methods {
                 methods.push(Method {
                     ctx,
                     api_id: &api.id,
@@ -139,7 +166,7 @@ impl Step for ApiGateway {
         }
         all(methods.iter().map(|m| ensure(m, recorder))).await?;
 
-        let functions: BTreeSet<&str> = ROUTES.iter().map(|r| r.function).collect();
+        let functions: BTreeSet<&str> = routes.iter().map(|r| r.function).collect();
         let source_arn = format!("arn:{partition}:execute-api:{region}:{account}:{}/*/*/*", api.id);
         let permissions: Vec<InvokePermission> = functions
             .into_iter()
@@ -198,18 +225,27 @@ async fn existing_resources(ctx: &Context<'_>, api_id: &str) -> Result<HashMap<S
 }
 
 /// Ensures every route's path, parents before children; returns path → resource ID.
-async fn ensure_resource_tree(
+async fn ensure_resource_tree<'r>(
     ctx: &Context<'_>,
     recorder: &dyn Recorder,
     api_id: &str,
     root: &str,
+    routes: &[Route<'r>],
 ) -> Result<HashMap<String, String>> {
     let existing = existing_resources(ctx, api_id).await?;
     let mut ids: HashMap<String, String> = HashMap::from([("/".to_string(), root.to_string())]);
     let depth = |path: &str| path.matches('/').count();
-    let deepest = ROUTES.iter().map(|r| depth(r.path)).max().unwrap_or(0);
+    // Every route's path and the paths above it (`/status/{id}` needs `/status`).
+    let all_paths: BTreeSet<&str> = routes
+        .iter()
+        .flat_map(|r| {
+            let path: &'r str = r.path;
+            path.match_indices('/').skip(1).map(move |(i, _)| &path[..i]).chain([path])
+        })
+        .collect();
+    let deepest = all_paths.iter().map(|p| depth(p)).max().unwrap_or(0);
     for level in 1..=deepest {
-        let paths: BTreeSet<&str> = ROUTES.iter().map(|r| r.path).filter(|p| depth(p) == level).collect();
+        let paths: BTreeSet<&str> = all_paths.iter().copied().filter(|p| depth(p) == level).collect();
         let mut wanted = Vec::new();
         for path in paths {
             let (parent, part) = path.rsplit_once('/').unwrap_or(("", path));
@@ -358,8 +394,8 @@ impl Resource for RestApi<'_> {
 struct PathResource<'a> {
     ctx: &'a Context<'a>,
     api_id: &'a str,
-    path: &'static str,
-    part: &'static str,
+    path: &'a str,
+    part: &'a str,
     parent_id: String,
     /// From the listing taken at the start of the step; a later look (after a failed create) lists again.
     existing: Option<String>,
@@ -419,8 +455,8 @@ struct Method<'a> {
     ctx: &'a Context<'a>,
     api_id: &'a str,
     resource_id: &'a str,
-    path: &'static str,
-    verb: &'static str,
+    path: &'a str,
+    verb: &'a str,
     kind: MethodKind,
 }
 

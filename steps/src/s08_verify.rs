@@ -4,7 +4,7 @@
 //!   resource recorded in the state file is read back and compared with what the step wants. Anything missing
 //!   or different fails the step with a [`Drift`], which names it; the runner marks the drifted steps so that
 //!   the next `deployer run` restores them. Mutating requests are refused at the client meanwhile.
-//! - HTTP smoke test: `GET /conversations` on the main stage's invoke URL (and on `https://api.DOMAIN` once
+//! - HTTP smoke test: `GET /conversations` (the first GET route without a parameter) on the main stage's invoke URL (and on `https://api.DOMAIN` once
 //!   that name resolves) must answer below 500 with `Access-Control-Allow-Origin`; an `OPTIONS` preflight must
 //!   answer with the CORS headers.
 //! - WebSocket smoke test: connect to the stage's URL, send `{"action":"ping"}`, close cleanly.
@@ -204,6 +204,12 @@ async fn smoke_http(ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
         recorder.notice(&skipped_reason(ctx, "HTTP", "--verify-http-url"));
         return Ok(());
     };
+    let routes = s03_api_gateway::routes(ctx.settings);
+    let probe = routes.iter().find(|r| r.methods.contains(&"GET") && !r.path.contains('{'));
+    let Some(path) = probe.map(|r| r.path) else {
+        recorder.notice("HTTP smoke test skipped: no GET route without a path parameter to call");
+        return Ok(());
+    };
     let origin = ctx.output(s03_api_gateway::ID, "cors_origin").unwrap_or("*").to_string();
     let client = http_client()?;
     let mut bases = vec![base];
@@ -217,7 +223,7 @@ async fn smoke_http(ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
         }
     }
     for base in bases {
-        let url = format!("{base}/conversations");
+        let url = format!("{base}{path}");
         let (status, headers) = request(&client, Method::GET, &url, &origin).await?;
         if status >= 500 {
             bail!("GET {url} answered HTTP {status}: see `deployer logs conversation-api`");

@@ -102,6 +102,12 @@ pub struct Settings {
     /// The origin the APIs allow (CORS), instead of `https://DOMAIN` (or `*` without a domain).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cors_origin: Option<String>,
+    /// The REST routes, instead of the manual's (deployer.toml `[[routes]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteSettings>,
+    /// Per-table changes to the manual's key schema and TTL (deployer.toml `[tables.SUFFIX]`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tables: BTreeMap<String, TableSettings>,
     /// Per-function changes to the manual's memory, timeout and handler (deployer.toml `[functions.SUFFIX]`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub functions: BTreeMap<String, FunctionSettings>,
@@ -112,6 +118,27 @@ pub struct Settings {
     /// Likewise for the WebSocket smoke test.
     #[serde(skip)]
     pub verify_ws_url: Option<String>,
+}
+
+/// One REST route: a path, its methods and the function (by suffix) behind them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSettings {
+    pub path: String,
+    pub methods: Vec<String>,
+    pub function: String,
+}
+
+/// One table's departures from the manual's key schema; `""` removes the sort key or the TTL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_attribute: Option<String>,
 }
 
 /// One function's departures from the manual; what is not given stays as the manual has it.
@@ -133,6 +160,8 @@ impl Settings {
     /// Checks what can be checked without AWS; each message names the fix.
     pub fn validate(&self) -> Result<(), InputError> {
         self.validate_functions()?;
+        self.validate_routes()?;
+        self.validate_tables()?;
         if let Some(origin) = &self.cors_origin {
             let host = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
             let is_origin = host.is_some_and(|h| !h.is_empty() && !h.contains('/'));
@@ -175,6 +204,58 @@ impl Settings {
 }
 
 impl Settings {
+    fn validate_routes(&self) -> Result<(), InputError> {
+        let functions: Vec<&str> = crate::s02_lambda::FUNCTIONS.iter().map(|f| f.suffix).collect();
+        const VERBS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
+        for route in &self.routes {
+            let segment_ok = |s: &str| {
+                !s.is_empty()
+                    && (s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                        || (s.starts_with('{') && s.ends_with('}') && s.len() > 2))
+            };
+            let path_ok = route.path.strip_prefix('/').is_some_and(|p| p.split('/').all(segment_ok));
+            if !path_ok {
+                return Err(InputError(format!(
+                    "route path '{}' is not a REST path: give it as /name or /name/{{id}}",
+                    route.path
+                )));
+            }
+            if route.methods.is_empty() || !route.methods.iter().all(|m| VERBS.contains(&m.as_str())) {
+                return Err(InputError(format!(
+                    "route {} has methods {:?}: use some of {} (OPTIONS is added for CORS)",
+                    route.path,
+                    route.methods,
+                    VERBS.join(", ")
+                )));
+            }
+            if !functions.contains(&route.function.as_str()) {
+                return Err(InputError(format!(
+                    "route {} names function '{}': use one of {}",
+                    route.path,
+                    route.function,
+                    functions.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_tables(&self) -> Result<(), InputError> {
+        let known: Vec<&str> = crate::s01_dynamodb::TABLES.iter().map(|t| t.suffix).collect();
+        for (name, table) in &self.tables {
+            if !known.contains(&name.as_str()) {
+                return Err(InputError(format!(
+                    "[tables.{name}] is not one of the tables: use one of {}",
+                    known.join(", ")
+                )));
+            }
+            if table.partition_key.as_deref() == Some("") {
+                return Err(InputError(format!("[tables.{name}] partition_key cannot be empty")));
+            }
+        }
+        Ok(())
+    }
+
     fn validate_functions(&self) -> Result<(), InputError> {
         let known: Vec<&str> = crate::s02_lambda::FUNCTIONS.iter().map(|f| f.suffix).collect();
         for (name, function) in &self.functions {

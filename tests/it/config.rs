@@ -94,3 +94,58 @@ async fn a_cors_origin_setting_reaches_the_preflight_and_the_functions() {
     let env = function.environment().and_then(|e| e.variables()).cloned().unwrap_or_default();
     assert_eq!(env.get("CORS_ORIGIN").map(String::as_str), Some("https://app.example.com"));
 }
+
+#[tokio::test]
+async fn routes_and_table_keys_from_deployer_toml_replace_the_manuals() {
+    let d = Deployment::new("cfg-routes");
+    let file = r#"service = "cfg-routes"
+
+[[routes]]
+path = "/conversations"
+methods = ["GET"]
+function = "conversation-api"
+
+[[routes]]
+path = "/status/{id}"
+methods = ["GET", "PUT"]
+function = "usage-handler"
+
+[tables.usage]
+partition_key = "accountId"
+sort_key = ""
+"#;
+    std::fs::write(d.path("deployer.toml"), file).unwrap();
+    d.run(&["run"]).assert_ok();
+
+    let found = crate::support::inventory("cfg-routes").await;
+    let mut wanted = [
+        "/",
+        "/conversations",
+        "GET /conversations AWS_PROXY",
+        "OPTIONS /conversations MOCK",
+        "/status",
+        "/status/{id}",
+        "GET /status/{id} AWS_PROXY",
+        "PUT /status/{id} AWS_PROXY",
+        "OPTIONS /status/{id} MOCK",
+    ]
+    .map(String::from)
+    .to_vec();
+    wanted.sort();
+    assert_eq!(found.rest_methods, wanted);
+    let rest_permissions: Vec<&String> =
+        found.permissions.iter().filter(|p| p.ends_with("deployer-rest-api")).collect();
+    assert_eq!(
+        rest_permissions,
+        ["cfg-routes-conversation-api: deployer-rest-api", "cfg-routes-usage-handler: deployer-rest-api"]
+    );
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    let table = dynamodb.describe_table().table_name("cfg-routes-usage").send().await.unwrap();
+    let keys: Vec<&str> = table.table().unwrap().key_schema().iter().map(|k| k.attribute_name()).collect();
+    assert_eq!(keys, ["accountId"]);
+
+    std::fs::write(d.path("deployer.toml"), file.replace(r#"["GET", "PUT"]"#, r#"["FETCH"]"#)).unwrap();
+    let refused = d.run(&["run"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("route /status/{id} has methods [\"FETCH\"]"), "{}", refused.stderr);
+}
