@@ -38,6 +38,14 @@ async fn destroy_asks_for_consent_keeps_tables_with_data_then_removes_everything
     d.run(&["destroy", "--yes", "--delete-data", "--delete-zone"]).assert_ok();
     assert_eq!(inventory(&d.service).await, empty_inventory());
     assert_eq!(log_groups("/aws/lambda/destroy-all-").await, Vec::<String>::new());
+    let cloudfront = aws_sdk_cloudfront::Client::new(&config);
+    let controls = cloudfront.list_origin_access_controls().send().await.unwrap();
+    let items = controls.origin_access_control_list().map(|l| l.items().to_vec()).unwrap_or_default();
+    assert!(!items.iter().any(|c| c.name().starts_with("destroy-all-")), "the OAC is gone");
+    assert!(
+        crate::support::s3().await.head_bucket().bucket("destroy-all-frontend").send().await.is_err(),
+        "bucket gone"
+    );
     assert_eq!(d.state()["steps"], serde_json::json!({}));
     assert_eq!(d.run(&["destroy", "--yes"]).assert_ok().changed(), 0, "a second destroy finds nothing to delete");
 
