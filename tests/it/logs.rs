@@ -55,3 +55,30 @@ async fn logs_prints_a_functions_lines_in_order_and_says_which_have_none() {
         )
     );
 }
+
+#[tokio::test]
+async fn logs_follow_prints_lines_written_after_it_started() {
+    use std::io::BufRead;
+    let d = Deployment::new("logs-follow");
+    d.deploy_without_domain().assert_ok();
+    write_log("logs-follow-prompt-crud", &["first line"]).await;
+    let mut follow = d
+        .command(&["logs", "prompt-crud", "--follow", "--output", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(follow.stdout.take().unwrap()).lines();
+    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(first["message"], "first line");
+
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk_config().await);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let event = InputLogEvent::builder().timestamp(now).message("written later").build().unwrap();
+    let put = logs.put_log_events().log_group_name("/aws/lambda/logs-follow-prompt-crud");
+    put.log_stream_name("2026/11/29/[$LATEST]a").log_events(event).send().await.unwrap();
+    let second: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(second["message"], "written later");
+    let _ = follow.kill();
+    let _ = follow.wait();
+}
