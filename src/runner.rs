@@ -305,13 +305,22 @@ impl Runner<'_> {
         let settings: Settings = self.state.borrow().settings.clone();
         let mut outputs = self.state.borrow().outputs();
         let work_dir = self.work_dir();
+        // Steps that stopped short (nothing after them can be looked up), and steps whose outputs name
+        // resources yet to create (only a step that `plans_past_new` can go on from those).
         let mut incomplete: BTreeSet<&str> = BTreeSet::new();
+        let mut planned: BTreeSet<&str> = BTreeSet::new();
         for step in steps {
             let id = step.id();
-            let missing = step
-                .requires()
-                .iter()
-                .find(|r| incomplete.contains(**r) || outputs.get(**r).is_none_or(|o| o.is_empty()));
+            let blocked = |r: &&&str| {
+                incomplete.contains(**r)
+                    || outputs.get(**r).is_none_or(|o| o.is_empty())
+                    || (planned.contains(**r) && !step.plans_past_new())
+            };
+            if step.read_only() {
+                self.reporter.step_skipped(id, "it only reads: nothing to plan");
+                continue;
+            }
+            let missing = step.requires().iter().find(blocked);
             if let Some(missing) = missing {
                 self.reporter.step_skipped(id, &format!("everything in it is to create, once {missing} has run"));
                 incomplete.insert(id);
@@ -339,7 +348,7 @@ impl Runner<'_> {
             total.merge(counts);
             // Outputs naming what is yet to be created cannot be looked up by the steps after it.
             if recorder.values.borrow().values().any(|v| v.contains(PLANNED)) {
-                incomplete.insert(id);
+                planned.insert(id);
             }
             outputs.insert(id.to_string(), recorder.values.into_inner());
         }

@@ -53,7 +53,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::aws::{absent_if, AwsContext};
-use crate::ensure::{all, ensure, remove, Change, Recorder, Resource};
+use crate::ensure::{all, ensure, is_planned, remove, Change, Recorder, Resource, PLANNED};
 use crate::package::hex;
 use crate::s03_api_gateway::{self, record_if_changed};
 use crate::s04_websocket;
@@ -134,6 +134,9 @@ impl Step for Frontend {
     }
     fn requires(&self) -> &'static [&'static str] {
         &[s03_api_gateway::ID, s04_websocket::ID]
+    }
+    fn plans_past_new(&self) -> bool {
+        true
     }
     fn reads(&self) -> &'static [&'static str] {
         &[crate::s06_domain::ID]
@@ -400,7 +403,7 @@ impl Resource for AccessControl<'_> {
 
     /// Lets a plan go on to the distribution, which will be new too.
     fn planned(&self) -> Option<String> {
-        Some("(new)".into())
+        Some(PLANNED.into())
     }
 
     async fn find(&self, recorded: Option<&str>) -> Result<Option<String>> {
@@ -466,6 +469,18 @@ struct LiveDistribution {
 }
 
 impl Distribution<'_> {
+    fn new_config(&self) -> Result<DistributionConfig> {
+        let mut config = DistributionConfig::builder()
+            .caller_reference(self.caller_reference())
+            .comment("")
+            .enabled(true)
+            .origins(self.origins()?)
+            .default_cache_behavior(Self::cache_behavior()?)
+            .build()?;
+        self.apply_owned(&mut config)?;
+        Ok(config)
+    }
+
     fn caller_reference(&self) -> String {
         format!("deployer-{}-frontend", self.ctx.settings.service)
     }
@@ -617,15 +632,14 @@ impl Resource for Distribution<'_> {
         }
     }
 
+    /// Lets a plan go on to the bucket policy, which names the distribution.
+    fn planned(&self) -> Option<LiveDistribution> {
+        let config = self.new_config().ok()?;
+        Some(LiveDistribution { id: PLANNED.into(), arn: PLANNED.into(), domain: PLANNED.into(), config })
+    }
+
     async fn create(&self) -> Result<LiveDistribution> {
-        let mut config = DistributionConfig::builder()
-            .caller_reference(self.caller_reference())
-            .comment("")
-            .enabled(true)
-            .origins(self.origins()?)
-            .default_cache_behavior(Self::cache_behavior()?)
-            .build()?;
-        self.apply_owned(&mut config)?;
+        let config = self.new_config()?;
         let created = self.ctx.aws.cloudfront().create_distribution().distribution_config(config).send().await;
         let created = match created {
             Err(err) if err.as_service_error().is_some_and(|e| e.is_distribution_already_exists()) => bail!(
@@ -750,6 +764,15 @@ impl Resource for BucketPolicy<'_> {
         format!("bucket policy of {}", self.bucket)
     }
 
+    /// A new distribution means a new bucket too (the plan looks no further).
+    fn under_planned(&self) -> bool {
+        is_planned(self.distribution_arn)
+    }
+
+    fn planned(&self) -> Option<Value> {
+        Some(Value::Null)
+    }
+
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<Value>> {
         match self.ctx.aws.s3().get_bucket_policy().bucket(self.bucket).send().await {
             Ok(out) => {
@@ -785,7 +808,11 @@ async fn sync(
     files: &[SiteFile],
 ) -> Result<BTreeSet<String>> {
     let s3 = ctx.aws.s3();
-    let live = list_keys(s3, bucket).await?;
+    // A plan for a bucket still to create finds it empty.
+    let live = match list_keys(s3, bucket).await {
+        Err(err) if recorder.planning() && format!("{err:#}").contains("NoSuchBucket") => BTreeMap::new(),
+        listed => listed?,
+    };
 
     let uploads: Vec<&SiteFile> = files.iter().filter(|f| live.get(&f.key) != Some(&f.md5)).collect();
     let wanted: BTreeSet<&str> = files.iter().map(|f| f.key.as_str()).collect();

@@ -36,7 +36,8 @@ use aws_sdk_acm::client::Waiters as _;
 use aws_sdk_acm::types::{CertificateStatus, ValidationMethod};
 use aws_sdk_cloudfront::client::Waiters as _;
 use aws_sdk_cloudfront::types::{
-    Aliases, DistributionConfig, MinimumProtocolVersion, SslSupportMethod, ViewerCertificate,
+    Aliases, DefaultCacheBehavior, DistributionConfig, MinimumProtocolVersion, Origins, SslSupportMethod,
+    ViewerCertificate, ViewerProtocolPolicy,
 };
 use aws_sdk_route53::client::Waiters as _;
 use aws_sdk_route53::types::{
@@ -47,7 +48,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::aws::{absent_if, AwsContext};
-use crate::ensure::{ensure, remove, Change, Recorder, Resource};
+use crate::ensure::{ensure, is_planned, remove, Change, Recorder, Resource, PLANNED};
 use crate::package::hex;
 use crate::s03_api_gateway::{self, record_if_changed};
 use crate::s04_websocket;
@@ -107,6 +108,9 @@ impl Step for Domain {
     }
     fn requires(&self) -> &'static [&'static str] {
         &[s03_api_gateway::ID, s04_websocket::ID, s05_frontend::ID]
+    }
+    fn plans_past_new(&self) -> bool {
+        true
     }
 
     async fn check_teardown(&self, ctx: &Context<'_>, teardown: &Teardown) -> Result<()> {
@@ -171,10 +175,16 @@ impl Step for Domain {
         let (www, api, ws) = (format!("www.{domain}"), format!("api.{domain}"), format!("ws.{domain}"));
         let zone = ensure(&HostedZone { ctx, domain: &domain }, recorder).await?;
         record_if_changed(recorder, "name_servers", &zone.name_servers.join(","))?;
-        recorder.notice(&format!(
-            "the registrar of {domain} must list these name servers: {}",
-            zone.name_servers.join(", ")
-        ));
+        if is_planned(&zone.id) {
+            recorder.notice(&format!(
+                "the registrar of {domain} must list the new zone's name servers, known once it exists"
+            ));
+        } else {
+            recorder.notice(&format!(
+                "the registrar of {domain} must list these name servers: {}",
+                zone.name_servers.join(", ")
+            ));
+        }
 
         let region = ctx.settings.region.as_str();
         let global_names = vec![domain.clone(), www.clone(), api.clone(), ws.clone()];
@@ -289,6 +299,10 @@ impl HostedZone<'_> {
 
 impl Resource for HostedZone<'_> {
     type Live = LiveZone;
+
+    fn planned(&self) -> Option<LiveZone> {
+        Some(LiveZone { id: PLANNED.into(), name_servers: Vec::new() })
+    }
 
     fn label(&self) -> String {
         format!("hosted zone {}", self.domain)
@@ -531,6 +545,10 @@ impl Resource for Certificate<'_> {
         Ok(())
     }
 
+    fn planned(&self) -> Option<LiveCertificate> {
+        Some(LiveCertificate { arn: PLANNED.into(), status: None, validation: Vec::new() })
+    }
+
     fn label(&self) -> String {
         format!("certificate for {} in {}", self.names.join(", "), self.region)
     }
@@ -639,8 +657,20 @@ impl Records<'_> {
 impl Resource for Records<'_> {
     type Live = Vec<ResourceRecordSet>;
 
+    fn under_planned(&self) -> bool {
+        is_planned(self.zone_id)
+    }
+
+    fn planned(&self) -> Option<Self::Live> {
+        Some(self.wanted.clone())
+    }
+
     fn label(&self) -> String {
         let names: BTreeSet<String> = self.wanted.iter().map(|r| r.name().trim_end_matches('.').to_string()).collect();
+        if names.is_empty() {
+            // A plan for certificates yet to request: their validation names are not known.
+            return format!("{} (named once the certificates exist)", self.what);
+        }
         format!("{} {}", self.what, names.into_iter().collect::<Vec<_>>().join(", "))
     }
 
@@ -746,6 +776,10 @@ impl Resource for RestDomain<'_> {
         Ok(())
     }
 
+    fn planned(&self) -> Option<LiveRestDomain> {
+        Some(LiveRestDomain { target: PLANNED.into(), zone: PLANNED.into(), certificate: None })
+    }
+
     fn label(&self) -> String {
         format!("custom domain {}", self.name)
     }
@@ -837,6 +871,14 @@ impl BasePathMapping<'_> {
 impl Resource for BasePathMapping<'_> {
     /// (REST API ID, stage).
     type Live = (String, String);
+
+    fn under_planned(&self) -> bool {
+        is_planned(self.rest_api_id)
+    }
+
+    fn planned(&self) -> Option<(String, String)> {
+        Some((PLANNED.into(), self.stage.into()))
+    }
 
     fn label(&self) -> String {
         format!("base path mapping {} → {}/{}", self.domain, self.rest_api_id, self.stage)
@@ -948,6 +990,10 @@ impl Resource for WebSocketDomain<'_> {
         Ok(())
     }
 
+    fn planned(&self) -> Option<Self::Live> {
+        Some((None, Some(Target { target: PLANNED.into(), zone: PLANNED.into() })))
+    }
+
     fn label(&self) -> String {
         format!("custom domain {}", self.name)
     }
@@ -1010,6 +1056,14 @@ struct ApiMapping<'a> {
 impl Resource for ApiMapping<'_> {
     /// (mapping ID, API ID, stage).
     type Live = (String, String, String);
+
+    fn under_planned(&self) -> bool {
+        is_planned(self.api_id)
+    }
+
+    fn planned(&self) -> Option<Self::Live> {
+        Some((PLANNED.into(), PLANNED.into(), self.stage.into()))
+    }
 
     fn label(&self) -> String {
         format!("API mapping {} → {}/{}", self.domain, self.api_id, self.stage)
@@ -1091,6 +1145,22 @@ impl DistributionAliases<'_> {
 
 impl Resource for DistributionAliases<'_> {
     type Live = DistributionConfig;
+
+    fn under_planned(&self) -> bool {
+        is_planned(self.id)
+    }
+
+    /// A stand-in for the new distribution's configuration, so that the plan goes on to the records.
+    fn planned(&self) -> Option<DistributionConfig> {
+        let origins = Origins::builder().quantity(0).set_items(Some(Vec::new())).build().ok()?;
+        let behavior = DefaultCacheBehavior::builder()
+            .target_origin_id(PLANNED)
+            .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+            .build()
+            .ok()?;
+        let config = DistributionConfig::builder().caller_reference(PLANNED).comment("").enabled(true);
+        config.origins(origins).default_cache_behavior(behavior).build().ok()
+    }
 
     fn label(&self) -> String {
         format!("distribution {} aliases {}", self.id, self.aliases.join(", "))

@@ -24,7 +24,7 @@ use std::collections::HashMap;
 
 use crate::apigw::execute_api_host;
 use crate::aws::{absent_if, AwsContext};
-use crate::ensure::{ensure, Recorder, Resource};
+use crate::ensure::{ensure, is_planned, Recorder, Resource};
 use crate::s03_api_gateway::{self, record_if_changed, StageThrottling};
 use crate::s04_websocket::{self, AutoDeployStage};
 use crate::step::{Context, Step};
@@ -53,6 +53,9 @@ impl Step for Stages {
     }
     fn requires(&self) -> &'static [&'static str] {
         &[s03_api_gateway::ID, s04_websocket::ID]
+    }
+    fn plans_past_new(&self) -> bool {
+        true
     }
 
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
@@ -106,6 +109,14 @@ struct RestStage<'a> {
 impl Resource for RestStage<'_> {
     /// (deployment ID, variables).
     type Live = (Option<String>, HashMap<String, String>);
+
+    fn under_planned(&self) -> bool {
+        is_planned(self.api_id)
+    }
+
+    fn planned(&self) -> Option<Self::Live> {
+        Some((None, HashMap::new()))
+    }
 
     fn label(&self) -> String {
         format!("stage {} variables", self.stage)

@@ -68,6 +68,11 @@ pub trait Step {
         Ok(String::new())
     }
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()>;
+    /// In a plan, whether the step can be planned on top of resources an earlier step is yet to create
+    /// (it takes their planned IDs); otherwise the plan skips it, saying so.
+    fn plans_past_new(&self) -> bool {
+        false
+    }
     /// A step that only reads AWS (08-verify): it runs as itself when the runner checks done steps.
     fn read_only(&self) -> bool {
         false

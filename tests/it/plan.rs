@@ -34,14 +34,22 @@ async fn plan_on_a_fresh_account_lists_what_it_would_create_and_writes_nothing()
         "WebSocket API plan-fresh-websocket-api",
         "route $default",
         "WebSocket stage prod",
+        "bucket plan-fresh-frontend",
+        "distribution plan-fresh frontend (deployer)",
+        "object index.html",
+        "hosted zone plan-fresh.com",
+        "custom domain api.plan-fresh.com",
+        "stage dev throttling",
     ] {
         assert!(resources.contains(&expected), "{expected} missing from {resources:?}");
     }
-    assert!(changes.len() >= 50, "{} resources planned", changes.len());
-    for later in ["05-frontend", "06-domain", "07-stages"] {
-        let skipped = planned.events.iter().find(|e| e["event"] == "step_skipped" && e["step"] == later);
-        assert!(skipped.is_some_and(|e| e["reason"].as_str().unwrap().contains("to create")), "{later}");
+    assert!(changes.len() >= 70, "{} resources planned", changes.len());
+    for step in ["01-dynamodb", "02-lambda", "03-api-gateway", "04-websocket", "05-frontend", "06-domain", "07-stages"]
+    {
+        assert!(planned.events.iter().any(|e| e["event"] == "step_finished" && e["step"] == step), "{step} planned");
     }
+    let verify = planned.events.iter().find(|e| e["event"] == "step_skipped" && e["step"] == "08-verify");
+    assert!(verify.is_some_and(|e| e["reason"].as_str().unwrap().contains("only reads")));
     let finished = planned.event("run_finished").unwrap();
     assert_eq!(finished["planned"], true);
     assert_eq!(finished["writes"], 0);
