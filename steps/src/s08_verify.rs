@@ -83,8 +83,10 @@ impl Step for Verify {
         let (http, ws) = futures::join!(smoke_http(ctx, recorder), smoke_websocket(ctx, recorder));
         let failures: Vec<String> = [http, ws].into_iter().filter_map(|r| r.err()).map(|e| format!("{e:#}")).collect();
 
-        for line in activity(ctx).await? {
-            recorder.notice(&line);
+        // Logs and metrics inform; credentials without CloudWatch read access must not fail the deploy.
+        match activity(ctx).await {
+            Ok(lines) => lines.iter().for_each(|line| recorder.notice(line)),
+            Err(err) => recorder.notice(&format!("logs and metrics not read: {err:#}")),
         }
         if !failures.is_empty() {
             bail!("smoke test failed: {}", failures.join("; "));
