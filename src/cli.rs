@@ -16,7 +16,7 @@ Examples:
   deployer outputs --format env > .env.production
   deployer completions zsh > ~/.zfunc/_deployer";
 
-#[derive(Debug, Clone, Parser)]
+#[derive(Debug, Parser)]
 #[command(name = "deployer", version, about = "Deploys the serverless backend to AWS, idempotently and resumably", after_help = EXAMPLES)]
 pub struct Cli {
     #[command(subcommand)]
@@ -57,7 +57,7 @@ pub enum Output {
     Json,
 }
 
-#[derive(Debug, Clone, Subcommand)]
+#[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run every step in order, checking each resource against AWS and fixing what differs.
     #[command(

@@ -107,23 +107,22 @@ async fn open_remote(cli: &Cli) -> Result<Option<remote::Remote>> {
 }
 
 async fn command(cli: &Cli, remote: Option<&remote::Remote>) -> Result<()> {
-    let cli = cli.clone();
     match &cli.command {
-        Command::Run(args) => deploy(&cli, args, Selection::All, remote).await,
-        Command::Step { id, settings } => deploy(&cli, settings, Selection::One(id.clone()), remote).await,
-        Command::Plan(args) => plan(&cli, args).await,
+        Command::Run(args) => deploy(cli, args, Selection::All, remote).await,
+        Command::Step { id, settings } => deploy(cli, settings, Selection::One(id.clone()), remote).await,
+        Command::Plan(args) => plan(cli, args).await,
         // A destroy that was cut short is continued: the user confirmed it when it started.
         Command::Resume => match state::load(&cli.state)?.and_then(|s| s.destroying) {
-            Some(teardown) => destroy(&cli, &SettingsArgs::default(), teardown, true, remote).await,
-            None => deploy(&cli, &SettingsArgs::default(), Selection::Resume, remote).await,
+            Some(teardown) => destroy(cli, &SettingsArgs::default(), teardown, true, remote).await,
+            None => deploy(cli, &SettingsArgs::default(), Selection::Resume, remote).await,
         },
         Command::Logs { function, follow, since, limit, settings } => {
             let recorded = state::load(&cli.state)?;
-            let settings = settings_for(&cli, settings, recorded.as_ref()).await?;
+            let settings = settings_for(cli, settings, recorded.as_ref()).await?;
             settings.validate()?;
             let functions = logs::functions(&settings, function.as_deref())?;
             let since = std::time::Duration::from_secs(parse_duration_seconds(since)?);
-            let clients = connect(&cli, &settings).await?;
+            let clients = connect(cli, &settings).await?;
             tokio::select! {
                 shown = logs::show(&clients, &functions, since, *limit, *follow, cli.output) => shown,
                 _ = tokio::signal::ctrl_c() => Ok(()),
@@ -131,15 +130,15 @@ async fn command(cli: &Cli, remote: Option<&remote::Remote>) -> Result<()> {
         }
         Command::Destroy { yes, delete_zone, delete_data, settings } => {
             let teardown = Teardown { delete_zone: *delete_zone, delete_data: *delete_data };
-            destroy(&cli, settings, teardown, *yes, remote).await
+            destroy(cli, settings, teardown, *yes, remote).await
         }
-        Command::Status => show_status(&cli),
+        Command::Status => show_status(cli),
         Command::Steps => {
             list_steps(cli.output);
             Ok(())
         }
         Command::Outputs { format } => outputs::show(&cli.state, cli.output, *format),
-        Command::Init { service, domain } => init(&cli, service, domain.as_deref()),
+        Command::Init { service, domain } => init(cli, service, domain.as_deref()),
         Command::Unlock { .. } => {
             Err(InputError("unlock is for a remote state: pass --state s3://BUCKET/KEY".into()).into())
         }

@@ -15,7 +15,7 @@ use deployer_steps::package::hex;
 use deployer_steps::{Clients, InputError};
 use md5::Md5;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
@@ -70,7 +70,8 @@ impl Remote {
 
     /// Takes the lock, or fails at once naming who holds it.
     pub async fn lock(&self) -> Result<()> {
-        let info = LockInfo { id: lock_id(), holder: holder(), since: crate::runner::now() };
+        let info =
+            LockInfo { id: deployer_steps::names::unique_token(12), holder: holder(), since: crate::runner::now() };
         let body = serde_json::to_vec(&info).context("serialising the lock")?;
         let put = self
             .clients
@@ -200,11 +201,6 @@ impl Remote {
 /// 412 Precondition Failed, or 409 when S3 saw two conditional writes at once.
 fn is_precondition_failure(status: Option<u16>) -> bool {
     matches!(status, Some(412) | Some(409))
-}
-
-fn lock_id() -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    hex(&Sha256::digest(format!("{} {}", now.as_nanos(), std::process::id())))[..12].to_string()
 }
 
 fn holder() -> String {

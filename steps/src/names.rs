@@ -11,6 +11,14 @@ pub fn resource(service: &str, suffix: &str) -> String {
     format!("{service}-{suffix}")
 }
 
+/// A hex token no other run makes (this moment and process): for idempotency tokens and lock IDs.
+pub fn unique_token(length: usize) -> String {
+    use sha2::{Digest, Sha256};
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let token = crate::package::hex(&Sha256::digest(format!("{} {}", now.as_nanos(), std::process::id())));
+    token[..length.min(token.len())].to_string()
+}
+
 /// Lowercase letters, digits and single hyphens, starting with a letter: the intersection of the S3
 /// bucket (`SERVICE-frontend`), Lambda, IAM role and DynamoDB naming rules.
 pub fn validate_service(service: &str) -> Result<(), InputError> {

@@ -446,8 +446,7 @@ fn certificate_token(recorder: &dyn Recorder) -> Result<String> {
     if let Some(token) = recorder.recorded("certificate_token") {
         return Ok(token);
     }
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let token = hex(&Sha256::digest(format!("{} {}", now.as_nanos(), std::process::id())))[..32].to_string();
+    let token = crate::names::unique_token(32);
     recorder.record("certificate_token", &token)?;
     Ok(token)
 }
