@@ -71,7 +71,7 @@ impl Remote {
     /// Takes the lock, or fails at once naming who holds it.
     pub async fn lock(&self) -> Result<()> {
         let info =
-            LockInfo { id: deployer_steps::names::unique_token(12), holder: holder(), since: crate::runner::now() };
+            LockInfo { id: deployer_steps::names::unique_token(12), holder: holder(), since: crate::state::now() };
         let body = serde_json::to_vec(&info).context("serialising the lock")?;
         let put = self
             .clients

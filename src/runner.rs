@@ -14,9 +14,10 @@ use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use crate::progress::{Counts, Reporter};
+use crate::state::now;
 use crate::state::{self, State, Status, StepRecord};
 
 /// Which steps a command runs.
@@ -59,12 +60,6 @@ pub fn select<'s>(
     Ok(vec![step.as_ref()])
 }
 
-pub fn now() -> String {
-    aws_smithy_types::DateTime::from(SystemTime::now())
-        .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .unwrap_or_default()
-}
-
 pub struct Runner<'a> {
     pub state_path: &'a Path,
     pub state: RefCell<State>,
@@ -72,6 +67,18 @@ pub struct Runner<'a> {
     pub reporter: &'a dyn Reporter,
     /// A remote state (`--state s3://…`) the working copy is uploaded to after every step.
     pub remote: Option<&'a crate::remote::Remote>,
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(
+        state_path: &'a Path,
+        state: State,
+        clients: &'a Clients,
+        reporter: &'a dyn Reporter,
+        remote: Option<&'a crate::remote::Remote>,
+    ) -> Self {
+        Runner { state_path, state: state.into(), clients, reporter, remote }
+    }
 }
 
 impl Runner<'_> {

@@ -197,6 +197,13 @@ fn remove_stale_temp_files(state: &Path) {
     }
 }
 
+/// This moment as an ISO 8601 timestamp, for the records' `started_at`/`finished_at` and the lock.
+pub fn now() -> String {
+    aws_smithy_types::DateTime::from(std::time::SystemTime::now())
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

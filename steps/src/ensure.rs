@@ -110,6 +110,14 @@ pub async fn remove<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Resul
     Ok(())
 }
 
+/// Records an output only when its value changed, so a run that changes nothing writes no state file.
+pub fn record_if_changed(recorder: &dyn Recorder, key: &str, value: &str) -> Result<()> {
+    if recorder.recorded(key).as_deref() == Some(value) {
+        return Ok(());
+    }
+    recorder.record(key, value)
+}
+
 /// The ID a plan gives what does not exist yet, so that what hangs on it can be planned too.
 pub const PLANNED: &str = "(planned)";
 

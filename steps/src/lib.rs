@@ -1,18 +1,32 @@
 //! The manual's deployment sections as idempotent, resumable steps.
 //!
-//! Each `sNN_*.rs` module is one section of the manual. A step never prints and never touches the state
-//! file: it reports what it did through a [`Recorder`], which the runner (in the `deployer` binary)
-//! persists and displays. Every AWS resource goes through the one [`ensure::ensure`] idiom.
+//! Each `sNN_*` module is one section of the manual (a folder for the big ones, one file per group of
+//! resources). A step never prints and never touches the state file: it reports what it did through a
+//! [`Recorder`], which the runner (in the `deployer` binary) persists and displays. Every AWS resource goes
+//! through the one [`ensure::ensure`] idiom.
+//!
+//! Steps never import each other: they meet through the outputs map ([`outputs`]), the settings and the
+//! manual's data ([`manual`]). What several steps need of one AWS service lives in that service's helper:
+//! [`apigw`], [`lambda`], [`cloudfront`], [`logs`]. A test below keeps it so.
 
 pub mod apigw;
 pub mod aws;
 pub mod calls;
+pub mod cloudfront;
 pub mod ensure;
+pub mod error;
+pub mod lambda;
+pub mod logs;
+pub mod manual;
 pub mod names;
+pub mod outputs;
 pub mod package;
 pub mod settings;
 pub mod site;
 pub mod step;
+
+#[cfg(test)]
+mod layout_tests;
 
 pub mod s01_dynamodb;
 pub mod s02_lambda;
@@ -25,7 +39,8 @@ pub mod s08_verify;
 
 pub use aws::{Clients, Identity};
 pub use ensure::{ensure, remove, Change, Recorder, Resource};
-pub use settings::{InputError, Settings};
+pub use error::InputError;
+pub use settings::Settings;
 pub use step::{Context, Outputs, Step, Teardown};
 
 /// A digest of this crate's source: part of every step's fingerprint, so that steps are re-checked when
@@ -34,6 +49,13 @@ pub const STEPS_DIGEST: &str = env!("DEPLOYER_STEPS_DIGEST");
 
 /// Every step in the manual's order. The IDs are the state file's checkpoint keys: never rename one.
 pub fn registry() -> Vec<Box<dyn Step>> {
+    let mut steps = deploying_steps();
+    steps.push(Box::new(s08_verify::Verify { checked_steps: deploying_steps }));
+    steps
+}
+
+/// The steps that make resources (01-07), which `08-verify` checks.
+fn deploying_steps() -> Vec<Box<dyn Step>> {
     vec![
         Box::new(s01_dynamodb::DynamoDb),
         Box::new(s02_lambda::Lambda::default()),
@@ -42,6 +64,5 @@ pub fn registry() -> Vec<Box<dyn Step>> {
         Box::new(s05_frontend::Frontend::default()),
         Box::new(s06_domain::Domain),
         Box::new(s07_stages::Stages),
-        Box::new(s08_verify::Verify),
     ]
 }

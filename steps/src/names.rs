@@ -1,7 +1,7 @@
 //! Resource names derived from the service name, and the rules a service name must follow so that every
 //! derived name is valid in S3, Lambda, IAM and DynamoDB.
 
-use crate::settings::InputError;
+use crate::error::InputError;
 
 /// The longest derived name is `SERVICE-websocket-disconnect` (Lambda: at most 64 characters).
 const LONGEST_SUFFIX: &str = "-websocket-disconnect";

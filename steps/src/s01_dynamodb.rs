@@ -1,6 +1,6 @@
 //! Manual section 2.1, "DynamoDB tables": step `01-dynamodb`.
 //!
-//! Tables (on-demand billing), with the key schemas the backend's handlers use:
+//! Tables (on-demand billing), with the key schemas the backend's handlers use ([`crate::manual::TABLES`]):
 //!
 //! | table                          | partition key       | sort key              | TTL attribute |
 //! |--------------------------------|---------------------|-----------------------|---------------|
@@ -26,41 +26,16 @@ use std::time::Duration;
 
 use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{all, ensure, remove, Recorder, Resource};
-use crate::settings::{InputError, TableSettings};
+use crate::error::InputError;
+use crate::manual::{ids, TableSpec, TABLES};
+use crate::outputs;
+use crate::settings::TableSettings;
 use crate::step::{Context, Step, Teardown};
 
-pub const ID: &str = "01-dynamodb";
-
-pub struct TableSpec {
-    pub suffix: &'static str,
-    pub partition_key: &'static str,
-    pub sort_key: Option<&'static str>,
-    pub ttl_attribute: Option<&'static str>,
-}
-
-pub const TABLES: &[TableSpec] = &[
-    TableSpec {
-        suffix: "conversations",
-        partition_key: "userId",
-        sort_key: Some("conversationId"),
-        ttl_attribute: None,
-    },
-    TableSpec { suffix: "prompts", partition_key: "promptId", sort_key: None, ttl_attribute: None },
-    TableSpec { suffix: "usage", partition_key: "userId", sort_key: Some("date"), ttl_attribute: None },
-    TableSpec {
-        suffix: "websocket-connections",
-        partition_key: "connectionId",
-        sort_key: None,
-        ttl_attribute: Some("ttl"),
-    },
-];
+pub const ID: &str = ids::DYNAMODB;
 
 /// How long to wait for a table to become ACTIVE (AWS takes seconds; the waiter polls).
 const TABLE_ACTIVE_WAIT: Duration = Duration::from_secs(300);
-
-pub fn table_arn_key(suffix: &str) -> String {
-    format!("table_arn.{suffix}")
-}
 
 pub struct DynamoDb;
 
@@ -215,7 +190,7 @@ impl Resource for Table<'_> {
     }
 
     fn key(&self) -> Option<String> {
-        Some(table_arn_key(self.spec.suffix))
+        Some(outputs::table_arn(self.spec.suffix).key.into_owned())
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveTable>> {

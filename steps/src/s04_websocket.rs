@@ -1,13 +1,14 @@
 //! Manual section 2.4, "WebSocket API (API Gateway v2)": step `04-websocket`.
 //!
-//! - WebSocket API `SERVICE-websocket-api`, route selection `$request.body.action`; looked up like the REST
+//! - WebSocket API `SERVICE-websocket-api`, route selection `$request.body.action`, the routes of
+//!   [`crate::manual::WEBSOCKET_ROUTES`]; looked up like the REST
 //!   API (recorded ID, then name; several of that name stop the step), its ID recorded once created.
 //! - One `AWS_PROXY` integration per function (`SERVICE-websocket-connect`, `-disconnect`, `-message`),
 //!   found by its integration URI; routes `$connect`, `$disconnect`, `$default`, found by route key, each
 //!   targeting its integration.
 //! - `lambda:AddPermission` for `apigateway.amazonaws.com`, statement `deployer-websocket-api`, scoped to
 //!   this API (`arn:…:execute-api:REGION:ACCOUNT:API_ID/*`).
-//! - Stage `--stage` with auto-deploy, so API Gateway deploys every change itself (and the step needs no
+//! - Stage `--stage` with auto-deploy ([`crate::apigw::AutoDeployStage`], shared with `07-stages`), so API Gateway deploys every change itself (and the step needs no
 //!   `CreateDeployment`, which moto lacks), default route throttling (`--throttle-rate`,
 //!   `--throttle-burst`) and the stage variables of `07-stages` set at creation. An existing stage is changed only if it drifted (`UpdateStage`).
 //! - The message function gets `CONNECTIONS_TABLE` and `WEBSOCKET_MANAGEMENT_ENDPOINT`
@@ -23,25 +24,23 @@
 
 use anyhow::{Context as _, Result};
 use async_trait::async_trait;
-use aws_sdk_apigatewayv2::types::{Api, Integration, IntegrationType, ProtocolType, Route, RouteSettings};
+use aws_sdk_apigatewayv2::types::{Api, Integration, IntegrationType, ProtocolType, Route};
 use aws_smithy_types::retry::RetryConfig;
 use std::collections::HashMap;
 use std::future::Future;
 
-use crate::apigw::{execute_api_host, lambda_integration_uri, the_one_named, InvokePermission};
+use crate::apigw::{
+    ensure_invoke_permissions, execute_api_host, lambda_integration_uri, the_one_named, AutoDeployStage,
+};
 use crate::aws::{absent_if, AwsContext};
-use crate::ensure::{all, ensure, is_planned, remove, Recorder, Resource, PLANNED};
-use crate::s02_lambda::{self, function_arn_key, FunctionEnvironment};
-use crate::s03_api_gateway::{record_if_changed, INTEGRATION_TIMEOUT_MS};
+use crate::ensure::{all, ensure, is_planned, record_if_changed, remove, Recorder, Resource, PLANNED};
+use crate::lambda::FunctionEnvironment;
+use crate::manual::{ids, stage_variables, INTEGRATION_TIMEOUT_MS, WEBSOCKET_ROUTES, WEBSOCKET_ROUTE_SELECTION};
+use crate::outputs;
 use crate::step::{Context, Step, Teardown};
 
-pub const ID: &str = "04-websocket";
-pub const ROUTE_SELECTION: &str = "$request.body.action";
+pub const ID: &str = ids::WEBSOCKET;
 pub const PERMISSION_ID: &str = "deployer-websocket-api";
-
-/// Route key → the function suffix behind it.
-pub const ROUTES: &[(&str, &str)] =
-    &[("$connect", "websocket-connect"), ("$disconnect", "websocket-disconnect"), ("$default", "websocket-message")];
 
 pub struct WebSocket;
 
@@ -57,7 +56,7 @@ impl Step for WebSocket {
         Some(&["stage", "throttle_rate", "throttle_burst"])
     }
     fn requires(&self) -> &'static [&'static str] {
-        &[s02_lambda::ID]
+        &[ids::LAMBDA]
     }
 
     /// The API with everything in it (resources, routes, integrations, stages, deployments).
@@ -71,45 +70,13 @@ impl Step for WebSocket {
         let api = ensure(&WebSocketApi { ctx, name: ctx.name("websocket-api") }, recorder).await?;
         let api_id = api.id.as_str();
 
-        let integrations = list_integrations(ctx, api_id).await?;
-        let mut wanted = Vec::new();
-        for (_, function) in ROUTES {
-            let arn = ctx.output(s02_lambda::ID, &function_arn_key(function))?;
-            let uri = lambda_integration_uri(region, partition, arn);
-            let existing = integrations.iter().find(|i| i.integration_uri() == Some(uri.as_str())).cloned();
-            wanted.push(ProxyIntegration { ctx, api_id, function, uri, existing, listed: Default::default() });
-        }
-        let made = all(wanted.iter().map(|i| ensure(i, recorder))).await?;
-
-        let routes = list_routes(ctx, api_id).await?;
-        let wanted_routes: Vec<WebSocketRoute> = ROUTES
-            .iter()
-            .zip(&made)
-            .map(|((key, _), integration)| WebSocketRoute {
-                ctx,
-                api_id,
-                key,
-                target: format!("integrations/{}", integration.integration_id().unwrap_or_default()),
-                existing: routes.iter().find(|r| r.route_key() == Some(*key)).cloned(),
-                listed: Default::default(),
-            })
-            .collect();
-        all(wanted_routes.iter().map(|r| ensure(r, recorder))).await?;
-
+        ensure_routes(ctx, recorder, api_id, partition).await?;
         let source_arn = format!("arn:{partition}:execute-api:{region}:{account}:{api_id}/*");
-        let permissions: Vec<InvokePermission> = ROUTES
-            .iter()
-            .map(|(_, f)| InvokePermission {
-                ctx,
-                function_name: ctx.name(f),
-                statement_id: PERMISSION_ID,
-                source_arn: source_arn.clone(),
-            })
-            .collect();
-        all(permissions.iter().map(|p| ensure(p, recorder))).await?;
+        let functions = WEBSOCKET_ROUTES.iter().map(|(_, f)| *f);
+        ensure_invoke_permissions(ctx, recorder, functions, PERMISSION_ID, &source_arn).await?;
 
         let stage = &ctx.settings.stage;
-        let variables = crate::s07_stages::stage_variables(stage);
+        let variables = stage_variables(stage);
         ensure(&AutoDeployStage { ctx, api_id, stage, variables }, recorder).await?;
 
         let host = execute_api_host(api_id, region);
@@ -124,11 +91,41 @@ impl Step for WebSocket {
         };
         ensure(&environment, recorder).await?;
 
-        record_if_changed(recorder, "stage", stage)?;
-        record_if_changed(recorder, "websocket_url", &format!("wss://{host}/{stage}"))?;
-        record_if_changed(recorder, "management_endpoint", &management_endpoint)?;
+        record_if_changed(recorder, outputs::STAGE_KEY, stage)?;
+        record_if_changed(recorder, &outputs::WEBSOCKET_URL.key, &format!("wss://{host}/{stage}"))?;
+        record_if_changed(recorder, &outputs::MANAGEMENT_ENDPOINT.key, &management_endpoint)?;
         Ok(())
     }
+}
+
+/// One `AWS_PROXY` integration per function, and each route key targeting its integration.
+async fn ensure_routes(ctx: &Context<'_>, recorder: &dyn Recorder, api_id: &str, partition: &str) -> Result<()> {
+    let region = &ctx.settings.region;
+    let integrations = list_integrations(ctx, api_id).await?;
+    let mut wanted = Vec::new();
+    for (_, function) in WEBSOCKET_ROUTES {
+        let arn = ctx.get(&outputs::function_arn(function))?;
+        let uri = lambda_integration_uri(region, partition, arn);
+        let existing = integrations.iter().find(|i| i.integration_uri() == Some(uri.as_str())).cloned();
+        wanted.push(ProxyIntegration { ctx, api_id, function, uri, existing, listed: Default::default() });
+    }
+    let made = all(wanted.iter().map(|i| ensure(i, recorder))).await?;
+
+    let routes = list_routes(ctx, api_id).await?;
+    let wanted_routes: Vec<WebSocketRoute> = WEBSOCKET_ROUTES
+        .iter()
+        .zip(&made)
+        .map(|((key, _), integration)| WebSocketRoute {
+            ctx,
+            api_id,
+            key,
+            target: format!("integrations/{}", integration.integration_id().unwrap_or_default()),
+            existing: routes.iter().find(|r| r.route_key() == Some(*key)).cloned(),
+            listed: Default::default(),
+        })
+        .collect();
+    all(wanted_routes.iter().map(|r| ensure(r, recorder))).await?;
+    Ok(())
 }
 
 /// Every page of a `next_token`-paginated v2 listing (the SDK has no paginator for these).
@@ -200,7 +197,7 @@ impl Resource for WebSocketApi<'_> {
     }
 
     fn key(&self) -> Option<String> {
-        Some("websocket_api_id".into())
+        Some(outputs::WEBSOCKET_API_ID.key.to_string())
     }
 
     async fn find(&self, recorded: Option<&str>) -> Result<Option<LiveApi>> {
@@ -243,7 +240,7 @@ impl Resource for WebSocketApi<'_> {
             .create_api()
             .name(&self.name)
             .protocol_type(ProtocolType::Websocket)
-            .route_selection_expression(ROUTE_SELECTION)
+            .route_selection_expression(WEBSOCKET_ROUTE_SELECTION)
             .description(format!("WebSocket API of {} (managed by deployer)", self.ctx.settings.service))
             // No idempotency token: a retry after a lost answer would make a second API. `ensure` looks first.
             .customize()
@@ -260,7 +257,11 @@ impl Resource for WebSocketApi<'_> {
     }
 
     fn differences(&self, live: &LiveApi) -> Result<Vec<&'static str>> {
-        Ok(if live.route_selection.as_deref() == Some(ROUTE_SELECTION) { vec![] } else { vec!["route_selection"] })
+        Ok(if live.route_selection.as_deref() == Some(WEBSOCKET_ROUTE_SELECTION) {
+            vec![]
+        } else {
+            vec!["route_selection"]
+        })
     }
 
     async fn update(&self, live: LiveApi, _fields: &[&'static str]) -> Result<LiveApi> {
@@ -269,11 +270,11 @@ impl Resource for WebSocketApi<'_> {
             .apigatewayv2()
             .update_api()
             .api_id(&live.id)
-            .route_selection_expression(ROUTE_SELECTION)
+            .route_selection_expression(WEBSOCKET_ROUTE_SELECTION)
             .send()
             .await
             .aws_context(|| format!("apigatewayv2:UpdateApi {} (route selection)", live.id))?;
-        Ok(LiveApi { id: live.id, route_selection: Some(ROUTE_SELECTION.to_string()) })
+        Ok(LiveApi { id: live.id, route_selection: Some(WEBSOCKET_ROUTE_SELECTION.to_string()) })
     }
 }
 
@@ -434,128 +435,5 @@ impl Resource for WebSocketRoute<'_> {
             .await
             .aws_context(|| format!("apigatewayv2:UpdateRoute {}", self.key))?;
         Ok(Route::builder().set_route_id(live.route_id).set_route_key(live.route_key).target(&self.target).build())
-    }
-}
-
-/// A stage deploying every change by itself, with default route throttling and stage variables.
-pub(crate) struct AutoDeployStage<'a> {
-    pub ctx: &'a Context<'a>,
-    pub api_id: &'a str,
-    pub stage: &'a str,
-    pub variables: HashMap<String, String>,
-}
-
-pub(crate) struct LiveStage {
-    auto_deploy: Option<bool>,
-    rate: Option<f64>,
-    burst: Option<i32>,
-    variables: HashMap<String, String>,
-}
-
-impl LiveStage {
-    fn from(
-        auto_deploy: Option<bool>,
-        routes: Option<&RouteSettings>,
-        variables: Option<&HashMap<String, String>>,
-    ) -> Self {
-        LiveStage {
-            auto_deploy,
-            rate: routes.and_then(|r| r.throttling_rate_limit()),
-            burst: routes.and_then(|r| r.throttling_burst_limit()),
-            variables: variables.cloned().unwrap_or_default(),
-        }
-    }
-}
-
-impl AutoDeployStage<'_> {
-    fn throttling(&self) -> RouteSettings {
-        let s = self.ctx.settings;
-        RouteSettings::builder()
-            .throttling_rate_limit(f64::from(s.throttle_rate))
-            .throttling_burst_limit(s.throttle_burst as i32)
-            .build()
-    }
-}
-
-impl Resource for AutoDeployStage<'_> {
-    type Live = LiveStage;
-
-    fn under_planned(&self) -> bool {
-        is_planned(self.api_id)
-    }
-
-    fn planned(&self) -> Option<LiveStage> {
-        Some(LiveStage { auto_deploy: None, rate: None, burst: None, variables: HashMap::new() })
-    }
-
-    fn label(&self) -> String {
-        format!("WebSocket stage {}", self.stage)
-    }
-
-    async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveStage>> {
-        let got = self.ctx.aws.apigatewayv2().get_stage().api_id(self.api_id).stage_name(self.stage).send().await;
-        let got = absent_if(got, |e| e.is_not_found_exception())
-            .aws_context(|| format!("apigatewayv2:GetStage {} {}", self.api_id, self.stage))?;
-        Ok(got.map(|s| LiveStage::from(s.auto_deploy(), s.default_route_settings(), s.stage_variables())))
-    }
-
-    async fn create(&self) -> Result<LiveStage> {
-        let created = self
-            .ctx
-            .aws
-            .apigatewayv2()
-            .create_stage()
-            .api_id(self.api_id)
-            .stage_name(self.stage)
-            .auto_deploy(true)
-            .default_route_settings(self.throttling())
-            .set_stage_variables(Some(self.variables.clone()))
-            .send()
-            .await
-            .aws_context(|| format!("apigatewayv2:CreateStage {} {}", self.api_id, self.stage))?;
-        Ok(LiveStage::from(created.auto_deploy(), created.default_route_settings(), created.stage_variables()))
-    }
-
-    fn id(&self, _live: &LiveStage) -> String {
-        self.stage.to_string()
-    }
-
-    fn differences(&self, live: &LiveStage) -> Result<Vec<&'static str>> {
-        let s = self.ctx.settings;
-        let mut fields = Vec::new();
-        if live.auto_deploy != Some(true) {
-            fields.push("auto_deploy");
-        }
-        if live.rate != Some(f64::from(s.throttle_rate)) || live.burst != Some(s.throttle_burst as i32) {
-            fields.push("throttling");
-        }
-        if self.variables.iter().any(|(k, v)| live.variables.get(k) != Some(v)) {
-            fields.push("variables");
-        }
-        Ok(fields)
-    }
-
-    async fn update(&self, live: LiveStage, _fields: &[&'static str]) -> Result<LiveStage> {
-        let mut variables = live.variables;
-        variables.extend(self.variables.clone());
-        self.ctx
-            .aws
-            .apigatewayv2()
-            .update_stage()
-            .api_id(self.api_id)
-            .stage_name(self.stage)
-            .auto_deploy(true)
-            .default_route_settings(self.throttling())
-            .set_stage_variables(Some(variables.clone()))
-            .send()
-            .await
-            .aws_context(|| format!("apigatewayv2:UpdateStage {} {}", self.api_id, self.stage))?;
-        let s = self.ctx.settings;
-        Ok(LiveStage {
-            auto_deploy: Some(true),
-            rate: Some(f64::from(s.throttle_rate)),
-            burst: Some(s.throttle_burst as i32),
-            variables,
-        })
     }
 }

@@ -3,7 +3,7 @@
 //! - A `dev` stage of the REST API on the current deployment (it follows each new one), and a `dev` stage of
 //!   the WebSocket API (auto-deploy); both throttled like the main stage (`--throttle-rate`,
 //!   `--throttle-burst`). Skipped when `--stage` is itself `dev`.
-//! - Stage variable `environment`: `development` on `dev`, `production` on the main stage (manual 5.2).
+//! - Stage variable `environment` ([`crate::manual::stage_variables`]): `development` on `dev`, `production` on the main stage (manual 5.2).
 //!   The WebSocket main stage gets it when `04-websocket` creates it (moto cannot update v2 stages).
 //! - Lambda: one function version serves both stages. The manual's 5.3 sets `STAGE=dev` on the very
 //!   functions prod uses; instead every request carries its stage (`requestContext.stage`) and its stage
@@ -11,6 +11,9 @@
 //!   names (`02-lambda`). Versions and `dev`/`prod` aliases with `${stageVariables.alias}` integrations would
 //!   add per-alias permissions and integrations for no isolation gain, since dev and prod share the tables
 //!   in the manual; an isolated dev is a second deployment: `deployer run --service NAME-dev --state …`.
+//!
+//! The stage resources are [`crate::apigw::StageThrottling`] and [`crate::apigw::AutoDeployStage`], which
+//! `03-api-gateway` and `04-websocket` ensure for the main stage.
 //!
 //! AWS calls: `apigateway:GetStage`, `CreateStage`, `UpdateStage`; `apigatewayv2:GetStage`, `CreateStage`,
 //! `UpdateStage`.
@@ -22,21 +25,14 @@ use async_trait::async_trait;
 use aws_sdk_apigateway::types::{Op, PatchOperation};
 use std::collections::HashMap;
 
-use crate::apigw::execute_api_host;
+use crate::apigw::{execute_api_host, AutoDeployStage, StageThrottling};
 use crate::aws::{absent_if, AwsContext};
-use crate::ensure::{ensure, is_planned, Recorder, Resource};
-use crate::s03_api_gateway::{self, record_if_changed, StageThrottling};
-use crate::s04_websocket::{self, AutoDeployStage};
+use crate::ensure::{ensure, is_planned, record_if_changed, Recorder, Resource};
+use crate::manual::{ids, stage_variables, DEV_STAGE as DEV};
+use crate::outputs;
 use crate::step::{Context, Step};
 
-pub const ID: &str = "07-stages";
-pub const DEV: &str = "dev";
-
-/// The stage variables every stage carries.
-pub fn stage_variables(stage: &str) -> HashMap<String, String> {
-    let environment = if stage == DEV { "development" } else { "production" };
-    HashMap::from([("environment".to_string(), environment.to_string())])
-}
+pub const ID: &str = ids::STAGES;
 
 pub struct Stages;
 
@@ -52,7 +48,7 @@ impl Step for Stages {
         Some(&["stage", "throttle_rate", "throttle_burst"])
     }
     fn requires(&self) -> &'static [&'static str] {
-        &[s03_api_gateway::ID, s04_websocket::ID]
+        &[ids::API_GATEWAY, ids::WEBSOCKET]
     }
     fn plans_past_new(&self) -> bool {
         true
@@ -60,9 +56,9 @@ impl Step for Stages {
 
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
         let main = ctx.settings.stage.as_str();
-        let rest_api_id = ctx.output(s03_api_gateway::ID, "rest_api_id")?;
-        let deployment_id = ctx.output(s03_api_gateway::ID, "deployment_id")?;
-        let ws_api_id = ctx.output(s04_websocket::ID, "websocket_api_id")?;
+        let rest_api_id = ctx.get(&outputs::REST_API_ID)?;
+        let deployment_id = ctx.get(&outputs::DEPLOYMENT_ID)?;
+        let ws_api_id = ctx.get(&outputs::WEBSOCKET_API_ID)?;
         let mut stages = vec![main];
         if main == DEV {
             recorder.notice("--stage is dev already: no second stage is made");

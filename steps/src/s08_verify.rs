@@ -13,6 +13,8 @@
 //! - Logs and metrics: for each function, the last log line and the invocations and errors of the last five
 //!   minutes, as notices. A missing log group means no invocations yet.
 //!
+//! Function logs are read through [`crate::logs`], which `deployer logs` uses too.
+//!
 //! AWS calls: the earlier steps' reads; `logs:FilterLogEvents`; `cloudwatch:GetMetricStatistics`.
 //!
 //! Outputs: `checked` (how many resources the configuration check read back).
@@ -33,21 +35,25 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::aws::{absent_if, AwsContext, Clients};
-use crate::ensure::{Change, NotYetCreated, Recorder};
-use crate::s02_lambda::FUNCTIONS;
-use crate::s03_api_gateway::{self, record_if_changed};
+use crate::aws::{AwsContext, Clients};
+use crate::ensure::{record_if_changed, Change, NotYetCreated, Recorder};
+use crate::logs::{now_millis, recent_log_events};
+use crate::manual::{ids, FUNCTIONS};
+use crate::outputs;
 use crate::step::{Context, Step};
-use crate::{s01_dynamodb, s02_lambda, s04_websocket, s05_frontend, s06_domain, s07_stages};
 
-pub const ID: &str = "08-verify";
+pub const ID: &str = ids::VERIFY;
 
 /// How long one smoke request may take.
 const SMOKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The window of the metrics shown.
 const METRICS_WINDOW: Duration = Duration::from_secs(300);
 
-pub struct Verify;
+pub struct Verify {
+    /// The steps whose resources the configuration check reads back (01-07), given by the registry so
+    /// that this step names none of them.
+    pub checked_steps: fn() -> Vec<Box<dyn Step>>,
+}
 
 #[async_trait(?Send)]
 impl Step for Verify {
@@ -58,10 +64,10 @@ impl Step for Verify {
         "6 Verification"
     }
     fn requires(&self) -> &'static [&'static str] {
-        &[s01_dynamodb::ID, s02_lambda::ID, s03_api_gateway::ID, s04_websocket::ID, s05_frontend::ID, s07_stages::ID]
+        &[ids::DYNAMODB, ids::LAMBDA, ids::API_GATEWAY, ids::WEBSOCKET, ids::FRONTEND, ids::STAGES]
     }
     fn reads(&self) -> &'static [&'static str] {
-        &[s06_domain::ID]
+        &[ids::DOMAIN]
     }
     fn read_only(&self) -> bool {
         true
@@ -76,7 +82,7 @@ impl Step for Verify {
         if recorder.planning() {
             return Ok(()); // It only reads: nothing to plan.
         }
-        let checked = check_configuration(ctx).await?;
+        let checked = check_configuration(ctx, &(self.checked_steps)()).await?;
         recorder.notice(&format!("configuration: the {checked} resources of steps 01-07 match what they want"));
         record_if_changed(recorder, "checked", &checked.to_string())?;
 
@@ -145,9 +151,9 @@ impl Recorder for CheckRecorder<'_> {
 }
 
 /// Runs steps 01-07 in check-only mode; returns how many resources were read back, or the [`Drift`].
-async fn check_configuration(ctx: &Context<'_>) -> Result<usize> {
+async fn check_configuration(ctx: &Context<'_>, steps: &[Box<dyn Step>]) -> Result<usize> {
     ctx.aws.calls.set_read_only(true);
-    let checked = check_each_step(ctx).await;
+    let checked = check_each_step(ctx, steps).await;
     ctx.aws.calls.set_read_only(false);
     let (checked, drift) = checked?;
     if drift.is_empty() {
@@ -157,10 +163,10 @@ async fn check_configuration(ctx: &Context<'_>) -> Result<usize> {
     }
 }
 
-async fn check_each_step(ctx: &Context<'_>) -> Result<(usize, BTreeMap<String, Vec<String>>)> {
+async fn check_each_step(ctx: &Context<'_>, steps: &[Box<dyn Step>]) -> Result<(usize, BTreeMap<String, Vec<String>>)> {
     let mut checked = 0;
     let mut drift = BTreeMap::new();
-    for step in crate::registry().iter().filter(|s| s.id() != ID) {
+    for step in steps.iter().filter(|s| s.id() != ID) {
         let recorder = CheckRecorder {
             recorded: ctx.outputs.get(step.id()),
             values: RefCell::new(BTreeMap::new()),
@@ -201,18 +207,18 @@ fn skipped_reason(ctx: &Context<'_>, what: &str, option: &str) -> String {
 }
 
 async fn smoke_http(ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
-    let deployed = ctx.output(s03_api_gateway::ID, "invoke_url");
+    let deployed = ctx.get(&outputs::INVOKE_URL);
     let Some(base) = smoke_target(ctx, &ctx.settings.verify_http_url, deployed)? else {
         recorder.notice(&skipped_reason(ctx, "HTTP", "--verify-http-url"));
         return Ok(());
     };
-    let routes = s03_api_gateway::routes(ctx.settings);
+    let routes = ctx.settings.routes();
     let probe = routes.iter().find(|r| r.methods.contains(&"GET") && !r.path.contains('{'));
     let Some(path) = probe.map(|r| r.path) else {
         recorder.notice("HTTP smoke test skipped: no GET route without a path parameter to call");
         return Ok(());
     };
-    let origin = ctx.output(s03_api_gateway::ID, "cors_origin").unwrap_or("*").to_string();
+    let origin = ctx.get_optional(&outputs::CORS_ORIGIN).unwrap_or("*").to_string();
     let client = http_client()?;
     let mut bases = vec![base];
     if let Some(domain) = &ctx.settings.domain {
@@ -293,7 +299,7 @@ async fn request(
 }
 
 async fn smoke_websocket(ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
-    let deployed = ctx.output(s04_websocket::ID, "websocket_url");
+    let deployed = ctx.get(&outputs::WEBSOCKET_URL);
     let Some(url) = smoke_target(ctx, &ctx.settings.verify_ws_url, deployed)? else {
         recorder.notice(&skipped_reason(ctx, "WebSocket", "--verify-ws-url"));
         return Ok(());
@@ -356,10 +362,6 @@ async fn activity(ctx: &Context<'_>) -> Result<Vec<String>> {
     Ok(lines)
 }
 
-pub fn now_millis() -> i64 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
-
 /// (Invocations, Errors) of a function over the last five minutes.
 async fn invocations(aws: &Clients, function: &str) -> Result<(u64, u64)> {
     let end = SystemTime::now();
@@ -384,39 +386,4 @@ async fn invocations(aws: &Clients, function: &str) -> Result<(u64, u64)> {
     };
     let (invoked, errors) = futures::join!(sum("Invocations"), sum("Errors"));
     Ok((invoked?, errors?))
-}
-
-/// A log event of a function.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogEvent {
-    pub timestamp: i64,
-    pub message: String,
-}
-
-/// The function's log events since `since_millis`, the last `limit` of them; `None` when the function has
-/// no log group yet (it was never invoked).
-pub async fn recent_log_events(
-    aws: &Clients,
-    function: &str,
-    since_millis: i64,
-    limit: usize,
-) -> Result<Option<Vec<LogEvent>>> {
-    let group = format!("/aws/lambda/{function}");
-    let pages = aws.logs().filter_log_events().log_group_name(&group).start_time(since_millis).into_paginator().send();
-    let pages: Vec<_> = pages.collect().await;
-    let mut events = Vec::new();
-    for page in pages {
-        let Some(page) = absent_if(page, |e| e.is_resource_not_found_exception())
-            .aws_context(|| format!("logs:FilterLogEvents {group}"))?
-        else {
-            return Ok(None);
-        };
-        events.extend(page.events().iter().map(|e| LogEvent {
-            timestamp: e.timestamp().unwrap_or_default(),
-            message: e.message().unwrap_or_default().to_string(),
-        }));
-    }
-    events.sort_by_key(|e| e.timestamp);
-    let skip = events.len().saturating_sub(limit);
-    Ok(Some(events.split_off(skip)))
 }

@@ -2,22 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
 
+pub use crate::error::InputError;
+use crate::manual::{self, FunctionSpec, Route, FUNCTIONS, ROUTES, ROUTE_METHODS, TABLES};
 use crate::names;
-
-/// Bad input from the user: the runner exits with code 2 and creates nothing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputError(pub String);
-
-impl fmt::Display for InputError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for InputError {}
 
 pub const DEFAULT_STAGE: &str = "prod";
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -156,6 +145,50 @@ pub struct FunctionSettings {
     pub handler: Option<String>,
 }
 
+/// The manual as these settings change it: deployer.toml's routes, handlers, memory, timeouts, CORS origin.
+impl Settings {
+    fn function(&self, spec: &FunctionSpec) -> Option<&FunctionSettings> {
+        self.functions.get(spec.suffix)
+    }
+    /// The function's handler: deployer.toml's, else the manual's.
+    pub fn handler<'s>(&'s self, spec: &'s FunctionSpec) -> &'s str {
+        self.function(spec).and_then(|f| f.handler.as_deref()).unwrap_or(spec.handler)
+    }
+    pub fn memory(&self, spec: &FunctionSpec) -> i32 {
+        self.function(spec).and_then(|f| f.memory).unwrap_or(spec.memory_mb)
+    }
+    pub fn timeout(&self, spec: &FunctionSpec) -> i32 {
+        self.function(spec).and_then(|f| f.timeout).unwrap_or(manual::FUNCTION_TIMEOUT_SECONDS)
+    }
+
+    /// The routes to deploy: deployer.toml's when it has any, else the manual's.
+    pub fn routes(&self) -> Vec<Route<'_>> {
+        if self.routes.is_empty() {
+            return ROUTES
+                .iter()
+                .map(|r| Route { path: r.path, methods: r.methods.to_vec(), function: r.function })
+                .collect();
+        }
+        let given = self.routes.iter();
+        given
+            .map(|r| Route {
+                path: &r.path,
+                methods: r.methods.iter().map(String::as_str).collect(),
+                function: &r.function,
+            })
+            .collect()
+    }
+
+    /// The origin the preflight allows: `--cors-origin` when given, else the site's canonical origin, or
+    /// `*` without a domain. API Gateway's preflight answer is static, so it names one origin.
+    pub fn cors_origin(&self) -> String {
+        if let Some(origin) = &self.cors_origin {
+            return origin.clone();
+        }
+        self.domain.as_deref().map_or_else(|| "*".to_string(), |d| format!("https://{d}"))
+    }
+}
+
 impl Settings {
     /// Checks what can be checked without AWS; each message names the fix.
     pub fn validate(&self) -> Result<(), InputError> {
@@ -205,8 +238,7 @@ impl Settings {
 
 impl Settings {
     fn validate_routes(&self) -> Result<(), InputError> {
-        let functions: Vec<&str> = crate::s02_lambda::FUNCTIONS.iter().map(|f| f.suffix).collect();
-        const VERBS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
+        let functions: Vec<&str> = FUNCTIONS.iter().map(|f| f.suffix).collect();
         for route in &self.routes {
             let segment_ok = |s: &str| {
                 !s.is_empty()
@@ -220,12 +252,12 @@ impl Settings {
                     route.path
                 )));
             }
-            if route.methods.is_empty() || !route.methods.iter().all(|m| VERBS.contains(&m.as_str())) {
+            if route.methods.is_empty() || !route.methods.iter().all(|m| ROUTE_METHODS.contains(&m.as_str())) {
                 return Err(InputError(format!(
                     "route {} has methods {:?}: use some of {} (OPTIONS is added for CORS)",
                     route.path,
                     route.methods,
-                    VERBS.join(", ")
+                    ROUTE_METHODS.join(", ")
                 )));
             }
             if !functions.contains(&route.function.as_str()) {
@@ -241,7 +273,7 @@ impl Settings {
     }
 
     fn validate_tables(&self) -> Result<(), InputError> {
-        let known: Vec<&str> = crate::s01_dynamodb::TABLES.iter().map(|t| t.suffix).collect();
+        let known: Vec<&str> = TABLES.iter().map(|t| t.suffix).collect();
         for (name, table) in &self.tables {
             if !known.contains(&name.as_str()) {
                 return Err(InputError(format!(
@@ -257,7 +289,7 @@ impl Settings {
     }
 
     fn validate_functions(&self) -> Result<(), InputError> {
-        let known: Vec<&str> = crate::s02_lambda::FUNCTIONS.iter().map(|f| f.suffix).collect();
+        let known: Vec<&str> = FUNCTIONS.iter().map(|f| f.suffix).collect();
         for (name, function) in &self.functions {
             if !known.contains(&name.as_str()) {
                 return Err(InputError(format!(

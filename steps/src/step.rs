@@ -7,7 +7,9 @@ use std::path::Path;
 
 use crate::aws::Clients;
 use crate::ensure::Recorder;
-use crate::settings::{InputError, Settings};
+use crate::error::InputError;
+use crate::outputs::Output;
+use crate::settings::Settings;
 
 /// Outputs recorded by each step, keyed by step ID then output name.
 pub type Outputs = BTreeMap<String, BTreeMap<String, String>>;
@@ -32,6 +34,16 @@ impl Context<'_> {
         self.outputs.get(step).and_then(|o| o.get(key)).map(String::as_str).ok_or_else(|| {
             anyhow!("output '{key}' of step {step} is missing from the state file: run `deployer step {step}`")
         })
+    }
+
+    /// An output another step records (see [`crate::outputs`]); missing, the error names the step to run.
+    pub fn get(&self, output: &Output) -> Result<&str> {
+        self.output(output.step, &output.key)
+    }
+
+    /// An output that may not exist yet (a step that reads a later one's, as 05 reads 06's domains).
+    pub fn get_optional(&self, output: &Output) -> Option<&str> {
+        self.outputs.get(output.step).and_then(|o| o.get(output.key.as_ref())).map(String::as_str)
     }
 }
 

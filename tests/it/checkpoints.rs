@@ -38,6 +38,30 @@ async fn a_step_left_started_with_some_ids_resumes_to_the_same_inventory() {
 }
 
 #[tokio::test]
+async fn a_deployment_by_an_older_deployer_is_rechecked_once_and_writes_nothing() {
+    let d = Deployment::new("older-deployer");
+    d.deploy().assert_ok();
+    // An older deployer's steps had another code digest, so every fingerprint it recorded differs.
+    let mut state = d.state();
+    for step in state["steps"].as_object_mut().unwrap().values_mut() {
+        step["fingerprint"] = json!("fingerprint-of-an-older-deployer");
+    }
+    d.write_state(&state);
+
+    let rechecked = d.run(&["resume"]);
+    rechecked.assert_ok();
+    let skipped = rechecked.events.iter().filter(|e| e["event"] == "step_skipped").count();
+    assert_eq!(skipped, 0, "every step is re-checked once: {:?}", rechecked.events);
+    assert_eq!((rechecked.changed(), rechecked.requests().1), (0, 0), "nothing changed, no AWS write");
+    assert_ne!(d.state()["steps"]["02-lambda"]["fingerprint"], "fingerprint-of-an-older-deployer");
+
+    let again = d.run(&["resume"]);
+    again.assert_ok();
+    let skipped = again.events.iter().filter(|e| e["event"] == "step_skipped").count();
+    assert_eq!((skipped, again.requests().1), (8, 0), "then it is a plain no-op resume");
+}
+
+#[tokio::test]
 async fn killed_at_any_moment_then_resumed_gives_one_of_everything() {
     // Kill points spread over a deploy that takes one to two seconds against moto: before the first
     // request, during each step, and after the end.

@@ -1,6 +1,8 @@
 //! `deployer outputs`: what a deployment gives its users, read from the state file.
 
 use anyhow::Result;
+use deployer_steps::manual::{ids, TABLE_VARIABLES};
+use deployer_steps::outputs::{self as keys, Output as Key, SITE_URL_KEY};
 use deployer_steps::InputError;
 use std::path::Path;
 
@@ -10,37 +12,36 @@ use crate::state::{self, State};
 /// (name, value) pairs, in the order people read them; only those recorded so far.
 pub fn collect(state: &State) -> Vec<(&'static str, String)> {
     let get = |step: &str, key: &str| state.steps.get(step).and_then(|s| s.outputs.get(key)).cloned();
+    let typed = |key: &Key| get(key.step, &key.key);
     let s = &state.settings;
     let service = &s.service;
-    let table = |suffix: &str| {
-        Some(format!("{service}-{suffix}")).filter(|_| get("01-dynamodb", &format!("table_arn.{suffix}")).is_some())
-    };
-    let candidates = [
+    let table =
+        |suffix: &str| Some(format!("{service}-{suffix}")).filter(|_| typed(&keys::table_arn(suffix)).is_some());
+    let mut candidates = vec![
         ("SERVICE_NAME", Some(service.clone())),
         ("AWS_REGION", Some(s.region.clone())),
         ("STAGE", Some(s.stage.clone())),
-        ("SITE_URL", get("06-domain", "site_url").or_else(|| get("05-frontend", "site_url"))),
-        ("API_BASE_URL", get("06-domain", "api_url").or_else(|| get("03-api-gateway", "invoke_url"))),
-        ("WS_URL", get("06-domain", "ws_url").or_else(|| get("04-websocket", "websocket_url"))),
-        ("API_INVOKE_URL", get("03-api-gateway", "invoke_url")),
-        ("WEBSOCKET_URL", get("04-websocket", "websocket_url")),
-        ("DEV_API_URL", get("07-stages", "dev_invoke_url")),
-        ("DEV_WS_URL", get("07-stages", "dev_websocket_url")),
-        ("REST_API_ID", get("03-api-gateway", "rest_api_id")),
-        ("WEBSOCKET_API_ID", get("04-websocket", "websocket_api_id")),
-        ("CONVERSATIONS_TABLE", table("conversations")),
-        ("PROMPTS_TABLE", table("prompts")),
-        ("USAGE_TABLE", table("usage")),
-        ("CONNECTIONS_TABLE", table("websocket-connections")),
-        ("LAMBDA_PREFIX", get("02-lambda", "role_arn").map(|_| format!("{service}-"))),
-        ("LAMBDA_ROLE_ARN", get("02-lambda", "role_arn")),
-        ("S3_BUCKET", get("05-frontend", "bucket")),
-        ("CLOUDFRONT_DISTRIBUTION_ID", get("05-frontend", "distribution_id")),
-        ("CLOUDFRONT_DOMAIN", get("05-frontend", "distribution_domain")),
-        ("HOSTED_ZONE_ID", get("06-domain", "zone_id")),
-        ("NAME_SERVERS", get("06-domain", "name_servers")),
-        ("CERTIFICATE_ARN", get("06-domain", "certificate_arn")),
+        ("SITE_URL", get(ids::DOMAIN, SITE_URL_KEY).or_else(|| get(ids::FRONTEND, SITE_URL_KEY))),
+        ("API_BASE_URL", typed(&keys::API_URL).or_else(|| typed(&keys::INVOKE_URL))),
+        ("WS_URL", typed(&keys::WS_URL).or_else(|| typed(&keys::WEBSOCKET_URL))),
+        ("API_INVOKE_URL", typed(&keys::INVOKE_URL)),
+        ("WEBSOCKET_URL", typed(&keys::WEBSOCKET_URL)),
+        ("DEV_API_URL", get(ids::STAGES, "dev_invoke_url")),
+        ("DEV_WS_URL", get(ids::STAGES, "dev_websocket_url")),
+        ("REST_API_ID", typed(&keys::REST_API_ID)),
+        ("WEBSOCKET_API_ID", typed(&keys::WEBSOCKET_API_ID)),
     ];
+    candidates.extend(TABLE_VARIABLES.iter().map(|(variable, suffix)| (*variable, table(suffix))));
+    candidates.extend([
+        ("LAMBDA_PREFIX", typed(&keys::ROLE_ARN).map(|_| format!("{service}-"))),
+        ("LAMBDA_ROLE_ARN", typed(&keys::ROLE_ARN)),
+        ("S3_BUCKET", typed(&keys::BUCKET)),
+        ("CLOUDFRONT_DISTRIBUTION_ID", typed(&keys::DISTRIBUTION_ID)),
+        ("CLOUDFRONT_DOMAIN", typed(&keys::DISTRIBUTION_DOMAIN)),
+        ("HOSTED_ZONE_ID", typed(&keys::ZONE_ID)),
+        ("NAME_SERVERS", get(ids::DOMAIN, "name_servers")),
+        ("CERTIFICATE_ARN", get(ids::DOMAIN, "certificate_arn")),
+    ]);
     candidates.into_iter().filter_map(|(name, value)| value.map(|v| (name, v))).collect()
 }
 

@@ -1,15 +1,40 @@
 //! `deployer logs`: the functions' recent log lines, or a live tail with `--follow`, from CloudWatch Logs.
 
 use anyhow::Result;
-use deployer_steps::s02_lambda::FUNCTIONS;
-use deployer_steps::s08_verify::{now_millis, recent_log_events, LogEvent};
+use deployer_steps::logs::{now_millis, recent_log_events, LogEvent};
+use deployer_steps::manual::FUNCTIONS;
+use deployer_steps::settings::parse_duration_seconds;
 use deployer_steps::{names, Clients, InputError, Settings};
 use std::time::Duration;
 
-use crate::cli::Output;
+use super::common::connect;
+use crate::cli::{Cli, Output, SettingsArgs};
+use crate::settings::settings_for;
+use crate::state;
 
 /// How often `--follow` asks for new lines.
 const FOLLOW_EVERY: Duration = Duration::from_secs(2);
+
+/// `deployer logs [FUNCTION] [--follow] [--since] [--limit]`, until Ctrl-C with `--follow`.
+pub async fn run(
+    cli: &Cli,
+    args: &SettingsArgs,
+    function: Option<&str>,
+    since: &str,
+    limit: usize,
+    follow: bool,
+) -> Result<()> {
+    let recorded = state::load(&cli.state)?;
+    let settings = settings_for(cli, args, recorded.as_ref()).await?;
+    settings.validate()?;
+    let functions = functions(&settings, function)?;
+    let since = Duration::from_secs(parse_duration_seconds(since)?);
+    let clients = connect(cli, &settings).await?;
+    tokio::select! {
+        shown = show(&clients, &functions, since, limit, follow, cli.output) => shown,
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    }
+}
 
 /// The functions asked for: one by its suffix (`conversation-api`) or full name, or all of them.
 pub fn functions(settings: &Settings, asked: Option<&str>) -> Result<Vec<String>, InputError> {

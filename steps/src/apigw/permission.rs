@@ -1,36 +1,26 @@
-//! What the REST (03) and WebSocket (04) steps share: Lambda integration URIs, execute-api ARNs, the
-//! "exactly one API of this name" lookup, and the Lambda invoke permission for API Gateway.
+//! The statement in a function's resource policy that lets API Gateway invoke it, scoped to one API.
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result};
 use serde_json::{json, Value};
 
 use crate::aws::{absent_if, AwsContext};
-use crate::ensure::Resource;
+use crate::ensure::{all, ensure, Recorder, Resource};
 use crate::step::Context;
 
-/// The URI API Gateway invokes a Lambda function through.
-pub fn lambda_integration_uri(region: &str, partition: &str, function_arn: &str) -> String {
-    format!("arn:{partition}:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations")
-}
-
-/// `https://API_ID.execute-api.REGION.amazonaws.com` (REST) or with `wss://` (WebSocket).
-pub fn execute_api_host(api_id: &str, region: &str) -> String {
-    format!("{api_id}.execute-api.{region}.amazonaws.com")
-}
-
-/// Names are not unique in API Gateway and `Create*Api` has no idempotency token: the one API of this
-/// name, `None` when there is none, an error listing them when there are several.
-pub fn the_one_named(kind: &str, name: &str, ids: Vec<String>) -> Result<Option<String>> {
-    match ids.len() {
-        0 => Ok(None),
-        1 => Ok(ids.into_iter().next()),
-        _ => bail!(
-            "{} {kind}s are named {name} ({}): deployer will not guess which one is the service's. Delete the \
-             extra ones (keeping the one your clients use), then run again",
-            ids.len(),
-            ids.join(", ")
-        ),
-    }
+/// One statement per function (by suffix), letting the API of `source_arn` invoke it.
+pub async fn ensure_invoke_permissions<'f>(
+    ctx: &Context<'_>,
+    recorder: &dyn Recorder,
+    functions: impl IntoIterator<Item = &'f str>,
+    statement_id: &'static str,
+    source_arn: &str,
+) -> Result<()> {
+    let permissions: Vec<InvokePermission> = functions
+        .into_iter()
+        .map(|f| InvokePermission { ctx, function_name: ctx.name(f), statement_id, source_arn: source_arn.to_string() })
+        .collect();
+    all(permissions.iter().map(|p| ensure(p, recorder))).await?;
+    Ok(())
 }
 
 /// A statement in a function's resource policy that lets API Gateway invoke it, scoped to one API.

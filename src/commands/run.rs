@@ -1,0 +1,49 @@
+//! `run`, `step` and `resume`: the steps in order, each checked against AWS, with checkpoints.
+
+use anyhow::Result;
+use deployer_steps::{registry, InputError};
+
+use super::common::{connect, interrupted, locked_state, reporter};
+use crate::cli::{Cli, SettingsArgs};
+use crate::progress::Mode;
+use crate::remote;
+use crate::runner::{self, Runner, Selection};
+use crate::settings::settings_for;
+use crate::state;
+
+pub async fn deploy(
+    cli: &Cli,
+    args: &SettingsArgs,
+    selection: Selection,
+    remote: Option<&remote::Remote>,
+) -> Result<()> {
+    let resume = selection == Selection::Resume;
+    // Everything that can be refused without AWS is checked before anything is written.
+    let recorded = state::load(&cli.state)?;
+    if resume && recorded.is_none() {
+        return Err(InputError(format!(
+            "there is no state file at {}, so nothing to resume: start with `deployer run --service NAME --domain DOMAIN` \
+             (or pass --state with the file of an earlier run)",
+            cli.state.display()
+        ))
+        .into());
+    }
+    let settings = settings_for(cli, args, recorded.as_ref()).await?;
+    settings.validate()?;
+    let steps = registry();
+    let selected = runner::select(&steps, &selection, recorded.as_ref())?;
+    for step in &selected {
+        step.validate(&settings)?;
+    }
+
+    let (_lock, current) = locked_state(cli, &settings)?;
+    let selected = runner::select(&steps, &selection, Some(&current))?;
+
+    let clients = connect(cli, &settings).await?;
+    let reporter = reporter(cli, Mode::Apply);
+    let runner = Runner::new(&cli.state, current, &clients, reporter.as_ref(), remote);
+    if interrupted(cli, &clients, runner.run(&selected, &selection)).await? {
+        return Err(runner.mark_interrupted()?.into());
+    }
+    Ok(())
+}

@@ -1,0 +1,45 @@
+//! CloudWatch Logs of the functions, read by `08-verify` (the last line of each) and `deployer logs`.
+
+use anyhow::Result;
+use std::time::SystemTime;
+
+use crate::aws::{absent_if, AwsContext, Clients};
+
+pub fn now_millis() -> i64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A log event of a function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEvent {
+    pub timestamp: i64,
+    pub message: String,
+}
+
+/// The function's log events since `since_millis`, the last `limit` of them; `None` when the function has
+/// no log group yet (it was never invoked).
+pub async fn recent_log_events(
+    aws: &Clients,
+    function: &str,
+    since_millis: i64,
+    limit: usize,
+) -> Result<Option<Vec<LogEvent>>> {
+    let group = format!("/aws/lambda/{function}");
+    let pages = aws.logs().filter_log_events().log_group_name(&group).start_time(since_millis).into_paginator().send();
+    let pages: Vec<_> = pages.collect().await;
+    let mut events = Vec::new();
+    for page in pages {
+        let Some(page) = absent_if(page, |e| e.is_resource_not_found_exception())
+            .aws_context(|| format!("logs:FilterLogEvents {group}"))?
+        else {
+            return Ok(None);
+        };
+        events.extend(page.events().iter().map(|e| LogEvent {
+            timestamp: e.timestamp().unwrap_or_default(),
+            message: e.message().unwrap_or_default().to_string(),
+        }));
+    }
+    events.sort_by_key(|e| e.timestamp);
+    let skip = events.len().saturating_sub(limit);
+    Ok(Some(events.split_off(skip)))
+}

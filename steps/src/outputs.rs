@@ -1,0 +1,69 @@
+//! The outputs steps exchange, each named once: the step that records it and its key in that step's
+//! outputs. A step records its own under `Output::key` and reads another's with
+//! [`crate::Context::get`], so no key is spelled twice and no step imports another.
+
+use std::borrow::Cow;
+
+use crate::manual::ids;
+
+/// One recorded output: the step that records it, and its key there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub step: &'static str,
+    pub key: Cow<'static, str>,
+}
+
+impl Output {
+    const fn of(step: &'static str, key: &'static str) -> Output {
+        Output { step, key: Cow::Borrowed(key) }
+    }
+}
+
+/// `table_arn.SUFFIX` of `01-dynamodb`.
+pub fn table_arn(suffix: &str) -> Output {
+    Output { step: ids::DYNAMODB, key: Cow::Owned(format!("table_arn.{suffix}")) }
+}
+
+pub const ROLE_ARN: Output = Output::of(ids::LAMBDA, "role_arn");
+pub const CODE_SHA256: Output = Output::of(ids::LAMBDA, "code_sha256");
+
+/// `function_arn.SUFFIX` of `02-lambda`.
+pub fn function_arn(suffix: &str) -> Output {
+    Output { step: ids::LAMBDA, key: Cow::Owned(format!("function_arn.{suffix}")) }
+}
+
+pub const REST_API_ID: Output = Output::of(ids::API_GATEWAY, "rest_api_id");
+pub const ROOT_RESOURCE_ID: Output = Output::of(ids::API_GATEWAY, "root_resource_id");
+pub const DEPLOYMENT_ID: Output = Output::of(ids::API_GATEWAY, "deployment_id");
+pub const INVOKE_URL: Output = Output::of(ids::API_GATEWAY, "invoke_url");
+pub const CORS_ORIGIN: Output = Output::of(ids::API_GATEWAY, "cors_origin");
+
+pub const WEBSOCKET_API_ID: Output = Output::of(ids::WEBSOCKET, "websocket_api_id");
+pub const WEBSOCKET_URL: Output = Output::of(ids::WEBSOCKET, "websocket_url");
+pub const MANAGEMENT_ENDPOINT: Output = Output::of(ids::WEBSOCKET, "management_endpoint");
+
+pub const BUCKET: Output = Output::of(ids::FRONTEND, "bucket");
+pub const DISTRIBUTION_ID: Output = Output::of(ids::FRONTEND, "distribution_id");
+pub const DISTRIBUTION_ARN: Output = Output::of(ids::FRONTEND, "distribution_arn");
+pub const DISTRIBUTION_DOMAIN: Output = Output::of(ids::FRONTEND, "distribution_domain");
+
+pub const ZONE_ID: Output = Output::of(ids::DOMAIN, "zone_id");
+pub const API_URL: Output = Output::of(ids::DOMAIN, "api_url");
+pub const WS_URL: Output = Output::of(ids::DOMAIN, "ws_url");
+
+/// Both steps that serve a stage record it under this key.
+pub const STAGE_KEY: &str = "stage";
+/// Each step that writes a site URL (05, then 06 with the domain) records it under this key.
+pub const SITE_URL_KEY: &str = "site_url";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_keep_the_names_older_state_files_have() {
+        assert_eq!(function_arn("prompt-crud").key, "function_arn.prompt-crud");
+        assert_eq!(table_arn("usage").key, "table_arn.usage");
+        assert_eq!((REST_API_ID.step, REST_API_ID.key.as_ref()), ("03-api-gateway", "rest_api_id"));
+    }
+}

@@ -1,0 +1,183 @@
+//! The six functions: created with the bundle, configuration and code updated only where they differ.
+
+use anyhow::{Context as _, Result};
+use aws_sdk_lambda::client::Waiters;
+use aws_sdk_lambda::error::SdkError;
+use aws_sdk_lambda::operation::create_function::CreateFunctionError;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Environment, FunctionCode, FunctionConfiguration, Runtime};
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::aws::{absent_if, AwsContext};
+use crate::ensure::Resource;
+use crate::lambda::{environment_has, merged_environment, wait_updated, FUNCTION_WAIT};
+use crate::manual::{FunctionSpec, TABLE_VARIABLES};
+use crate::outputs;
+use crate::package::Package;
+use crate::step::Context;
+
+/// A new role takes a few seconds before Lambda may assume it; CreateFunction says so and is retried.
+const ROLE_PROPAGATION_ATTEMPTS: u32 = 8;
+
+pub(super) struct Function<'a> {
+    pub ctx: &'a Context<'a>,
+    pub spec: &'static FunctionSpec,
+    pub name: String,
+    pub role_arn: &'a str,
+    pub package: &'a Package,
+}
+
+/// Configuration fields the step owns, in the order they are compared.
+const CONFIG_FIELDS: &[&str] = &["runtime", "handler", "role", "timeout", "memory", "environment"];
+
+impl Function<'_> {
+    fn client(&self) -> &aws_sdk_lambda::Client {
+        self.ctx.aws.lambda()
+    }
+
+    /// The variables this step owns; others (added by later steps) are left as they are.
+    fn owned_environment(&self) -> HashMap<String, String> {
+        let s = self.ctx.settings;
+        let mut variables = HashMap::from([
+            ("SERVICE_NAME".to_string(), s.service.clone()),
+            ("STAGE".to_string(), s.stage.clone()),
+            ("CORS_ORIGIN".to_string(), s.cors_origin()),
+        ]);
+        variables.extend(TABLE_VARIABLES.iter().map(|(name, table)| (name.to_string(), self.ctx.name(table))));
+        variables
+    }
+
+    fn config_differences(&self, live: &FunctionConfiguration) -> Vec<&'static str> {
+        let runtime = Runtime::from(self.ctx.settings.runtime.as_str());
+        let env_matches = environment_has(live, &self.owned_environment());
+        let same = [
+            live.runtime() == Some(&runtime),
+            live.handler() == Some(self.ctx.settings.handler(self.spec)),
+            live.role() == Some(self.role_arn),
+            live.timeout() == Some(self.ctx.settings.timeout(self.spec)),
+            live.memory_size() == Some(self.ctx.settings.memory(self.spec)),
+            env_matches,
+        ];
+        CONFIG_FIELDS.iter().zip(same).filter(|(_, same)| !same).map(|(field, _)| *field).collect()
+    }
+
+    async fn create_once(&self) -> Result<FunctionConfiguration, SdkError<CreateFunctionError>> {
+        let environment = Environment::builder().set_variables(Some(self.owned_environment())).build();
+        let code = FunctionCode::builder().zip_file(Blob::new(self.package.zip.clone())).build();
+        let created = self
+            .client()
+            .create_function()
+            .function_name(&self.name)
+            .runtime(Runtime::from(self.ctx.settings.runtime.as_str()))
+            .role(self.role_arn)
+            .handler(self.ctx.settings.handler(self.spec))
+            .timeout(self.ctx.settings.timeout(self.spec))
+            .memory_size(self.ctx.settings.memory(self.spec))
+            .environment(environment)
+            .code(code)
+            .description(format!("{} (managed by deployer)", self.ctx.settings.handler(self.spec)))
+            .send()
+            .await?;
+        Ok(FunctionConfiguration::builder().set_function_arn(created.function_arn().map(str::to_string)).build())
+    }
+}
+
+fn role_not_assumable_yet(err: &SdkError<CreateFunctionError>) -> bool {
+    err.as_service_error().is_some_and(|e| {
+        e.is_invalid_parameter_value_exception() && e.meta().message().is_some_and(|m| m.contains("assume"))
+    })
+}
+
+impl Resource for Function<'_> {
+    type Live = FunctionConfiguration;
+
+    fn label(&self) -> String {
+        format!("function {}", self.name)
+    }
+
+    fn key(&self) -> Option<String> {
+        Some(outputs::function_arn(self.spec.suffix).key.into_owned())
+    }
+
+    async fn find(&self, _recorded: Option<&str>) -> Result<Option<FunctionConfiguration>> {
+        let got = absent_if(self.client().get_function().function_name(&self.name).send().await, |e| {
+            e.is_resource_not_found_exception()
+        })
+        .aws_context(|| format!("lambda:GetFunction {}", self.name))?;
+        Ok(got.and_then(|out| out.configuration().cloned()))
+    }
+
+    async fn create(&self) -> Result<FunctionConfiguration> {
+        let mut delay = Duration::from_secs(1);
+        let mut attempt = 1;
+        let created = loop {
+            match self.create_once().await {
+                Err(err) if attempt < ROLE_PROPAGATION_ATTEMPTS && role_not_assumable_yet(&err) => {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(8));
+                    attempt += 1;
+                }
+                other => break other.aws_context(|| format!("lambda:CreateFunction {}", self.name))?,
+            }
+        };
+        let done = self
+            .client()
+            .wait_until_function_active_v2()
+            .function_name(&self.name)
+            .wait(FUNCTION_WAIT)
+            .await
+            .with_context(|| format!("waiting for function {} to become Active", self.name))?;
+        let config = done.as_result().ok().and_then(|out| out.configuration().cloned());
+        Ok(config.unwrap_or(created))
+    }
+
+    fn id(&self, live: &FunctionConfiguration) -> String {
+        live.function_arn().unwrap_or_default().to_string()
+    }
+
+    /// A function's ARN follows from its name, so a plan can go on to the APIs that invoke it.
+    fn planned(&self) -> Option<FunctionConfiguration> {
+        let who = self.ctx.aws.known_identity()?;
+        let region = &self.ctx.settings.region;
+        let arn = format!("arn:{}:lambda:{region}:{}:function:{}", who.partition, who.account, self.name);
+        Some(FunctionConfiguration::builder().function_name(&self.name).function_arn(arn).build())
+    }
+
+    fn differences(&self, live: &FunctionConfiguration) -> Result<Vec<&'static str>> {
+        let mut fields = self.config_differences(live);
+        if live.code_sha256() != Some(self.package.code_sha256.as_str()) {
+            fields.push("code");
+        }
+        Ok(fields)
+    }
+
+    async fn update(&self, mut live: FunctionConfiguration, fields: &[&'static str]) -> Result<FunctionConfiguration> {
+        if fields.iter().any(|f| CONFIG_FIELDS.contains(f)) {
+            self.client()
+                .update_function_configuration()
+                .function_name(&self.name)
+                .runtime(Runtime::from(self.ctx.settings.runtime.as_str()))
+                .role(self.role_arn)
+                .handler(self.ctx.settings.handler(self.spec))
+                .timeout(self.ctx.settings.timeout(self.spec))
+                .memory_size(self.ctx.settings.memory(self.spec))
+                .environment(merged_environment(&live, &self.owned_environment()))
+                .send()
+                .await
+                .aws_context(|| format!("lambda:UpdateFunctionConfiguration {}", self.name))?;
+            live = wait_updated(self.ctx, &self.name).await?;
+        }
+        if fields.contains(&"code") {
+            self.client()
+                .update_function_code()
+                .function_name(&self.name)
+                .zip_file(Blob::new(self.package.zip.clone()))
+                .send()
+                .await
+                .aws_context(|| format!("lambda:UpdateFunctionCode {}", self.name))?;
+            live = wait_updated(self.ctx, &self.name).await?;
+        }
+        Ok(live)
+    }
+}

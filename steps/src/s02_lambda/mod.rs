@@ -1,0 +1,159 @@
+//! Manual section 2.2, "Lambda functions": step `02-lambda`.
+//!
+//! - Execution role `SERVICE-lambda-role`, trusted by `lambda.amazonaws.com`, with one inline policy
+//!   `SERVICE-lambda-access` (least privilege instead of the manual's managed policies): CloudWatch Logs
+//!   on the service's own log groups `/aws/lambda/SERVICE-*`, the listed DynamoDB actions on the four
+//!   tables of `01-dynamodb` (and their indexes), and `execute-api:ManageConnections` for the websocket
+//!   functions to answer their clients. One role serves the six functions, as in the manual.
+//! - The code bundle of `--backend` (see [`crate::package`]), built once per run.
+//! - Six functions ([`crate::manual::FUNCTIONS`]), ensured concurrently; handler = module path in the
+//!   backend + `.handler`:
+//!
+//! | function                     | handler                              | memory  |
+//! |------------------------------|--------------------------------------|---------|
+//! | `SERVICE-conversation-api`   | `handlers.api.conversation.handler`  | 512 MB  |
+//! | `SERVICE-prompt-crud`        | `handlers.api.prompt.handler`        | 512 MB  |
+//! | `SERVICE-usage-handler`      | `handlers.api.usage.handler`         | 512 MB  |
+//! | `SERVICE-websocket-connect`  | `handlers.websocket.connect.handler` | 512 MB  |
+//! | `SERVICE-websocket-disconnect` | `handlers.websocket.disconnect.handler` | 512 MB |
+//! | `SERVICE-websocket-message`  | `handlers.websocket.message.handler` | 1024 MB |
+//!
+//!   Timeout 29 s (API Gateway's integration limit). Environment: `SERVICE_NAME`, `STAGE` and the table
+//!   names (`CONVERSATIONS_TABLE`, `PROMPTS_TABLE`, `USAGE_TABLE`, `CONNECTIONS_TABLE`), and `CORS_ORIGIN`
+//!   (the site's origin, see `03-api-gateway`, for the CORS header of the API's answers); variables that other
+//!   steps add are kept. Code is uploaded only when the bundle's SHA-256 differs from `CodeSha256`,
+//!   configuration only when a field differs, each followed by the `function_updated_v2` waiter.
+//!
+//! AWS calls: `iam:GetRole`, `CreateRole`, `UpdateAssumeRolePolicy`, `GetRolePolicy`, `PutRolePolicy`,
+//! `lambda:GetFunction`, `CreateFunction`, `UpdateFunctionConfiguration`, `UpdateFunctionCode`, the
+//! `function_active_v2` and `function_updated_v2` waiters, `sts:GetCallerIdentity` (once per run).
+//!
+//! Files: `role.rs` the role and its policy, `function.rs` the functions; the function environment that
+//! `04-websocket` extends lives in [`crate::lambda`].
+//!
+//! Outputs: `role_arn`, `function_arn.<suffix>` for each function, `code_sha256`.
+
+mod function;
+mod role;
+
+use anyhow::Result;
+use async_trait::async_trait;
+use std::cell::OnceCell;
+
+use crate::aws::{absent_if, AwsContext};
+use crate::ensure::{all, ensure, record_if_changed, remove, Change, Recorder};
+use crate::error::InputError;
+use crate::manual::{handler_file, ids, FUNCTIONS};
+use crate::outputs;
+use crate::package::{self, Package};
+use crate::settings::Settings;
+use crate::step::{Context, Step, Teardown};
+use function::Function;
+use role::Role;
+
+pub const ID: &str = ids::LAMBDA;
+
+#[derive(Default)]
+pub struct Lambda {
+    /// Built once per run: the fingerprint and the upload use the same bytes.
+    package: OnceCell<Package>,
+}
+
+impl Lambda {
+    fn package(&self, ctx: &Context<'_>) -> Result<&Package> {
+        if let Some(package) = self.package.get() {
+            return Ok(package);
+        }
+        let built = package::build(&ctx.settings.backend, &ctx.work_dir.join("cache"), &ctx.settings.runtime)?;
+        Ok(self.package.get_or_init(|| built))
+    }
+}
+
+#[async_trait(?Send)]
+impl Step for Lambda {
+    fn id(&self) -> &'static str {
+        ID
+    }
+    fn title(&self) -> &'static str {
+        "2.2 Lambda functions"
+    }
+    fn settings_used(&self) -> Option<&'static [&'static str]> {
+        Some(&["stage", "domain", "cors_origin", "runtime", "backend", "functions"])
+    }
+    fn requires(&self) -> &'static [&'static str] {
+        &[ids::DYNAMODB]
+    }
+
+    fn validate(&self, settings: &Settings) -> Result<(), InputError> {
+        let backend = &settings.backend;
+        if !backend.is_dir() {
+            return Err(InputError(format!(
+                "backend folder '{}' does not exist: pass --backend DIR, the Python backend with handlers/ src/ lib/ utils/",
+                backend.display()
+            )));
+        }
+        let missing: Vec<String> = FUNCTIONS
+            .iter()
+            .map(|f| handler_file(settings.handler(f)))
+            .filter(|file| !backend.join(file).is_file())
+            .collect();
+        if !missing.is_empty() {
+            return Err(InputError(format!(
+                "backend folder '{}' lacks the handler files {}: each function's handler must exist there \
+                 (is --backend pointing at the right folder?)",
+                backend.display(),
+                missing.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    async fn input_digest(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(self.package(ctx)?.code_sha256.clone())
+    }
+
+    async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
+        let package = self.package(ctx)?;
+        let identity = ctx.aws.identity().await?;
+        let role =
+            Role { ctx, name: ctx.name("lambda-role"), partition: &identity.partition, account: &identity.account };
+        let role_arn = ensure(&role, recorder).await?.arn;
+        let functions = FUNCTIONS.iter().map(|spec| Function {
+            ctx,
+            spec,
+            name: ctx.name(spec.suffix),
+            role_arn: &role_arn,
+            package,
+        });
+        all(functions.map(|f| async move { ensure(&f, recorder).await })).await?;
+        record_if_changed(recorder, &outputs::CODE_SHA256.key, &package.code_sha256)
+    }
+
+    /// The functions with their log groups (Lambda makes those on first invocation), then the role.
+    async fn destroy(&self, ctx: &Context<'_>, _teardown: &Teardown, recorder: &dyn Recorder) -> Result<()> {
+        all(FUNCTIONS.iter().map(|spec| delete_function(ctx, ctx.name(spec.suffix), recorder))).await?;
+        let identity = ctx.aws.identity().await?;
+        let role =
+            Role { ctx, name: ctx.name("lambda-role"), partition: &identity.partition, account: &identity.account };
+        remove(&role, recorder).await
+    }
+}
+
+async fn delete_function(ctx: &Context<'_>, name: String, recorder: &dyn Recorder) -> Result<()> {
+    let deleted = absent_if(ctx.aws.lambda().delete_function().function_name(&name).send().await, |e| {
+        e.is_resource_not_found_exception()
+    })
+    .aws_context(|| format!("lambda:DeleteFunction {name}"))?;
+    if deleted.is_some() {
+        recorder.report(&format!("function {name}"), &Change::Deleted);
+    }
+    let group = format!("/aws/lambda/{name}");
+    let deleted = absent_if(ctx.aws.logs().delete_log_group().log_group_name(&group).send().await, |e| {
+        e.is_resource_not_found_exception()
+    })
+    .aws_context(|| format!("logs:DeleteLogGroup {group}"))?;
+    if deleted.is_some() {
+        recorder.report(&format!("log group {group}"), &Change::Deleted);
+    }
+    Ok(())
+}

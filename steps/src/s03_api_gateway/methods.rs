@@ -1,0 +1,281 @@
+//! Methods: `AWS_PROXY` integrations to the functions, and the CORS preflight (MOCK) on every path.
+
+use anyhow::{Context as _, Result};
+use aws_sdk_apigateway::types::{Integration, IntegrationType, MethodResponse, Op, PatchOperation};
+use std::collections::HashMap;
+
+use crate::apigw::lambda_integration_uri;
+use crate::aws::{absent_if, AwsContext};
+use crate::ensure::{is_planned, Resource};
+use crate::manual::{Route, CORS_ALLOW_HEADERS, INTEGRATION_TIMEOUT_MS};
+use crate::outputs;
+use crate::step::Context;
+
+/// Every route's methods, each an `AWS_PROXY` integration to its function, plus the route's preflight.
+pub(super) fn wanted_methods<'a>(
+    ctx: &'a Context<'a>,
+    api_id: &'a str,
+    routes: &'a [Route<'a>],
+    resource_ids: &'a HashMap<String, String>,
+    origin: &str,
+    partition: &str,
+) -> Result<Vec<Method<'a>>> {
+    let region = &ctx.settings.region;
+    let mut methods = Vec::new();
+    for route in routes {
+        let function_arn = ctx.get(&outputs::function_arn(route.function))?;
+        let uri = lambda_integration_uri(region, partition, function_arn);
+        let resource_id = &resource_ids[route.path];
+        let method = |verb, kind| Method { ctx, api_id, resource_id, path: route.path, verb, kind };
+        for verb in &route.methods {
+            methods.push(method(verb, MethodKind::Proxy { uri: uri.clone() }));
+        }
+        let allow_methods = route.methods.iter().copied().chain(["OPTIONS"]).collect::<Vec<_>>().join(",");
+        methods.push(method("OPTIONS", MethodKind::Cors { origin: origin.to_string(), allow_methods }));
+    }
+    Ok(methods)
+}
+
+pub(super) enum MethodKind {
+    /// `AWS_PROXY` to a Lambda function.
+    Proxy { uri: String },
+    /// The CORS preflight: MOCK integration answering 200 with the CORS headers.
+    Cors { origin: String, allow_methods: String },
+}
+
+pub(super) struct Method<'a> {
+    pub(super) ctx: &'a Context<'a>,
+    pub(super) api_id: &'a str,
+    pub(super) resource_id: &'a str,
+    pub(super) path: &'a str,
+    pub(super) verb: &'a str,
+    pub(super) kind: MethodKind,
+}
+
+pub(super) struct LiveMethod {
+    pub(super) authorization: Option<String>,
+    pub(super) integration: Option<Integration>,
+    pub(super) responses: HashMap<String, MethodResponse>,
+}
+
+pub(super) const ORIGIN_HEADER: &str = "method.response.header.Access-Control-Allow-Origin";
+pub(super) const HEADERS_HEADER: &str = "method.response.header.Access-Control-Allow-Headers";
+pub(super) const METHODS_HEADER: &str = "method.response.header.Access-Control-Allow-Methods";
+
+impl Method<'_> {
+    /// Integration response header values (static values are quoted).
+    fn cors_values(origin: &str, allow_methods: &str) -> HashMap<String, String> {
+        HashMap::from([
+            (ORIGIN_HEADER.to_string(), format!("'{origin}'")),
+            (HEADERS_HEADER.to_string(), format!("'{CORS_ALLOW_HEADERS}'")),
+            (METHODS_HEADER.to_string(), format!("'{allow_methods}'")),
+        ])
+    }
+
+    fn cors_declared() -> HashMap<String, bool> {
+        [ORIGIN_HEADER, HEADERS_HEADER, METHODS_HEADER].into_iter().map(|h| (h.to_string(), false)).collect()
+    }
+
+    fn integration_matches(&self, integration: Option<&Integration>) -> bool {
+        let Some(i) = integration else { return false };
+        match &self.kind {
+            MethodKind::Proxy { uri } => {
+                i.r#type() == Some(&IntegrationType::AwsProxy)
+                    && i.http_method() == Some("POST")
+                    && i.uri() == Some(uri.as_str())
+                    && i.timeout_in_millis() == INTEGRATION_TIMEOUT_MS
+            }
+            MethodKind::Cors { .. } => i.r#type() == Some(&IntegrationType::Mock),
+        }
+    }
+
+    fn label_detail(&self) -> String {
+        format!("{} {}", self.verb, self.path)
+    }
+
+    async fn put_integration(&self) -> Result<()> {
+        let request = self
+            .ctx
+            .aws
+            .apigateway()
+            .put_integration()
+            .rest_api_id(self.api_id)
+            .resource_id(self.resource_id)
+            .http_method(self.verb);
+        let request = match &self.kind {
+            MethodKind::Proxy { uri } => request
+                .r#type(IntegrationType::AwsProxy)
+                .integration_http_method("POST")
+                .uri(uri)
+                .timeout_in_millis(INTEGRATION_TIMEOUT_MS),
+            MethodKind::Cors { .. } => {
+                request.r#type(IntegrationType::Mock).request_templates("application/json", r#"{"statusCode": 200}"#)
+            }
+        };
+        request.send().await.aws_context(|| format!("apigateway:PutIntegration {}", self.label_detail()))?;
+        Ok(())
+    }
+
+    async fn put_method_response(&self, exists: bool) -> Result<()> {
+        let client = self.ctx.aws.apigateway();
+        if exists {
+            // A method response cannot be put over an existing one.
+            client
+                .delete_method_response()
+                .rest_api_id(self.api_id)
+                .resource_id(self.resource_id)
+                .http_method(self.verb)
+                .status_code("200")
+                .send()
+                .await
+                .aws_context(|| format!("apigateway:DeleteMethodResponse {}", self.label_detail()))?;
+        }
+        client
+            .put_method_response()
+            .rest_api_id(self.api_id)
+            .resource_id(self.resource_id)
+            .http_method(self.verb)
+            .status_code("200")
+            .set_response_parameters(Some(Self::cors_declared()))
+            .response_models("application/json", "Empty")
+            .send()
+            .await
+            .aws_context(|| format!("apigateway:PutMethodResponse {}", self.label_detail()))?;
+        Ok(())
+    }
+
+    async fn put_integration_response(&self, origin: &str, allow_methods: &str) -> Result<()> {
+        self.ctx
+            .aws
+            .apigateway()
+            .put_integration_response()
+            .rest_api_id(self.api_id)
+            .resource_id(self.resource_id)
+            .http_method(self.verb)
+            .status_code("200")
+            .set_response_parameters(Some(Self::cors_values(origin, allow_methods)))
+            // No body template: the preflight needs none, and moto stores an empty one as null, which
+            // then breaks the SDK's parsing of every GetResources/GetMethod of the API.
+            .send()
+            .await
+            .aws_context(|| format!("apigateway:PutIntegrationResponse {}", self.label_detail()))?;
+        Ok(())
+    }
+}
+
+impl Resource for Method<'_> {
+    type Live = LiveMethod;
+
+    fn under_planned(&self) -> bool {
+        is_planned(self.api_id) || is_planned(self.resource_id)
+    }
+
+    fn planned(&self) -> Option<LiveMethod> {
+        Some(LiveMethod { authorization: None, integration: None, responses: HashMap::new() })
+    }
+
+    fn label(&self) -> String {
+        format!("method {}", self.label_detail())
+    }
+
+    async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveMethod>> {
+        let got = self
+            .ctx
+            .aws
+            .apigateway()
+            .get_method()
+            .rest_api_id(self.api_id)
+            .resource_id(self.resource_id)
+            .http_method(self.verb)
+            .send()
+            .await;
+        let got = absent_if(got, |e| e.is_not_found_exception())
+            .aws_context(|| format!("apigateway:GetMethod {}", self.label_detail()))?;
+        Ok(got.map(|m| LiveMethod {
+            authorization: m.authorization_type().map(str::to_string),
+            integration: m.method_integration().cloned(),
+            responses: m.method_responses().cloned().unwrap_or_default(),
+        }))
+    }
+
+    async fn create(&self) -> Result<LiveMethod> {
+        let put = self
+            .ctx
+            .aws
+            .apigateway()
+            .put_method()
+            .rest_api_id(self.api_id)
+            .resource_id(self.resource_id)
+            .http_method(self.verb)
+            .authorization_type("NONE")
+            .send()
+            .await
+            .aws_context(|| format!("apigateway:PutMethod {}", self.label_detail()))?;
+        Ok(LiveMethod {
+            authorization: put.authorization_type().map(str::to_string),
+            integration: None,
+            responses: HashMap::new(),
+        })
+    }
+
+    fn id(&self, _live: &LiveMethod) -> String {
+        self.label_detail()
+    }
+
+    fn differences(&self, live: &LiveMethod) -> Result<Vec<&'static str>> {
+        let mut fields = Vec::new();
+        if live.authorization.as_deref() != Some("NONE") {
+            fields.push("authorization");
+        }
+        if !self.integration_matches(live.integration.as_ref()) {
+            fields.push("integration");
+        }
+        if let MethodKind::Cors { origin, allow_methods } = &self.kind {
+            let declared = live.responses.get("200").and_then(|r| r.response_parameters());
+            if declared != Some(&Self::cors_declared()) {
+                fields.push("method_response");
+            }
+            let answered = live
+                .integration
+                .as_ref()
+                .and_then(|i| i.integration_responses())
+                .and_then(|r| r.get("200"))
+                .and_then(|r| r.response_parameters());
+            if answered != Some(&Self::cors_values(origin, allow_methods)) {
+                fields.push("integration_response");
+            }
+        }
+        Ok(fields)
+    }
+
+    async fn update(&self, live: LiveMethod, fields: &[&'static str]) -> Result<LiveMethod> {
+        if fields.contains(&"authorization") {
+            let patch = PatchOperation::builder().op(Op::Replace).path("/authorizationType").value("NONE").build();
+            self.ctx
+                .aws
+                .apigateway()
+                .update_method()
+                .rest_api_id(self.api_id)
+                .resource_id(self.resource_id)
+                .http_method(self.verb)
+                .patch_operations(patch)
+                .send()
+                .await
+                .aws_context(|| format!("apigateway:UpdateMethod {}", self.label_detail()))?;
+        }
+        if fields.contains(&"integration") {
+            self.put_integration().await?;
+        }
+        if let MethodKind::Cors { origin, allow_methods } = &self.kind {
+            if fields.contains(&"method_response") {
+                self.put_method_response(live.responses.contains_key("200")).await?;
+            }
+            // A replaced integration loses its responses, so they are put again with it.
+            if fields.contains(&"integration_response") || fields.contains(&"integration") {
+                self.put_integration_response(origin, allow_methods).await?;
+            }
+        }
+        // What is live now is what the step wants; read it back only if a caller ever needs more.
+        self.find(None).await?.context("the method vanished while it was being updated")
+    }
+}

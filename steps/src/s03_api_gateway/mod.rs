@@ -1,0 +1,125 @@
+//! Manual section 2.3, "REST API (API Gateway)": step `03-api-gateway`.
+//!
+//! - REST API `SERVICE-rest-api`, REGIONAL. `CreateRestApi` has no idempotency token and names are not
+//!   unique, so it is looked up by the ID recorded in state, then by name (all pages); several APIs of
+//!   that name stop the step with their IDs. Its ID is recorded the moment it is created.
+//! - The resources and methods of [`crate::manual::ROUTES`] (or deployer.toml's `[[routes]]`), each method an `AWS_PROXY` integration (POST, 29 s timeout,
+//!   API Gateway's limit) to its function of `02-lambda`.
+//! - CORS on every resource: `OPTIONS` with a MOCK integration whose 200 response carries
+//!   `Access-Control-Allow-Origin/Headers/Methods`. The preflight answer is static and takes one origin:
+//!   with `--domain` it is the canonical site `https://DOMAIN` (the frontend step serves `www.DOMAIN` by
+//!   redirecting to it); without a domain, `*`. The functions answer the actual requests' CORS headers
+//!   themselves (proxy integration), from their `CORS_ORIGIN` variable.
+//! - `lambda:AddPermission` for `apigateway.amazonaws.com` once per function, statement `deployer-rest-api`,
+//!   scoped with a SourceArn to this API (`arn:…:execute-api:REGION:ACCOUNT:API_ID/*/*/*`): without it
+//!   API Gateway gets "Invalid permissions on Lambda function" and clients a 502, the manual's trouble case.
+//! - A deployment to stage `--stage`, created only when the stage's deployment is not one of the wanted
+//!   configuration (a digest of routes, integrations and CORS, kept in the deployment's description, so it
+//!   is recognised whatever a kill interrupted). A re-run creates none.
+//! - Stage throttling on all methods (`*/*`): `--throttle-rate` requests/s, `--throttle-burst`.
+//!
+//! AWS calls: `apigateway:GetRestApi`, `GetRestApis`, `CreateRestApi`, `UpdateRestApi`, `GetResources`,
+//! `CreateResource`, `GetMethod`, `PutMethod`, `UpdateMethod`, `PutIntegration`, `PutMethodResponse`,
+//! `DeleteMethodResponse`, `PutIntegrationResponse`, `CreateDeployment`, `GetStage`, `GetDeployment`, `UpdateStage`;
+//! `lambda:GetPolicy`, `AddPermission`, `RemovePermission`.
+//!
+//! Files: `api.rs` the API, `resources.rs` its paths, `methods.rs` methods, integrations and preflights,
+//! `deployment.rs` the deployment; the stage's throttling is [`crate::apigw::StageThrottling`], shared with
+//! `07-stages`, and the invoke permission [`crate::apigw::InvokePermission`], shared with `04-websocket`.
+//!
+//! Outputs: `rest_api_id`, `root_resource_id`, `deployment_id`, `stage`,
+//! `invoke_url` (`https://ID.execute-api.REGION.amazonaws.com/STAGE`), `cors_origin`.
+
+mod api;
+mod deployment;
+mod methods;
+mod resources;
+
+use anyhow::{anyhow, Result};
+use async_trait::async_trait;
+use std::collections::BTreeSet;
+
+use crate::apigw::{ensure_invoke_permissions, execute_api_host, StageThrottling};
+use crate::ensure::{all, ensure, record_if_changed, remove, Recorder};
+use crate::manual::{ids, Route};
+use crate::outputs;
+use crate::step::{Context, Step, Teardown};
+use api::RestApi;
+use deployment::{configuration_digest, Deployment};
+use methods::wanted_methods;
+use resources::{ensure_resource_tree, existing_resources};
+
+pub const ID: &str = ids::API_GATEWAY;
+pub const PERMISSION_ID: &str = "deployer-rest-api";
+
+pub struct ApiGateway;
+
+#[async_trait(?Send)]
+impl Step for ApiGateway {
+    fn id(&self) -> &'static str {
+        ID
+    }
+    fn title(&self) -> &'static str {
+        "2.3 REST API (API Gateway)"
+    }
+    fn settings_used(&self) -> Option<&'static [&'static str]> {
+        Some(&["stage", "domain", "cors_origin", "routes", "throttle_rate", "throttle_burst"])
+    }
+    fn requires(&self) -> &'static [&'static str] {
+        &[ids::LAMBDA]
+    }
+
+    /// The API with everything in it (resources, routes, integrations, stages, deployments).
+    async fn destroy(&self, ctx: &Context<'_>, _teardown: &Teardown, recorder: &dyn Recorder) -> Result<()> {
+        remove(&RestApi { ctx, name: ctx.name("rest-api") }, recorder).await
+    }
+
+    async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
+        let (region, partition) = (&ctx.settings.region, &ctx.aws.identity().await?.partition);
+        let api = ensure(&RestApi { ctx, name: ctx.name("rest-api") }, recorder).await?;
+        let root = match &api.root_resource_id {
+            Some(root) => root.clone(),
+            None => existing_resources(ctx, &api.id)
+                .await?
+                .remove("/")
+                .ok_or_else(|| anyhow!("REST API {} has no root resource", api.id))?,
+        };
+        record_if_changed(recorder, &outputs::ROOT_RESOURCE_ID.key, &root)?;
+
+        let routes = ctx.settings.routes();
+        let resource_ids = ensure_resource_tree(ctx, recorder, &api.id, &root, &routes).await?;
+        let origin = ctx.settings.cors_origin();
+        let methods = wanted_methods(ctx, &api.id, &routes, &resource_ids, &origin, partition)?;
+        all(methods.iter().map(|m| ensure(m, recorder))).await?;
+
+        ensure_permissions(ctx, recorder, &api.id, &routes).await?;
+
+        let stage = &ctx.settings.stage;
+        let config = configuration_digest(&methods);
+        let deployment_id = ensure(&Deployment { ctx, api_id: &api.id, stage, config: &config }, recorder).await?;
+        ensure(&StageThrottling { ctx, api_id: &api.id, stage, deployment_id: &deployment_id }, recorder).await?;
+
+        record_if_changed(recorder, outputs::STAGE_KEY, stage)?;
+        record_if_changed(
+            recorder,
+            &outputs::INVOKE_URL.key,
+            &format!("https://{}/{stage}", execute_api_host(&api.id, region)),
+        )?;
+        record_if_changed(recorder, &outputs::CORS_ORIGIN.key, &origin)?;
+        Ok(())
+    }
+}
+
+/// One statement per function behind the routes, letting this API invoke it.
+async fn ensure_permissions(
+    ctx: &Context<'_>,
+    recorder: &dyn Recorder,
+    api_id: &str,
+    routes: &[Route<'_>],
+) -> Result<()> {
+    let identity = ctx.aws.identity().await?;
+    let (region, partition, account) = (&ctx.settings.region, &identity.partition, &identity.account);
+    let functions: BTreeSet<&str> = routes.iter().map(|r| r.function).collect();
+    let source_arn = format!("arn:{partition}:execute-api:{region}:{account}:{api_id}/*/*/*");
+    ensure_invoke_permissions(ctx, recorder, functions, PERMISSION_ID, &source_arn).await
+}

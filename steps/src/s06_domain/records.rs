@@ -1,0 +1,197 @@
+//! Route 53 records: the certificates' validation CNAMEs and the alias records of the four names.
+
+use anyhow::{bail, Context as _, Result};
+use aws_sdk_route53::client::Waiters as _;
+use aws_sdk_route53::types::{
+    AliasTarget, Change as RecordChange, ChangeAction, ChangeBatch, ResourceRecordSet, RrType,
+};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use crate::aws::AwsContext;
+use crate::ensure::{is_planned, Change, Recorder, Resource};
+use crate::step::Context;
+
+/// The hosted zone of every CloudFront distribution, for alias records.
+pub const CLOUDFRONT_ZONE: &str = "Z2FDTNDATAQYW2";
+pub(super) const RECORDS_WAIT: Duration = Duration::from_secs(300);
+
+/// `name.` lower-cased with one trailing dot, as Route 53 compares names.
+pub(super) fn fqdn(name: &str) -> String {
+    format!("{}.", name.trim_end_matches('.').to_ascii_lowercase())
+}
+
+pub(super) fn dedupe(records: Vec<ResourceRecordSet>) -> Vec<ResourceRecordSet> {
+    let mut seen = BTreeSet::new();
+    records.into_iter().filter(|r| seen.insert((fqdn(r.name()), r.r#type().as_str().to_string()))).collect()
+}
+
+pub(super) fn alias_record(name: &str, kind: RrType, target: &str, zone: &str) -> Result<ResourceRecordSet> {
+    let alias = AliasTarget::builder().dns_name(target).hosted_zone_id(zone).evaluate_target_health(false).build()?;
+    Ok(ResourceRecordSet::builder().name(fqdn(name)).r#type(kind).alias_target(alias).build()?)
+}
+
+/// Deletes the records deployer writes: aliases of the four names and the certificates' validation CNAMEs.
+pub(super) async fn delete_records(
+    ctx: &Context<'_>,
+    zone_id: &str,
+    names: &[String],
+    recorder: &dyn Recorder,
+) -> Result<()> {
+    let all = Records { ctx, zone_id, what: "records", wanted: Vec::new() };
+    let live = all.find(None).await?.unwrap_or_default();
+    let ours: BTreeSet<String> = names.iter().map(|n| fqdn(n)).collect();
+    let is_ours = |r: &&ResourceRecordSet| {
+        let name = fqdn(r.name());
+        match r.r#type() {
+            RrType::A | RrType::Aaaa => ours.contains(&name),
+            RrType::Cname => name.starts_with('_') && ours.iter().any(|o| name.ends_with(&format!(".{o}"))),
+            _ => false,
+        }
+    };
+    let doomed: Vec<&ResourceRecordSet> = live.iter().filter(is_ours).collect();
+    if doomed.is_empty() {
+        return Ok(());
+    }
+    let changes = doomed
+        .iter()
+        .map(|r| RecordChange::builder().action(ChangeAction::Delete).resource_record_set((*r).clone()).build())
+        .collect::<Result<Vec<_>, _>>()?;
+    let batch = ChangeBatch::builder().comment("deployer: destroy").set_changes(Some(changes)).build()?;
+    let route53 = ctx.aws.route53();
+    let changed = route53.change_resource_record_sets().hosted_zone_id(zone_id).change_batch(batch).send().await;
+    changed.aws_context(|| format!("route53:ChangeResourceRecordSets {zone_id} (delete)"))?;
+    for record in doomed {
+        let name = record.name().trim_end_matches('.');
+        recorder.report(&format!("record {name} {}", record.r#type().as_str()), &Change::Deleted);
+    }
+    Ok(())
+}
+
+/// Route 53 records of the zone, UPSERTed in one batch where they differ.
+pub(super) struct Records<'a> {
+    pub(super) ctx: &'a Context<'a>,
+    pub(super) zone_id: &'a str,
+    pub(super) what: &'static str,
+    pub(super) wanted: Vec<ResourceRecordSet>,
+}
+
+/// What makes two records the same, whatever case or trailing dots the service returns.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct RecordShape {
+    pub(super) name: String,
+    pub(super) kind: String,
+    pub(super) ttl: Option<i64>,
+    pub(super) values: Vec<String>,
+    pub(super) alias: Option<(String, String)>,
+}
+
+pub(super) fn record_shape(r: &ResourceRecordSet) -> RecordShape {
+    let alias = r.alias_target().map(|a| (fqdn(a.dns_name()), a.hosted_zone_id().to_string()));
+    RecordShape {
+        name: fqdn(r.name()),
+        kind: r.r#type().as_str().to_string(),
+        ttl: if alias.is_some() { None } else { r.ttl() },
+        values: r.resource_records().iter().map(|v| fqdn(v.value())).collect(),
+        alias,
+    }
+}
+
+impl Records<'_> {
+    fn differing<'r>(&'r self, live: &[ResourceRecordSet]) -> Vec<&'r ResourceRecordSet> {
+        let live: BTreeSet<_> = live.iter().map(record_shape).collect();
+        self.wanted.iter().filter(|w| !live.contains(&record_shape(w))).collect()
+    }
+}
+
+impl Resource for Records<'_> {
+    type Live = Vec<ResourceRecordSet>;
+
+    fn under_planned(&self) -> bool {
+        is_planned(self.zone_id)
+    }
+
+    fn planned(&self) -> Option<Self::Live> {
+        Some(self.wanted.clone())
+    }
+
+    fn label(&self) -> String {
+        let names: BTreeSet<String> = self.wanted.iter().map(|r| r.name().trim_end_matches('.').to_string()).collect();
+        if names.is_empty() {
+            // A plan for certificates yet to request: their validation names are not known.
+            return format!("{} (named once the certificates exist)", self.what);
+        }
+        format!("{} {}", self.what, names.into_iter().collect::<Vec<_>>().join(", "))
+    }
+
+    async fn find(&self, _recorded: Option<&str>) -> Result<Option<Self::Live>> {
+        let route53 = self.ctx.aws.route53();
+        let mut records = Vec::new();
+        let (mut name, mut kind) = (None, None);
+        loop {
+            let page = route53
+                .list_resource_record_sets()
+                .hosted_zone_id(self.zone_id)
+                .set_start_record_name(name)
+                .set_start_record_type(kind)
+                .send()
+                .await
+                .aws_context(|| format!("route53:ListResourceRecordSets {}", self.zone_id))?;
+            records.extend(page.resource_record_sets().iter().cloned());
+            if !page.is_truncated() {
+                return Ok(Some(records));
+            }
+            (name, kind) = (page.next_record_name().map(str::to_string), page.next_record_type().cloned());
+        }
+    }
+
+    async fn create(&self) -> Result<Self::Live> {
+        bail!("hosted zone {} vanished while its records were being written: run `deployer resume`", self.zone_id)
+    }
+
+    fn id(&self, _live: &Self::Live) -> String {
+        self.zone_id.to_string()
+    }
+
+    fn differences(&self, live: &Self::Live) -> Result<Vec<&'static str>> {
+        Ok(if self.differing(live).is_empty() { vec![] } else { vec!["records"] })
+    }
+
+    async fn update(&self, live: Self::Live, _fields: &[&'static str]) -> Result<Self::Live> {
+        let changes = self
+            .differing(&live)
+            .into_iter()
+            .map(|r| RecordChange::builder().action(ChangeAction::Upsert).resource_record_set(r.clone()).build())
+            .collect::<Result<Vec<_>, _>>()?;
+        let batch =
+            ChangeBatch::builder().comment(format!("deployer: {}", self.what)).set_changes(Some(changes)).build()?;
+        let route53 = self.ctx.aws.route53();
+        let changed = route53
+            .change_resource_record_sets()
+            .hosted_zone_id(self.zone_id)
+            .change_batch(batch)
+            .send()
+            .await
+            .aws_context(|| format!("route53:ChangeResourceRecordSets {} ({})", self.zone_id, self.what))?;
+        if let Some(change) = changed.change_info() {
+            route53
+                .wait_until_resource_record_sets_changed()
+                .id(change.id())
+                .wait(RECORDS_WAIT)
+                .await
+                .with_context(|| format!("waiting for Route 53 to apply the {}", self.what))?;
+        }
+        Ok(self.wanted.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_compare_without_case_or_trailing_dot() {
+        assert_eq!(fqdn("Api.Example.com"), "api.example.com.");
+        assert_eq!(fqdn("api.example.com."), "api.example.com.");
+    }
+}
