@@ -5,7 +5,15 @@ use aws_config::meta::region::RegionProviderChain;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_async::rt::sleep::{AsyncSleep, Sleep};
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+use aws_smithy_http_client::{Builder, ConnectorBuilder};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use deployer_steps::clock;
 use std::time::Duration;
+
+use crate::pace::PacedClient;
 
 /// The region the environment or profile selects, if any (for settings that name none).
 pub async fn environment_region() -> Option<String> {
@@ -22,12 +30,40 @@ fn retry_config(max_attempts: u32) -> RetryConfig {
     }
 }
 
+/// The SDK's default HTTPS client (hyper 1, rustls with aws-lc, proxy settings from the environment).
+fn https_client() -> SharedHttpClient {
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
+}
+
+/// The SDK's sleeps (retry back-off, waiters' polling) on deployer's clock, which tests speed up.
+#[derive(Debug)]
+struct ScaledSleep;
+
+impl AsyncSleep for ScaledSleep {
+    fn sleep(&self, duration: Duration) -> Sleep {
+        Sleep::new(tokio::time::sleep(clock::scaled(duration)))
+    }
+}
+
 pub async fn load(region: &str, endpoint_url: Option<&str>, max_attempts: u32) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
         // Standard mode retries throttling and transient errors with backoff.
         .retry_config(retry_config(max_attempts))
-        .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_secs(5)).build());
+        .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_secs(5)).build())
+        // Paced to AWS's quotas, so that a deploy is rarely throttled (see `pace.rs`).
+        .http_client(PacedClient::new(https_client()));
+    if clock::time_scale() < 1.0 {
+        loader = loader.sleep_impl(ScaledSleep);
+    }
     if let Some(url) = endpoint_url {
         loader = loader.endpoint_url(url);
     }

@@ -13,6 +13,7 @@ mod aws;
 mod cli;
 mod commands;
 mod config;
+mod pace;
 mod progress;
 mod remote;
 mod runner;

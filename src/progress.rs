@@ -1,7 +1,7 @@
 //! Progress reporting: spinners on a terminal, plain lines otherwise, or one JSON event per line on
 //! stdout with `--output json`.
 
-use deployer_steps::calls::CallLog;
+use deployer_steps::calls::{CallLog, Requests};
 use deployer_steps::Change;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -70,7 +70,7 @@ pub enum Mode {
     Plan,
 }
 
-fn finished_line(mode: Mode, counts: Counts, elapsed: Duration, calls: (u32, u32)) -> String {
+fn finished_line(mode: Mode, counts: Counts, elapsed: Duration, calls: Requests) -> String {
     match mode {
         Mode::Plan if counts.changed() == 0 => format!(
             "plan: no changes, AWS matches what the steps want ({} unchanged); {} in {}",
@@ -90,8 +90,8 @@ pub trait Reporter {
     fn step_finished(&self, id: &str, counts: Counts, elapsed: Duration);
     fn step_failed(&self, id: &str, error: &str);
     fn notice(&self, step: &str, message: &str);
-    /// `calls` is (reads, writes): the AWS requests the run made.
-    fn run_finished(&self, counts: Counts, elapsed: Duration, calls: (u32, u32));
+    /// `calls`: the AWS requests the run made.
+    fn run_finished(&self, counts: Counts, elapsed: Duration, calls: Requests);
 }
 
 fn describe(resource: &str, change: &Change, mode: Mode) -> String {
@@ -106,8 +106,10 @@ fn describe(resource: &str, change: &Change, mode: Mode) -> String {
     }
 }
 
-fn requests((reads, writes): (u32, u32)) -> String {
-    format!("{} AWS requests ({reads} reads, {writes} writes)", reads + writes)
+fn requests(calls: Requests) -> String {
+    let Requests { reads, writes, throttled } = calls;
+    let throttled = if throttled > 0 { format!(", {throttled} throttled and retried") } else { String::new() };
+    format!("{} AWS requests ({reads} reads, {writes} writes{throttled})", reads + writes)
 }
 
 fn seconds(elapsed: Duration) -> String {
@@ -168,7 +170,7 @@ impl Reporter for Plain {
     fn notice(&self, step: &str, message: &str) {
         say!("    note ({step}): {message}");
     }
-    fn run_finished(&self, counts: Counts, elapsed: Duration, calls: (u32, u32)) {
+    fn run_finished(&self, counts: Counts, elapsed: Duration, calls: Requests) {
         say!("{}", finished_line(self.mode, counts, elapsed, calls));
     }
 }
@@ -226,7 +228,7 @@ impl Reporter for Terminal {
     fn notice(&self, step: &str, message: &str) {
         self.println(format!("    note ({step}): {message}"));
     }
-    fn run_finished(&self, counts: Counts, elapsed: Duration, calls: (u32, u32)) {
+    fn run_finished(&self, counts: Counts, elapsed: Duration, calls: Requests) {
         say!("{}", finished_line(self.mode, counts, elapsed, calls));
     }
 }
@@ -274,11 +276,12 @@ impl Reporter for Json {
     fn notice(&self, step: &str, message: &str) {
         self.emit(json!({"event": "notice", "step": step, "message": message}));
     }
-    fn run_finished(&self, counts: Counts, elapsed: Duration, (reads, writes): (u32, u32)) {
+    fn run_finished(&self, counts: Counts, elapsed: Duration, calls: Requests) {
         self.emit(json!({
             "event": "run_finished", "planned": self.mode == Mode::Plan, "created": counts.created, "updated": counts.updated,
             "deleted": counts.deleted, "unchanged": counts.unchanged, "changed": counts.changed(),
-            "seconds": elapsed.as_secs_f64(), "reads": reads, "writes": writes
+            "seconds": elapsed.as_secs_f64(), "reads": calls.reads, "writes": calls.writes,
+            "throttled": calls.throttled
         }));
     }
 }
@@ -287,8 +290,8 @@ impl Reporter for Json {
 pub fn print_timings(calls: &CallLog) {
     let mut rows: Vec<_> = calls.snapshot().into_iter().collect();
     rows.sort_by_key(|(_, tally)| std::cmp::Reverse(tally.time));
-    say!("{:<48} {:>6} {:>10}", "AWS operation", "calls", "total ms");
+    say!("{:<48} {:>6} {:>10} {:>9}", "AWS operation", "calls", "total ms", "throttled");
     for (operation, tally) in rows {
-        say!("{operation:<48} {:>6} {:>10.1}", tally.calls, tally.time.as_secs_f64() * 1000.0);
+        say!("{operation:<48} {:>6} {:>10.1} {:>9}", tally.calls, tally.time.as_secs_f64() * 1000.0, tally.throttled);
     }
 }

@@ -3,7 +3,7 @@
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
@@ -19,6 +19,37 @@ use std::time::{Duration, Instant};
 pub struct Tally {
     pub calls: u32,
     pub time: Duration,
+    /// Attempts AWS answered with a throttling error (each retried by the SDK).
+    pub throttled: u32,
+}
+
+/// The AWS requests of a run: operations that read, that write, and attempts that were throttled.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Requests {
+    pub reads: u32,
+    pub writes: u32,
+    pub throttled: u32,
+}
+
+/// Whether an answer is a throttling error: HTTP 429, or a 400 naming one of the throttling codes AWS
+/// services use (JSON `__type`, XML `<Code>`, or the `x-amzn-errortype` header).
+pub fn is_throttling(status: u16, error_type: Option<&str>, body: &[u8]) -> bool {
+    const CODES: [&str; 6] = [
+        "Throttling",
+        "TooManyRequests",
+        "RequestLimitExceeded",
+        "PriorRequestNotComplete",
+        "SlowDown",
+        "Rate exceeded",
+    ];
+    if status == 429 {
+        return true;
+    }
+    if !(400..500).contains(&status) {
+        return false;
+    }
+    let body = String::from_utf8_lossy(&body[..body.len().min(2048)]);
+    CODES.iter().any(|code| error_type.is_some_and(|t| t.contains(code)) || body.contains(code))
 }
 
 #[derive(Debug, Clone, Default)]
@@ -61,11 +92,17 @@ impl CallLog {
         self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// (reads, writes) so far.
-    pub fn totals(&self) -> (u32, u32) {
-        self.snapshot()
-            .iter()
-            .fold((0, 0), |(r, w), (op, t)| if is_read(op) { (r + t.calls, w) } else { (r, w + t.calls) })
+    /// The requests so far.
+    pub fn totals(&self) -> Requests {
+        self.snapshot().iter().fold(Requests::default(), |mut total, (op, t)| {
+            if is_read(op) {
+                total.reads += t.calls;
+            } else {
+                total.writes += t.calls;
+            }
+            total.throttled += t.throttled;
+            total
+        })
     }
 
     fn add(&self, operation: String, took: Duration) {
@@ -73,6 +110,11 @@ impl CallLog {
         let tally = calls.entry(operation).or_default();
         tally.calls += 1;
         tally.time += took;
+    }
+
+    fn add_throttled(&self, operation: String) {
+        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        calls.entry(operation).or_default().throttled += 1;
     }
 }
 
@@ -100,6 +142,22 @@ impl Intercept for CallLog {
         let operation = operation(cfg);
         if self.read_only.load(Ordering::SeqCst) && !is_read(&operation) {
             return Err(format!("{operation} refused: this command only reads (a deployer bug if seen)").into());
+        }
+        Ok(())
+    }
+
+    // Once per attempt, with the answer's body read: a throttled attempt is counted before the retry.
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response();
+        let error_type = response.headers().get("x-amzn-errortype");
+        let body = response.body().bytes().unwrap_or_default();
+        if is_throttling(response.status().as_u16(), error_type, body) {
+            self.add_throttled(operation(cfg));
         }
         Ok(())
     }
@@ -132,7 +190,23 @@ mod tests {
         log.add("lambda:GetFunction".into(), Duration::from_millis(3));
         log.add("lambda:GetFunction".into(), Duration::from_millis(2));
         log.add("lambda:UpdateFunctionCode".into(), Duration::from_millis(7));
-        assert_eq!(log.totals(), (2, 1));
-        assert_eq!(log.snapshot()["lambda:GetFunction"], Tally { calls: 2, time: Duration::from_millis(5) });
+        log.add_throttled("lambda:GetFunction".into());
+        assert_eq!(log.totals(), Requests { reads: 2, writes: 1, throttled: 1 });
+        assert_eq!(
+            log.snapshot()["lambda:GetFunction"],
+            Tally { calls: 2, time: Duration::from_millis(5), throttled: 1 }
+        );
+    }
+
+    #[test]
+    fn throttling_answers_are_told_from_other_errors_in_every_protocol() {
+        assert!(is_throttling(429, None, b""));
+        assert!(is_throttling(400, None, br#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#));
+        assert!(is_throttling(400, None, b"<ErrorResponse><Error><Code>Throttling</Code></Error></ErrorResponse>"));
+        assert!(is_throttling(400, Some("TooManyRequestsException"), b""));
+        assert!(is_throttling(400, None, b"<Error><Code>PriorRequestNotComplete</Code></Error>"));
+        assert!(!is_throttling(400, None, br#"{"__type":"ValidationException"}"#));
+        assert!(!is_throttling(500, None, b"Throttling"));
+        assert!(!is_throttling(200, None, b"Throttling"));
     }
 }

@@ -52,6 +52,20 @@ impl std::fmt::Display for NotYetCreated {
 
 impl std::error::Error for NotYetCreated {}
 
+/// A failure after the resource was made: it exists but is not usable (a function that ended `Failed`).
+/// `ensure` reports it as it is, instead of looking the resource up again as after a lost answer, which
+/// would take the broken resource for a success.
+#[derive(Debug)]
+pub struct AfterCreate(pub anyhow::Error);
+
+impl std::fmt::Display for AfterCreate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for AfterCreate {}
+
 /// One AWS resource as a step wants it.
 // Steps run on one thread (the runner awaits them in order), so their futures need not be `Send`.
 #[allow(async_fn_in_trait)]
@@ -116,6 +130,19 @@ pub fn record_if_changed(recorder: &dyn Recorder, key: &str, value: &str) -> Res
         return Ok(());
     }
     recorder.record(key, value)
+}
+
+/// A token for a request AWS accepts once ever (a caller reference, an idempotency token): the one
+/// recorded under `key`, else a new one, recorded before the request is sent. A retry after a lost answer
+/// or a kill reuses it, so AWS recognises the request; once the step's record goes (`destroy`), the next
+/// creation gets a new one, which AWS has never seen.
+pub fn recorded_token(recorder: &dyn Recorder, key: &str, length: usize) -> Result<String> {
+    if let Some(token) = recorder.recorded(key).filter(|t| !t.is_empty()) {
+        return Ok(token);
+    }
+    let token = crate::names::unique_token(length);
+    recorder.record(key, &token)?;
+    Ok(token)
 }
 
 /// The ID a plan gives what does not exist yet, so that what hangs on it can be planned too.
@@ -186,6 +213,7 @@ async fn create_or_find<R: Resource>(resource: &R, recorded: Option<&str>) -> Re
     loop {
         let failure = match resource.create().await {
             Ok(live) => return Ok(live),
+            Err(failure) if failure.is::<AfterCreate>() => return Err(failure),
             Err(failure) => failure,
         };
         if let Some(live) = resource.find(recorded).await? {
@@ -194,7 +222,7 @@ async fn create_or_find<R: Resource>(resource: &R, recorded: Option<&str>) -> Re
         if attempt == CREATE_ATTEMPTS {
             return Err(failure);
         }
-        tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt))).await;
+        crate::clock::sleep(std::time::Duration::from_millis(200 * u64::from(attempt))).await;
         attempt += 1;
     }
 }

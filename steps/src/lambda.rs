@@ -1,11 +1,15 @@
-//! Lambda helpers that more than one step uses: waiting out an update in progress, and a function's
-//! environment variables, of which each step owns some (`02-lambda` the tables, `04-websocket` the
-//! management endpoint) and leaves the others as they are.
+//! Lambda helpers that more than one step uses: a function's states (`Pending` after a create,
+//! `InProgress` after an update, `Failed`), waited out before a change and after it, and its environment
+//! variables, of which each step owns some (`02-lambda` the tables, `04-websocket` the management
+//! endpoint) and leaves the others as they are.
 
-use anyhow::{Context as _, Result};
+use anyhow::{bail, Context as _, Result};
 use aws_sdk_lambda::client::Waiters;
-use aws_sdk_lambda::types::{Environment, FunctionConfiguration};
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_lambda::types::{Environment, FunctionConfiguration, LastUpdateStatus, State};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
 
 use crate::aws::{absent_if, AwsContext};
@@ -14,18 +18,82 @@ use crate::step::Context;
 
 /// How long a function may stay Pending or InProgress.
 pub const FUNCTION_WAIT: Duration = Duration::from_secs(300);
-/// Waits until the function accepts the next change (Lambda refuses one while an update is in progress).
-pub async fn wait_updated(ctx: &Context<'_>, name: &str) -> Result<FunctionConfiguration> {
-    let done = ctx
-        .aws
-        .lambda()
-        .wait_until_function_updated_v2()
-        .function_name(name)
-        .wait(FUNCTION_WAIT)
-        .await
-        .with_context(|| format!("waiting for function {name} to finish updating"))?;
-    let config = done.as_result().ok().and_then(|out| out.configuration().cloned());
-    config.with_context(|| format!("lambda:GetFunction {name} returned no configuration"))
+/// How many times an update refused with 409 (another update in progress) is tried again.
+const CONFLICT_ATTEMPTS: u32 = 5;
+
+async fn configuration(ctx: &Context<'_>, name: &str) -> Result<FunctionConfiguration> {
+    let got = ctx.aws.lambda().get_function().function_name(name).send().await;
+    let got = got.aws_context(|| format!("lambda:GetFunction {name}"))?;
+    got.configuration().cloned().with_context(|| format!("lambda:GetFunction {name} returned no configuration"))
+}
+
+/// A function that ended `Failed`, or whose last update failed, is an error in AWS's words.
+pub fn check_not_failed(name: &str, config: &FunctionConfiguration) -> Result<()> {
+    if config.state() == Some(&State::Failed) {
+        bail!(
+            "function {name} is Failed: {} ({}): fix the backend (its handler and package) and run `deployer resume`",
+            config.state_reason().unwrap_or("no reason given"),
+            config.state_reason_code().map(|c| c.as_str()).unwrap_or("no code")
+        );
+    }
+    if config.last_update_status() == Some(&LastUpdateStatus::Failed) {
+        bail!(
+            "the last update of function {name} failed: {}: fix the cause and run `deployer resume`",
+            config.last_update_status_reason().unwrap_or("no reason given")
+        );
+    }
+    Ok(())
+}
+
+/// Waits until the function is `Active` with no update in progress, the only moment Lambda accepts a
+/// change; returns its configuration then. A function that ends `Failed` is an error naming the reason.
+pub async fn wait_ready(ctx: &Context<'_>, name: &str) -> Result<FunctionConfiguration> {
+    let lambda = ctx.aws.lambda();
+    let mut config = configuration(ctx, name).await?;
+    if config.state() == Some(&State::Pending) {
+        let waited = lambda.wait_until_function_active_v2().function_name(name).wait(FUNCTION_WAIT).await;
+        config = configuration(ctx, name).await?;
+        check_not_failed(name, &config)?;
+        waited.with_context(|| format!("waiting for function {name} to become Active"))?;
+    }
+    check_not_failed(name, &config)?;
+    if config.last_update_status() == Some(&LastUpdateStatus::InProgress) {
+        let waited = lambda.wait_until_function_updated_v2().function_name(name).wait(FUNCTION_WAIT).await;
+        config = configuration(ctx, name).await?;
+        check_not_failed(name, &config)?;
+        waited.with_context(|| format!("waiting for function {name} to finish updating"))?;
+    }
+    Ok(config)
+}
+
+/// Sends an update of the function, waiting out a 409 ResourceConflictException (an update already in
+/// progress, ours or anyone's) and trying again; then waits for this update to finish.
+pub async fn update_when_ready<T, E, Fut>(
+    ctx: &Context<'_>,
+    name: &str,
+    operation: &str,
+    mut send: impl FnMut() -> Fut,
+) -> Result<FunctionConfiguration>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+{
+    let mut attempt = 1;
+    loop {
+        match send().await {
+            Err(err)
+                if attempt < CONFLICT_ATTEMPTS
+                    && err.as_service_error().is_some_and(|e| e.code() == Some("ResourceConflictException")) =>
+            {
+                wait_ready(ctx, name).await?;
+                attempt += 1;
+            }
+            other => {
+                other.aws_context(|| format!("lambda:{operation} {name}"))?;
+                return wait_ready(ctx, name).await;
+            }
+        }
+    }
 }
 
 fn live_environment(live: &FunctionConfiguration) -> HashMap<String, String> {
@@ -90,16 +158,15 @@ impl Resource for FunctionEnvironment<'_> {
         Ok(if environment_has(live, &self.variables) { vec![] } else { vec!["environment"] })
     }
 
-    async fn update(&self, live: FunctionConfiguration, _fields: &[&'static str]) -> Result<FunctionConfiguration> {
-        self.ctx
-            .aws
-            .lambda()
-            .update_function_configuration()
-            .function_name(&self.function_name)
-            .environment(merged_environment(&live, &self.variables))
-            .send()
-            .await
-            .aws_context(|| format!("lambda:UpdateFunctionConfiguration {} (environment)", self.function_name))?;
-        wait_updated(self.ctx, &self.function_name).await
+    async fn update(&self, _live: FunctionConfiguration, _fields: &[&'static str]) -> Result<FunctionConfiguration> {
+        let name = &self.function_name;
+        // Merged with what is live once the function accepts changes: another step may just have updated it.
+        let live = wait_ready(self.ctx, name).await?;
+        let environment = merged_environment(&live, &self.variables);
+        let lambda = self.ctx.aws.lambda();
+        update_when_ready(self.ctx, name, "UpdateFunctionConfiguration (environment)", || {
+            lambda.update_function_configuration().function_name(name).environment(environment.clone()).send()
+        })
+        .await
     }
 }

@@ -12,6 +12,7 @@
 pub mod apigw;
 pub mod aws;
 pub mod calls;
+pub mod clock;
 pub mod cloudfront;
 pub mod ensure;
 pub mod error;

@@ -10,14 +10,18 @@
 //! | `SERVICE-websocket-connections`| `connectionId` (S)  |                       | `ttl`         |
 //!
 //! AWS calls: `DescribeTable`, `CreateTable`, `UpdateTable` (billing mode), the `table_exists` waiter,
-//! `DescribeTimeToLive`, `UpdateTimeToLive`. The tables are ensured concurrently.
+//! `DescribeTimeToLive`, `UpdateTimeToLive`. The tables are ensured concurrently. A TTL `ENABLING` counts as
+//! enabled (AWS takes up to an hour); a changed TTL attribute disables the old one first, and since AWS allows
+//! one TTL change per table per hour, the step then says to resume in an hour.
 //! A table whose key schema differs cannot be changed in place: the step stops and says so.
 //!
 //! Outputs: `table_arn.<suffix>` for each table (e.g. `table_arn.conversations`).
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{anyhow, bail, Context as _, Result};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::client::Waiters;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_time_to_live::UpdateTimeToLiveError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableDescription,
     TimeToLiveSpecification, TimeToLiveStatus,
@@ -91,7 +95,21 @@ struct Table<'a> {
 /// A table as AWS describes it, with its TTL setting when the spec has one.
 struct LiveTable {
     description: TableDescription,
-    ttl_enabled_on: Option<String>,
+    ttl: Option<LiveTtl>,
+}
+
+/// The table's time-to-live attribute and its status (`ENABLING`/`DISABLING` last up to an hour).
+#[derive(Debug, Clone, PartialEq)]
+struct LiveTtl {
+    attribute: String,
+    status: TimeToLiveStatus,
+}
+
+impl LiveTtl {
+    /// Enabled, or on its way: `ENABLING` is the wanted state in progress, not something to redo.
+    fn is_on(&self) -> bool {
+        matches!(self.status, TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+    }
 }
 
 impl Table<'_> {
@@ -144,7 +162,7 @@ impl Table<'_> {
             .collect()
     }
 
-    async fn ttl(&self) -> Result<Option<String>> {
+    async fn ttl(&self) -> Result<Option<LiveTtl>> {
         if self.ttl_attribute().is_none() {
             return Ok(None);
         }
@@ -156,8 +174,56 @@ impl Table<'_> {
             .await
             .aws_context(|| format!("dynamodb:DescribeTimeToLive {}", self.name))?;
         let ttl = out.time_to_live_description();
-        let enabled = ttl.and_then(|t| t.time_to_live_status()) == Some(&TimeToLiveStatus::Enabled);
-        Ok(if enabled { ttl.and_then(|t| t.attribute_name()).map(str::to_string) } else { None })
+        let status = ttl.and_then(|t| t.time_to_live_status()).cloned();
+        let attribute = ttl.and_then(|t| t.attribute_name()).map(str::to_string);
+        Ok(attribute.zip(status).map(|(attribute, status)| LiveTtl { attribute, status }))
+    }
+
+    async fn set_ttl(&self, attribute: &str, enabled: bool) -> Result<(), SdkError<UpdateTimeToLiveError>> {
+        let spec = TimeToLiveSpecification::builder().enabled(enabled).attribute_name(attribute).build();
+        // Invariant: both required fields are set just above.
+        let spec = spec.expect("enabled and attribute_name are set");
+        self.client().update_time_to_live().table_name(&self.name).time_to_live_specification(spec).send().await?;
+        Ok(())
+    }
+
+    /// Enables the wanted TTL attribute, disabling another first (a table has one). AWS allows one TTL
+    /// change per table per hour, so a change of attribute takes two runs an hour apart: the error says so.
+    async fn converge_ttl(&self, live: Option<&LiveTtl>, wanted: &str) -> Result<LiveTtl> {
+        let cooldown = |what: String| {
+            anyhow!(
+                "table {}: {what}: AWS allows one time-to-live change per table per hour. Run `deployer resume` in \
+                 an hour to go on",
+                self.name
+            )
+        };
+        if let Some(old) = live.filter(|t| t.attribute != wanted && t.is_on()) {
+            match self.set_ttl(&old.attribute, false).await {
+                Ok(()) => {}
+                Err(err) if is_ttl_cooldown(&err) => {
+                    return Err(cooldown(format!(
+                        "its time-to-live attribute '{}' cannot be disabled yet",
+                        old.attribute
+                    )))
+                }
+                Err(err) => {
+                    return Err(err).aws_context(|| {
+                        format!("dynamodb:UpdateTimeToLive {} (disable '{}')", self.name, old.attribute)
+                    })
+                }
+            }
+            return Err(cooldown(format!(
+                "'{}' was just disabled, so the time-to-live attribute cannot become '{wanted}' yet",
+                old.attribute
+            )));
+        }
+        match self.set_ttl(wanted, true).await {
+            Ok(()) => Ok(LiveTtl { attribute: wanted.to_string(), status: TimeToLiveStatus::Enabling }),
+            Err(err) if is_ttl_cooldown(&err) => {
+                Err(cooldown(format!("the time-to-live attribute cannot become '{wanted}' yet")))
+            }
+            Err(err) => Err(err).aws_context(|| format!("dynamodb:UpdateTimeToLive {} (enable '{wanted}')", self.name)),
+        }
     }
 
     /// Whether a scan finds at least one item (an absent table holds none).
@@ -201,7 +267,7 @@ impl Resource for Table<'_> {
         let Some(description) = described.and_then(|out| out.table().cloned()) else {
             return Ok(None);
         };
-        Ok(Some(LiveTable { description, ttl_enabled_on: self.ttl().await? }))
+        Ok(Some(LiveTable { description, ttl: self.ttl().await? }))
     }
 
     async fn create(&self) -> Result<LiveTable> {
@@ -215,7 +281,7 @@ impl Resource for Table<'_> {
             .await
             .aws_context(|| format!("dynamodb:CreateTable {}", self.name))?;
         let description = self.wait_active().await?;
-        Ok(LiveTable { description, ttl_enabled_on: None })
+        Ok(LiveTable { description, ttl: None })
     }
 
     fn id(&self, live: &LiveTable) -> String {
@@ -228,7 +294,7 @@ impl Resource for Table<'_> {
         let arn =
             format!("arn:{}:dynamodb:{}:{}:table/{}", who.partition, self.ctx.settings.region, who.account, self.name);
         let description = TableDescription::builder().table_name(&self.name).table_arn(arn).build();
-        Some(LiveTable { description, ttl_enabled_on: None })
+        Some(LiveTable { description, ttl: None })
     }
 
     async fn delete(&self, _live: LiveTable) -> Result<()> {
@@ -261,7 +327,8 @@ impl Resource for Table<'_> {
         if billing != Some(&BillingMode::PayPerRequest) {
             fields.push("billing_mode");
         }
-        if self.ttl_attribute().is_some() && live.ttl_enabled_on.as_deref() != self.ttl_attribute() {
+        let ttl_on = |wanted: &str| live.ttl.as_ref().is_some_and(|t| t.attribute == wanted && t.is_on());
+        if self.ttl_attribute().is_some_and(|wanted| !ttl_on(wanted)) {
             fields.push("ttl");
         }
         Ok(fields)
@@ -279,18 +346,18 @@ impl Resource for Table<'_> {
             live.description = self.wait_active().await?;
         }
         if let (true, Some(attribute)) = (fields.contains(&"ttl"), self.ttl_attribute()) {
-            let spec = TimeToLiveSpecification::builder().enabled(true).attribute_name(attribute).build()?;
-            self.client()
-                .update_time_to_live()
-                .table_name(&self.name)
-                .time_to_live_specification(spec)
-                .send()
-                .await
-                .aws_context(|| format!("dynamodb:UpdateTimeToLive {}", self.name))?;
-            live.ttl_enabled_on = Some(attribute.to_string());
+            live.ttl = Some(self.converge_ttl(live.ttl.as_ref(), attribute).await?);
         }
         Ok(live)
     }
+}
+
+/// AWS's refusal of a second time-to-live change within the hour.
+fn is_ttl_cooldown(err: &SdkError<UpdateTimeToLiveError>) -> bool {
+    err.as_service_error().is_some_and(|e| {
+        e.meta().code() == Some("ValidationException")
+            && e.meta().message().is_some_and(|m| m.contains("multiple times"))
+    })
 }
 
 fn describe_keys(keys: &[KeySchemaElement]) -> String {

@@ -17,4 +17,8 @@ mod proxy;
 mod remote;
 mod servers;
 mod stages;
+mod strict;
+mod strict_defects;
+mod strict_model;
+mod strict_scenarios;
 mod verify;

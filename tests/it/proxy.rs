@@ -1,6 +1,7 @@
 //! A fault-injecting HTTP proxy between deployer and moto, on loopback. It forwards every request, names
 //! its AWS operation, counts reads and writes apart, and by rule answers errors, fails one operation
-//! every time, or stalls every request after the k-th so that a test can kill deployer right there.
+//! every time, or stalls every request after the k-th so that a test can kill deployer right there. In
+//! strict mode (`Rules::strict`) it also behaves as real AWS does where moto does not (see `strict.rs`).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -12,6 +13,8 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use crate::strict::{Call, Model, Strict};
 
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
@@ -25,6 +28,10 @@ pub struct Rules {
     /// For the first request of each of these operations (exact names): forward it, then answer 500, as
     /// when the service did the work but the answer was lost.
     pub lose_answer_once: Vec<String>,
+    /// Real AWS's quotas, in-between states and one-shot tokens, modelled in front of moto.
+    pub strict: Option<Strict>,
+    /// Answer HeadBucket with 403, as S3 does for a bucket of another account or without permission.
+    pub forbid_head_bucket: bool,
 }
 
 #[derive(Debug, Default)]
@@ -49,6 +56,8 @@ impl Seen {
 pub struct Proxy {
     pub url: String,
     pub seen: Arc<Mutex<Seen>>,
+    /// The strict model, when the rules ask for one: what it refused and what CloudFront invalidated.
+    pub model: Option<Arc<Model>>,
 }
 
 /// A small deterministic generator (SplitMix64), so a seed reproduces the same faults.
@@ -108,13 +117,24 @@ impl Proxy {
         let address: SocketAddr = listener.local_addr().expect("proxy address");
         listener.set_nonblocking(true).expect("non-blocking listener");
         let seen = Arc::new(Mutex::new(Seen::default()));
-        let state = (seen.clone(), Arc::new(Mutex::new(rules.seed)), rules, upstream.to_string());
+        let model = rules.strict.clone().map(|strict| Arc::new(Model::new(strict)));
+        let state = (seen.clone(), Arc::new(Mutex::new(rules.seed)), rules, upstream.to_string(), model.clone());
         // Its own thread and runtime: tests block on deployer processes while the proxy serves them.
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("proxy runtime");
             runtime.block_on(serve(listener, state));
         });
-        Proxy { url: format!("http://{address}"), seen }
+        Proxy { url: format!("http://{address}"), seen, model }
+    }
+
+    /// What the strict model refused, by error code (empty without strict mode).
+    pub fn refusals(&self) -> BTreeMap<String, u32> {
+        self.model.as_ref().map(|m| m.observed.lock().unwrap().refusals.clone()).unwrap_or_default()
+    }
+
+    /// The invalidations CloudFront really made, as (distribution, paths) (strict mode).
+    pub fn invalidations(&self) -> Vec<(String, Vec<String>)> {
+        self.model.as_ref().map(|m| m.observed.lock().unwrap().invalidations.clone()).unwrap_or_default()
     }
 
     pub fn seen<T>(&self, read: impl FnOnce(&Seen) -> T) -> T {
@@ -154,7 +174,7 @@ impl Proxy {
     }
 }
 
-type State = (Arc<Mutex<Seen>>, Arc<Mutex<u64>>, Rules, String);
+type State = (Arc<Mutex<Seen>>, Arc<Mutex<u64>>, Rules, String, Option<Arc<Model>>);
 
 async fn serve(listener: std::net::TcpListener, state: State) {
     let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
@@ -175,11 +195,29 @@ async fn handle(
     client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
     state: Arc<State>,
 ) -> Result<Response<Full<Bytes>>, hyper::Error> {
-    let (seen, random, rules, upstream) = &*state;
+    let (seen, random, rules, upstream, model) = &*state;
     let (parts, body) = request.into_parts();
     let body = body.collect().await?.to_bytes();
     let (name, read) = operation(&parts, &body);
     let json_protocol = parts.headers.contains_key("x-amz-target");
+    let header = |h: &str| parts.headers.get(h).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let authorization = header("authorization");
+    let service = authorization.split("Credential=").nth(1).and_then(|c| c.split('/').nth(3)).unwrap_or_default();
+    let target = header("x-amz-target");
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let call = Call {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        service,
+        target: target.rsplit('.').next().filter(|t| !t.is_empty()),
+        action: text.split('&').find_map(|p| p.strip_prefix("Action=")),
+        body: &body,
+    };
+    if rules.forbid_head_bucket && parts.method == hyper::Method::HEAD && service == "s3" {
+        let mut response = Response::new(Full::new(Bytes::new()));
+        *response.status_mut() = StatusCode::FORBIDDEN;
+        return Ok(response);
+    }
 
     let stall = {
         let mut seen = seen.lock().unwrap();
@@ -208,12 +246,17 @@ async fn handle(
         }
     }
 
+    if let Some(answer) = model.as_ref().and_then(|m| m.before(&call)) {
+        seen.lock().unwrap().faults += 1;
+        return Ok(answer);
+    }
+
     let uri = format!("{upstream}{}", parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
     let mut forward = Request::builder().method(parts.method.clone()).uri(uri);
     for (header, value) in &parts.headers {
         forward = forward.header(header, value);
     }
-    let forward = forward.body(Full::new(body)).expect("a forwardable request");
+    let forward = forward.body(Full::new(body.clone())).expect("a forwardable request");
     let answer = match client.request(forward).await {
         Ok(answer) => answer,
         Err(error) => {
@@ -228,8 +271,12 @@ async fn handle(
         let tally = if read { &mut seen.reads } else { &mut seen.writes };
         *tally.entry(name.clone()).or_default() += 1;
     }
-    let (parts, body) = answer.into_parts();
+    let (answer_parts, body) = answer.into_parts();
     let body = body.collect().await?.to_bytes();
+    let body = match model {
+        Some(model) => model.after(&call, answer_parts.status.as_u16(), body),
+        None => body,
+    };
     let lose = {
         let mut seen = seen.lock().unwrap();
         let lose = rules.lose_answer_once.contains(&name) && !seen.answers_lost.contains(&name);
@@ -243,5 +290,7 @@ async fn handle(
         *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         return Ok(response);
     }
-    Ok(Response::from_parts(parts, Full::new(body)))
+    let mut answer_parts = answer_parts;
+    answer_parts.headers.remove("content-length");
+    Ok(Response::from_parts(answer_parts, Full::new(body)))
 }

@@ -1,7 +1,6 @@
 //! The six functions: created with the bundle, configuration and code updated only where they differ.
 
-use anyhow::{Context as _, Result};
-use aws_sdk_lambda::client::Waiters;
+use anyhow::Result;
 use aws_sdk_lambda::error::SdkError;
 use aws_sdk_lambda::operation::create_function::CreateFunctionError;
 use aws_sdk_lambda::primitives::Blob;
@@ -10,8 +9,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::aws::{absent_if, AwsContext};
+use crate::ensure::AfterCreate;
 use crate::ensure::Resource;
-use crate::lambda::{environment_has, merged_environment, wait_updated, FUNCTION_WAIT};
+use crate::lambda::{check_not_failed, environment_has, merged_environment, update_when_ready, wait_ready};
 use crate::manual::{FunctionSpec, TABLE_VARIABLES};
 use crate::outputs;
 use crate::package::Package;
@@ -114,22 +114,16 @@ impl Resource for Function<'_> {
         let created = loop {
             match self.create_once().await {
                 Err(err) if attempt < ROLE_PROPAGATION_ATTEMPTS && role_not_assumable_yet(&err) => {
-                    tokio::time::sleep(delay).await;
+                    crate::clock::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(8));
                     attempt += 1;
                 }
                 other => break other.aws_context(|| format!("lambda:CreateFunction {}", self.name))?,
             }
         };
-        let done = self
-            .client()
-            .wait_until_function_active_v2()
-            .function_name(&self.name)
-            .wait(FUNCTION_WAIT)
-            .await
-            .with_context(|| format!("waiting for function {} to become Active", self.name))?;
-        let config = done.as_result().ok().and_then(|out| out.configuration().cloned());
-        Ok(config.unwrap_or(created))
+        // The function exists from here on: a failure to become Active is its failure, not a lost answer.
+        let ready = wait_ready(self.ctx, &self.name).await.map_err(AfterCreate)?;
+        Ok(if ready.function_arn().is_some() { ready } else { created })
     }
 
     fn id(&self, live: &FunctionConfiguration) -> String {
@@ -144,7 +138,9 @@ impl Resource for Function<'_> {
         Some(FunctionConfiguration::builder().function_name(&self.name).function_arn(arn).build())
     }
 
+    /// A `Failed` function fails the step, naming AWS's reason, even when nothing else differs.
     fn differences(&self, live: &FunctionConfiguration) -> Result<Vec<&'static str>> {
+        check_not_failed(&self.name, live)?;
         let mut fields = self.config_differences(live);
         if live.code_sha256() != Some(self.package.code_sha256.as_str()) {
             fields.push("code");
@@ -152,31 +148,33 @@ impl Resource for Function<'_> {
         Ok(fields)
     }
 
-    async fn update(&self, mut live: FunctionConfiguration, fields: &[&'static str]) -> Result<FunctionConfiguration> {
+    /// Waits out `Pending` or `InProgress` first (a run resumed after a kill may find the function so), then
+    /// updates the configuration and the code, each waited for.
+    async fn update(&self, _live: FunctionConfiguration, fields: &[&'static str]) -> Result<FunctionConfiguration> {
+        let mut live = wait_ready(self.ctx, &self.name).await?;
+        let (name, settings, lambda) = (&self.name, self.ctx.settings, self.client());
         if fields.iter().any(|f| CONFIG_FIELDS.contains(f)) {
-            self.client()
-                .update_function_configuration()
-                .function_name(&self.name)
-                .runtime(Runtime::from(self.ctx.settings.runtime.as_str()))
-                .role(self.role_arn)
-                .handler(self.ctx.settings.handler(self.spec))
-                .timeout(self.ctx.settings.timeout(self.spec))
-                .memory_size(self.ctx.settings.memory(self.spec))
-                .environment(merged_environment(&live, &self.owned_environment()))
-                .send()
-                .await
-                .aws_context(|| format!("lambda:UpdateFunctionConfiguration {}", self.name))?;
-            live = wait_updated(self.ctx, &self.name).await?;
+            let environment = merged_environment(&live, &self.owned_environment());
+            live = update_when_ready(self.ctx, name, "UpdateFunctionConfiguration", || {
+                lambda
+                    .update_function_configuration()
+                    .function_name(name)
+                    .runtime(Runtime::from(settings.runtime.as_str()))
+                    .role(self.role_arn)
+                    .handler(settings.handler(self.spec))
+                    .timeout(settings.timeout(self.spec))
+                    .memory_size(settings.memory(self.spec))
+                    .environment(environment.clone())
+                    .send()
+            })
+            .await?;
         }
         if fields.contains(&"code") {
-            self.client()
-                .update_function_code()
-                .function_name(&self.name)
-                .zip_file(Blob::new(self.package.zip.clone()))
-                .send()
-                .await
-                .aws_context(|| format!("lambda:UpdateFunctionCode {}", self.name))?;
-            live = wait_updated(self.ctx, &self.name).await?;
+            let zip = Blob::new(self.package.zip.clone());
+            live = update_when_ready(self.ctx, name, "UpdateFunctionCode", || {
+                lambda.update_function_code().function_name(name).zip_file(zip.clone()).send()
+            })
+            .await?;
         }
         Ok(live)
     }

@@ -10,7 +10,7 @@ use aws_sdk_cloudfront::types::{
 
 use crate::aws::{absent_if, AwsContext};
 use crate::cloudfront::update_distribution_config;
-use crate::ensure::{Resource, PLANNED};
+use crate::ensure::{recorded_token, Recorder, Resource, PLANNED};
 use crate::manual::distribution_comment;
 use crate::outputs;
 use crate::step::Context;
@@ -106,7 +106,12 @@ pub(super) struct Distribution<'a> {
     pub(super) ctx: &'a Context<'a>,
     pub(super) bucket_domain: String,
     pub(super) oac_id: &'a str,
+    /// Where a new distribution's caller reference is recorded; `None` in `destroy`, which creates nothing.
+    pub(super) recorder: Option<&'a dyn Recorder>,
 }
+
+/// The state key of the caller reference of the distribution deployer created.
+const REFERENCE_KEY: &str = "distribution_caller_reference";
 
 pub(super) struct LiveDistribution {
     pub(super) id: String,
@@ -116,9 +121,9 @@ pub(super) struct LiveDistribution {
 }
 
 impl Distribution<'_> {
-    fn new_config(&self) -> Result<DistributionConfig> {
+    fn new_config(&self, caller_reference: &str) -> Result<DistributionConfig> {
         let mut config = DistributionConfig::builder()
-            .caller_reference(self.caller_reference())
+            .caller_reference(caller_reference)
             .comment("")
             .enabled(true)
             .origins(self.origins()?)
@@ -128,8 +133,22 @@ impl Distribution<'_> {
         Ok(config)
     }
 
-    fn caller_reference(&self) -> String {
+    /// `deployer-SERVICE-frontend-TOKEN`: CloudFront accepts a caller reference once ever, even after the
+    /// distribution is deleted, so each creation has its own (recorded before the request).
+    fn caller_reference(&self, token: &str) -> String {
+        format!("{}-{token}", self.reference_prefix())
+    }
+
+    fn reference_prefix(&self) -> String {
         format!("deployer-{}-frontend", self.ctx.settings.service)
+    }
+
+    /// A caller reference deployer gave this service's distribution: this one's, or an older deployer's
+    /// fixed `deployer-SERVICE-frontend`.
+    fn is_ours(&self, reference: &str) -> bool {
+        let Some(rest) = reference.strip_prefix(&self.reference_prefix()) else { return false };
+        rest.is_empty()
+            || rest.strip_prefix('-').is_some_and(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_hexdigit()))
     }
 
     fn origins(&self) -> Result<Origins> {
@@ -263,7 +282,7 @@ impl Resource for Distribution<'_> {
             let ours = summary.comment() == comment || origins.iter().any(|o| o.domain_name() == self.bucket_domain);
             // A summary that names neither (moto lists only IDs) is asked for its caller reference.
             let silent = summary.comment().is_empty() && origins.is_empty();
-            if ours || (silent && self.caller_reference_of(summary.id()).await? == self.caller_reference()) {
+            if ours || (silent && self.is_ours(&self.caller_reference_of(summary.id()).await?)) {
                 ids.push(summary.id().to_string());
             }
         }
@@ -281,18 +300,19 @@ impl Resource for Distribution<'_> {
 
     /// Lets a plan go on to the bucket policy, which names the distribution.
     fn planned(&self) -> Option<LiveDistribution> {
-        let config = self.new_config().ok()?;
+        let config = self.new_config(PLANNED).ok()?;
         Some(LiveDistribution { id: PLANNED.into(), arn: PLANNED.into(), domain: PLANNED.into(), config })
     }
 
     async fn create(&self) -> Result<LiveDistribution> {
-        let config = self.new_config()?;
+        let recorder = self.recorder.context("a distribution is only created by `ensure`, which gives its recorder")?;
+        let reference = self.caller_reference(&recorded_token(recorder, REFERENCE_KEY, 16)?);
+        let config = self.new_config(&reference)?;
         let created = self.ctx.aws.cloudfront().create_distribution().distribution_config(config).send().await;
         let created = match created {
             Err(err) if err.as_service_error().is_some_and(|e| e.is_distribution_already_exists()) => bail!(
-                "a distribution with caller reference {} exists but its comment was changed, so deployer cannot \
-                 tell it is the service's: restore its comment to '{}', then run again",
-                self.caller_reference(),
+                "a distribution with caller reference {reference} exists but its comment was changed, so deployer \
+                 cannot tell it is the service's: restore its comment to '{}', then run again",
                 distribution_comment(&self.ctx.settings.service)
             ),
             other => other.aws_context(|| "cloudfront:CreateDistribution".to_string())?,

@@ -5,7 +5,8 @@
 //!   through an Origin Access Control (`SERVICE-frontend-oac`, SigV4) and the bucket policy grants
 //!   `s3:GetObject` to that one distribution only, so the files are served over HTTPS by CloudFront and
 //!   nobody can read the bucket directly.
-//! - A CloudFront distribution with a stable `CallerReference` (`deployer-SERVICE-frontend`) and the
+//! - A CloudFront distribution with a `CallerReference` unique to its creation (`deployer-SERVICE-frontend-TOKEN`,
+//!   recorded before the request: CloudFront refuses one it has seen, even of a deleted distribution) and the
 //!   comment `SERVICE frontend (deployer)`: looked up by the ID in state, then in the listing by that
 //!   comment or by the bucket as its origin (a listing that shows neither is asked for each
 //!   distribution's caller reference), before one is created. HTTPS redirect, compression, the managed CachingOptimized policy, `index.html` as
@@ -20,7 +21,9 @@
 //!   objects no longer in `dist/` are deleted; `Content-Type` from the extension; `Cache-Control` no-cache
 //!   for HTML and `config.js`, a year for fingerprinted assets, an hour otherwise; uploads 16 at a time.
 //! - One invalidation per run that changed something, of the changed paths (`/*` past 15), with a
-//!   CallerReference derived from them so a retry cannot make a second. The paths are recorded in state
+//!   CallerReference unique to that invalidation (recorded before the request with a digest of its paths, so a
+//!   retry of the same paths gets the earlier invalidation back and a later change, even back to earlier
+//!   content, is invalidated anew). The paths are recorded in state
 //!   (`pending_invalidation`) before the upload, so a run killed after uploading still invalidates them.
 //!
 //! AWS calls: `s3:HeadBucket`, `CreateBucket`, `GetPublicAccessBlock`, `PutPublicAccessBlock`,
@@ -163,7 +166,7 @@ impl Step for Frontend {
     async fn destroy(&self, ctx: &Context<'_>, _teardown: &Teardown, recorder: &dyn Recorder) -> Result<()> {
         let bucket = ctx.name("frontend");
         let bucket_domain = format!("{bucket}.s3.{}.amazonaws.com", ctx.settings.region);
-        remove(&Distribution { ctx, bucket_domain, oac_id: "" }, recorder).await?;
+        remove(&Distribution { ctx, bucket_domain, oac_id: "", recorder: None }, recorder).await?;
         remove(&AccessControl { ctx, name: ctx.name("frontend-oac") }, recorder).await?;
         remove(&Bucket { ctx, name: bucket }, recorder).await
     }
@@ -197,7 +200,8 @@ impl Step for Frontend {
         record_if_changed(recorder, &outputs::BUCKET.key, &bucket_name)?;
         let oac = ensure(&AccessControl { ctx, name: ctx.name("frontend-oac") }, recorder).await?;
         let bucket_domain = format!("{bucket_name}.s3.{}.amazonaws.com", ctx.settings.region);
-        let distribution = ensure(&Distribution { ctx, bucket_domain, oac_id: &oac }, recorder).await?;
+        let distribution =
+            ensure(&Distribution { ctx, bucket_domain, oac_id: &oac, recorder: Some(recorder) }, recorder).await?;
         record_if_changed(recorder, &outputs::DISTRIBUTION_ARN.key, &distribution.arn)?;
         record_if_changed(recorder, &outputs::DISTRIBUTION_DOMAIN.key, &distribution.domain)?;
         record_if_changed(recorder, outputs::SITE_URL_KEY, &format!("https://{}", distribution.domain))?;

@@ -145,8 +145,7 @@ pub(super) async fn invalidate(
         recorder.report(&format!("invalidation of {}", paths.join(" ")), &Change::Created);
         return Ok(());
     }
-    // The same set of changes gives the same reference, so CloudFront treats a retry as the same request.
-    let reference = hex(&Sha256::digest(json!([distribution_id, pending]).to_string()))[..32].to_string();
+    let reference = invalidation_reference(recorder, distribution_id, &paths)?;
     let batch = InvalidationBatch::builder()
         .paths(Paths::builder().quantity(paths.len() as i32).set_items(Some(paths.clone())).build()?)
         .caller_reference(reference)
@@ -163,8 +162,26 @@ pub(super) async fn invalidate(
     // The ID goes to the report, not the state: a changing output would make dependents' fingerprints churn.
     let id = created.invalidation.map(|i| i.id).unwrap_or_default();
     recorder.record("pending_invalidation", "[]")?;
+    recorder.record(REFERENCE_KEY, "")?;
     recorder.report(&format!("invalidation {id} of {}", paths.join(" ")), &Change::Created);
     Ok(())
+}
+
+/// The state key of the caller reference of the invalidation under way.
+const REFERENCE_KEY: &str = "invalidation_reference";
+
+/// CloudFront answers a caller reference it has seen with the earlier invalidation and invalidates nothing
+/// new, so each invalidation has its own: `TOKEN-DIGEST`, recorded before the request. A retry of the same
+/// paths (after a kill or a lost answer) reuses it and gets the earlier one back; other paths get a new one.
+fn invalidation_reference(recorder: &dyn Recorder, distribution_id: &str, paths: &[String]) -> Result<String> {
+    let digest = hex(&Sha256::digest(json!([distribution_id, paths]).to_string()))[..16].to_string();
+    let recorded = recorder.recorded(REFERENCE_KEY).filter(|r| r.ends_with(&format!("-{digest}")));
+    if let Some(reference) = recorded {
+        return Ok(reference);
+    }
+    let reference = format!("{}-{digest}", crate::names::unique_token(16));
+    recorder.record(REFERENCE_KEY, &reference)?;
+    Ok(reference)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::aws::{absent_if, AwsContext};
-use crate::ensure::{Recorder, Resource, PLANNED};
+use crate::ensure::{recorded_token, Recorder, Resource, PLANNED};
 use crate::package::hex;
 use crate::step::Context;
 
@@ -18,6 +18,8 @@ use super::zone::LiveZone;
 
 /// ACM has no waiter for the validation records to appear after a request (seconds on AWS).
 const VALIDATION_RECORD_ATTEMPTS: u32 = 10;
+/// How long a certificate may stay "in use" after what used it is gone before deleting it gives up.
+const IN_USE_WAIT: Duration = Duration::from_secs(600);
 
 pub(super) struct Certificate<'a> {
     pub(super) ctx: &'a Context<'a>,
@@ -34,12 +36,7 @@ pub(super) struct Certificate<'a> {
 /// `destroy`, so a later deployment does not get back the ARN of a certificate destroy deleted (ACM
 /// remembers a token for an hour).
 pub(super) fn certificate_token(recorder: &dyn Recorder) -> Result<String> {
-    if let Some(token) = recorder.recorded("certificate_token") {
-        return Ok(token);
-    }
-    let token = crate::names::unique_token(32);
-    recorder.record("certificate_token", &token)?;
-    Ok(token)
+    recorded_token(recorder, "certificate_token", 32)
 }
 
 pub(super) struct LiveCertificate {
@@ -93,6 +90,44 @@ impl Certificate<'_> {
         Ok(Some(LiveCertificate { arn: arn.to_string(), status: certificate.status().cloned(), validation }))
     }
 
+    /// The certificate once ACM shows a validation record for each of its names: they appear seconds after
+    /// the request (ACM offers no waiter for them), and a run resumed after a kill may find them missing.
+    pub(super) async fn with_all_records(&self, live: LiveCertificate) -> Result<LiveCertificate> {
+        let complete = |c: &LiveCertificate| c.validation.len() >= self.names.len();
+        if complete(&live) {
+            return Ok(live);
+        }
+        for attempt in 1..=VALIDATION_RECORD_ATTEMPTS {
+            crate::clock::sleep(Duration::from_secs(u64::from(attempt))).await;
+            if let Some(live) = self.describe(&live.arn).await?.filter(complete) {
+                return Ok(live);
+            }
+        }
+        bail!(
+            "certificate {} shows no DNS validation record for some of {} after a minute: run `deployer resume` to \
+             look again",
+            live.arn,
+            self.names.join(", ")
+        )
+    }
+
+    /// Polls until the certificate is ISSUED (true), for at most `limit`.
+    async fn until_issued(&self, arn: &str, limit: Duration) -> Result<bool> {
+        let started = std::time::Instant::now();
+        let mut delay = Duration::from_secs(5);
+        loop {
+            let status = self.describe(arn).await?.and_then(|c| c.status);
+            if status == Some(CertificateStatus::Issued) {
+                return Ok(true);
+            }
+            if started.elapsed() >= crate::clock::scaled(limit) {
+                return Ok(false);
+            }
+            crate::clock::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(60));
+        }
+    }
+
     pub(super) async fn wait_issued(&self, live: &LiveCertificate, zone: &LiveZone) -> Result<()> {
         if live.status == Some(CertificateStatus::Issued) {
             return Ok(());
@@ -106,7 +141,9 @@ impl Certificate<'_> {
             .certificate_arn(&live.arn)
             .wait(limit)
             .await;
-        if waited.is_ok() {
+        // The waiter stops at validation SUCCESS; the certificate can still be PENDING_VALIDATION a little
+        // longer, and a custom domain or a distribution refuses it until it is ISSUED.
+        if waited.is_ok() && self.until_issued(&live.arn, limit).await? {
             return Ok(());
         }
         let records: Vec<String> = live.validation.iter().map(|(n, v)| format!("{n} CNAME {v}")).collect();
@@ -127,12 +164,34 @@ impl Certificate<'_> {
 impl Resource for Certificate<'_> {
     type Live = LiveCertificate;
 
+    /// ACM keeps a certificate "in use" for a while after its custom domain or distribution let it go
+    /// (seconds to minutes): ResourceInUseException is retried for up to ten minutes, as terraform does.
     async fn delete(&self, live: LiveCertificate) -> Result<()> {
-        let deleted = self.ctx.aws.acm(self.region).delete_certificate().certificate_arn(&live.arn).send().await;
-        deleted.aws_context(|| {
-            format!("acm:DeleteCertificate {} (in use by something other than this service?)", live.arn)
-        })?;
-        Ok(())
+        let started = std::time::Instant::now();
+        let mut delay = Duration::from_secs(2);
+        loop {
+            let deleted = self.ctx.aws.acm(self.region).delete_certificate().certificate_arn(&live.arn).send().await;
+            match deleted {
+                Err(err)
+                    if err.as_service_error().is_some_and(|e| e.is_resource_in_use_exception())
+                        && started.elapsed() < crate::clock::scaled(IN_USE_WAIT) =>
+                {
+                    crate::clock::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                }
+                other => {
+                    other.aws_context(|| {
+                        format!(
+                            "acm:DeleteCertificate {} (still in use after {} minutes: by something other than this \
+                             service?)",
+                            live.arn,
+                            IN_USE_WAIT.as_secs() / 60
+                        )
+                    })?;
+                    return Ok(());
+                }
+            }
+        }
     }
 
     fn planned(&self) -> Option<LiveCertificate> {
@@ -193,14 +252,9 @@ impl Resource for Certificate<'_> {
             .await
             .aws_context(|| format!("acm:RequestCertificate {}", self.names.join(", ")))?;
         let arn = requested.certificate_arn.context("RequestCertificate returned no ARN")?;
-        // The validation records appear seconds after the request; ACM offers no waiter for them.
-        for attempt in 1..=VALIDATION_RECORD_ATTEMPTS {
-            if let Some(live) = self.describe(&arn).await?.filter(|c| c.validation.len() == self.names.len()) {
-                return Ok(live);
-            }
-            tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
-        }
-        bail!("certificate {arn} shows no DNS validation records after a minute: run `deployer resume` to look again")
+        let live =
+            self.describe(&arn).await?.with_context(|| format!("certificate {arn} vanished after its request"))?;
+        self.with_all_records(live).await
     }
 
     fn id(&self, live: &LiveCertificate) -> String {

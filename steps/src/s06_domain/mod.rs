@@ -1,14 +1,17 @@
 //! Manual section 4, "Custom domain (Route 53 + ACM)": step `06-domain`. Skipped without `--domain`.
 //!
 //! - Hosted zone for DOMAIN: the public zone of that name is reused (several: the step stops), else one is
-//!   created with the CallerReference `deployer-DOMAIN`, so a retry cannot make a second. Its name servers
+//!   created with a CallerReference unique to that creation (`deployer-DOMAIN-TOKEN`, recorded before the
+//!   request), so a retry cannot make a second and a redeploy after `destroy --delete-zone` is not refused. Its name servers
 //!   are recorded and shown: the registrar must point the domain at them.
 //! - ACM certificate **in us-east-1** (CloudFront takes no other) for DOMAIN, www., api. and ws., DNS
 //!   validation, with an idempotency token; an ISSUED or pending certificate for exactly these names is
 //!   reused. Outside us-east-1 a second certificate, in the region, covers api. and ws. for the regional API
 //!   domains. The validation CNAMEs are UPSERTed into the zone, then the `certificate_validated` waiter
 //!   waits up to `--cert-wait` (default 45 min); past it the step fails naming the name servers and the
-//!   records, and `deployer resume` waits again.
+//!   records, and `deployer resume` waits again. Past the validation the step waits for `ISSUED` (a custom
+//!   domain refuses a certificate until then); a certificate found again after a kill is waited on until it
+//!   shows every validation record. `destroy` retries DeleteCertificate while ACM still calls it in use.
 //! - Custom domains: `api.DOMAIN` (REST, REGIONAL, TLS 1.2, base path mapping to the stage) and `ws.DOMAIN`
 //!   (API Gateway v2, API mapping to the stage); the distribution gets the aliases DOMAIN and www.DOMAIN
 //!   with the certificate (SNI, TLSv1.2_2021). Only these distribution fields are owned here.
@@ -80,7 +83,7 @@ impl Step for Domain {
         let Some(domain) = ctx.settings.domain.as_deref().filter(|_| teardown.delete_zone) else {
             return Ok(());
         };
-        let zone = HostedZone { ctx, domain };
+        let zone = HostedZone { ctx, domain, recorder: None };
         let recorded = ctx.get_optional(&outputs::ZONE_ID);
         let Some(live) = zone.find(recorded).await? else {
             return Ok(());
@@ -102,7 +105,7 @@ impl Step for Domain {
             return Ok(());
         };
         let names = [domain.clone(), format!("www.{domain}"), format!("api.{domain}"), format!("ws.{domain}")];
-        let zone_spec = HostedZone { ctx, domain: &domain };
+        let zone_spec = HostedZone { ctx, domain: &domain, recorder: None };
         let zone = zone_spec.find(recorder.recorded(&outputs::ZONE_ID.key).as_deref()).await?;
         if let Some(zone) = &zone {
             delete_records(ctx, &zone.id, &names, recorder).await?;
@@ -174,7 +177,7 @@ impl Names {
 /// The zone, with its name servers recorded and shown: the registrar must list them.
 async fn ensure_zone(ctx: &Context<'_>, recorder: &dyn Recorder, names: &Names) -> Result<zone::LiveZone> {
     let domain = &names.apex;
-    let zone = ensure(&HostedZone { ctx, domain }, recorder).await?;
+    let zone = ensure(&HostedZone { ctx, domain, recorder: Some(recorder) }, recorder).await?;
     record_if_changed(recorder, "name_servers", &zone.name_servers.join(","))?;
     if is_planned(&zone.id) {
         recorder
@@ -210,6 +213,12 @@ async fn ensure_certificates(
     let mut certificates = vec![ensure(&global, recorder).await?];
     if let Some(regional) = &regional {
         certificates.push(ensure(regional, recorder).await?);
+    }
+    if !recorder.planning() {
+        // A certificate found again after a kill may not show all its validation records yet.
+        let specs = std::iter::once(&global).chain(regional.as_ref());
+        let complete = futures::future::try_join_all(specs.zip(certificates).map(|(s, c)| s.with_all_records(c)));
+        certificates = complete.await?;
     }
     let validation: Vec<ResourceRecordSet> =
         certificates.iter().flat_map(|c| c.validation_records()).collect::<Result<_>>()?;

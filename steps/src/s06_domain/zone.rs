@@ -3,7 +3,7 @@
 use anyhow::{bail, Context as _, Result};
 
 use crate::aws::{absent_if, AwsContext};
-use crate::ensure::{Resource, PLANNED};
+use crate::ensure::{recorded_token, Recorder, Resource, PLANNED};
 use crate::outputs;
 use crate::step::Context;
 
@@ -12,7 +12,12 @@ use super::records::fqdn;
 pub(super) struct HostedZone<'a> {
     pub(super) ctx: &'a Context<'a>,
     pub(super) domain: &'a str,
+    /// Where a new zone's caller reference is recorded; `None` where no zone is ever created (checks, destroy).
+    pub(super) recorder: Option<&'a dyn Recorder>,
 }
+
+/// The state key of the caller reference of the zone deployer created.
+const REFERENCE_KEY: &str = "zone_caller_reference";
 
 pub(super) struct LiveZone {
     pub(super) id: String,
@@ -82,14 +87,20 @@ impl Resource for HostedZone<'_> {
         }
     }
 
+    /// Route 53 accepts a caller reference once ever, even after the zone is deleted: it is unique per
+    /// creation (`deployer-DOMAIN-TOKEN`), recorded before the request so that a retry reuses it.
     async fn create(&self) -> Result<LiveZone> {
+        let recorder = self.recorder.context("a zone is only created by `ensure`, which gives its recorder")?;
+        let token = recorded_token(recorder, REFERENCE_KEY, 16)?;
+        // CallerReference takes at most 128 characters.
+        let domain: String = self.domain.chars().take(100).collect();
         let created = self
             .ctx
             .aws
             .route53()
             .create_hosted_zone()
             .name(self.domain)
-            .caller_reference(format!("deployer-{}", self.domain))
+            .caller_reference(format!("deployer-{domain}-{token}"))
             .send()
             .await
             .aws_context(|| format!("route53:CreateHostedZone {}", self.domain))?;

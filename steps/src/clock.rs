@@ -1,0 +1,25 @@
+//! Waiting, on one clock the tests can speed up: `DEPLOYER_TIME_SCALE` (tests only, e.g. `0.01`) shrinks
+//! every deliberate wait of deployer's (pacing, back-off, polling, the SDK's waiters) by that factor, as the
+//! test proxy shrinks AWS's in-between states by the same factor. Unset, waits are as AWS needs them.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The factor every deliberate wait is multiplied by (1 unless a test sets `DEPLOYER_TIME_SCALE`).
+pub fn time_scale() -> f64 {
+    static SCALE: OnceLock<f64> = OnceLock::new();
+    *SCALE.get_or_init(|| {
+        let given = std::env::var("DEPLOYER_TIME_SCALE").ok().and_then(|v| v.parse::<f64>().ok());
+        given.filter(|s| s.is_finite() && *s > 0.0 && *s <= 1.0).unwrap_or(1.0)
+    })
+}
+
+/// A wait as it should last on this clock.
+pub fn scaled(wait: Duration) -> Duration {
+    wait.mul_f64(time_scale())
+}
+
+/// Sleeps for `wait` on this clock.
+pub async fn sleep(wait: Duration) {
+    tokio::time::sleep(scaled(wait)).await;
+}

@@ -1,0 +1,123 @@
+//! One test per defect a real account exposes and moto hides, each under the strict proxy: each fails
+//! on the deployer before the fix and passes after.
+
+use crate::strict::Strict;
+use crate::strict_scenarios::{strict_inventory, strict_proxy_with, through, SCALE};
+use crate::support::{inventory, Deployment, REGION};
+
+fn deploy_args(d: &Deployment, extra: &[&str]) -> Vec<String> {
+    let mut args = d.deploy_args();
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args
+}
+
+fn args(list: &[String]) -> Vec<&str> {
+    list.iter().map(String::as_str).collect()
+}
+
+#[tokio::test]
+async fn strict_defect_a_certificate_validated_but_not_yet_issued_is_waited_for() {
+    let d = Deployment::new("strict-issued");
+    let mut strict = Strict::all(SCALE);
+    strict.issued_after_validation = 600.0; // validated, then ten minutes until ISSUED (6 s here)
+    let proxy = strict_proxy_with(strict);
+    let run = through(&d, &proxy, &args(&deploy_args(&d, &[])));
+    run.assert_ok();
+    assert!(!proxy.refusals().contains_key("BadRequestException"), "{:?}", proxy.refusals());
+    assert_eq!(inventory(&d.service).await, strict_inventory(&d.service));
+}
+
+#[tokio::test]
+async fn strict_defect_a_certificate_found_before_its_records_show_is_waited_on_for_all_of_them() {
+    let d = Deployment::new("strict-records");
+    let mut strict = Strict::all(SCALE);
+    strict.records_after_request = 20.0;
+    let proxy = strict_proxy_with(strict);
+    // As a run killed right after RequestCertificate leaves it: the certificate exists, its records not yet.
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&proxy.url)
+        .region(aws_config::Region::new(REGION))
+        .credentials_provider(aws_sdk_lambda::config::Credentials::new("test", "test", None, None, "tests"))
+        .load()
+        .await;
+    let domain = format!("{}.com", d.service);
+    let names: Vec<String> = ["www", "api", "ws"].iter().map(|n| format!("{n}.{domain}")).collect();
+    aws_sdk_acm::Client::new(&config)
+        .request_certificate()
+        .domain_name(&domain)
+        .set_subject_alternative_names(Some(names))
+        .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
+        .send()
+        .await
+        .unwrap();
+
+    let run = through(&d, &proxy, &args(&deploy_args(&d, &["--cert-wait", "60s"])));
+    run.assert_ok();
+    assert_eq!(inventory(&d.service).await, strict_inventory(&d.service));
+}
+
+#[tokio::test]
+async fn strict_defect_a_function_that_ends_failed_fails_the_step_with_aws_reason() {
+    let d = Deployment::new("strict-failed");
+    let mut strict = Strict::all(SCALE);
+    strict.failing_functions = vec![format!("{}-usage-handler", d.service)];
+    let proxy = strict_proxy_with(strict);
+    let run = through(&d, &proxy, &args(&deploy_args(&d, &[])));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("step 02-lambda failed"), "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("function {}-usage-handler is Failed", d.service)), "{}", run.stderr);
+    assert!(run.stderr.contains("handler module not found"), "AWS's StateReason: {}", run.stderr);
+    // Found again by a later run, it still fails the step: a Failed function is never taken as done.
+    let again = through(&d, &proxy, &["resume"]);
+    assert_eq!(again.code, 1, "{}", again.stderr);
+    assert!(again.stderr.contains("is Failed"), "{}", again.stderr);
+}
+
+#[tokio::test]
+async fn strict_defect_a_function_still_pending_on_resume_is_waited_for_before_its_update() {
+    let d = Deployment::new("strict-pending");
+    let mut strict = Strict::all(SCALE);
+    strict.pending = 300.0; // 3 s here
+    let proxy = strict_proxy_with(strict);
+    through(&d, &proxy, &args(&deploy_args(&d, &[]))).assert_ok();
+    // As a run killed right after CreateFunction leaves it: the function exists, Pending, not yet as wanted.
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&proxy.url)
+        .region(aws_config::Region::new(REGION))
+        .credentials_provider(aws_sdk_lambda::config::Credentials::new("test", "test", None, None, "tests"))
+        .load()
+        .await;
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let name = format!("{}-prompt-crud", d.service);
+    let current = lambda.get_function().function_name(&name).send().await.unwrap();
+    let current = current.configuration().unwrap().clone();
+    lambda.delete_function().function_name(&name).send().await.unwrap();
+    let zip = std::fs::read(d.path(".deployer/cache/bundle.zip")).unwrap_or_else(|_| tiny_zip());
+    lambda
+        .create_function()
+        .function_name(&name)
+        .runtime(aws_sdk_lambda::types::Runtime::Python312)
+        .role(current.role().unwrap())
+        .handler(current.handler().unwrap())
+        .memory_size(128)
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder().zip_file(aws_sdk_lambda::primitives::Blob::new(zip)).build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let resumed = through(&d, &proxy, &args(&deploy_args(&d, &[])));
+    resumed.assert_ok();
+    assert!(!proxy.refusals().contains_key("ResourceConflictException"), "{:?}", proxy.refusals());
+    let now = aws_sdk_lambda::Client::new(&crate::support::sdk_config().await);
+    let fixed = now.get_function().function_name(&name).send().await.unwrap();
+    assert_eq!(fixed.configuration().unwrap().memory_size(), Some(512));
+}
+
+/// The smallest zip there is: moto checks only that the code is a zip.
+fn tiny_zip() -> Vec<u8> {
+    let mut bytes = vec![0x50, 0x4b, 0x05, 0x06];
+    bytes.extend_from_slice(&[0u8; 18]);
+    bytes
+}

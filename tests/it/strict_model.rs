@@ -1,0 +1,348 @@
+//! The strict model itself, behaviour by behaviour, shown with raw SDK calls (retries off) through the
+//! proxy: so a scenario that passes under strict mode passes against a model that really refuses, waits
+//! and replays as AWS does.
+
+use crate::proxy::{Proxy, Rules};
+use crate::strict::{Behaviour, Strict};
+use crate::support::{moto, REGION};
+use aws_sdk_lambda::error::ProvideErrorMetadata;
+use aws_sdk_lambda::primitives::Blob;
+use std::time::{Duration, Instant};
+
+fn strict_proxy(behaviours: &[Behaviour], scale: f64) -> Proxy {
+    Proxy::start(&moto().url(), Rules { strict: Some(Strict::only(behaviours, scale)), ..Rules::default() })
+}
+
+/// An SDK configuration aimed at the proxy, with the SDK's retries off: each refusal is seen as it is.
+async fn via(proxy: &Proxy) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&proxy.url)
+        .region(aws_config::Region::new(REGION))
+        .credentials_provider(aws_sdk_lambda::config::Credentials::new("test", "test", None, None, "tests"))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await
+}
+
+fn code<E: ProvideErrorMetadata>(err: &E) -> String {
+    err.code().unwrap_or_default().to_string()
+}
+
+/// Sleeps until `deadline` (a moment of the model's scaled clock).
+async fn until(started: Instant, seconds: f64) {
+    let deadline = started + Duration::from_secs_f64(seconds);
+    tokio::time::sleep(deadline.saturating_duration_since(Instant::now())).await;
+}
+
+#[tokio::test]
+async fn strict_api_gateway_answers_429_past_its_quotas() {
+    let proxy = strict_proxy(&[Behaviour::ApiGatewayQuotas], 1.0);
+    let apigateway = aws_sdk_apigateway::Client::new(&via(&proxy).await);
+    let mut refused = Vec::new();
+    for _ in 0..45 {
+        if let Err(err) = apigateway.get_rest_apis().send().await {
+            refused.push((err.raw_response().map(|r| r.status().as_u16()), code(&err.into_service_error())));
+        }
+    }
+    assert!(!refused.is_empty(), "45 requests at once exceed 10/s with a burst of 40");
+    assert!(refused.len() <= 5, "the burst of 40 passes: {refused:?}");
+    assert!(refused.iter().all(|r| *r == (Some(429), "TooManyRequestsException".to_string())), "{refused:?}");
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let api = apigateway.create_rest_api().name("strict-quota").send().await.unwrap();
+    let second = apigateway.create_rest_api().name("strict-quota-2").send().await;
+    assert_eq!(code(&second.unwrap_err().into_service_error()), "TooManyRequestsException", "CreateRestApi 1 per 3 s");
+    apigateway.delete_rest_api().rest_api_id(api.id().unwrap()).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn strict_lambda_has_pending_and_in_progress_states_and_roles_take_time_to_be_assumable() {
+    let scale = 0.1; // role 1 s, Pending 0.3 s, InProgress 0.2 s
+    let mut strict = Strict::only(&[Behaviour::LambdaStates, Behaviour::IamPropagation], scale);
+    strict.failing_functions = vec!["strict-states-failing".into()];
+    let proxy = Proxy::start(&moto().url(), Rules { strict: Some(strict), ..Rules::default() });
+    let config = via(&proxy).await;
+    let (iam, lambda) = (aws_sdk_iam::Client::new(&config), aws_sdk_lambda::Client::new(&config));
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let role = iam.create_role().role_name("strict-states-role").assume_role_policy_document(trust).send().await;
+    let role_arn = role.unwrap().role().unwrap().arn().to_string();
+    let role_made = Instant::now();
+    let zip = tiny_zip();
+    let create = |name: &'static str| {
+        lambda
+            .create_function()
+            .function_name(name)
+            .runtime(aws_sdk_lambda::types::Runtime::Python312)
+            .role(&role_arn)
+            .handler("app.handler")
+            .code(aws_sdk_lambda::types::FunctionCode::builder().zip_file(Blob::new(zip.clone())).build())
+            .send()
+    };
+    let too_soon = create("strict-states").await.unwrap_err().into_service_error();
+    assert_eq!(code(&too_soon), "InvalidParameterValueException");
+    assert!(too_soon.to_string().contains("cannot be assumed"), "{too_soon}");
+
+    until(role_made, crate::strict::ROLE_PROPAGATION * scale).await;
+    create("strict-states").await.unwrap();
+    let created = Instant::now();
+    let got = lambda.get_function().function_name("strict-states").send().await.unwrap();
+    assert_eq!(got.configuration().unwrap().state().map(|s| s.as_str()), Some("Pending"));
+    let busy = lambda.update_function_configuration().function_name("strict-states").memory_size(256).send().await;
+    assert_eq!(code(&busy.unwrap_err().into_service_error()), "ResourceConflictException");
+
+    until(created, 3.0 * scale).await;
+    let got = lambda.get_function_configuration().function_name("strict-states").send().await.unwrap();
+    assert_eq!(got.state().map(|s| s.as_str()), Some("Active"));
+    lambda.update_function_configuration().function_name("strict-states").memory_size(256).send().await.unwrap();
+    let updating = lambda.get_function_configuration().function_name("strict-states").send().await.unwrap();
+    assert_eq!(updating.last_update_status().map(|s| s.as_str()), Some("InProgress"));
+    tokio::time::sleep(Duration::from_secs_f64(2.0 * scale)).await;
+    let updated = lambda.get_function_configuration().function_name("strict-states").send().await.unwrap();
+    assert_eq!(updated.last_update_status().map(|s| s.as_str()), Some("Successful"));
+
+    create("strict-states-failing").await.unwrap();
+    tokio::time::sleep(Duration::from_secs_f64(3.0 * scale)).await;
+    let failed = lambda.get_function().function_name("strict-states-failing").send().await.unwrap();
+    let failed = failed.configuration().unwrap();
+    assert_eq!(failed.state().map(|s| s.as_str()), Some("Failed"));
+    assert!(failed.state_reason().is_some_and(|r| r.contains("handler")));
+    for name in ["strict-states", "strict-states-failing"] {
+        lambda.delete_function().function_name(name).send().await.unwrap();
+    }
+}
+
+/// The smallest zip there is (an empty archive's end-of-central-directory record): moto checks only that
+/// the code is a zip.
+fn tiny_zip() -> Vec<u8> {
+    let mut bytes = vec![0x50, 0x4b, 0x05, 0x06];
+    bytes.extend_from_slice(&[0u8; 18]);
+    bytes
+}
+
+#[tokio::test]
+async fn strict_dynamodb_creates_tables_slowly_and_refuses_a_second_ttl_change_within_the_hour() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+    };
+    let scale = 0.05; // CREATING 0.5 s, ENABLING 30 s, the hour 180 s
+    let proxy = strict_proxy(&[Behaviour::DynamoDb], scale);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&via(&proxy).await);
+    let table = "strict-model-table";
+    dynamodb
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
+        .attribute_definitions(
+            AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let created = Instant::now();
+    let status = |d: aws_sdk_dynamodb::operation::describe_table::DescribeTableOutput| {
+        d.table().and_then(|t| t.table_status()).map(|s| s.as_str().to_string())
+    };
+    assert_eq!(status(dynamodb.describe_table().table_name(table).send().await.unwrap()).as_deref(), Some("CREATING"));
+    until(created, 10.0 * scale).await;
+    assert_eq!(status(dynamodb.describe_table().table_name(table).send().await.unwrap()).as_deref(), Some("ACTIVE"));
+
+    let ttl =
+        |attribute: &str| TimeToLiveSpecification::builder().enabled(true).attribute_name(attribute).build().unwrap();
+    dynamodb.update_time_to_live().table_name(table).time_to_live_specification(ttl("ttl")).send().await.unwrap();
+    let described = dynamodb.describe_time_to_live().table_name(table).send().await.unwrap();
+    let status = described.time_to_live_description().and_then(|d| d.time_to_live_status()).map(|s| s.as_str());
+    assert_eq!(status, Some("ENABLING"));
+    let again = dynamodb.update_time_to_live().table_name(table).time_to_live_specification(ttl("expires")).send();
+    let refused = again.await.unwrap_err().into_service_error();
+    assert_eq!(code(&refused), "ValidationException");
+    assert!(refused.message().is_some_and(|m| m.contains("multiple times")), "{refused:?}");
+    dynamodb.delete_table().table_name(table).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn strict_route53_keeps_changes_pending_and_a_caller_reference_one_shot() {
+    let scale = 0.01; // PENDING 0.4 s
+    let proxy = strict_proxy(&[Behaviour::Route53], scale);
+    let route53 = aws_sdk_route53::Client::new(&via(&proxy).await);
+    let made =
+        route53.create_hosted_zone().name("strict-zone.com").caller_reference("strict-ref").send().await.unwrap();
+    let zone_id = made.hosted_zone().unwrap().id().to_string();
+    let record = aws_sdk_route53::types::ResourceRecordSet::builder()
+        .name("a.strict-zone.com")
+        .r#type(aws_sdk_route53::types::RrType::A)
+        .ttl(60)
+        .resource_records(aws_sdk_route53::types::ResourceRecord::builder().value("192.0.2.1").build().unwrap())
+        .build()
+        .unwrap();
+    let upsert = aws_sdk_route53::types::Change::builder()
+        .action(aws_sdk_route53::types::ChangeAction::Upsert)
+        .resource_record_set(record.clone())
+        .build()
+        .unwrap();
+    let batch = aws_sdk_route53::types::ChangeBatch::builder().changes(upsert).build().unwrap();
+    let changed = route53.change_resource_record_sets().hosted_zone_id(&zone_id).change_batch(batch).send().await;
+    let change = changed.unwrap().change_info().unwrap().clone();
+    let changed_at = Instant::now();
+    assert_eq!(change.status().as_str(), "PENDING");
+    let got = route53.get_change().id(change.id()).send().await.unwrap();
+    assert_eq!(got.change_info().unwrap().status().as_str(), "PENDING");
+    until(changed_at, 40.0 * scale).await;
+    let got = route53.get_change().id(change.id()).send().await.unwrap();
+    assert_eq!(got.change_info().unwrap().status().as_str(), "INSYNC");
+
+    let delete = aws_sdk_route53::types::Change::builder()
+        .action(aws_sdk_route53::types::ChangeAction::Delete)
+        .resource_record_set(record)
+        .build()
+        .unwrap();
+    let batch = aws_sdk_route53::types::ChangeBatch::builder().changes(delete).build().unwrap();
+    route53.change_resource_record_sets().hosted_zone_id(&zone_id).change_batch(batch).send().await.unwrap();
+    route53.delete_hosted_zone().id(&zone_id).send().await.unwrap();
+    let again = route53.create_hosted_zone().name("strict-zone.com").caller_reference("strict-ref").send().await;
+    assert_eq!(code(&again.unwrap_err().into_service_error()), "HostedZoneAlreadyExists", "even for a deleted zone");
+}
+
+#[tokio::test]
+async fn strict_acm_shows_records_late_validates_after_the_cnames_and_refuses_a_delete_in_use() {
+    use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
+    let scale = 0.03; // records 90 ms, validation 9 s after the CNAMEs, issued 0.9 s later, in use 9 s
+    let proxy = strict_proxy(&[Behaviour::Acm], scale);
+    let config = via(&proxy).await;
+    let (acm, route53) = (aws_sdk_acm::Client::new(&config), aws_sdk_route53::Client::new(&config));
+    let requested = acm
+        .request_certificate()
+        .domain_name("strict-acm.com")
+        .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
+        .send()
+        .await
+        .unwrap();
+    let arn = requested.certificate_arn().unwrap().to_string();
+    let describe =
+        || async { acm.describe_certificate().certificate_arn(&arn).send().await.unwrap().certificate.unwrap() };
+    let first = describe().await;
+    assert!(first.domain_validation_options()[0].resource_record().is_none(), "no record right after the request");
+    tokio::time::sleep(Duration::from_secs_f64(3.0 * scale)).await;
+    let shown = describe().await;
+    let record = shown.domain_validation_options()[0].resource_record().unwrap().clone();
+    assert_eq!(shown.status().map(|s| s.as_str()), Some("PENDING_VALIDATION"), "until its CNAME exists");
+
+    let zone = route53.create_hosted_zone().name("strict-acm.com").caller_reference("strict-acm").send().await;
+    let zone_id = zone.unwrap().hosted_zone().unwrap().id().to_string();
+    let cname = ResourceRecordSet::builder()
+        .name(record.name())
+        .r#type(RrType::Cname)
+        .ttl(300)
+        .resource_records(ResourceRecord::builder().value(record.value()).build().unwrap())
+        .build()
+        .unwrap();
+    let batch = ChangeBatch::builder()
+        .changes(Change::builder().action(ChangeAction::Upsert).resource_record_set(cname).build().unwrap())
+        .build()
+        .unwrap();
+    route53.change_resource_record_sets().hosted_zone_id(&zone_id).change_batch(batch).send().await.unwrap();
+    assert_eq!(describe().await.status().map(|s| s.as_str()), Some("PENDING_VALIDATION"), "ACM takes minutes");
+    let noticed = Instant::now();
+    let validated = loop {
+        let now = describe().await;
+        if now.domain_validation_options()[0].validation_status().map(|s| s.as_str()) == Some("SUCCESS") {
+            break now;
+        }
+        assert!(noticed.elapsed().as_secs_f64() < 320.0 * scale, "validated within ACM's delay");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert!(noticed.elapsed().as_secs_f64() > 290.0 * scale, "not before ACM's delay");
+    assert_eq!(validated.status().map(|s| s.as_str()), Some("PENDING_VALIDATION"), "validated is not yet issued");
+    until(noticed, (300.0 + crate::strict::ISSUED_AFTER_VALIDATION) * scale).await;
+    assert_eq!(describe().await.status().map(|s| s.as_str()), Some("ISSUED"));
+
+    let apigateway = aws_sdk_apigateway::Client::new(&config);
+    apigateway
+        .create_domain_name()
+        .domain_name("api.strict-acm.com")
+        .regional_certificate_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    apigateway.delete_domain_name().domain_name("api.strict-acm.com").send().await.unwrap();
+    let in_use = acm.delete_certificate().certificate_arn(&arn).send().await.unwrap_err().into_service_error();
+    assert_eq!(code(&in_use), "ResourceInUseException", "right after its domain went");
+    tokio::time::sleep(Duration::from_secs_f64(crate::strict::IN_USE_AFTER_RELEASE * scale)).await;
+    acm.delete_certificate().certificate_arn(&arn).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn strict_cloudfront_deploys_slowly_and_its_caller_references_are_one_shot() {
+    let scale = 0.01; // InProgress 2.4 s
+    let proxy = strict_proxy(&[Behaviour::CloudFront], scale);
+    let cloudfront = aws_sdk_cloudfront::Client::new(&via(&proxy).await);
+    let config = |reference: &str| {
+        use aws_sdk_cloudfront::types::*;
+        let origin = Origin::builder()
+            .id("o")
+            .domain_name("strict-cf.s3.us-east-1.amazonaws.com")
+            .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
+            .build()
+            .unwrap();
+        let behavior = DefaultCacheBehavior::builder()
+            .target_origin_id("o")
+            .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+            .build()
+            .unwrap();
+        DistributionConfig::builder()
+            .caller_reference(reference)
+            .comment("strict")
+            .enabled(true)
+            .origins(Origins::builder().quantity(1).items(origin).build().unwrap())
+            .default_cache_behavior(behavior)
+            .build()
+            .unwrap()
+    };
+    let created = cloudfront.create_distribution().distribution_config(config("strict-cf")).send().await.unwrap();
+    let made_at = Instant::now();
+    let id = created.distribution().unwrap().id().to_string();
+    let status = || async { cloudfront.get_distribution().id(&id).send().await.unwrap().distribution.unwrap().status };
+    assert_eq!(status().await, "InProgress");
+    let again = cloudfront.create_distribution().distribution_config(config("strict-cf")).send().await;
+    assert_eq!(code(&again.unwrap_err().into_service_error()), "DistributionAlreadyExists");
+
+    let batch = |reference: &str, path: &str| {
+        let paths = aws_sdk_cloudfront::types::Paths::builder().quantity(1).items(path).build().unwrap();
+        aws_sdk_cloudfront::types::InvalidationBatch::builder()
+            .paths(paths)
+            .caller_reference(reference)
+            .build()
+            .unwrap()
+    };
+    let first = cloudfront.create_invalidation().distribution_id(&id).invalidation_batch(batch("inv-1", "/a")).send();
+    let first = first.await.unwrap().invalidation.unwrap().id;
+    let replay = cloudfront.create_invalidation().distribution_id(&id).invalidation_batch(batch("inv-1", "/a")).send();
+    assert_eq!(replay.await.unwrap().invalidation.unwrap().id, first, "the same reference returns the earlier one");
+    assert_eq!(proxy.invalidations(), vec![(id.clone(), vec!["/a".to_string()])], "and invalidates nothing new");
+
+    until(made_at, 240.0 * scale).await;
+    assert_eq!(status().await, "Deployed");
+}
+
+#[tokio::test]
+async fn strict_api_gateway_v2_custom_domains_report_their_alias_target() {
+    let proxy = strict_proxy(&[Behaviour::ApiGatewayV2Targets], 1.0);
+    let apigatewayv2 = aws_sdk_apigatewayv2::Client::new(&via(&proxy).await);
+    let configuration = aws_sdk_apigatewayv2::types::DomainNameConfiguration::builder()
+        .certificate_arn("arn:aws:acm:us-east-1:123456789012:certificate/strict")
+        .endpoint_type(aws_sdk_apigatewayv2::types::EndpointType::Regional)
+        .build();
+    let created = apigatewayv2
+        .create_domain_name()
+        .domain_name("ws.strict-v2.com")
+        .domain_name_configurations(configuration)
+        .send()
+        .await
+        .unwrap();
+    let reported = &created.domain_name_configurations()[0];
+    assert!(reported.api_gateway_domain_name().is_some_and(|t| t.ends_with(".amazonaws.com")));
+    assert_eq!(reported.hosted_zone_id(), Some("Z1UJRXOUMOOFQ8"));
+    let got = apigatewayv2.get_domain_name().domain_name("ws.strict-v2.com").send().await.unwrap();
+    assert!(got.domain_name_configurations()[0].api_gateway_domain_name().is_some());
+    apigatewayv2.delete_domain_name().domain_name("ws.strict-v2.com").send().await.unwrap();
+}
