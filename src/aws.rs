@@ -53,14 +53,23 @@ impl AsyncSleep for ScaledSleep {
     }
 }
 
+/// Whether requests are paced to AWS's quotas: on AWS itself, not on a custom endpoint (an emulator has
+/// other limits), unless `DEPLOYER_PACE=aws` asks for AWS's there too (the tests' strict proxy models them).
+fn paced(endpoint_url: Option<&str>) -> bool {
+    let custom = endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some_and(|v| !v.is_empty());
+    !custom || std::env::var("DEPLOYER_PACE").is_ok_and(|v| v == "aws")
+}
+
 pub async fn load(region: &str, endpoint_url: Option<&str>, max_attempts: u32) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
         // Standard mode retries throttling and transient errors with backoff.
         .retry_config(retry_config(max_attempts))
-        .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_secs(5)).build())
+        .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_secs(5)).build());
+    if paced(endpoint_url) {
         // Paced to AWS's quotas, so that a deploy is rarely throttled (see `pace.rs`).
-        .http_client(PacedClient::new(https_client()));
+        loader = loader.http_client(PacedClient::new(https_client()));
+    }
     if clock::time_scale() < 1.0 {
         loader = loader.sleep_impl(ScaledSleep);
     }

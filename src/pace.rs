@@ -76,6 +76,10 @@ fn signing_service(authorization: &str) -> Option<&str> {
     scope.split('/').nth(3)
 }
 
+/// Requests are spaced this much wider than the quota allows, and one request of each burst is kept in
+/// hand: requests reach AWS with some jitter, and two sent exactly one interval apart can arrive closer.
+const MARGIN: f64 = 1.1;
+
 /// Generic cell rate algorithm per bucket: the theoretical arrival time of the next request.
 #[derive(Debug, Default)]
 pub struct Pace {
@@ -89,8 +93,8 @@ impl Pace {
         let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
         let mut wait = Duration::ZERO;
         for (name, quota) in buckets {
-            let interval = clock::scaled(quota.per.div_f64(quota.requests));
-            let tolerance = interval.mul_f64(quota.burst - 1.0);
+            let interval = clock::scaled(quota.per.div_f64(quota.requests).mul_f64(MARGIN));
+            let tolerance = interval.mul_f64((quota.burst - 2.0).max(0.0));
             let arrival = next.get(name).copied().unwrap_or(now).max(now);
             let allowed_at = arrival.checked_sub(tolerance).unwrap_or(now).max(now);
             wait = wait.max(allowed_at - now);
@@ -183,18 +187,18 @@ mod tests {
         let now = Instant::now();
         let api = [("apigateway", quota(10.0, 1, 40.0))];
         let waits: Vec<Duration> = (0..42).map(|_| pace.reserve(&api, now)).collect();
-        assert!(waits[..40].iter().all(|w| w.is_zero()), "the burst of 40 is not held back");
-        assert_eq!(waits[40], Duration::from_millis(100));
-        assert_eq!(waits[41], Duration::from_millis(200));
+        assert!(waits[..39].iter().all(|w| w.is_zero()), "the burst of 40, but one, is not held back");
+        assert_eq!(waits[39], Duration::from_millis(110), "then 10/s with a 10 % margin");
+        assert_eq!(waits[40], Duration::from_millis(220));
     }
 
     #[test]
-    fn one_per_thirty_seconds_holds_the_second_request_thirty_seconds() {
+    fn one_per_thirty_seconds_holds_the_second_request_thirty_seconds_and_a_margin() {
         let pace = Pace::default();
         let now = Instant::now();
         let delete = [("apigateway:DeleteDomainName", quota(1.0, 30, 1.0))];
         assert_eq!(pace.reserve(&delete, now), Duration::ZERO);
-        assert_eq!(pace.reserve(&delete, now), Duration::from_secs(30));
-        assert_eq!(pace.reserve(&delete, now + Duration::from_secs(60)), Duration::ZERO, "a quiet minute refills");
+        assert_eq!(pace.reserve(&delete, now), Duration::from_secs(33), "30 s and the margin");
+        assert_eq!(pace.reserve(&delete, now + Duration::from_secs(70)), Duration::ZERO, "a quiet minute refills");
     }
 }

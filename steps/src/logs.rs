@@ -1,6 +1,7 @@
 //! CloudWatch Logs of the functions, read by `08-verify` (the last line of each) and `deployer logs`.
 
 use anyhow::Result;
+use aws_sdk_cloudwatchlogs::types::OrderBy;
 use std::time::SystemTime;
 
 use crate::aws::{absent_if, AwsContext, Clients};
@@ -42,4 +43,25 @@ pub async fn recent_log_events(
     events.sort_by_key(|e| e.timestamp);
     let skip = events.len().saturating_sub(limit);
     Ok(Some(events.split_off(skip)))
+}
+
+/// The function's last log line, in two small requests (its newest stream, then that stream's last event)
+/// whatever its volume of logs; `None` when it has no log group yet (it was never invoked), `Some(None)` when
+/// the group holds no event.
+pub async fn last_log_event(aws: &Clients, function: &str) -> Result<Option<Option<LogEvent>>> {
+    let group = format!("/aws/lambda/{function}");
+    let logs = aws.logs();
+    let newest = logs.describe_log_streams().log_group_name(&group).order_by(OrderBy::LastEventTime).descending(true);
+    let streams = absent_if(newest.limit(1).send().await, |e| e.is_resource_not_found_exception())
+        .aws_context(|| format!("logs:DescribeLogStreams {group}"))?;
+    let Some(streams) = streams else { return Ok(None) };
+    let Some(stream) = streams.log_streams().first().and_then(|s| s.log_stream_name()) else {
+        return Ok(Some(None));
+    };
+    let last = logs.get_log_events().log_group_name(&group).log_stream_name(stream).limit(1).start_from_head(false);
+    let events = last.send().await.aws_context(|| format!("logs:GetLogEvents {group} {stream}"))?;
+    Ok(Some(events.events().last().map(|e| LogEvent {
+        timestamp: e.timestamp().unwrap_or_default(),
+        message: e.message().unwrap_or_default().to_string(),
+    })))
 }

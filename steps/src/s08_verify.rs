@@ -10,12 +10,13 @@
 //! - WebSocket smoke test: connect to the stage's URL, send `{"action":"ping"}`, close cleanly.
 //! - `--verify-http-url` / `--verify-ws-url` point the smoke tests at other servers. Against a custom endpoint
 //!   (`--endpoint-url`, e.g. moto), which serves no API data plane, they are reported as skipped, never passed.
-//! - Logs and metrics: for each function, the last log line and the invocations and errors of the last five
-//!   minutes, as notices. A missing log group means no invocations yet.
+//! - Logs and metrics: for each function, the last log line (its newest stream's last event: two small
+//!   requests whatever the volume of logs) and the invocations and errors of the last five minutes, as
+//!   notices. A missing log group means no invocations yet.
 //!
 //! Function logs are read through [`crate::logs`], which `deployer logs` uses too.
 //!
-//! AWS calls: the earlier steps' reads; `logs:FilterLogEvents`; `cloudwatch:GetMetricStatistics`.
+//! AWS calls: the earlier steps' reads; `logs:DescribeLogStreams`, `GetLogEvents`; `cloudwatch:GetMetricStatistics`.
 //!
 //! Outputs: `checked` (how many resources the configuration check read back).
 
@@ -37,7 +38,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::aws::{AwsContext, Clients};
 use crate::ensure::{record_if_changed, Change, NotYetCreated, Recorder};
-use crate::logs::{now_millis, recent_log_events};
+use crate::logs::last_log_event;
 use crate::manual::{ids, FUNCTIONS};
 use crate::outputs;
 use crate::step::{Context, Step};
@@ -336,18 +337,15 @@ async fn ping(url: &str) -> Result<()> {
 async fn activity(ctx: &Context<'_>) -> Result<Vec<String>> {
     let lines = FUNCTIONS.iter().map(|spec| async move {
         let name = ctx.name(spec.suffix);
-        let (metrics, logs) =
-            futures::join!(invocations(ctx.aws, &name), recent_log_events(ctx.aws, &name, now_millis() - 3_600_000, 1));
+        let (metrics, logs) = futures::join!(invocations(ctx.aws, &name), last_log_event(ctx.aws, &name));
         let (invoked, errors) = metrics?;
         if logs.as_ref().is_ok_and(Option::is_none) && invoked == 0 {
             return Ok(None);
         }
         let last = match logs? {
             None => "no log group".to_string(),
-            Some(events) => match events.last() {
-                Some(event) => format!("last log line: {}", event.message.trim_end()),
-                None => "no log line in the last hour".to_string(),
-            },
+            Some(Some(event)) => format!("last log line: {}", event.message.trim_end()),
+            Some(None) => "no log line yet".to_string(),
         };
         Ok::<_, anyhow::Error>(Some(format!(
             "{name}: {invoked} invocations, {errors} errors in the last 5 minutes; {last}"

@@ -1,7 +1,8 @@
 //! Step 05-frontend: a private bucket behind CloudFront, the real endpoints in config.js, a sync that
 //! uploads only what changed, and one invalidation per change.
 
-use crate::support::{inventory, inventory_without_domain, s3, sdk_config, Deployment};
+use crate::proxy::{Proxy, Rules};
+use crate::support::{inventory, inventory_without_domain, moto, s3, sdk_config, Deployment};
 use serde_json::json;
 
 fn output(d: &Deployment, step: &str, key: &str) -> String {
@@ -240,4 +241,31 @@ async fn a_lost_state_file_finds_the_distribution_again_instead_of_making_a_seco
     assert_eq!(output(&d, "05-frontend", "distribution_id"), id);
     assert_eq!(inventory(&d.service).await.distributions, 1);
     assert!(uploads(&again).is_empty(), "the objects were already there");
+}
+
+#[tokio::test]
+async fn a_bucket_head_refused_with_403_names_both_causes_and_the_fix_of_each() {
+    let d = Deployment::new("site-forbidden");
+    d.deploy_without_domain().assert_ok();
+    let proxy = Proxy::start(&moto().url(), Rules { forbid_head_bucket: true, ..Rules::default() });
+    let refused = d.command(&["step", "05-frontend"]).env("AWS_ENDPOINT_URL", &proxy.url).output().unwrap();
+    let refused = crate::support::Outcome::from(refused);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    for cause in ["belongs to another AWS account", "lack s3:ListBucket", "another --service"] {
+        assert!(refused.stderr.contains(cause), "{cause}: {}", refused.stderr);
+    }
+}
+
+#[tokio::test]
+async fn under_sse_kms_where_etags_are_not_md5s_an_unchanged_site_is_not_uploaded_again() {
+    let d = Deployment::new("site-kms");
+    d.deploy_without_domain().assert_ok();
+    let proxy = Proxy::start(&moto().url(), Rules { kms_bucket: true, ..Rules::default() });
+    let synced = d.command(&["step", "05-frontend"]).env("AWS_ENDPOINT_URL", &proxy.url).output().unwrap();
+    crate::support::Outcome::from(synced).assert_ok();
+    let (reads, writes) = proxy.seen(|s| (s.reads.clone(), s.writes.clone()));
+    let puts: u32 = writes.iter().filter(|(op, _)| op.starts_with("PUT /site-kms-frontend/")).map(|(_, n)| n).sum();
+    assert_eq!(puts, 0, "nothing uploaded again: {writes:?}");
+    let heads: u32 = reads.iter().filter(|(op, _)| op.starts_with("HEAD /site-kms-frontend/")).map(|(_, n)| n).sum();
+    assert!(heads >= 5, "each object's stored MD5 was read instead: {reads:?}");
 }

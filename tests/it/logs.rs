@@ -82,3 +82,31 @@ async fn logs_follow_prints_lines_written_after_it_started() {
     let _ = follow.kill();
     let _ = follow.wait();
 }
+
+#[tokio::test]
+async fn verify_reads_each_functions_last_log_line_in_two_requests_whatever_the_volume_of_logs() {
+    let d = Deployment::new("logs-cheap");
+    d.deploy_without_domain().assert_ok();
+    let function = "logs-cheap-prompt-crud";
+    let many: Vec<String> = (0..300).map(|i| format!("older line {i}")).collect();
+    write_log(function, &many.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk_config().await);
+    let group = format!("/aws/lambda/{function}");
+    let newest = "2026/11/29/[$LATEST]b";
+    logs.create_log_stream().log_group_name(&group).log_stream_name(newest).send().await.unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let last = InputLogEvent::builder().timestamp(now).message("the newest line").build().unwrap();
+    logs.put_log_events().log_group_name(&group).log_stream_name(newest).log_events(last).send().await.unwrap();
+
+    let proxy = crate::proxy::Proxy::start(&crate::support::moto().url(), crate::proxy::Rules::default());
+    let verified = d.command(&["step", "08-verify", "--output", "json"]).env("AWS_ENDPOINT_URL", &proxy.url).output();
+    let verified = crate::support::Outcome::from(verified.unwrap());
+    verified.assert_ok();
+    let line = verified.events.iter().filter_map(|e| e["message"].as_str()).find(|m| m.starts_with(function));
+    assert!(line.is_some_and(|l| l.ends_with("last log line: the newest line")), "{line:?}");
+    let reads = proxy.seen(|s| s.reads.clone());
+    assert_eq!(reads.get("FilterLogEvents"), None, "no paging through events: {reads:?}");
+    let log_reads =
+        reads.get("DescribeLogStreams").copied().unwrap_or(0) + reads.get("GetLogEvents").copied().unwrap_or(0);
+    assert!(log_reads <= 2 * 6, "at most two requests per function: {reads:?}");
+}

@@ -32,6 +32,9 @@ pub struct Rules {
     pub strict: Option<Strict>,
     /// Answer HeadBucket with 403, as S3 does for a bucket of another account or without permission.
     pub forbid_head_bucket: bool,
+    /// Buckets encrypt with SSE-KMS by default: GetBucketEncryption says so, and ListObjectsV2's ETags are
+    /// no longer the objects' MD5s (as with KMS on S3).
+    pub kms_bucket: bool,
 }
 
 #[derive(Debug, Default)]
@@ -174,6 +177,22 @@ impl Proxy {
     }
 }
 
+/// A listing's ETags as SSE-KMS makes them: not the MD5 of the content (here, the MD5's digits reversed).
+fn kms_etags(body: &Bytes) -> Bytes {
+    let text = String::from_utf8_lossy(body);
+    let mut out = String::new();
+    let mut rest: &str = &text;
+    while let Some(start) = rest.find("<ETag>") {
+        let Some(end) = rest[start..].find("</ETag>").map(|e| e + start) else { break };
+        let etag = &rest[start + 6..end];
+        out.push_str(&rest[..start + 6]);
+        out.push_str(&etag.replace("&quot;", "\"").trim_matches('"').chars().rev().collect::<String>());
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    Bytes::from(out)
+}
+
 type State = (Arc<Mutex<Seen>>, Arc<Mutex<u64>>, Rules, String, Option<Arc<Model>>);
 
 async fn serve(listener: std::net::TcpListener, state: State) {
@@ -246,6 +265,13 @@ async fn handle(
         }
     }
 
+    let query = parts.uri.query().unwrap_or_default();
+    if rules.kms_bucket && service == "s3" && parts.method == hyper::Method::GET && query.contains("encryption") {
+        let body = "<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>\
+                    aws:kms</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>";
+        return Ok(Response::new(Full::new(Bytes::from(body))));
+    }
+    let kms_listing = rules.kms_bucket && service == "s3" && query.contains("list-type=2");
     if let Some(answer) = model.as_ref().and_then(|m| m.before(&call)) {
         seen.lock().unwrap().faults += 1;
         return Ok(answer);
@@ -277,6 +303,7 @@ async fn handle(
         Some(model) => model.after(&call, answer_parts.status.as_u16(), body),
         None => body,
     };
+    let body = if kms_listing { kms_etags(&body) } else { body };
     let lose = {
         let mut seen = seen.lock().unwrap();
         let lose = rules.lose_answer_once.contains(&name) && !seen.answers_lost.contains(&name);

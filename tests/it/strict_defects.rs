@@ -121,3 +121,40 @@ fn tiny_zip() -> Vec<u8> {
     bytes.extend_from_slice(&[0u8; 18]);
     bytes
 }
+
+/// The throttling answers the strict proxy gave, by code.
+fn throttled(proxy: &crate::proxy::Proxy) -> u32 {
+    let refused = proxy.refusals();
+    ["TooManyRequestsException", "Throttling", "ThrottlingException"].iter().filter_map(|c| refused.get(*c)).sum()
+}
+
+#[tokio::test]
+async fn strict_defect_api_gateway_quotas_at_real_time_are_paced_not_hit() {
+    use crate::strict::Behaviour;
+    let d = Deployment::new("strict-quotas");
+    // Real time: 10 requests/s with a burst of 40 for the account, GetResources 5 per 2 s, CreateResource 5/s…
+    let proxy = strict_proxy_with(Strict::only(&[Behaviour::ApiGatewayQuotas, Behaviour::LambdaQuotas], 1.0));
+    let run = through(&d, &proxy, &["run", "--service", &d.service]);
+    run.assert_ok();
+    assert_eq!(throttled(&proxy), 0, "paced to the quotas, never refused: {:?}", proxy.refusals());
+    assert_eq!(run.event("run_finished").unwrap()["throttled"], 0);
+    assert!(proxy.seen(|s| s.reads.keys().filter(|op| op.contains("restapis")).count()) > 0);
+}
+
+#[tokio::test]
+async fn strict_defect_throttled_requests_are_retried_and_counted() {
+    // Pacing off (as against an emulator), so the proxy's quotas are hit: each 429 is retried and counted.
+    let d = Deployment::new("strict-counted");
+    let proxy = strict_proxy_with(Strict::only(&[crate::strict::Behaviour::ApiGatewayQuotas], 0.2));
+    let output = d
+        .command(&["run", "--service", &d.service, "--output", "json", "--max-attempts", "12"])
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .env("DEPLOYER_TIME_SCALE", "0.2")
+        .output()
+        .unwrap();
+    let run = crate::support::Outcome::from(output);
+    run.assert_ok();
+    let refused = throttled(&proxy);
+    assert!(refused > 0, "without pacing, API Gateway's quotas are hit");
+    assert_eq!(run.event("run_finished").unwrap()["throttled"], u64::from(refused), "each one counted");
+}

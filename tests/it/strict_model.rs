@@ -14,7 +14,7 @@ fn strict_proxy(behaviours: &[Behaviour], scale: f64) -> Proxy {
 }
 
 /// An SDK configuration aimed at the proxy, with the SDK's retries off: each refusal is seen as it is.
-async fn via(proxy: &Proxy) -> aws_config::SdkConfig {
+pub async fn via(proxy: &Proxy) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(&proxy.url)
         .region(aws_config::Region::new(REGION))

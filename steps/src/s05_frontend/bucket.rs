@@ -68,7 +68,9 @@ impl Resource for Bucket<'_> {
             Ok(_) => {}
             Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => return Ok(None),
             Err(err) if err.raw_response().is_some_and(|r| r.status().as_u16() == 403) => bail!(
-                "bucket {} belongs to another AWS account (bucket names are global): deploy under another --service",
+                "bucket {} exists but these credentials may not read it (HTTP 403). Either it belongs to another AWS \
+                 account (bucket names are global: deploy under another --service), or it is this account's and the \
+                 credentials lack s3:ListBucket on it (grant it, e.g. with the policy deployer's README lists)",
                 self.name
             ),
             Err(err) => return Err(err).aws_context(|| format!("s3:HeadBucket {}", self.name)),
@@ -130,21 +132,28 @@ pub(super) struct BucketPolicy<'a> {
     pub(super) ctx: &'a Context<'a>,
     pub(super) bucket: &'a str,
     pub(super) distribution_arn: &'a str,
+    /// The caller's partition (`aws`, `aws-cn`, `aws-us-gov`): bucket ARNs name it.
+    pub(super) partition: &'a str,
+}
+
+/// The policy letting the one distribution read the bucket's objects.
+fn site_read_policy(partition: &str, bucket: &str, distribution_arn: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "CloudFrontReadsTheSite",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Action": "s3:GetObject",
+            "Resource": format!("arn:{partition}:s3:::{bucket}/*"),
+            "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}}
+        }]
+    })
 }
 
 impl BucketPolicy<'_> {
     fn wanted(&self) -> Value {
-        json!({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Sid": "CloudFrontReadsTheSite",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudfront.amazonaws.com"},
-                "Action": "s3:GetObject",
-                "Resource": format!("arn:aws:s3:::{}/*", self.bucket),
-                "Condition": {"StringEquals": {"AWS:SourceArn": self.distribution_arn}}
-            }]
-        })
+        site_read_policy(self.partition, self.bucket, self.distribution_arn)
     }
 
     async fn put(&self) -> Result<Value> {
@@ -202,5 +211,17 @@ impl Resource for BucketPolicy<'_> {
 
     async fn update(&self, _live: Value, _fields: &[&'static str]) -> Result<Value> {
         self.put().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_site_policy_names_the_callers_partition() {
+        let policy = site_read_policy("aws-cn", "svc-frontend", "arn:aws-cn:cloudfront::1:distribution/E1");
+        assert_eq!(policy["Statement"][0]["Resource"], "arn:aws-cn:s3:::svc-frontend/*");
+        assert_eq!(site_read_policy("aws", "b", "d")["Statement"][0]["Resource"], "arn:aws:s3:::b/*");
     }
 }

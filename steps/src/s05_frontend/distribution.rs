@@ -191,6 +191,7 @@ impl Distribution<'_> {
     fn apply_owned(&self, config: &mut DistributionConfig) -> Result<()> {
         config.comment = distribution_comment(&self.ctx.settings.service);
         config.enabled = true;
+        config.is_ipv6_enabled = Some(true);
         config.origins = Some(self.origins()?);
         config.default_cache_behavior = Some(Self::cache_behavior()?);
         config.default_root_object = Some("index.html".into());
@@ -348,6 +349,8 @@ impl Resource for Distribution<'_> {
             ("price_class", c.price_class().map(|p| p.as_str()) == Some(self.ctx.settings.price_class.as_str())),
             ("error_responses", errors_same),
             ("enabled", c.enabled()),
+            // 06-domain writes AAAA alias records, which answer only if the distribution serves IPv6.
+            ("ipv6", c.is_ipv6_enabled() == Some(true)),
         ];
         Ok(checks.into_iter().filter(|(_, same)| !same).map(|(field, _)| field).collect())
     }

@@ -9,7 +9,7 @@
 //!   recorded before the request: CloudFront refuses one it has seen, even of a deleted distribution) and the
 //!   comment `SERVICE frontend (deployer)`: looked up by the ID in state, then in the listing by that
 //!   comment or by the bucket as its origin (a listing that shows neither is asked for each
-//!   distribution's caller reference), before one is created. HTTPS redirect, compression, the managed CachingOptimized policy, `index.html` as
+//!   distribution's caller reference), before one is created. HTTPS redirect, compression, IPv6 (`06-domain` writes AAAA records), the managed CachingOptimized policy, `index.html` as
 //!   default root object, `--price-class`. 403/404 answer `/index.html` with 200 for single-page apps
 //!   (`--spa-fallback true`, the default), else the manual's `/error.html` with 404. Only these fields
 //!   are owned: aliases and certificate (set by `06-domain`) are kept on update.
@@ -17,7 +17,8 @@
 //!   domains once `06-domain` made them: the runner then runs this step again) are written into
 //!   `FRONTEND/src/config.js` when it exists, `--frontend-build` runs when given, and a generated
 //!   `config.js` is uploaded to the site root, so a prebuilt `dist/` works unchanged.
-//! - Sync of `FRONTEND/dist/`: an object is uploaded only when its MD5 differs from the object's ETag,
+//! - Sync of `FRONTEND/dist/`: an object is uploaded only when its MD5 differs from the object's ETag (or,
+//!   under SSE-KMS default encryption, where ETags are not MD5s, from the MD5 kept in its metadata),
 //!   objects no longer in `dist/` are deleted; `Content-Type` from the extension; `Cache-Control` no-cache
 //!   for HTML and `config.js`, a year for fingerprinted assets, an hour otherwise; uploads 16 at a time.
 //! - One invalidation per run that changed something, of the changed paths (`/*` past 15), with a
@@ -205,7 +206,9 @@ impl Step for Frontend {
         record_if_changed(recorder, &outputs::DISTRIBUTION_ARN.key, &distribution.arn)?;
         record_if_changed(recorder, &outputs::DISTRIBUTION_DOMAIN.key, &distribution.domain)?;
         record_if_changed(recorder, outputs::SITE_URL_KEY, &format!("https://{}", distribution.domain))?;
-        ensure(&BucketPolicy { ctx, bucket: &bucket_name, distribution_arn: &distribution.arn }, recorder).await?;
+        let partition = &ctx.aws.identity().await?.partition;
+        let policy = BucketPolicy { ctx, bucket: &bucket_name, distribution_arn: &distribution.arn, partition };
+        ensure(&policy, recorder).await?;
 
         let changed = sync(ctx, recorder, &bucket_name, &files).await?;
         invalidate(ctx, recorder, &distribution.id, changed).await

@@ -3,8 +3,9 @@
 
 use anyhow::Result;
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use aws_sdk_s3::types::{Delete, ObjectIdentifier, ServerSideEncryption};
 use md5::{Digest, Md5};
 use serde_json::json;
 use sha2::Sha256;
@@ -29,12 +30,14 @@ pub(super) async fn sync(
 ) -> Result<BTreeSet<String>> {
     let s3 = ctx.aws.s3();
     // A plan for a bucket still to create finds it empty.
-    let live = match list_keys(s3, bucket).await {
+    let listed = match list_keys(s3, bucket).await {
         Err(err) if recorder.planning() && format!("{err:#}").contains("NoSuchBucket") => BTreeMap::new(),
         listed => listed?,
     };
+    let live = live_digests(s3, bucket, listed).await?;
 
-    let uploads: Vec<&SiteFile> = files.iter().filter(|f| live.get(&f.key) != Some(&f.md5)).collect();
+    let same = |f: &SiteFile| live.get(&f.key).is_some_and(|md5| md5.as_deref() == Some(f.md5.as_str()));
+    let uploads: Vec<&SiteFile> = files.iter().filter(|f| !same(f)).collect();
     let wanted: BTreeSet<&str> = files.iter().map(|f| f.key.as_str()).collect();
     let deletes: Vec<String> = live.keys().filter(|k| !wanted.contains(k.as_str())).cloned().collect();
     let changed: BTreeSet<String> = uploads.iter().map(|f| f.key.clone()).chain(deletes.iter().cloned()).collect();
@@ -62,6 +65,7 @@ pub(super) async fn sync(
             .key(&file.key)
             .body(ByteStream::from(body))
             .content_md5(md5)
+            .metadata(MD5_METADATA, &file.md5)
             .content_type(site::content_type(&file.key))
             .cache_control(site::cache_control(&file.key))
             .send()
@@ -100,6 +104,40 @@ pub(super) async fn delete_objects(
         }
     }
     Ok(())
+}
+
+/// The object metadata (`x-amz-meta-md5`) holding the hex MD5 of what deployer uploaded.
+const MD5_METADATA: &str = "md5";
+
+/// The MD5 of each live object, where it can be known: S3's ETag is the MD5 of a single-part upload
+/// unless the bucket encrypts with KMS by default; otherwise it is read from the metadata deployer stored at
+/// upload (a HeadObject each, 16 at a time). Unknown, the object is uploaded again.
+async fn live_digests(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    etags: BTreeMap<String, String>,
+) -> Result<BTreeMap<String, Option<String>>> {
+    let etags_are_md5 = !etags.is_empty() && !encrypts_with_kms(s3, bucket).await?;
+    let is_md5 = |etag: &str| etags_are_md5 && etag.len() == 32 && etag.chars().all(|c| c.is_ascii_hexdigit());
+    let (plain, opaque): (Vec<_>, Vec<_>) = etags.into_iter().partition(|(_, etag)| is_md5(etag));
+    let stored = all(opaque.iter().map(|(key, _)| async move {
+        let head = s3.head_object().bucket(bucket).key(key).send().await;
+        let head = head.aws_context(|| format!("s3:HeadObject {bucket}/{key}"))?;
+        Ok((key.clone(), head.metadata().and_then(|m| m.get(MD5_METADATA)).cloned()))
+    }))
+    .await?;
+    Ok(plain.into_iter().map(|(key, etag)| (key, Some(etag))).chain(stored).collect())
+}
+
+/// Whether the bucket's default encryption is SSE-KMS, under which ETags are not MD5s.
+async fn encrypts_with_kms(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<bool> {
+    let rules = match s3.get_bucket_encryption().bucket(bucket).send().await {
+        Ok(out) => out.server_side_encryption_configuration().map(|c| c.rules().to_vec()).unwrap_or_default(),
+        Err(err) if err.code() == Some("ServerSideEncryptionConfigurationNotFoundError") => Vec::new(),
+        Err(err) => return Err(err).aws_context(|| format!("s3:GetBucketEncryption {bucket}")),
+    };
+    let kms = |a: &ServerSideEncryption| matches!(a, ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse);
+    Ok(rules.iter().filter_map(|r| r.apply_server_side_encryption_by_default()).any(|d| kms(d.sse_algorithm())))
 }
 
 pub(super) async fn list_keys(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<BTreeMap<String, String>> {
