@@ -206,8 +206,10 @@ async fn strict_route53_keeps_changes_pending_and_a_caller_reference_one_shot() 
 #[tokio::test]
 async fn strict_acm_shows_records_late_validates_after_the_cnames_and_refuses_a_delete_in_use() {
     use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
-    let scale = 0.03; // records 90 ms, validation 9 s after the CNAMEs, issued 0.9 s later, in use 9 s
-    let proxy = strict_proxy(&[Behaviour::Acm], scale);
+    let scale = 0.03; // records 0.9 s, validation 9 s after the CNAMEs, issued 0.9 s later, in use 9 s
+    let mut strict = Strict::only(&[Behaviour::Acm], scale);
+    strict.records_after_request = 30.0;
+    let proxy = Proxy::start(&moto().url(), Rules { strict: Some(strict), ..Rules::default() });
     let config = via(&proxy).await;
     let (acm, route53) = (aws_sdk_acm::Client::new(&config), aws_sdk_route53::Client::new(&config));
     let requested = acm
@@ -222,7 +224,7 @@ async fn strict_acm_shows_records_late_validates_after_the_cnames_and_refuses_a_
         || async { acm.describe_certificate().certificate_arn(&arn).send().await.unwrap().certificate.unwrap() };
     let first = describe().await;
     assert!(first.domain_validation_options()[0].resource_record().is_none(), "no record right after the request");
-    tokio::time::sleep(Duration::from_secs_f64(3.0 * scale)).await;
+    tokio::time::sleep(Duration::from_secs_f64(30.0 * scale)).await;
     let shown = describe().await;
     let record = shown.domain_validation_options()[0].resource_record().unwrap().clone();
     assert_eq!(shown.status().map(|s| s.as_str()), Some("PENDING_VALIDATION"), "until its CNAME exists");
@@ -345,4 +347,126 @@ async fn strict_api_gateway_v2_custom_domains_report_their_alias_target() {
     let got = apigatewayv2.get_domain_name().domain_name("ws.strict-v2.com").send().await.unwrap();
     assert!(got.domain_name_configurations()[0].api_gateway_domain_name().is_some());
     apigatewayv2.delete_domain_name().domain_name("ws.strict-v2.com").send().await.unwrap();
+}
+
+#[tokio::test]
+async fn strict_lambda_route53_and_acm_answer_throttling_past_their_quotas() {
+    use Behaviour::{Acm, LambdaQuotas, Route53};
+    let proxy = strict_proxy(&[LambdaQuotas, Route53, Acm], 1.0);
+    let config = via(&proxy).await;
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let mut codes = Vec::new();
+    for _ in 0..20 {
+        if let Err(err) = lambda.list_functions().send().await {
+            codes.push(code(&err.into_service_error()));
+        }
+    }
+    assert!(!codes.is_empty() && codes.iter().all(|c| c == "TooManyRequestsException"), "Lambda 15/s: {codes:?}");
+
+    let route53 = aws_sdk_route53::Client::new(&config);
+    let mut codes = Vec::new();
+    for _ in 0..8 {
+        if let Err(err) = route53.list_hosted_zones().send().await {
+            codes.push(code(&err.into_service_error()));
+        }
+    }
+    assert!(!codes.is_empty() && codes.iter().all(|c| c == "Throttling"), "Route 53 5/s: {codes:?}");
+
+    let acm = aws_sdk_acm::Client::new(&config);
+    acm.list_certificates().send().await.unwrap();
+    let second = acm.list_certificates().send().await.unwrap_err().into_service_error();
+    assert_eq!(code(&second), "ThrottlingException", "ListCertificates 1/s");
+}
+
+#[tokio::test]
+async fn strict_cloudfront_leaves_ipv6_off_unless_the_configuration_asks_for_it() {
+    let proxy = strict_proxy(&[Behaviour::CloudFront], 0.01);
+    let cloudfront = aws_sdk_cloudfront::Client::new(&via(&proxy).await);
+    let config = |reference: &str, ipv6: Option<bool>| {
+        use aws_sdk_cloudfront::types::*;
+        let origin = Origin::builder()
+            .id("o")
+            .domain_name("strict-ipv6.s3.us-east-1.amazonaws.com")
+            .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
+            .build()
+            .unwrap();
+        let behavior = DefaultCacheBehavior::builder()
+            .target_origin_id("o")
+            .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+            .build()
+            .unwrap();
+        DistributionConfig::builder()
+            .caller_reference(reference)
+            .comment("strict-ipv6")
+            .enabled(true)
+            .set_is_ipv6_enabled(ipv6)
+            .origins(Origins::builder().quantity(1).items(origin).build().unwrap())
+            .default_cache_behavior(behavior)
+            .build()
+            .unwrap()
+    };
+    let ipv6 = |id: String| {
+        let cloudfront = cloudfront.clone();
+        async move {
+            let got = cloudfront.get_distribution_config().id(id).send().await.unwrap();
+            got.distribution_config().unwrap().is_ipv6_enabled()
+        }
+    };
+    let plain = cloudfront.create_distribution().distribution_config(config("ipv6-a", None)).send().await.unwrap();
+    assert_eq!(ipv6(plain.distribution().unwrap().id().to_string()).await, Some(false), "AWS's default");
+    let asked = cloudfront.create_distribution().distribution_config(config("ipv6-b", Some(true))).send().await;
+    assert_eq!(ipv6(asked.unwrap().distribution().unwrap().id().to_string()).await, Some(true));
+}
+
+/// The SDK's sleeps (its waiters' polling) at the model's pace.
+#[derive(Debug)]
+struct ScaledSleep(f64);
+
+impl aws_smithy_async::rt::sleep::AsyncSleep for ScaledSleep {
+    fn sleep(&self, duration: Duration) -> aws_smithy_async::rt::sleep::Sleep {
+        aws_smithy_async::rt::sleep::Sleep::new(tokio::time::sleep(duration.mul_f64(self.0)))
+    }
+}
+
+#[tokio::test]
+async fn strict_acm_the_sdks_validated_waiter_returns_before_the_certificate_is_issued() {
+    use aws_sdk_acm::client::Waiters;
+    use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
+    let scale = 0.01;
+    let mut strict = Strict::only(&[Behaviour::Acm], scale);
+    strict.issued_after_validation = 600.0;
+    let proxy = Proxy::start(&moto().url(), Rules { strict: Some(strict), ..Rules::default() });
+    let config = via(&proxy).await.into_builder().sleep_impl(ScaledSleep(scale)).build();
+    let (acm, route53) = (aws_sdk_acm::Client::new(&config), aws_sdk_route53::Client::new(&config));
+    let requested = acm
+        .request_certificate()
+        .domain_name("strict-waiter.com")
+        .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
+        .send()
+        .await
+        .unwrap();
+    let arn = requested.certificate_arn().unwrap().to_string();
+    tokio::time::sleep(Duration::from_secs_f64(3.0 * scale)).await;
+    let shown = acm.describe_certificate().certificate_arn(&arn).send().await.unwrap().certificate.unwrap();
+    let record = shown.domain_validation_options()[0].resource_record().unwrap().clone();
+    let zone = route53.create_hosted_zone().name("strict-waiter.com").caller_reference("strict-waiter").send().await;
+    let cname = ResourceRecordSet::builder()
+        .name(record.name())
+        .r#type(RrType::Cname)
+        .ttl(300)
+        .resource_records(ResourceRecord::builder().value(record.value()).build().unwrap())
+        .build()
+        .unwrap();
+    let change = Change::builder().action(ChangeAction::Upsert).resource_record_set(cname).build().unwrap();
+    route53
+        .change_resource_record_sets()
+        .hosted_zone_id(zone.unwrap().hosted_zone().unwrap().id())
+        .change_batch(ChangeBatch::builder().changes(change).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+
+    acm.wait_until_certificate_validated().certificate_arn(&arn).wait(Duration::from_secs(600)).await.unwrap();
+    let after = acm.describe_certificate().certificate_arn(&arn).send().await.unwrap().certificate.unwrap();
+    assert_eq!(after.status().map(|s| s.as_str()), Some("PENDING_VALIDATION"), "the waiter returned before ISSUED");
 }

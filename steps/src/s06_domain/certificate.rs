@@ -16,8 +16,9 @@ use crate::step::Context;
 use super::records::fqdn;
 use super::zone::LiveZone;
 
-/// ACM has no waiter for the validation records to appear after a request (seconds on AWS).
-const VALIDATION_RECORD_ATTEMPTS: u32 = 10;
+/// ACM has no waiter for the validation records to appear after a request (seconds on AWS): it is polled
+/// with growing pauses, two minutes in all.
+const VALIDATION_RECORD_ATTEMPTS: u32 = 15;
 /// How long a certificate may stay "in use" after what used it is gone before deleting it gives up.
 const IN_USE_WAIT: Duration = Duration::from_secs(600);
 
@@ -104,8 +105,8 @@ impl Certificate<'_> {
             }
         }
         bail!(
-            "certificate {} shows no DNS validation record for some of {} after a minute: run `deployer resume` to \
-             look again",
+            "certificate {} shows no DNS validation record for some of {} after two minutes: run `deployer resume` \
+             to look again",
             live.arn,
             self.names.join(", ")
         )
