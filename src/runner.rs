@@ -67,6 +67,9 @@ pub struct Runner<'a> {
     pub reporter: &'a dyn Reporter,
     /// A remote state (`--state s3://…`) the working copy is uploaded to after every step.
     pub remote: Option<&'a crate::remote::Remote>,
+    /// The steps compared with AWS so far in this run (run for real, or looked at and found unchanged):
+    /// `08-verify` trusts them instead of reading their resources again.
+    compared: RefCell<BTreeSet<String>>,
 }
 
 impl<'a> Runner<'a> {
@@ -77,11 +80,42 @@ impl<'a> Runner<'a> {
         reporter: &'a dyn Reporter,
         remote: Option<&'a crate::remote::Remote>,
     ) -> Self {
-        Runner { state_path, state: state.into(), clients, reporter, remote }
+        Runner { state_path, state: state.into(), clients, reporter, remote, compared: RefCell::default() }
+    }
+}
+
+/// The state as a step sees it at one moment: settings, outputs, the state file's folder, and the steps
+/// this run has compared with AWS so far.
+struct Snapshot {
+    settings: Settings,
+    outputs: deployer_steps::Outputs,
+    work_dir: PathBuf,
+    compared: BTreeSet<String>,
+}
+
+impl Snapshot {
+    fn context<'a>(&'a self, aws: &'a Clients) -> Context<'a> {
+        Context {
+            settings: &self.settings,
+            aws,
+            outputs: &self.outputs,
+            work_dir: &self.work_dir,
+            compared: &self.compared,
+        }
     }
 }
 
 impl Runner<'_> {
+    fn snapshot(&self) -> Snapshot {
+        let state = self.state.borrow();
+        Snapshot {
+            settings: state.settings.clone(),
+            outputs: state.outputs(),
+            work_dir: self.work_dir(),
+            compared: self.compared.borrow().clone(),
+        }
+    }
+
     fn work_dir(&self) -> PathBuf {
         self.state_path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     }
@@ -148,10 +182,8 @@ impl Runner<'_> {
     async fn revisit_stale(&self, steps: &[&dyn Step]) -> Result<Counts> {
         let mut total = Counts::default();
         for step in steps.iter().filter(|s| !s.reads().is_empty()) {
-            let settings: Settings = self.state.borrow().settings.clone();
-            let outputs = self.state.borrow().outputs();
-            let work_dir = self.work_dir();
-            let ctx = Context { settings: &settings, aws: self.clients, outputs: &outputs, work_dir: &work_dir };
+            let snapshot = self.snapshot();
+            let ctx = snapshot.context(self.clients);
             let current = fingerprint(*step, &ctx).await?;
             let recorded = self.state.borrow().steps.get(step.id()).and_then(|r| r.fingerprint.clone());
             if recorded.is_some_and(|r| r != current) {
@@ -163,10 +195,8 @@ impl Runner<'_> {
 
     async fn run_step(&self, step: &dyn Step, selection: &Selection, upstream_changed: bool) -> Result<Counts> {
         let id = step.id();
-        let settings: Settings = self.state.borrow().settings.clone();
-        let outputs = self.state.borrow().outputs();
-        let work_dir = self.work_dir();
-        let ctx = Context { settings: &settings, aws: self.clients, outputs: &outputs, work_dir: &work_dir };
+        let snapshot = self.snapshot();
+        let ctx = snapshot.context(self.clients);
         let fingerprint = fingerprint(step, &ctx).await?;
 
         let previous = self.state.borrow().steps.get(id).cloned();
@@ -179,6 +209,7 @@ impl Runner<'_> {
         }
         if unchanged {
             if let Some(counts) = self.check_done_step(step, &ctx).await? {
+                self.compared.borrow_mut().insert(id.to_string());
                 return Ok(counts);
             }
         }
@@ -201,6 +232,7 @@ impl Runner<'_> {
                     r.fingerprint = Some(fingerprint);
                     r.finished_at = Some(now());
                 })?;
+                self.compared.borrow_mut().insert(id.to_string());
                 self.reporter.step_finished(id, counts, clock.elapsed());
                 Ok(counts)
             }
@@ -258,7 +290,14 @@ impl Runner<'_> {
         let settings: Settings = self.state.borrow().settings.clone();
         let work_dir = self.work_dir();
         let outputs = self.state.borrow().outputs();
-        let ctx = Context { settings: &settings, aws: self.clients, outputs: &outputs, work_dir: &work_dir };
+        let compared = BTreeSet::new();
+        let ctx = Context {
+            settings: &settings,
+            aws: self.clients,
+            outputs: &outputs,
+            work_dir: &work_dir,
+            compared: &compared,
+        };
         for step in steps {
             step.check_teardown(&ctx, &teardown).await?;
         }
@@ -271,7 +310,13 @@ impl Runner<'_> {
             let clock = Instant::now();
             let recorder = StepRecorder { runner: self, step: id, counts: RefCell::new(Counts::default()) };
             let outputs = self.state.borrow().outputs();
-            let ctx = Context { settings: &settings, aws: self.clients, outputs: &outputs, work_dir: &work_dir };
+            let ctx = Context {
+                settings: &settings,
+                aws: self.clients,
+                outputs: &outputs,
+                work_dir: &work_dir,
+                compared: &compared,
+            };
             if let Err(err) = step.destroy(&ctx, &teardown, &recorder).await {
                 let message = format!("{err:#}");
                 self.reporter.step_failed(id, &message);
@@ -312,6 +357,7 @@ impl Runner<'_> {
         let settings: Settings = self.state.borrow().settings.clone();
         let mut outputs = self.state.borrow().outputs();
         let work_dir = self.work_dir();
+        let compared = BTreeSet::new();
         // Steps that stopped short (nothing after them can be looked up), and steps whose outputs name
         // resources yet to create (only a step that `plans_past_new` can go on from those).
         let mut incomplete: BTreeSet<&str> = BTreeSet::new();
@@ -336,7 +382,13 @@ impl Runner<'_> {
             self.reporter.step_started(id, step.title());
             let clock = Instant::now();
             let recorder = MemoryRecorder::new(outputs.get(id), true);
-            let ctx = Context { settings: &settings, aws: self.clients, outputs: &outputs, work_dir: &work_dir };
+            let ctx = Context {
+                settings: &settings,
+                aws: self.clients,
+                outputs: &outputs,
+                work_dir: &work_dir,
+                compared: &compared,
+            };
             let result = step.run(&ctx, &recorder).await;
             let counts = recorder.replay(self.reporter, id);
             match result {

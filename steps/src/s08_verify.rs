@@ -1,6 +1,8 @@
 //! Manual section 6, "Verification": step `08-verify`.
 //!
-//! - Configuration check: every earlier step is run in check-only mode ([`Recorder::planning`]): each
+//! - Configuration check: every earlier step that this run has not compared with AWS already (all of them
+//!   for `deployer step 08-verify`; none after a `run` that checked 01-07) is run in check-only mode
+//!   ([`Recorder::planning`]): each
 //!   resource recorded in the state file is read back and compared with what the step wants. Anything missing
 //!   or different fails the step with a [`Drift`], which names it; the runner marks the drifted steps so that
 //!   the next `deployer run` restores them. Mutating requests are refused at the client meanwhile.
@@ -16,13 +18,13 @@
 //!
 //! Function logs are read through [`crate::logs`], which `deployer logs` uses too.
 //!
-//! AWS calls: the earlier steps' reads; `logs:DescribeLogStreams`, `GetLogEvents`; `cloudwatch:GetMetricStatistics`.
+//! AWS calls: the earlier steps' reads; `logs:DescribeLogStreams`, `GetLogEvents`; `cloudwatch:GetMetricData`.
 //!
-//! Outputs: `checked` (how many resources the configuration check read back).
+//! Outputs: none: what it found is said in notices (a count recorded would change the state file on every run).
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use async_trait::async_trait;
-use aws_sdk_cloudwatch::types::{Dimension, Statistic};
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
 use futures::{SinkExt, StreamExt};
 use http_body_util::Empty;
 use hyper::body::Bytes;
@@ -37,7 +39,7 @@ use std::time::{Duration, SystemTime};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::aws::{AwsContext, Clients};
-use crate::ensure::{record_if_changed, Change, NotYetCreated, Recorder};
+use crate::ensure::{Change, NotYetCreated, Recorder};
 use crate::logs::last_log_event;
 use crate::manual::{ids, FUNCTIONS};
 use crate::outputs;
@@ -83,9 +85,21 @@ impl Step for Verify {
         if recorder.planning() {
             return Ok(()); // It only reads: nothing to plan.
         }
-        let checked = check_configuration(ctx, &(self.checked_steps)()).await?;
-        recorder.notice(&format!("configuration: the {checked} resources of steps 01-07 match what they want"));
-        record_if_changed(recorder, "checked", &checked.to_string())?;
+        // Steps this run already compared with AWS are trusted; the others (all of them for `deployer step
+        // 08-verify` or after a `resume` that skipped them) are read back.
+        let (trusted, unchecked): (Vec<_>, Vec<_>) =
+            (self.checked_steps)().into_iter().partition(|s| ctx.compared.contains(s.id()));
+        if unchecked.is_empty() {
+            recorder.notice("configuration: steps 01-07 were compared with AWS earlier in this run");
+        } else {
+            let checked = check_configuration(ctx, &unchecked).await?;
+            let ids: Vec<&str> = unchecked.iter().map(|s| s.id()).collect();
+            let trusted = if trusted.is_empty() { String::new() } else { " (the others were compared earlier)".into() };
+            recorder.notice(&format!(
+                "configuration: the {checked} resources of {} match what they want{trusted}",
+                ids.join(", ")
+            ));
+        }
 
         let (http, ws) = futures::join!(smoke_http(ctx, recorder), smoke_websocket(ctx, recorder));
         let failures: Vec<String> = [http, ws].into_iter().filter_map(|r| r.err()).map(|e| format!("{e:#}")).collect();
@@ -333,55 +347,63 @@ async fn ping(url: &str) -> Result<()> {
     Ok(())
 }
 
-/// One line per function: the last minutes' invocations and errors, and its last log line.
+/// One line per function: the last minutes' invocations and errors (one GetMetricData for all of them),
+/// and its last log line.
 async fn activity(ctx: &Context<'_>) -> Result<Vec<String>> {
-    let lines = FUNCTIONS.iter().map(|spec| async move {
-        let name = ctx.name(spec.suffix);
-        let (metrics, logs) = futures::join!(invocations(ctx.aws, &name), last_log_event(ctx.aws, &name));
-        let (invoked, errors) = metrics?;
+    let names: Vec<String> = FUNCTIONS.iter().map(|spec| ctx.name(spec.suffix)).collect();
+    let (metrics, logs) = futures::join!(
+        invocations(ctx.aws, &names),
+        futures::future::join_all(names.iter().map(|name| last_log_event(ctx.aws, name)))
+    );
+    let metrics = metrics?;
+    let mut lines = Vec::new();
+    let mut quiet = 0;
+    for ((name, logs), (invoked, errors)) in names.iter().zip(logs).zip(metrics) {
         if logs.as_ref().is_ok_and(Option::is_none) && invoked == 0 {
-            return Ok(None);
+            quiet += 1;
+            continue;
         }
         let last = match logs? {
             None => "no log group".to_string(),
             Some(Some(event)) => format!("last log line: {}", event.message.trim_end()),
             Some(None) => "no log line yet".to_string(),
         };
-        Ok::<_, anyhow::Error>(Some(format!(
-            "{name}: {invoked} invocations, {errors} errors in the last 5 minutes; {last}"
-        )))
-    });
-    let lines: Vec<Option<String>> = futures::future::try_join_all(lines).await?;
-    let quiet = lines.iter().filter(|l| l.is_none()).count();
-    let mut lines: Vec<String> = lines.into_iter().flatten().collect();
+        lines.push(format!("{name}: {invoked} invocations, {errors} errors in the last 5 minutes; {last}"));
+    }
     if quiet > 0 {
         lines.push(format!("{quiet} of {} functions have no invocations yet (no log group)", FUNCTIONS.len()));
     }
     Ok(lines)
 }
 
-/// (Invocations, Errors) of a function over the last five minutes.
-async fn invocations(aws: &Clients, function: &str) -> Result<(u64, u64)> {
+/// (Invocations, Errors) of each function over the last five minutes, in one GetMetricData request.
+async fn invocations(aws: &Clients, functions: &[String]) -> Result<Vec<(u64, u64)>> {
     let end = SystemTime::now();
     let start = end - METRICS_WINDOW;
-    let sum = |metric: &'static str| async move {
+    let query = |id: String, function: &str, metric: &str| {
         let dimension = Dimension::builder().name("FunctionName").value(function).build();
-        let got = aws
-            .cloudwatch()
-            .get_metric_statistics()
-            .namespace("AWS/Lambda")
-            .metric_name(metric)
-            .dimensions(dimension)
-            .start_time(start.into())
-            .end_time(end.into())
-            .period(METRICS_WINDOW.as_secs() as i32)
-            .statistics(Statistic::Sum)
-            .send()
-            .await
-            .aws_context(|| format!("cloudwatch:GetMetricStatistics {metric} of {function}"))?;
-        // Sums of counts are whole numbers.
-        Ok::<u64, anyhow::Error>(got.datapoints().iter().filter_map(|d| d.sum()).map(|n| n as u64).sum())
+        let metric = Metric::builder().namespace("AWS/Lambda").metric_name(metric).dimensions(dimension).build();
+        let stat = MetricStat::builder().metric(metric).period(METRICS_WINDOW.as_secs() as i32).stat("Sum").build();
+        MetricDataQuery::builder().id(id).metric_stat(stat).return_data(true).build()
     };
-    let (invoked, errors) = futures::join!(sum("Invocations"), sum("Errors"));
-    Ok((invoked?, errors?))
+    let queries: Vec<MetricDataQuery> = functions
+        .iter()
+        .enumerate()
+        .flat_map(|(i, f)| [query(format!("invoked{i}"), f, "Invocations"), query(format!("errors{i}"), f, "Errors")])
+        .collect();
+    let got = aws
+        .cloudwatch()
+        .get_metric_data()
+        .set_metric_data_queries(Some(queries))
+        .start_time(start.into())
+        .end_time(end.into())
+        .send()
+        .await
+        .aws_context(|| "cloudwatch:GetMetricData Invocations and Errors of the functions".to_string())?;
+    // Sums of counts are whole numbers.
+    let sum = |id: String| -> u64 {
+        let result = got.metric_data_results().iter().find(|r| r.id() == Some(id.as_str()));
+        result.map_or(0, |r| r.values().iter().sum::<f64>() as u64)
+    };
+    Ok((0..functions.len()).map(|i| (sum(format!("invoked{i}")), sum(format!("errors{i}")))).collect())
 }

@@ -2,7 +2,7 @@
 
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::aws::Clients;
@@ -21,6 +21,8 @@ pub struct Context<'a> {
     pub outputs: &'a Outputs,
     /// The state file's folder: caches (e.g. pip installs) live beside it.
     pub work_dir: &'a Path,
+    /// The steps this run has already compared with AWS (run, or looked at and found unchanged).
+    pub compared: &'a BTreeSet<String>,
 }
 
 impl Context<'_> {

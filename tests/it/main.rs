@@ -15,6 +15,7 @@ mod logs;
 mod plan;
 mod proxy;
 mod remote;
+mod requests;
 mod servers;
 mod stages;
 mod strict;

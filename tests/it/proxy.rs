@@ -43,6 +43,8 @@ pub struct Seen {
     pub reads: BTreeMap<String, u32>,
     pub writes: BTreeMap<String, u32>,
     pub forwarded: u32,
+    /// Signing service (`apigateway`, `lambda`, …) → requests forwarded.
+    pub by_service: BTreeMap<String, u32>,
     pub faults: u32,
     pub stalled: bool,
     /// Set by [`Proxy::release`]: held requests go on, and no more are held.
@@ -294,6 +296,7 @@ async fn handle(
     {
         let mut seen = seen.lock().unwrap();
         seen.forwarded += 1;
+        *seen.by_service.entry(service.to_string()).or_default() += 1;
         let tally = if read { &mut seen.reads } else { &mut seen.writes };
         *tally.entry(name.clone()).or_default() += 1;
     }

@@ -273,33 +273,41 @@ async fn strict_acm_shows_records_late_validates_after_the_cnames_and_refuses_a_
     acm.delete_certificate().certificate_arn(&arn).send().await.unwrap();
 }
 
+/// A minimal distribution configuration (an S3 origin and a default behaviour).
+fn distribution_config(
+    reference: &str,
+    comment: &str,
+    ipv6: Option<bool>,
+) -> aws_sdk_cloudfront::types::DistributionConfig {
+    use aws_sdk_cloudfront::types::*;
+    let origin = Origin::builder()
+        .id("o")
+        .domain_name(format!("{comment}.s3.us-east-1.amazonaws.com"))
+        .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
+        .build()
+        .unwrap();
+    let behavior = DefaultCacheBehavior::builder()
+        .target_origin_id("o")
+        .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+        .build()
+        .unwrap();
+    DistributionConfig::builder()
+        .caller_reference(reference)
+        .comment(comment)
+        .enabled(true)
+        .set_is_ipv6_enabled(ipv6)
+        .origins(Origins::builder().quantity(1).items(origin).build().unwrap())
+        .default_cache_behavior(behavior)
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn strict_cloudfront_deploys_slowly_and_its_caller_references_are_one_shot() {
     let scale = 0.01; // InProgress 2.4 s
     let proxy = strict_proxy(&[Behaviour::CloudFront], scale);
     let cloudfront = aws_sdk_cloudfront::Client::new(&via(&proxy).await);
-    let config = |reference: &str| {
-        use aws_sdk_cloudfront::types::*;
-        let origin = Origin::builder()
-            .id("o")
-            .domain_name("strict-cf.s3.us-east-1.amazonaws.com")
-            .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
-            .build()
-            .unwrap();
-        let behavior = DefaultCacheBehavior::builder()
-            .target_origin_id("o")
-            .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
-            .build()
-            .unwrap();
-        DistributionConfig::builder()
-            .caller_reference(reference)
-            .comment("strict")
-            .enabled(true)
-            .origins(Origins::builder().quantity(1).items(origin).build().unwrap())
-            .default_cache_behavior(behavior)
-            .build()
-            .unwrap()
-    };
+    let config = |reference: &str| distribution_config(reference, "strict-cf", None);
     let created = cloudfront.create_distribution().distribution_config(config("strict-cf")).send().await.unwrap();
     let made_at = Instant::now();
     let id = created.distribution().unwrap().id().to_string();
@@ -354,27 +362,23 @@ async fn strict_lambda_route53_and_acm_answer_throttling_past_their_quotas() {
     use Behaviour::{Acm, LambdaQuotas, Route53};
     let proxy = strict_proxy(&[LambdaQuotas, Route53, Acm], 1.0);
     let config = via(&proxy).await;
+    // Sent at once, so that a slow machine cannot space them under the quota.
     let lambda = aws_sdk_lambda::Client::new(&config);
-    let mut codes = Vec::new();
-    for _ in 0..20 {
-        if let Err(err) = lambda.list_functions().send().await {
-            codes.push(code(&err.into_service_error()));
-        }
-    }
+    let answers = futures::future::join_all((0..25).map(|_| lambda.list_functions().send())).await;
+    let codes: Vec<String> =
+        answers.into_iter().filter_map(|a| a.err()).map(|e| code(&e.into_service_error())).collect();
     assert!(!codes.is_empty() && codes.iter().all(|c| c == "TooManyRequestsException"), "Lambda 15/s: {codes:?}");
 
     let route53 = aws_sdk_route53::Client::new(&config);
-    let mut codes = Vec::new();
-    for _ in 0..8 {
-        if let Err(err) = route53.list_hosted_zones().send().await {
-            codes.push(code(&err.into_service_error()));
-        }
-    }
+    let answers = futures::future::join_all((0..10).map(|_| route53.list_hosted_zones().send())).await;
+    let codes: Vec<String> =
+        answers.into_iter().filter_map(|a| a.err()).map(|e| code(&e.into_service_error())).collect();
     assert!(!codes.is_empty() && codes.iter().all(|c| c == "Throttling"), "Route 53 5/s: {codes:?}");
 
     let acm = aws_sdk_acm::Client::new(&config);
-    acm.list_certificates().send().await.unwrap();
-    let second = acm.list_certificates().send().await.unwrap_err().into_service_error();
+    let (first, second) = futures::join!(acm.list_certificates().send(), acm.list_certificates().send());
+    let refused = first.err().or(second.err()).expect("ListCertificates 1/s refuses one of two at once");
+    let second = refused.into_service_error();
     assert_eq!(code(&second), "ThrottlingException", "ListCertificates 1/s");
 }
 
@@ -382,29 +386,7 @@ async fn strict_lambda_route53_and_acm_answer_throttling_past_their_quotas() {
 async fn strict_cloudfront_leaves_ipv6_off_unless_the_configuration_asks_for_it() {
     let proxy = strict_proxy(&[Behaviour::CloudFront], 0.01);
     let cloudfront = aws_sdk_cloudfront::Client::new(&via(&proxy).await);
-    let config = |reference: &str, ipv6: Option<bool>| {
-        use aws_sdk_cloudfront::types::*;
-        let origin = Origin::builder()
-            .id("o")
-            .domain_name("strict-ipv6.s3.us-east-1.amazonaws.com")
-            .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
-            .build()
-            .unwrap();
-        let behavior = DefaultCacheBehavior::builder()
-            .target_origin_id("o")
-            .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
-            .build()
-            .unwrap();
-        DistributionConfig::builder()
-            .caller_reference(reference)
-            .comment("strict-ipv6")
-            .enabled(true)
-            .set_is_ipv6_enabled(ipv6)
-            .origins(Origins::builder().quantity(1).items(origin).build().unwrap())
-            .default_cache_behavior(behavior)
-            .build()
-            .unwrap()
-    };
+    let config = |reference: &str, ipv6| distribution_config(reference, "strict-ipv6", ipv6);
     let ipv6 = |id: String| {
         let cloudfront = cloudfront.clone();
         async move {

@@ -17,16 +17,33 @@ pub(super) fn wanted_methods<'a>(
     api_id: &'a str,
     routes: &'a [Route<'a>],
     resource_ids: &'a HashMap<String, String>,
+    listed: &HashMap<(String, String), aws_sdk_apigateway::types::Method>,
     origin: &str,
     partition: &str,
 ) -> Result<Vec<Method<'a>>> {
+    let existing = |path: &str, verb: &str| {
+        listed.get(&(path.to_string(), verb.to_string())).map(|m| LiveMethod {
+            authorization: m.authorization_type().map(str::to_string),
+            integration: m.method_integration().cloned(),
+            responses: m.method_responses().cloned().unwrap_or_default(),
+        })
+    };
     let region = &ctx.settings.region;
     let mut methods = Vec::new();
     for route in routes {
         let function_arn = ctx.get(&outputs::function_arn(route.function))?;
         let uri = lambda_integration_uri(region, partition, function_arn);
         let resource_id = &resource_ids[route.path];
-        let method = |verb, kind| Method { ctx, api_id, resource_id, path: route.path, verb, kind };
+        let method = |verb, kind| Method {
+            ctx,
+            api_id,
+            resource_id,
+            path: route.path,
+            verb,
+            kind,
+            existing: existing(route.path, verb),
+            listed: Default::default(),
+        };
         for verb in &route.methods {
             methods.push(method(verb, MethodKind::Proxy { uri: uri.clone() }));
         }
@@ -50,8 +67,13 @@ pub(super) struct Method<'a> {
     pub(super) path: &'a str,
     pub(super) verb: &'a str,
     pub(super) kind: MethodKind,
+    /// From the listing taken at the start of the step; a later look (after a failed create or an
+    /// update) asks for the method itself.
+    pub(super) existing: Option<LiveMethod>,
+    pub(super) listed: std::cell::Cell<bool>,
 }
 
+#[derive(Clone)]
 pub(super) struct LiveMethod {
     pub(super) authorization: Option<String>,
     pub(super) integration: Option<Integration>,
@@ -179,6 +201,9 @@ impl Resource for Method<'_> {
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveMethod>> {
+        if !self.listed.replace(true) {
+            return Ok(self.existing.clone());
+        }
         let got = self
             .ctx
             .aws

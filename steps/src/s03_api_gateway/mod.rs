@@ -47,7 +47,7 @@ use crate::step::{Context, Step, Teardown};
 use api::RestApi;
 use deployment::{configuration_digest, Deployment};
 use methods::wanted_methods;
-use resources::{ensure_resource_tree, existing_resources};
+use resources::{ensure_resource_tree, list_api};
 
 pub const ID: &str = ids::API_GATEWAY;
 pub const PERMISSION_ID: &str = "deployer-rest-api";
@@ -77,19 +77,17 @@ impl Step for ApiGateway {
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
         let (region, partition) = (&ctx.settings.region, &ctx.aws.identity().await?.partition);
         let api = ensure(&RestApi { ctx, name: ctx.name("rest-api") }, recorder).await?;
+        let listing = list_api(ctx, &api.id).await?;
         let root = match &api.root_resource_id {
             Some(root) => root.clone(),
-            None => existing_resources(ctx, &api.id)
-                .await?
-                .remove("/")
-                .ok_or_else(|| anyhow!("REST API {} has no root resource", api.id))?,
+            None => listing.ids.get("/").cloned().ok_or_else(|| anyhow!("REST API {} has no root resource", api.id))?,
         };
         record_if_changed(recorder, &outputs::ROOT_RESOURCE_ID.key, &root)?;
 
         let routes = ctx.settings.routes();
-        let resource_ids = ensure_resource_tree(ctx, recorder, &api.id, &root, &routes).await?;
+        let resource_ids = ensure_resource_tree(ctx, recorder, &api.id, &root, &routes, &listing.ids).await?;
         let origin = ctx.settings.cors_origin();
-        let methods = wanted_methods(ctx, &api.id, &routes, &resource_ids, &origin, partition)?;
+        let methods = wanted_methods(ctx, &api.id, &routes, &resource_ids, &listing.methods, &origin, partition)?;
         all(methods.iter().map(|m| ensure(m, recorder))).await?;
 
         ensure_permissions(ctx, recorder, &api.id, &routes).await?;

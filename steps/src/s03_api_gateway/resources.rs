@@ -4,18 +4,47 @@ use anyhow::{Context as _, Result};
 use std::collections::{BTreeSet, HashMap};
 
 use crate::aws::AwsContext;
+use aws_sdk_apigateway::types::Method;
+
 use crate::ensure::{all, ensure, is_planned, Recorder, Resource, PLANNED};
 use crate::manual::Route;
 use crate::step::Context;
 
-pub(super) async fn existing_resources(ctx: &Context<'_>, api_id: &str) -> Result<HashMap<String, String>> {
+/// The API as one listing shows it: each path's resource ID and each method with its integration.
+#[derive(Default)]
+pub(super) struct Listing {
+    pub(super) ids: HashMap<String, String>,
+    /// (path, verb) → the method as API Gateway has it.
+    pub(super) methods: HashMap<(String, String), Method>,
+}
+
+/// Every resource of the API with its methods embedded (`embed=methods`): one request where a method at a
+/// time would take one each, against API Gateway's 10 requests/s for the whole account.
+pub(super) async fn list_api(ctx: &Context<'_>, api_id: &str) -> Result<Listing> {
     if is_planned(api_id) {
-        return Ok(HashMap::new());
+        return Ok(Listing::default());
     }
-    let pages = ctx.aws.apigateway().get_resources().rest_api_id(api_id).limit(500).into_paginator().items().send();
-    let resources =
-        pages.collect::<Result<Vec<_>, _>>().await.aws_context(|| format!("apigateway:GetResources {api_id}"))?;
-    Ok(resources.into_iter().filter_map(|r| Some((r.path?, r.id?))).collect())
+    let request = ctx.aws.apigateway().get_resources().rest_api_id(api_id).embed("methods").limit(500);
+    let resources = request
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .aws_context(|| format!("apigateway:GetResources {api_id}"))?;
+    let mut listing = Listing::default();
+    for resource in resources {
+        let (Some(path), Some(id)) = (resource.path, resource.id) else { continue };
+        for (verb, method) in resource.resource_methods.unwrap_or_default() {
+            listing.methods.insert((path.clone(), verb), method);
+        }
+        listing.ids.insert(path, id);
+    }
+    Ok(listing)
+}
+
+pub(super) async fn existing_resources(ctx: &Context<'_>, api_id: &str) -> Result<HashMap<String, String>> {
+    Ok(list_api(ctx, api_id).await?.ids)
 }
 
 /// Ensures every route's path, parents before children; returns path → resource ID.
@@ -25,8 +54,8 @@ pub(super) async fn ensure_resource_tree<'r>(
     api_id: &str,
     root: &str,
     routes: &[Route<'r>],
+    existing: &HashMap<String, String>,
 ) -> Result<HashMap<String, String>> {
-    let existing = existing_resources(ctx, api_id).await?;
     let mut ids: HashMap<String, String> = HashMap::from([("/".to_string(), root.to_string())]);
     let depth = |path: &str| path.matches('/').count();
     // Every route's path and the paths above it (`/status/{id}` needs `/status`).
