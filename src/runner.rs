@@ -287,19 +287,9 @@ impl Runner<'_> {
     /// remembers that a destroy is under way, so `resume` after a kill continues it.
     pub async fn destroy(&self, steps: &[&dyn Step], teardown: Teardown) -> Result<Counts> {
         let started = Instant::now();
-        let settings: Settings = self.state.borrow().settings.clone();
-        let work_dir = self.work_dir();
-        let outputs = self.state.borrow().outputs();
-        let compared = BTreeSet::new();
-        let ctx = Context {
-            settings: &settings,
-            aws: self.clients,
-            outputs: &outputs,
-            work_dir: &work_dir,
-            compared: &compared,
-        };
+        let snapshot = self.snapshot();
         for step in steps {
-            step.check_teardown(&ctx, &teardown).await?;
+            step.check_teardown(&snapshot.context(self.clients), &teardown).await?;
         }
         self.state.borrow_mut().destroying = Some(teardown);
         self.save()?;
@@ -309,15 +299,8 @@ impl Runner<'_> {
             self.reporter.step_started(id, &format!("destroy: {}", step.title()));
             let clock = Instant::now();
             let recorder = StepRecorder { runner: self, step: id, counts: RefCell::new(Counts::default()) };
-            let outputs = self.state.borrow().outputs();
-            let ctx = Context {
-                settings: &settings,
-                aws: self.clients,
-                outputs: &outputs,
-                work_dir: &work_dir,
-                compared: &compared,
-            };
-            if let Err(err) = step.destroy(&ctx, &teardown, &recorder).await {
+            let snapshot = self.snapshot();
+            if let Err(err) = step.destroy(&snapshot.context(self.clients), &teardown, &recorder).await {
                 let message = format!("{err:#}");
                 self.reporter.step_failed(id, &message);
                 return Err(anyhow!(StepFailed { step: id.to_string(), message }));

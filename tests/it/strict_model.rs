@@ -28,6 +28,18 @@ fn code<E: ProvideErrorMetadata>(err: &E) -> String {
     err.code().unwrap_or_default().to_string()
 }
 
+/// A DNS-validated certificate for `domain`; its ARN.
+async fn request_certificate(acm: &aws_sdk_acm::Client, domain: &str) -> String {
+    let requested = acm
+        .request_certificate()
+        .domain_name(domain)
+        .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
+        .send()
+        .await
+        .unwrap();
+    requested.certificate_arn().unwrap().to_string()
+}
+
 /// Sleeps until `deadline` (a moment of the model's scaled clock).
 async fn until(started: Instant, seconds: f64) {
     let deadline = started + Duration::from_secs_f64(seconds);
@@ -212,14 +224,7 @@ async fn strict_acm_shows_records_late_validates_after_the_cnames_and_refuses_a_
     let proxy = Proxy::start(&moto().url(), Rules { strict: Some(strict), ..Rules::default() });
     let config = via(&proxy).await;
     let (acm, route53) = (aws_sdk_acm::Client::new(&config), aws_sdk_route53::Client::new(&config));
-    let requested = acm
-        .request_certificate()
-        .domain_name("strict-acm.com")
-        .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
-        .send()
-        .await
-        .unwrap();
-    let arn = requested.certificate_arn().unwrap().to_string();
+    let arn = request_certificate(&acm, "strict-acm.com").await;
     let describe =
         || async { acm.describe_certificate().certificate_arn(&arn).send().await.unwrap().certificate.unwrap() };
     let first = describe().await;
@@ -420,14 +425,7 @@ async fn strict_acm_the_sdks_validated_waiter_returns_before_the_certificate_is_
     let proxy = Proxy::start(&moto().url(), Rules { strict: Some(strict), ..Rules::default() });
     let config = via(&proxy).await.into_builder().sleep_impl(ScaledSleep(scale)).build();
     let (acm, route53) = (aws_sdk_acm::Client::new(&config), aws_sdk_route53::Client::new(&config));
-    let requested = acm
-        .request_certificate()
-        .domain_name("strict-waiter.com")
-        .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
-        .send()
-        .await
-        .unwrap();
-    let arn = requested.certificate_arn().unwrap().to_string();
+    let arn = request_certificate(&acm, "strict-waiter.com").await;
     tokio::time::sleep(Duration::from_secs_f64(3.0 * scale)).await;
     let shown = acm.describe_certificate().certificate_arn(&arn).send().await.unwrap().certificate.unwrap();
     let record = shown.domain_validation_options()[0].resource_record().unwrap().clone();
@@ -451,4 +449,9 @@ async fn strict_acm_the_sdks_validated_waiter_returns_before_the_certificate_is_
     acm.wait_until_certificate_validated().certificate_arn(&arn).wait(Duration::from_secs(600)).await.unwrap();
     let after = acm.describe_certificate().certificate_arn(&arn).send().await.unwrap().certificate.unwrap();
     assert_eq!(after.status().map(|s| s.as_str()), Some("PENDING_VALIDATION"), "the waiter returned before ISSUED");
+    // And a custom domain refuses it until it is issued.
+    let apigateway = aws_sdk_apigateway::Client::new(&config);
+    let refused = apigateway.create_domain_name().domain_name("api.strict-waiter.com").regional_certificate_arn(&arn);
+    let refused = refused.send().await.unwrap_err().into_service_error();
+    assert_eq!(code(&refused), "BadRequestException");
 }

@@ -208,10 +208,12 @@ impl Distribution<'_> {
         origin.id() != ORIGIN_ID || origin.domain_name() != self.bucket_domain || oac_differs
     }
 
+    /// A listed distribution's caller reference; empty if it was deleted since the listing (by anyone).
     async fn caller_reference_of(&self, id: &str) -> Result<String> {
         let config = self.ctx.aws.cloudfront().get_distribution_config().id(id).send().await;
-        let config = config.aws_context(|| format!("cloudfront:GetDistributionConfig {id}"))?;
-        Ok(config.distribution_config.map(|c| c.caller_reference).unwrap_or_default())
+        let config = absent_if(config, |e| e.is_no_such_distribution())
+            .aws_context(|| format!("cloudfront:GetDistributionConfig {id}"))?;
+        Ok(config.and_then(|c| c.distribution_config).map(|c| c.caller_reference).unwrap_or_default())
     }
 
     async fn read(&self, id: &str) -> Result<Option<LiveDistribution>> {
