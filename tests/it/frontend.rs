@@ -269,3 +269,16 @@ async fn under_sse_kms_where_etags_are_not_md5s_an_unchanged_site_is_not_uploade
     let heads: u32 = reads.iter().filter(|(op, _)| op.starts_with("HEAD /site-kms-frontend/")).map(|(_, n)| n).sum();
     assert!(heads >= 5, "each object's stored MD5 was read instead: {reads:?}");
 }
+
+#[tokio::test]
+async fn credentials_that_cannot_read_the_buckets_encryption_still_sync_without_uploading_again() {
+    let d = Deployment::new("site-no-encryption-read");
+    d.deploy_without_domain().assert_ok();
+    let proxy = Proxy::start(&moto().url(), Rules { deny_bucket_encryption: true, ..Rules::default() });
+    let synced = d.command(&["step", "05-frontend"]).env("AWS_ENDPOINT_URL", &proxy.url).output().unwrap();
+    crate::support::Outcome::from(synced).assert_ok();
+    let writes = proxy.seen(|s| s.writes.clone());
+    let puts: u32 =
+        writes.iter().filter(|(op, _)| op.starts_with("PUT /site-no-encryption-read-frontend/")).map(|(_, n)| n).sum();
+    assert_eq!(puts, 0, "the stored MD5s are compared instead: {writes:?}");
+}

@@ -35,6 +35,8 @@ pub struct Rules {
     /// Buckets encrypt with SSE-KMS by default: GetBucketEncryption says so, and ListObjectsV2's ETags are
     /// no longer the objects' MD5s (as with KMS on S3).
     pub kms_bucket: bool,
+    /// GetBucketEncryption answers 403 AccessDenied, as for credentials without s3:GetEncryptionConfiguration.
+    pub deny_bucket_encryption: bool,
 }
 
 #[derive(Debug, Default)]
@@ -272,6 +274,16 @@ async fn handle(
         let body = "<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>\
                     aws:kms</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>";
         return Ok(Response::new(Full::new(Bytes::from(body))));
+    }
+    if rules.deny_bucket_encryption
+        && service == "s3"
+        && parts.method == hyper::Method::GET
+        && query.contains("encryption")
+    {
+        let body = "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
+        let mut response = Response::new(Full::new(Bytes::from(body)));
+        *response.status_mut() = StatusCode::FORBIDDEN;
+        return Ok(response);
     }
     let kms_listing = rules.kms_bucket && service == "s3" && query.contains("list-type=2");
     if let Some(answer) = model.as_ref().and_then(|m| m.before(&call)) {

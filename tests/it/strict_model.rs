@@ -40,6 +40,27 @@ async fn request_certificate(acm: &aws_sdk_acm::Client, domain: &str) -> String 
     requested.certificate_arn().unwrap().to_string()
 }
 
+/// A zone for `domain` holding the certificate's validation CNAME.
+async fn publish_validation_record(
+    route53: &aws_sdk_route53::Client,
+    domain: &str,
+    record: &aws_sdk_acm::types::ResourceRecord,
+) {
+    use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
+    let zone = route53.create_hosted_zone().name(domain).caller_reference(format!("{domain}-ref")).send().await;
+    let zone_id = zone.unwrap().hosted_zone().unwrap().id().to_string();
+    let cname = ResourceRecordSet::builder()
+        .name(record.name())
+        .r#type(RrType::Cname)
+        .ttl(300)
+        .resource_records(ResourceRecord::builder().value(record.value()).build().unwrap())
+        .build()
+        .unwrap();
+    let change = Change::builder().action(ChangeAction::Upsert).resource_record_set(cname).build().unwrap();
+    let batch = ChangeBatch::builder().changes(change).build().unwrap();
+    route53.change_resource_record_sets().hosted_zone_id(&zone_id).change_batch(batch).send().await.unwrap();
+}
+
 /// Sleeps until `deadline` (a moment of the model's scaled clock).
 async fn until(started: Instant, seconds: f64) {
     let deadline = started + Duration::from_secs_f64(seconds);
@@ -217,7 +238,6 @@ async fn strict_route53_keeps_changes_pending_and_a_caller_reference_one_shot() 
 
 #[tokio::test]
 async fn strict_acm_shows_records_late_validates_after_the_cnames_and_refuses_a_delete_in_use() {
-    use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
     let scale = 0.03; // records 0.9 s, validation 9 s after the CNAMEs, issued 0.9 s later, in use 9 s
     let mut strict = Strict::only(&[Behaviour::Acm], scale);
     strict.records_after_request = 30.0;
@@ -234,20 +254,7 @@ async fn strict_acm_shows_records_late_validates_after_the_cnames_and_refuses_a_
     let record = shown.domain_validation_options()[0].resource_record().unwrap().clone();
     assert_eq!(shown.status().map(|s| s.as_str()), Some("PENDING_VALIDATION"), "until its CNAME exists");
 
-    let zone = route53.create_hosted_zone().name("strict-acm.com").caller_reference("strict-acm").send().await;
-    let zone_id = zone.unwrap().hosted_zone().unwrap().id().to_string();
-    let cname = ResourceRecordSet::builder()
-        .name(record.name())
-        .r#type(RrType::Cname)
-        .ttl(300)
-        .resource_records(ResourceRecord::builder().value(record.value()).build().unwrap())
-        .build()
-        .unwrap();
-    let batch = ChangeBatch::builder()
-        .changes(Change::builder().action(ChangeAction::Upsert).resource_record_set(cname).build().unwrap())
-        .build()
-        .unwrap();
-    route53.change_resource_record_sets().hosted_zone_id(&zone_id).change_batch(batch).send().await.unwrap();
+    publish_validation_record(&route53, "strict-acm.com", &record).await;
     assert_eq!(describe().await.status().map(|s| s.as_str()), Some("PENDING_VALIDATION"), "ACM takes minutes");
     let noticed = Instant::now();
     let validated = loop {
@@ -418,7 +425,6 @@ impl aws_smithy_async::rt::sleep::AsyncSleep for ScaledSleep {
 #[tokio::test]
 async fn strict_acm_the_sdks_validated_waiter_returns_before_the_certificate_is_issued() {
     use aws_sdk_acm::client::Waiters;
-    use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
     let scale = 0.01;
     let mut strict = Strict::only(&[Behaviour::Acm], scale);
     strict.issued_after_validation = 600.0;
@@ -429,22 +435,7 @@ async fn strict_acm_the_sdks_validated_waiter_returns_before_the_certificate_is_
     tokio::time::sleep(Duration::from_secs_f64(3.0 * scale)).await;
     let shown = acm.describe_certificate().certificate_arn(&arn).send().await.unwrap().certificate.unwrap();
     let record = shown.domain_validation_options()[0].resource_record().unwrap().clone();
-    let zone = route53.create_hosted_zone().name("strict-waiter.com").caller_reference("strict-waiter").send().await;
-    let cname = ResourceRecordSet::builder()
-        .name(record.name())
-        .r#type(RrType::Cname)
-        .ttl(300)
-        .resource_records(ResourceRecord::builder().value(record.value()).build().unwrap())
-        .build()
-        .unwrap();
-    let change = Change::builder().action(ChangeAction::Upsert).resource_record_set(cname).build().unwrap();
-    route53
-        .change_resource_record_sets()
-        .hosted_zone_id(zone.unwrap().hosted_zone().unwrap().id())
-        .change_batch(ChangeBatch::builder().changes(change).build().unwrap())
-        .send()
-        .await
-        .unwrap();
+    publish_validation_record(&route53, "strict-waiter.com", &record).await;
 
     acm.wait_until_certificate_validated().certificate_arn(&arn).wait(Duration::from_secs(600)).await.unwrap();
     let after = acm.describe_certificate().certificate_arn(&arn).send().await.unwrap().certificate.unwrap();

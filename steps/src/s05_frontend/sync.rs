@@ -129,11 +129,13 @@ async fn live_digests(
     Ok(plain.into_iter().map(|(key, etag)| (key, Some(etag))).chain(stored).collect())
 }
 
-/// Whether the bucket's default encryption is SSE-KMS, under which ETags are not MD5s.
+/// Whether the bucket's default encryption is SSE-KMS (or cannot be read), under which ETags are not MD5s.
 async fn encrypts_with_kms(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<bool> {
     let rules = match s3.get_bucket_encryption().bucket(bucket).send().await {
         Ok(out) => out.server_side_encryption_configuration().map(|c| c.rules().to_vec()).unwrap_or_default(),
         Err(err) if err.code() == Some("ServerSideEncryptionConfigurationNotFoundError") => Vec::new(),
+        // Credentials without s3:GetEncryptionConfiguration cannot tell: the stored MD5s are read instead.
+        Err(err) if err.code() == Some("AccessDenied") => return Ok(true),
         Err(err) => return Err(err).aws_context(|| format!("s3:GetBucketEncryption {bucket}")),
     };
     let kms = |a: &ServerSideEncryption| matches!(a, ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse);
