@@ -39,6 +39,8 @@ install: release
 	install -d $(PREFIX)/bin
 	install -m 0755 target/release/deployer $(PREFIX)/bin/deployer
 
-# Not part of CI: times fresh deploy, no-op, resume and frontend sync against moto (see README).
+# Not part of CI: times fresh deploy, no-op, resume and frontend sync against moto, then the same against
+# a simulated AWS (latency, quotas, in-between states; see README).
 bench: release
 	tests/bench.sh
+	cargo bench --bench simulated_aws

@@ -93,7 +93,7 @@ impl Pace {
         let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
         let mut wait = Duration::ZERO;
         for (name, quota) in buckets {
-            let interval = clock::scaled(quota.per.div_f64(quota.requests).mul_f64(MARGIN));
+            let interval = quota.per.div_f64(quota.requests).mul_f64(MARGIN * clock::quota_scale());
             let tolerance = interval.mul_f64((quota.burst - 2.0).max(0.0));
             let arrival = next.get(name).copied().unwrap_or(now).max(now);
             let allowed_at = arrival.checked_sub(tolerance).unwrap_or(now).max(now);

@@ -41,6 +41,11 @@ impl Counts {
         self.deleted += other.deleted;
     }
 
+    pub fn merged(mut self, other: Counts) -> Counts {
+        self.merge(other);
+        self
+    }
+
     pub fn changed(&self) -> usize {
         self.created + self.updated + self.deleted
     }

@@ -4,21 +4,25 @@
 //! unchanged fingerprint, unless a step it requires changed something in this run, and re-runs one left
 //! `started` or `failed`, which is safe because every step ensures rather than creates.
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use deployer_steps::ensure::{NotYetCreated, PLANNED};
 use deployer_steps::package::hex;
 use deployer_steps::s08_verify::Drift;
 use deployer_steps::{Change, Clients, Context, InputError, Recorder, Settings, Step, Teardown};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+mod head_start;
+mod look;
 
 use crate::progress::{Counts, Reporter};
 use crate::state::now;
 use crate::state::{self, State, Status, StepRecord};
+use look::{LooksAhead, MemoryRecorder};
 
 /// Which steps a command runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +74,8 @@ pub struct Runner<'a> {
     /// The steps compared with AWS so far in this run (run for real, or looked at and found unchanged):
     /// `08-verify` trusts them instead of reading their resources again.
     compared: RefCell<BTreeSet<String>>,
+    /// Done steps already looked at in this run (see `look.rs`), waiting for their turn.
+    looked_ahead: RefCell<LooksAhead>,
 }
 
 impl<'a> Runner<'a> {
@@ -80,7 +86,15 @@ impl<'a> Runner<'a> {
         reporter: &'a dyn Reporter,
         remote: Option<&'a crate::remote::Remote>,
     ) -> Self {
-        Runner { state_path, state: state.into(), clients, reporter, remote, compared: RefCell::default() }
+        Runner {
+            state_path,
+            state: state.into(),
+            clients,
+            reporter,
+            remote,
+            compared: RefCell::default(),
+            looked_ahead: RefCell::default(),
+        }
     }
 }
 
@@ -148,32 +162,62 @@ impl Runner<'_> {
         self.save()
     }
 
-    /// Runs the selected steps; returns the total counts, or the first failure (state saved).
+    /// Runs the selected steps; returns the total counts, or the first failure (state saved). A step with a
+    /// head start that has not finished gets it at the beginning, beside the steps before it.
     pub async fn run(&self, steps: &[&dyn Step], selection: &Selection) -> Result<Counts> {
         let started = Instant::now();
         let mut total = Counts::default();
         let mut changed_steps: BTreeSet<&str> = BTreeSet::new();
-        for (done, step) in steps.iter().enumerate() {
-            if !matches!(selection, Selection::One(_)) {
-                // A step that reads a later one's outputs (05 reads 06's domains) is brought up to date
-                // before anything after it looks at AWS (08 verifies what 05 serves).
-                total.merge(self.revisit_stale(&steps[..done]).await?);
-            }
-            // What a step changed (e.g. a recreated function) may invalidate its dependents' resources
-            // (the function's invoke permission), so they are checked again even with the same inputs.
-            let upstream_changed = step.requires().iter().any(|r| changed_steps.contains(r));
-            let counts = self.run_step(*step, selection, upstream_changed).await;
-            self.publish().await?;
-            let counts = counts?;
-            if counts.changed() > 0 {
-                changed_steps.insert(step.id());
-            }
-            total.merge(counts);
+        if *selection == Selection::All {
+            *self.looked_ahead.borrow_mut() = self.look_ahead(steps).await?;
+        }
+        let head_start = self.head_start_at(steps, selection);
+        if let Some(at) = head_start {
+            let before = async {
+                let mut counts = Counts::default();
+                for n in 0..at {
+                    counts.merge(self.run_nth(steps, n, selection, &mut changed_steps).await?);
+                }
+                Ok(counts)
+            };
+            total.merge(self.beside(steps[at], before).await?);
+        }
+        for n in head_start.unwrap_or(0)..steps.len() {
+            total.merge(self.run_nth(steps, n, selection, &mut changed_steps).await?);
         }
         if !matches!(selection, Selection::One(_)) {
             total.merge(self.revisit_stale(steps).await?);
         }
         self.reporter.run_finished(total, started.elapsed(), self.clients.calls.totals());
+        Ok(total)
+    }
+
+    /// Runs the `n`th step, after bringing earlier steps that read later outputs up to date.
+    async fn run_nth<'s>(
+        &self,
+        steps: &[&'s dyn Step],
+        n: usize,
+        selection: &Selection,
+        changed_steps: &mut BTreeSet<&'s str>,
+    ) -> Result<Counts> {
+        let step = steps[n];
+        let mut total = Counts::default();
+        if !matches!(selection, Selection::One(_)) {
+            // A step that reads a later one's outputs (05 reads 06's domains) is brought up to date
+            // before anything after it looks at AWS (08 verifies what 05 serves).
+            total.merge(self.revisit_stale(&steps[..n]).await?);
+        }
+        // A step that created or deleted something (e.g. a recreated function) may invalidate its
+        // dependents' resources (the function's invoke permission), so they are checked again even with
+        // the same inputs. An update in place (new code) leaves them as they were.
+        let upstream_changed = step.requires().iter().any(|r| changed_steps.contains(r));
+        let counts = self.run_step(step, selection, upstream_changed).await;
+        self.publish().await?;
+        let counts = counts?;
+        if counts.created + counts.deleted > 0 {
+            changed_steps.insert(step.id());
+        }
+        total.merge(counts);
         Ok(total)
     }
 
@@ -208,7 +252,9 @@ impl Runner<'_> {
             return Ok(Counts::default());
         }
         if unchanged {
-            if let Some(counts) = self.check_done_step(step, &ctx).await? {
+            let ahead = self.looked_ahead.borrow_mut().remove(id);
+            let ahead = ahead.filter(|(taken_with, _)| !upstream_changed && *taken_with == fingerprint);
+            if let Some(counts) = self.check_done_step(step, &ctx, ahead.map(|(_, look)| look)).await? {
                 self.compared.borrow_mut().insert(id.to_string());
                 return Ok(counts);
             }
@@ -222,7 +268,7 @@ impl Runner<'_> {
         })?;
         self.reporter.step_started(id, step.title());
         let clock = Instant::now();
-        let recorder = StepRecorder { runner: self, step: id, counts: RefCell::new(Counts::default()) };
+        let recorder = StepRecorder::new(self, id);
         let result = step.run(&ctx, &recorder).await;
         let counts = *recorder.counts.borrow();
         match result {
@@ -242,31 +288,6 @@ impl Runner<'_> {
 }
 
 impl Runner<'_> {
-    /// A step done with the same inputs is first only looked at (writes refused): when AWS matches, its
-    /// findings are reported and neither AWS nor the state file is written, so a no-op `run` writes
-    /// nothing. `None` when something differs: then the step runs for real, checkpoints and all.
-    async fn check_done_step(&self, step: &dyn Step, ctx: &Context<'_>) -> Result<Option<Counts>> {
-        let id = step.id();
-        let clock = Instant::now();
-        let check = MemoryRecorder::new(ctx.outputs.get(id), !step.read_only());
-        self.clients.calls.set_read_only(!step.read_only());
-        let result = step.run(ctx, &check).await;
-        self.clients.calls.set_read_only(false);
-        let same = result.is_ok()
-            && check.reports.borrow().iter().all(|(_, change)| *change == Change::Unchanged)
-            && Some(&*check.values.borrow()) == ctx.outputs.get(id).or(Some(&BTreeMap::new()));
-        if !same {
-            return match result {
-                Err(err) if step.read_only() => Err(self.fail(id, err)?),
-                _ => Ok(None),
-            };
-        }
-        self.reporter.step_started(id, step.title());
-        let counts = check.replay(self.reporter, id);
-        self.reporter.step_finished(id, counts, clock.elapsed());
-        Ok(Some(counts))
-    }
-
     /// Records the failure in the state file and reports it.
     fn fail(&self, id: &str, err: anyhow::Error) -> Result<anyhow::Error> {
         if let Some(drift) = err.downcast_ref::<Drift>() {
@@ -298,7 +319,7 @@ impl Runner<'_> {
             let id = step.id();
             self.reporter.step_started(id, &format!("destroy: {}", step.title()));
             let clock = Instant::now();
-            let recorder = StepRecorder { runner: self, step: id, counts: RefCell::new(Counts::default()) };
+            let recorder = StepRecorder::new(self, id);
             let snapshot = self.snapshot();
             if let Err(err) = step.destroy(&snapshot.context(self.clients), &teardown, &recorder).await {
                 let message = format!("{err:#}");
@@ -473,59 +494,6 @@ async fn fingerprint(step: &dyn Step, ctx: &Context<'_>) -> Result<String> {
     Ok(hex(&Sha256::digest(input.to_string())))
 }
 
-/// For `plan` and the look-first pass over a done step: values stay in memory, nothing reaches the state
-/// file, and reports and notices wait until the runner shows them (the look-first pass shows them only
-/// when the step need not run for real).
-struct MemoryRecorder {
-    values: RefCell<BTreeMap<String, String>>,
-    reports: RefCell<Vec<(String, Change)>>,
-    notices: RefCell<Vec<String>>,
-    planning: bool,
-}
-
-impl MemoryRecorder {
-    fn new(recorded: Option<&BTreeMap<String, String>>, planning: bool) -> Self {
-        MemoryRecorder {
-            values: RefCell::new(recorded.cloned().unwrap_or_default()),
-            reports: RefCell::new(Vec::new()),
-            notices: RefCell::new(Vec::new()),
-            planning,
-        }
-    }
-
-    /// Shows what the step reported; returns its counts.
-    fn replay(&self, reporter: &dyn Reporter, step: &str) -> Counts {
-        let mut counts = Counts::default();
-        for (resource, change) in self.reports.borrow().iter() {
-            counts.add(change);
-            reporter.resource(step, resource, change);
-        }
-        for notice in self.notices.borrow().iter() {
-            reporter.notice(step, notice);
-        }
-        counts
-    }
-}
-
-impl Recorder for MemoryRecorder {
-    fn recorded(&self, key: &str) -> Option<String> {
-        self.values.borrow().get(key).cloned()
-    }
-    fn record(&self, key: &str, value: &str) -> Result<()> {
-        self.values.borrow_mut().insert(key.to_string(), value.to_string());
-        Ok(())
-    }
-    fn report(&self, resource: &str, change: &Change) {
-        self.reports.borrow_mut().push((resource.to_string(), change.clone()));
-    }
-    fn notice(&self, message: &str) {
-        self.notices.borrow_mut().push(message.to_string());
-    }
-    fn planning(&self) -> bool {
-        self.planning
-    }
-}
-
 /// The settings that count in a step's fingerprint: those it reads, and where its resources live.
 fn settings_used(step: &dyn Step, settings: &Settings) -> serde_json::Value {
     let all = json!(settings);
@@ -545,6 +513,14 @@ struct StepRecorder<'r> {
     runner: &'r Runner<'r>,
     step: &'static str,
     counts: RefCell<Counts>,
+    /// A head start's: once set, the next record is saved and then refused, to stop the work there.
+    stopping: Option<&'r Cell<bool>>,
+}
+
+impl<'r> StepRecorder<'r> {
+    fn new(runner: &'r Runner<'r>, step: &'static str) -> Self {
+        StepRecorder { runner, step, counts: RefCell::new(Counts::default()), stopping: None }
+    }
 }
 
 impl Recorder for StepRecorder<'_> {
@@ -555,7 +531,11 @@ impl Recorder for StepRecorder<'_> {
     fn record(&self, key: &str, value: &str) -> Result<()> {
         self.runner.set_status(self.step, |r| {
             r.outputs.insert(key.to_string(), value.to_string());
-        })
+        })?;
+        if self.stopping.is_some_and(Cell::get) {
+            bail!("{} stopped after recording {key}: an earlier step failed", self.step);
+        }
+        Ok(())
     }
 
     fn report(&self, resource: &str, change: &Change) {

@@ -10,6 +10,7 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -61,6 +62,17 @@ pub struct CallLog {
     read_only: Arc<AtomicBool>,
 }
 
+tokio::task_local! {
+    /// Set around one piece of work by [`reading_only`]: its requests only, not those of work beside it.
+    static READ_ONLY: bool;
+}
+
+/// Runs `work` with its mutating requests refused before they are sent. Scoped to `work`, so that the
+/// runner can check a done step read-only while another step's head start writes beside it.
+pub async fn reading_only<F: Future>(work: F) -> F::Output {
+    READ_ONLY.scope(true, work).await
+}
+
 #[derive(Debug)]
 struct Started(Instant);
 
@@ -82,7 +94,7 @@ fn operation(cfg: &ConfigBag) -> String {
 }
 
 impl CallLog {
-    /// While on, mutating requests fail without being sent.
+    /// While on, mutating requests fail without being sent, whoever sends them (`plan`: the whole command).
     pub fn set_read_only(&self, on: bool) {
         self.read_only.store(on, Ordering::SeqCst);
     }
@@ -140,7 +152,8 @@ impl Intercept for CallLog {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let operation = operation(cfg);
-        if self.read_only.load(Ordering::SeqCst) && !is_read(&operation) {
+        let scoped = READ_ONLY.try_with(|on| *on).unwrap_or(false);
+        if (scoped || self.read_only.load(Ordering::SeqCst)) && !is_read(&operation) {
             return Err(format!("{operation} refused: this command only reads (a deployer bug if seen)").into());
         }
         Ok(())

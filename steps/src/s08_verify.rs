@@ -167,9 +167,7 @@ impl Recorder for CheckRecorder<'_> {
 
 /// Runs steps 01-07 in check-only mode; returns how many resources were read back, or the [`Drift`].
 async fn check_configuration(ctx: &Context<'_>, steps: &[Box<dyn Step>]) -> Result<usize> {
-    ctx.aws.calls.set_read_only(true);
-    let checked = check_each_step(ctx, steps).await;
-    ctx.aws.calls.set_read_only(false);
+    let checked = crate::calls::reading_only(check_each_step(ctx, steps)).await;
     let (checked, drift) = checked?;
     if drift.is_empty() {
         Ok(checked)

@@ -82,6 +82,17 @@ pub trait Step {
         Ok(String::new())
     }
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()>;
+    /// Whether the step has work that needs no earlier step and waits long on AWS (06's certificate:
+    /// minutes of DNS validation), worth starting at the beginning of a run.
+    fn has_head_start(&self, _settings: &Settings) -> bool {
+        false
+    }
+    /// That work. When the step has not finished, the runner starts it beside the steps before this one,
+    /// so that its wait overlaps theirs; `run` later finds it done. It records as `run` does and must be
+    /// as safe to repeat or to stop at any moment.
+    async fn head_start(&self, _ctx: &Context<'_>, _recorder: &dyn Recorder) -> Result<()> {
+        Ok(())
+    }
     /// In a plan, whether the step can be planned on top of resources an earlier step is yet to create
     /// (it takes their planned IDs); otherwise the plan skips it, saying so.
     fn plans_past_new(&self) -> bool {

@@ -37,6 +37,30 @@ pub struct Rules {
     pub kms_bucket: bool,
     /// GetBucketEncryption answers 403 AccessDenied, as for credentials without s3:GetEncryptionConfiguration.
     pub deny_bucket_encryption: bool,
+    /// Every answer is held this long first, as AWS's round trips take (the benchmark's simulated AWS).
+    pub latency: Option<Latency>,
+}
+
+/// Per-request latency: log-normal around a median, writes slower than reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Latency {
+    pub read: Duration,
+    pub write: Duration,
+    /// The log-normal's sigma: 0.5 puts the 99th percentile at about 3.2 times the median.
+    pub sigma: f64,
+}
+
+impl Latency {
+    /// AWS's control planes seen from a client in the same region: reads ~120 ms, writes ~250 ms median.
+    pub const AWS: Latency =
+        Latency { read: Duration::from_millis(120), write: Duration::from_millis(250), sigma: 0.5 };
+
+    /// One request's latency from two uniform draws (Box-Muller), capped at ten times the median.
+    fn sample(&self, read: bool, first: f64, second: f64) -> Duration {
+        let normal = (-2.0 * first.max(1e-12).ln()).sqrt() * (std::f64::consts::TAU * second).cos();
+        let median = if read { self.read } else { self.write };
+        median.mul_f64((self.sigma * normal).exp().min(10.0))
+    }
 }
 
 #[derive(Debug, Default)]
@@ -45,6 +69,8 @@ pub struct Seen {
     pub reads: BTreeMap<String, u32>,
     pub writes: BTreeMap<String, u32>,
     pub forwarded: u32,
+    /// Every operation forwarded, in order.
+    pub order: Vec<String>,
     /// Signing service (`apigateway`, `lambda`, …) → requests forwarded.
     pub by_service: BTreeMap<String, u32>,
     pub faults: u32,
@@ -252,6 +278,13 @@ async fn handle(
     while stall && !seen.lock().unwrap().released {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    if let Some(latency) = rules.latency {
+        let (first, second) = {
+            let mut random = random.lock().unwrap();
+            (next_random(&mut random), next_random(&mut random))
+        };
+        tokio::time::sleep(latency.sample(read, first, second)).await;
+    }
     if rules.always_fail.as_deref().is_some_and(|op| name.contains(op)) {
         seen.lock().unwrap().faults += 1;
         let mut response = Response::new(Full::new(Bytes::from(r#"{"message":"injected persistent failure"}"#)));
@@ -308,6 +341,7 @@ async fn handle(
     {
         let mut seen = seen.lock().unwrap();
         seen.forwarded += 1;
+        seen.order.push(name.clone());
         *seen.by_service.entry(service.to_string()).or_default() += 1;
         let tally = if read { &mut seen.reads } else { &mut seen.writes };
         *tally.entry(name.clone()).or_default() += 1;

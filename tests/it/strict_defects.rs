@@ -48,7 +48,7 @@ async fn strict_defect_a_certificate_found_before_its_records_show_is_waited_on_
         .await
         .unwrap();
 
-    let step = through(&d, &proxy, &["step", "06-domain", "--domain", &domain, "--cert-wait", "60s"]);
+    let step = through(&d, &proxy, &["step", "06-domain", "--domain", &domain, "--cert-wait", "3600s"]);
     step.assert_ok();
     through(&d, &proxy, &args(&deploy_args(&d, &[]))).assert_ok();
     let mut expected = strict_inventory(&d.service);

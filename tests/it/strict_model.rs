@@ -2,7 +2,7 @@
 //! proxy: so a scenario that passes under strict mode passes against a model that really refuses, waits
 //! and replays as AWS does.
 
-use crate::proxy::{Proxy, Rules};
+use crate::proxy::{Latency, Proxy, Rules};
 use crate::strict::{Behaviour, Strict};
 use crate::support::{moto, REGION};
 use aws_sdk_lambda::error::ProvideErrorMetadata;
@@ -445,4 +445,39 @@ async fn strict_acm_the_sdks_validated_waiter_returns_before_the_certificate_is_
     let refused = apigateway.create_domain_name().domain_name("api.strict-waiter.com").regional_certificate_arn(&arn);
     let refused = refused.send().await.unwrap_err().into_service_error();
     assert_eq!(code(&refused), "BadRequestException");
+}
+
+#[tokio::test]
+async fn strict_the_benchmarks_aws_holds_each_answer_keeps_the_quotas_real_and_shrinks_the_waits() {
+    // Sigma 0: every read takes the read median, every write the write median.
+    let latency = Latency { sigma: 0.0, ..Latency::AWS };
+    let rules = Rules { strict: Some(Strict::typical(0.05)), latency: Some(latency), ..Rules::default() };
+    let proxy = Proxy::start(&moto().url(), rules);
+    let config = via(&proxy).await;
+    let apigateway = aws_sdk_apigateway::Client::new(&config);
+    let clock = Instant::now();
+    apigateway.get_rest_apis().send().await.unwrap();
+    assert!(clock.elapsed() >= latency.read, "a read is held {:?}", clock.elapsed());
+    let clock = Instant::now();
+    let api = apigateway.create_rest_api().name("strict-bench-latency").send().await.unwrap();
+    assert!(clock.elapsed() >= latency.write, "a write is held {:?}", clock.elapsed());
+    // The waits are at 5 %, but CreateRestApi stays at its real 1 per 3 s.
+    let second = apigateway.create_rest_api().name("strict-bench-latency-2").send().await;
+    assert_eq!(code(&second.unwrap_err().into_service_error()), "TooManyRequestsException");
+    apigateway.delete_rest_api().rest_api_id(api.id().unwrap()).send().await.unwrap();
+
+    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let key = KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap();
+    let id =
+        AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap();
+    let table = "strict-bench-latency";
+    let created = dynamodb.create_table().table_name(table).key_schema(key).attribute_definitions(id);
+    created.billing_mode(BillingMode::PayPerRequest).send().await.unwrap();
+    let status =
+        || async { dynamodb.describe_table().table_name(table).send().await.unwrap().table.unwrap().table_status };
+    assert_eq!(status().await, Some(aws_sdk_dynamodb::types::TableStatus::Creating));
+    tokio::time::sleep(Duration::from_millis(500)).await; // CREATING's 10 s at 5 %
+    assert_eq!(status().await, Some(aws_sdk_dynamodb::types::TableStatus::Active));
+    dynamodb.delete_table().table_name(table).send().await.unwrap();
 }

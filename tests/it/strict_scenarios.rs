@@ -48,6 +48,27 @@ fn deploy(d: &Deployment, proxy: &Proxy) -> Outcome {
 }
 
 #[tokio::test]
+async fn strict_the_certificate_is_requested_at_the_start_of_a_run_beside_the_steps_before_06() {
+    let d = Deployment::new("strict-early");
+    let proxy = strict_proxy();
+    let fresh = deploy(&d, &proxy);
+    fresh.assert_ok();
+    let order = proxy.seen(|s| s.order.clone());
+    let first = |op: &str| order.iter().position(|o| o == op).unwrap_or_else(|| panic!("no {op} in {order:?}"));
+    // 03's CreateRestApi comes after 01's tables and 02's role and functions; the certificate before them.
+    assert!(first("RequestCertificate") < first("CreateRole"), "{order:?}");
+    assert!(first("RequestCertificate") < first("POST /restapis"), "{order:?}");
+    let early = fresh.events.iter().position(|e| e["event"] == "notice" && e["step"] == "06-domain");
+    let second_step = fresh.events.iter().position(|e| e["event"] == "step_started" && e["step"] == "02-lambda");
+    assert!(early < second_step, "the head start is announced at the start");
+    assert_eq!(inventory(&d.service).await, strict_inventory(&d.service));
+    // Done, 06 gets no head start on the next run.
+    let again = deploy(&d, &proxy);
+    again.assert_ok();
+    assert!(!again.stdout.contains("started early"), "{}", again.stdout);
+}
+
+#[tokio::test]
 async fn strict_a_fresh_deploy_completes_and_an_immediate_second_run_writes_nothing() {
     let d = Deployment::new("strict-fresh");
     let proxy = strict_proxy();

@@ -14,7 +14,8 @@ use crate::ensure::{is_planned, Change, Recorder, Resource, PLANNED};
 use crate::manual::ids;
 use crate::step::Context;
 
-use super::records::RECORDS_WAIT;
+/// How long destroy waits for a disabled distribution to deploy (CloudFront takes minutes, rarely more).
+const ALIASES_RELEASED_WAIT: std::time::Duration = std::time::Duration::from_secs(40 * 60);
 
 /// Gives the distribution back its default name and certificate (a certificate in use cannot be deleted),
 /// disables it for `05-frontend`'s teardown, and waits until CloudFront has let go of the certificate.
@@ -35,9 +36,9 @@ pub(super) async fn detach_aliases(ctx: &Context<'_>, id: &str, recorder: &dyn R
         Ok(())
     })
     .await?;
-    ctx.aws.cloudfront().wait_until_distribution_deployed().id(id).wait(RECORDS_WAIT * 8).await.with_context(|| {
-        format!("waiting for distribution {id} to let go of its aliases: run `deployer destroy` again")
-    })?;
+    ctx.aws.cloudfront().wait_until_distribution_deployed().id(id).wait(ALIASES_RELEASED_WAIT).await.with_context(
+        || format!("waiting for distribution {id} to let go of its aliases: run `deployer destroy` again"),
+    )?;
     recorder.report(&format!("distribution {id} aliases"), &Change::Deleted);
     Ok(())
 }

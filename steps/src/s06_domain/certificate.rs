@@ -1,7 +1,6 @@
 //! ACM certificates with DNS validation: in us-east-1 for CloudFront, and in the region for the API domains.
 
 use anyhow::{bail, Context as _, Result};
-use aws_sdk_acm::client::Waiters as _;
 use aws_sdk_acm::types::{CertificateStatus, ValidationMethod};
 use aws_sdk_route53::types::{ResourceRecord, ResourceRecordSet, RrType};
 use sha2::{Digest, Sha256};
@@ -20,6 +19,9 @@ use super::zone::LiveZone;
 /// with growing pauses, two minutes in all.
 const VALIDATION_RECORD_ATTEMPTS: u32 = 15;
 /// How long a certificate may stay "in use" after what used it is gone before deleting it gives up.
+/// Between two looks at a certificate waiting to be issued.
+const ISSUED_POLL: Duration = Duration::from_secs(10);
+
 const IN_USE_WAIT: Duration = Duration::from_secs(600);
 
 pub(super) struct Certificate<'a> {
@@ -112,20 +114,30 @@ impl Certificate<'_> {
         )
     }
 
-    /// Polls until the certificate is ISSUED (true), for at most `limit`.
+    /// Polls until the certificate is ISSUED (true), for at most `limit`. Not the SDK's
+    /// `certificate_validated` waiter: it stops at the validation's SUCCESS, before `ISSUED` (which a custom
+    /// domain needs), and polls every 60-120 s, which would add a minute to every first deploy. One
+    /// DescribeCertificate every 10 s is far inside ACM's quota (10/s).
     async fn until_issued(&self, arn: &str, limit: Duration) -> Result<bool> {
         let started = std::time::Instant::now();
-        let mut delay = Duration::from_secs(5);
         loop {
             let status = self.describe(arn).await?.and_then(|c| c.status);
-            if status == Some(CertificateStatus::Issued) {
-                return Ok(true);
+            match status {
+                Some(CertificateStatus::Issued) => return Ok(true),
+                Some(CertificateStatus::PendingValidation) | None => {}
+                Some(other) => bail!(
+                    "certificate {arn} for {} is {}: ACM will not issue it. Delete it (`deployer destroy`, or in \
+                     the console) and run `deployer run` to request a new one",
+                    self.names.join(", "),
+                    other.as_str()
+                ),
             }
-            if started.elapsed() >= crate::clock::scaled(limit) {
+            let left = crate::clock::scaled(limit).saturating_sub(started.elapsed());
+            if left.is_zero() {
                 return Ok(false);
             }
-            crate::clock::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(60));
+            // The last look comes at the limit, not up to a poll later.
+            tokio::time::sleep(crate::clock::scaled(ISSUED_POLL).min(left)).await;
         }
     }
 
@@ -134,17 +146,7 @@ impl Certificate<'_> {
             return Ok(());
         }
         let limit = Duration::from_secs(self.ctx.settings.cert_wait_seconds);
-        let waited = self
-            .ctx
-            .aws
-            .acm(self.region)
-            .wait_until_certificate_validated()
-            .certificate_arn(&live.arn)
-            .wait(limit)
-            .await;
-        // The waiter stops at validation SUCCESS; the certificate can still be PENDING_VALIDATION a little
-        // longer, and a custom domain or a distribution refuses it until it is ISSUED.
-        if waited.is_ok() && self.until_issued(&live.arn, limit).await? {
+        if self.until_issued(&live.arn, limit).await? {
             return Ok(());
         }
         let records: Vec<String> = live.validation.iter().map(|(n, v)| format!("{n} CNAME {v}")).collect();

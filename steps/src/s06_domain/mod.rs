@@ -7,14 +7,19 @@
 //! - ACM certificate **in us-east-1** (CloudFront takes no other) for DOMAIN, www., api. and ws., DNS
 //!   validation, with an idempotency token; an ISSUED or pending certificate for exactly these names is
 //!   reused. Outside us-east-1 a second certificate, in the region, covers api. and ws. for the regional API
-//!   domains. The validation CNAMEs are UPSERTed into the zone, then the `certificate_validated` waiter
-//!   waits up to `--cert-wait` (default 45 min); past it the step fails naming the name servers and the
-//!   records, and `deployer resume` waits again. Past the validation the step waits for `ISSUED` (a custom
-//!   domain refuses a certificate until then); a certificate found again after a kill is waited on until it
-//!   shows every validation record. `destroy` retries DeleteCertificate while ACM still calls it in use.
+//!   domains. The validation CNAMEs are UPSERTed into the zone, then DescribeCertificate is polled every
+//!   10 s until `ISSUED` (a custom domain refuses a certificate until then; the SDK's waiter stops earlier, at
+//!   the validation's SUCCESS), for up to `--cert-wait` (default 45 min); past it the step fails naming the
+//!   name servers and the records, and `deployer resume` waits again. A certificate found again after a kill
+//!   is waited on until it shows every validation record. `destroy` retries DeleteCertificate while ACM
+//!   still calls it in use.
 //! - Custom domains: `api.DOMAIN` (REST, REGIONAL, TLS 1.2, base path mapping to the stage) and `ws.DOMAIN`
 //!   (API Gateway v2, API mapping to the stage); the distribution gets the aliases DOMAIN and www.DOMAIN
 //!   with the certificate (SNI, TLSv1.2_2021). Only these distribution fields are owned here.
+//! - Head start: the zone, the certificates, their validation records and the wait for `ISSUED` need
+//!   none of 01-05, so a run starts them beside 01-05 (`Step::head_start`); in its turn the step finds them.
+//! - Records are not waited to `INSYNC`: no later step reads these names, and ACM validates from them
+//!   as soon as Route 53 serves them (within a minute).
 //! - Route 53 alias records, UPSERTed only where they differ: DOMAIN and www.DOMAIN, A and AAAA, to the
 //!   distribution (zone `Z2FDTNDATAQYW2`); api. and ws., A, to the API Gateway targets, whose hosted zone
 //!   comes from the domain-name response, else from a table by region. A service that reports no target
@@ -23,8 +28,8 @@
 //!   `deployer run` ends with the site calling `https://api.DOMAIN` and `wss://ws.DOMAIN`.
 //!
 //! AWS calls: `route53:GetHostedZone`, `ListHostedZonesByName`, `CreateHostedZone`, `ListResourceRecordSets`,
-//! `ChangeResourceRecordSets`, the `resource_record_sets_changed` waiter; `acm:DescribeCertificate`,
-//! `ListCertificates`, `RequestCertificate`, the `certificate_validated` waiter; `apigateway:GetDomainName`,
+//! `ChangeResourceRecordSets`; `acm:DescribeCertificate`,
+//! `ListCertificates`, `RequestCertificate`, `apigateway:GetDomainName`,
 //! `CreateDomainName`, `UpdateDomainName`, `GetBasePathMappings`, `CreateBasePathMapping`,
 //! `UpdateBasePathMapping`; `apigatewayv2:GetDomainName`, `CreateDomainName`, `UpdateDomainName`,
 //! `GetApiMappings`, `CreateApiMapping`, `UpdateApiMapping`; `cloudfront:GetDistributionConfig`,
@@ -131,6 +136,21 @@ impl Step for Domain {
             }
             None => Ok(()),
         }
+    }
+
+    fn has_head_start(&self, settings: &crate::settings::Settings) -> bool {
+        settings.domain.is_some()
+    }
+
+    /// The zone, the certificates, their validation records and the wait for `ISSUED`: none needs 01-05,
+    /// and the validation takes minutes, so the runner starts this beside them.
+    async fn head_start(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
+        let Some(domain) = ctx.settings.domain.as_deref() else {
+            return Ok(());
+        };
+        let zone = ensure(&HostedZone { ctx, domain, recorder: Some(recorder) }, recorder).await?;
+        ensure_certificates(ctx, recorder, &Names::of(domain), &zone).await?;
+        Ok(())
     }
 
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {

@@ -1,12 +1,10 @@
 //! Route 53 records: the certificates' validation CNAMEs and the alias records of the four names.
 
-use anyhow::{bail, Context as _, Result};
-use aws_sdk_route53::client::Waiters as _;
+use anyhow::{bail, Result};
 use aws_sdk_route53::types::{
     AliasTarget, Change as RecordChange, ChangeAction, ChangeBatch, ResourceRecordSet, RrType,
 };
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use crate::aws::AwsContext;
 use crate::ensure::{is_planned, Change, Recorder, Resource};
@@ -14,7 +12,6 @@ use crate::step::Context;
 
 /// The hosted zone of every CloudFront distribution, for alias records.
 pub const CLOUDFRONT_ZONE: &str = "Z2FDTNDATAQYW2";
-pub(super) const RECORDS_WAIT: Duration = Duration::from_secs(300);
 
 /// `name.` lower-cased with one trailing dot, as Route 53 compares names.
 pub(super) fn fqdn(name: &str) -> String {
@@ -166,21 +163,15 @@ impl Resource for Records<'_> {
         let batch =
             ChangeBatch::builder().comment(format!("deployer: {}", self.what)).set_changes(Some(changes)).build()?;
         let route53 = self.ctx.aws.route53();
-        let changed = route53
+        // Not waited to INSYNC (up to a minute): no later step reads these names, and ACM validates from
+        // the records as soon as Route 53 serves them.
+        route53
             .change_resource_record_sets()
             .hosted_zone_id(self.zone_id)
             .change_batch(batch)
             .send()
             .await
             .aws_context(|| format!("route53:ChangeResourceRecordSets {} ({})", self.zone_id, self.what))?;
-        if let Some(change) = changed.change_info() {
-            route53
-                .wait_until_resource_record_sets_changed()
-                .id(change.id())
-                .wait(RECORDS_WAIT)
-                .await
-                .with_context(|| format!("waiting for Route 53 to apply the {}", self.what))?;
-        }
         Ok(self.wanted.clone())
     }
 }

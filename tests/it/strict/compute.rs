@@ -76,7 +76,7 @@ impl Model {
     pub(super) fn iam_after(&self, world: &mut World, call: &Call, body: &Bytes) {
         if self.config.on(Behaviour::IamPropagation) && call.action == Some("CreateRole") {
             if let Some(arn) = xml_value(&String::from_utf8_lossy(body), "Arn") {
-                world.roles.insert(arn, self.config.after(ROLE_PROPAGATION));
+                world.roles.insert(arn, self.config.after(self.config.role_propagation));
             }
         }
     }

@@ -121,7 +121,7 @@ impl Model {
                     .iter()
                     .all(|o| o["ResourceRecord"]["Name"].as_str().is_some_and(|n| world.cnames.contains(&fqdn(n))));
                 if records_shown && all_cnames && certificate.valid_at.is_none() {
-                    certificate.valid_at = Some(self.config.after(300.0));
+                    certificate.valid_at = Some(self.config.after(ACM_VALIDATION));
                 }
                 let validated = certificate.valid_at.is_some_and(|t| t <= now);
                 let issued = self.issued(certificate);

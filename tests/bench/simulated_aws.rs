@@ -1,0 +1,207 @@
+//! `make bench`'s second table: deployer (the release build) against AWS as the strict proxy simulates it
+//! in front of moto. Every request is held as long as AWS's round trips take (reads ~120 ms, writes ~250 ms,
+//! log-normal), the quotas are enforced at their real rates, and the long in-between states (certificate
+//! validation, CloudFront, Route 53, IAM, tables, Lambda) last their typical durations times `SIM_SCALE`
+//! (default 0.2), so the run takes minutes, not a quarter of an hour. It prints a Markdown table with the
+//! goals beside the figures. A benchmark, not a test: `cargo bench --bench simulated_aws`.
+
+// The integration tests' harness, shared as it is; this uses a part of it.
+#![allow(dead_code)]
+
+#[path = "../it/proxy.rs"]
+mod proxy;
+#[path = "../it/strict/mod.rs"]
+mod strict;
+#[path = "../it/support.rs"]
+mod support;
+
+use proxy::{Latency, Proxy, Rules};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use strict::Strict;
+use support::{moto, Deployment, Outcome};
+
+/// One measured command: how long, what it asked of AWS, and when each event came.
+struct Measured {
+    took: Duration,
+    outcome: Outcome,
+    /// (time since start, event) for each JSON event line.
+    timeline: Vec<(Duration, Value)>,
+    /// Requests forwarded to moto, by service.
+    by_service: BTreeMap<String, u32>,
+    /// Answers the model refused with a quota error (429 and its kin).
+    throttled: u32,
+}
+
+impl Measured {
+    fn requests(&self) -> u64 {
+        let (reads, writes) = self.outcome.requests();
+        reads + writes
+    }
+
+    /// When the step's `step_finished` event came, from the start of the command.
+    fn finished(&self, step: &str) -> Option<Duration> {
+        self.timeline.iter().find(|(_, e)| e["event"] == "step_finished" && e["step"] == step).map(|(t, _)| *t)
+    }
+
+    fn services(&self) -> String {
+        let parts: Vec<String> = self.by_service.iter().map(|(s, n)| format!("{s} {n}")).collect();
+        parts.join(", ")
+    }
+}
+
+fn quota_refusals(proxy: &Proxy) -> u32 {
+    let refusals = proxy.refusals();
+    ["TooManyRequestsException", "Throttling", "ThrottlingException"].iter().filter_map(|c| refusals.get(*c)).sum()
+}
+
+/// `deployer ARGS --output json` through the proxy, its events timed as they come.
+fn measure(d: &Deployment, proxy: &Proxy, scale: f64, args: &[&str]) -> Measured {
+    let services_before = proxy.seen(|s| s.by_service.clone());
+    let throttled_before = quota_refusals(proxy);
+    let started = Instant::now();
+    let mut child = d
+        .command(args)
+        .args(["--output", "json"])
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .env("DEPLOYER_TIME_SCALE", scale.to_string())
+        .env("DEPLOYER_QUOTA_SCALE", "1")
+        .env("DEPLOYER_PACE", "aws")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start deployer");
+    let mut timeline = Vec::new();
+    let mut stdout = String::new();
+    for line in BufReader::new(child.stdout.take().expect("piped stdout")).lines() {
+        let line = line.expect("deployer's stdout");
+        if let Ok(event) = serde_json::from_str::<Value>(&line) {
+            timeline.push((started.elapsed(), event));
+        }
+        stdout.push_str(&line);
+        stdout.push('\n');
+    }
+    let output = child.wait_with_output().expect("deployer's exit");
+    let took = started.elapsed();
+    let outcome = Outcome::from(std::process::Output { stdout: stdout.into_bytes(), ..output });
+    outcome.assert_ok();
+    let mut by_service = proxy.seen(|s| s.by_service.clone());
+    for (service, before) in services_before {
+        *by_service.entry(service).or_default() -= before;
+    }
+    by_service.retain(|_, n| *n > 0);
+    Measured { took, outcome, timeline, by_service, throttled: quota_refusals(proxy) - throttled_before }
+}
+
+/// The longest chain of things that must wait for each other in a first deploy with a domain, in the
+/// model's own figures: (what, seconds).
+fn critical_path(config: &Strict, latency: Latency) -> Vec<(&'static str, f64)> {
+    let (read, write) = (latency.read.as_secs_f64(), latency.write.as_secs_f64());
+    let s = config.scale;
+    vec![
+        ("find, then create the hosted zone", read + write),
+        ("find, then request the certificate", read + write),
+        ("its validation records shown", config.records_after_request * s + read),
+        ("the validation CNAMEs written", write),
+        ("ACM's validation, after the CNAMEs exist", strict::ACM_VALIDATION * s),
+        ("ISSUED, after the validation", config.issued_after_validation * s + read),
+        ("CreateDomainName api.", write),
+        ("CreateDomainName ws., one quota interval later", strict::CREATE_DOMAIN_NAME_EVERY),
+        ("CreateApiMapping ws.", write),
+        ("the alias records written", write),
+        ("08-verify's smoke test", read),
+    ]
+}
+
+/// A frontend of 2,000 pages beside the fixture's site.
+fn big_site(d: &Deployment) {
+    let pages = d.path("frontend/dist/pages");
+    std::fs::create_dir_all(&pages).expect("pages folder");
+    for n in 0..2000 {
+        std::fs::write(pages.join(format!("page-{n:04}.html")), format!("<p>page {n}</p>\n")).expect("a page");
+    }
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+fn main() {
+    let scale: f64 = std::env::var("SIM_SCALE").ok().and_then(|v| v.parse().ok()).unwrap_or(0.2);
+    let latency = Latency::AWS;
+    let config = Strict::typical(scale);
+    let rules = || Rules { strict: Some(config.clone()), latency: Some(latency), seed: 7, ..Rules::default() };
+    let proxy = Proxy::start(&moto().url(), rules());
+    eprintln!("simulated AWS: latency {latency:?}, waits x{scale}; a fresh deploy takes a few minutes...");
+
+    let d = Deployment::new("simaws");
+    let args = d.deploy_args();
+    let fresh = measure(&d, &proxy, scale, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let path = critical_path(&config, latency);
+    let critical = Duration::from_secs_f64(path.iter().map(|(_, s)| s).sum());
+
+    eprintln!("no-op run...");
+    let noop = measure(&d, &proxy, scale, &["run"]);
+
+    eprintln!("one handler changed...");
+    let handler = d.path("backend/handlers/api/prompt.py");
+    let code = std::fs::read_to_string(&handler).expect("the handler");
+    std::fs::write(&handler, format!("{code}\n# edited by the benchmark\n")).expect("edit the handler");
+    let hot = measure(&d, &proxy, scale, &["run"]);
+    let live = hot.finished("02-lambda").unwrap_or(hot.took);
+
+    eprintln!("a 2,000-file frontend (deploy, then one file changed)...");
+    let site = Deployment::new("simsite");
+    big_site(&site);
+    measure(&site, &proxy, scale, &["run", "--service", &site.service]);
+    std::fs::write(site.path("frontend/dist/pages/page-0500.html"), "<p>page 500, edited</p>\n").expect("edit a page");
+    let frontend = measure(&site, &proxy, scale, &["step", "05-frontend"]);
+    let uploads = frontend.outcome.changes().iter().filter(|(r, _, _)| r.starts_with("object ")).count();
+
+    println!("Simulated AWS: requests held {} ms (reads) / {} ms (writes) median, log-normal sigma {}; quotas at their real rates; in-between states at {scale} x their typical durations (certificate validation {} s, CloudFront {} s, Route 53 {} s).\n",
+        latency.read.as_millis(), latency.write.as_millis(), latency.sigma,
+        strict::ACM_VALIDATION * scale, 240.0 * scale, 40.0 * scale);
+    println!("| measurement | deployer | requests (by service) | 429s | goal |");
+    println!("|---|---|---|---|---|");
+    let ratio = fresh.took.as_secs_f64() / critical.as_secs_f64();
+    println!(
+        "| fresh deploy with a domain, steps 01-08 | {} ({ratio:.2} x the critical path, {}) | {} ({}) | {} | <= 1.15 x critical path |",
+        seconds(fresh.took), seconds(critical), fresh.requests(), fresh.services(), fresh.throttled
+    );
+    println!(
+        "| no-op `run` | {} | {} ({}) | {} | <= 3 s, <= 60 requests, <= 20 to API Gateway, no 429 |",
+        seconds(noop.took),
+        noop.requests(),
+        noop.services(),
+        noop.throttled
+    );
+    println!(
+        "| one handler changed, `run` | code live at {}, run done at {} | {} ({}) | {} | <= 5 s |",
+        seconds(live),
+        seconds(hot.took),
+        hot.requests(),
+        hot.services(),
+        hot.throttled
+    );
+    println!(
+        "| one page of 2,000 changed, `step 05-frontend` | {}, {uploads} upload(s) | {} ({}) | {} | <= 2 s |",
+        seconds(frontend.took),
+        frontend.requests(),
+        frontend.services(),
+        frontend.throttled
+    );
+    println!("\nThe critical path, from the model's figures:\n");
+    for (what, s) in &path {
+        println!("- {what}: {s:.2} s");
+    }
+    let steps: Vec<String> = fresh
+        .timeline
+        .iter()
+        .filter(|(_, e)| e["event"] == "step_finished")
+        .map(|(t, e)| format!("{} {:.1} s", e["step"].as_str().unwrap_or("?"), t.as_secs_f64()))
+        .collect();
+    println!("\nThe fresh deploy's steps finished at: {}", steps.join(", "));
+}
