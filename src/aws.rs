@@ -3,6 +3,7 @@
 
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::retry::RetryConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_async::rt::sleep::{AsyncSleep, Sleep};
@@ -67,8 +68,13 @@ pub async fn load(region: &str, endpoint_url: Option<&str>, max_attempts: u32) -
         .retry_config(retry_config(max_attempts))
         .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_secs(5)).build());
     if paced(endpoint_url) {
-        // Paced to AWS's quotas, so that a deploy is rarely throttled (see `pace.rs`).
-        loader = loader.http_client(PacedClient::new(https_client()));
+        // Paced to AWS's quotas, so that a deploy is rarely throttled (see `pace.rs`). The pacing waits
+        // inside the HTTP connector, where the SDK's upload stall check counts the wait as a stalled body:
+        // past its 20 s grace period (CreateDomainName waits 33 s) the request would fail as "minimum
+        // throughput 0 B/s". Uploads are left unchecked; a stalled download still fails.
+        loader = loader.http_client(PacedClient::new(https_client())).stalled_stream_protection(
+            StalledStreamProtectionConfig::enabled().upload_enabled(false).download_enabled(true).build(),
+        );
     }
     if clock::time_scale() < 1.0 {
         loader = loader.sleep_impl(ScaledSleep);

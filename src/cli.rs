@@ -211,6 +211,9 @@ pub struct SettingsArgs {
     /// CloudFront price class: PriceClass_100, PriceClass_200 or PriceClass_All [default: PriceClass_100].
     #[arg(long)]
     pub price_class: Option<String>,
+    /// Days the functions' log groups keep their events: 1, 3, 5, 7, 14, 30, 60, 90, ... [default: 30].
+    #[arg(long)]
+    pub log_retention_days: Option<i32>,
     /// Answer 403/404 with index.html, for single-page apps (false: error.html) [default: true].
     #[arg(long)]
     pub spa_fallback: Option<bool>,

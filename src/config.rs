@@ -25,6 +25,7 @@ pub struct ConfigFile {
     frontend_build: Option<String>,
     price_class: Option<String>,
     spa_fallback: Option<bool>,
+    log_retention_days: Option<i32>,
     cert_wait: Option<String>,
     endpoint_url: Option<String>,
     cors_origin: Option<String>,
@@ -104,6 +105,7 @@ pub fn overlay(cli: &SettingsArgs, file: &ConfigFile) -> SettingsArgs {
         frontend_build: cli.frontend_build.clone().or_else(|| file.frontend_build.clone()),
         price_class: cli.price_class.clone().or_else(|| file.price_class.clone()),
         spa_fallback: cli.spa_fallback.or(file.spa_fallback),
+        log_retention_days: cli.log_retention_days.or(file.log_retention_days),
         cert_wait: cli.cert_wait.clone().or_else(|| file.cert_wait.clone()),
         endpoint_url: cli.endpoint_url.clone().or_else(|| file.endpoint_url.clone()),
         cors_origin: cli.cors_origin.clone().or_else(|| file.cors_origin.clone()),
@@ -129,6 +131,7 @@ runtime = "python3.12"
 # frontend_build = "npm run build"   # run in the frontend folder before dist/ is uploaded
 price_class = "PriceClass_100"
 spa_fallback = true          # 403/404 answer index.html (false: error.html)
+log_retention_days = 30      # how long the functions' logs are kept (CloudWatch's values: 1, 7, 30, 365, ...)
 cert_wait = "45m"            # how long 06-domain waits for the certificate
 # cors_origin = "https://app.example.com"   # the origin the APIs allow; default https://DOMAIN, or *
 # endpoint_url = "http://127.0.0.1:5000"   # every AWS request goes here (e.g. a local moto)
@@ -149,6 +152,11 @@ burst = 200
 # partition_key = "userId"
 # sort_key = "date"
 # ttl_attribute = ""
+# [[tables.usage.global_secondary_indexes]]   # one per query pattern; added or removed one at a time
+# name = "by-date"
+# partition_key = "date"
+# sort_key = "userId"
+# projection = "ALL"         # or "KEYS_ONLY", or the attributes to include: ["tokens"]
 
 # Per-function changes to the manual (conversation-api, prompt-crud, usage-handler, websocket-connect,
 # websocket-disconnect, websocket-message):
@@ -156,6 +164,7 @@ burst = 200
 # memory = 1024              # MB
 # timeout = 29               # seconds; API Gateway gives up after 29
 # handler = "handlers.websocket.message.handler"
+# reserved_concurrency = 10  # executions kept for it, and its ceiling (0 stops it); default: none
 "#
     )
 }

@@ -6,16 +6,18 @@
 
 use anyhow::{anyhow, bail, Result};
 use deployer_steps::ensure::{NotYetCreated, PLANNED};
+use deployer_steps::outputs;
 use deployer_steps::package::hex;
 use deployer_steps::s08_verify::Drift;
 use deployer_steps::{Change, Clients, Context, InputError, Recorder, Settings, Step, Teardown};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+mod dependents;
 mod head_start;
 mod look;
 
@@ -130,6 +132,12 @@ impl Runner<'_> {
         }
     }
 
+    /// The steps recorded `done`.
+    fn finished(&self) -> BTreeSet<String> {
+        let state = self.state.borrow();
+        state.steps.iter().filter(|(_, r)| r.status == Status::Done).map(|(id, _)| id.clone()).collect()
+    }
+
     fn work_dir(&self) -> PathBuf {
         self.state_path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     }
@@ -228,7 +236,7 @@ impl Runner<'_> {
         for step in steps.iter().filter(|s| !s.reads().is_empty()) {
             let snapshot = self.snapshot();
             let ctx = snapshot.context(self.clients);
-            let current = fingerprint(*step, &ctx).await?;
+            let current = fingerprint(*step, &ctx, &self.finished()).await?;
             let recorded = self.state.borrow().steps.get(step.id()).and_then(|r| r.fingerprint.clone());
             if recorded.is_some_and(|r| r != current) {
                 total.merge(self.run_step(*step, &Selection::Resume, false).await?);
@@ -241,7 +249,7 @@ impl Runner<'_> {
         let id = step.id();
         let snapshot = self.snapshot();
         let ctx = snapshot.context(self.clients);
-        let fingerprint = fingerprint(step, &ctx).await?;
+        let fingerprint = fingerprint(step, &ctx, &self.finished()).await?;
 
         let previous = self.state.borrow().steps.get(id).cloned();
         let unchanged = previous
@@ -477,13 +485,23 @@ impl std::error::Error for StepFailed {}
 
 /// Digest of everything a step's result depends on: the steps' code, the settings, its prerequisites'
 /// outputs, and its own extra inputs (e.g. the code bundle).
-async fn fingerprint(step: &dyn Step, ctx: &Context<'_>) -> Result<String> {
-    let upstream: serde_json::Map<String, serde_json::Value> = step
-        .requires()
-        .iter()
-        .chain(step.reads())
-        .map(|id| (id.to_string(), json!(ctx.outputs.get(*id).filter(|o| !o.is_empty()))))
-        .collect();
+/// What a step's work depends on: its settings, its own inputs (the code bundle), and the outputs of the
+/// steps it requires, and of those it reads once they have finished (05 reads 06's endpoints, not the
+/// zone 06's head start records while 05 runs).
+async fn fingerprint(step: &dyn Step, ctx: &Context<'_>, finished: &BTreeSet<String>) -> Result<String> {
+    let outputs_of = |id: &str| {
+        let outputs = ctx
+            .outputs
+            .get(id)
+            .map(|o| o.iter().filter(|(key, _)| !outputs::read_by_no_other_step(key)).collect::<BTreeMap<_, _>>());
+        json!(outputs.filter(|o| !o.is_empty()))
+    };
+    let mut upstream: serde_json::Map<String, serde_json::Value> =
+        step.requires().iter().map(|id| (id.to_string(), outputs_of(id))).collect();
+    for id in step.reads() {
+        let outputs = if finished.contains(*id) { outputs_of(id) } else { serde_json::Value::Null };
+        upstream.insert(id.to_string(), outputs);
+    }
     let input = json!({
         "step": step.id(),
         "steps_code": deployer_steps::STEPS_DIGEST,

@@ -2,8 +2,8 @@
 //! manual's defaults. The service and region may not change under an existing state file.
 
 use deployer_steps::settings::{
-    parse_duration_seconds, DEFAULT_CERT_WAIT_SECONDS, DEFAULT_PRICE_CLASS, DEFAULT_REGION, DEFAULT_RUNTIME,
-    DEFAULT_STAGE, DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE,
+    parse_duration_seconds, DEFAULT_CERT_WAIT_SECONDS, DEFAULT_LOG_RETENTION_DAYS, DEFAULT_PRICE_CLASS, DEFAULT_REGION,
+    DEFAULT_RUNTIME, DEFAULT_STAGE, DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE,
 };
 use deployer_steps::{InputError, Settings};
 use std::path::Path;
@@ -67,6 +67,10 @@ async fn resolve_settings(
         frontend_build: args.frontend_build.clone().or_else(|| recorded.and_then(|r| r.frontend_build.clone())),
         price_class: pick(&args.price_class, recorded.map(|r| &r.price_class), DEFAULT_PRICE_CLASS),
         spa_fallback: args.spa_fallback.or(recorded.map(|r| r.spa_fallback)).unwrap_or(true),
+        log_retention_days: args
+            .log_retention_days
+            .or(recorded.map(|r| r.log_retention_days))
+            .unwrap_or(DEFAULT_LOG_RETENTION_DAYS),
         cert_wait_seconds: match &args.cert_wait {
             Some(text) => parse_duration_seconds(text)?,
             None => recorded.map_or(DEFAULT_CERT_WAIT_SECONDS, |r| r.cert_wait_seconds),

@@ -222,6 +222,7 @@ mod tests {
             frontend_build: None,
             price_class: "PriceClass_100".into(),
             spa_fallback: true,
+            log_retention_days: 30,
             cert_wait_seconds: 2700,
             endpoint_url: None,
             cors_origin: None,

@@ -74,6 +74,10 @@ pub async fn show(
         for (name, events) in functions.iter().zip(fetched) {
             match events {
                 None if first => eprintln_safe(&format!("{name}: no invocations yet (no log group)")),
+                // The group exists from 02-lambda on (with its retention), invoked or not.
+                Some(events) if first && events.is_empty() => {
+                    eprintln_safe(&format!("{name}: nothing logged in that time"))
+                }
                 None => {}
                 Some(events) => lines.extend(events.into_iter().map(|e| (name.as_str(), e))),
             }

@@ -35,6 +35,10 @@ pub async fn deploy(
     for step in &selected {
         step.validate(&settings)?;
     }
+    let work_dir = cli.state.parent().unwrap_or(std::path::Path::new("."));
+    for step in &selected {
+        step.prepare(&settings, work_dir)?;
+    }
 
     let (_lock, current) = locked_state(cli, &settings)?;
     let selected = runner::select(&steps, &selection, Some(&current))?;
@@ -44,6 +48,18 @@ pub async fn deploy(
     let runner = Runner::new(&cli.state, current, &clients, reporter.as_ref(), remote);
     if interrupted(cli, &clients, runner.run(&selected, &selection)).await? {
         return Err(runner.mark_interrupted()?.into());
+    }
+    if let Selection::One(id) = &selection {
+        let all: Vec<&dyn deployer_steps::Step> = steps.iter().map(|s| s.as_ref()).collect();
+        let stale = runner.stale_dependents(id, &all).await?;
+        if !stale.is_empty() {
+            let message = format!(
+                "{} read what this step recorded, so their resources may be out of date: run `deployer resume` \
+                 to bring them up to date",
+                stale.join(" and ")
+            );
+            runner.reporter.notice(id, &message);
+        }
     }
     Ok(())
 }

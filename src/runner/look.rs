@@ -52,7 +52,7 @@ impl Runner<'_> {
         let ctx = snapshot.context(self.clients);
         let mut due = Vec::new();
         for step in steps.iter().filter(|s| !s.read_only()) {
-            let fingerprint = fingerprint(*step, &ctx).await?;
+            let fingerprint = fingerprint(*step, &ctx, &self.finished()).await?;
             let state = self.state.borrow();
             let record = state.steps.get(step.id());
             if record.is_some_and(|r| r.status == Status::Done && r.fingerprint.as_ref() == Some(&fingerprint)) {

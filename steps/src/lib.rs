@@ -16,6 +16,7 @@ pub mod clock;
 pub mod cloudfront;
 pub mod ensure;
 pub mod error;
+pub mod installed;
 pub mod lambda;
 pub mod logs;
 pub mod manual;

@@ -27,6 +27,12 @@ pub fn table_arn(suffix: &str) -> Output {
 pub const ROLE_ARN: Output = Output::of(ids::LAMBDA, "role_arn");
 pub const CODE_SHA256: Output = Output::of(ids::LAMBDA, "code_sha256");
 
+/// Outputs recorded for people (`deployer status`) or for the step itself, read by no later step: they do
+/// not count in the fingerprints of the steps after, so new code does not make 03 and 04 look again.
+pub fn read_by_no_other_step(key: &str) -> bool {
+    key == CODE_SHA256.key || key.starts_with("reserved_concurrency.")
+}
+
 /// `function_arn.SUFFIX` of `02-lambda`.
 pub fn function_arn(suffix: &str) -> Output {
     Output { step: ids::LAMBDA, key: Cow::Owned(format!("function_arn.{suffix}")) }

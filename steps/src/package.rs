@@ -8,6 +8,8 @@ use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::error::InputError;
+
 /// The backend folders that go into the bundle, as the manual's `zip -r` lists them.
 pub const SOURCE_DIRS: &[&str] = &["handlers", "src", "lib", "utils"];
 /// Lambda refuses a directly uploaded zip larger than this.
@@ -131,6 +133,18 @@ fn installed_requirements(backend: &Path, cache_dir: &Path, runtime: &str) -> Re
              network and pip configuration",
             backend.display()
         );
+    }
+    let missing = crate::installed::missing(&lines, &staging);
+    if !missing.is_empty() {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(InputError(format!(
+            "{}/requirements.txt lists {}, but pip installed nothing to import for it: the functions would fail \
+             with \"Unable to import module\". Check the name (the distribution's, as on PyPI) and that it ships \
+             code for Lambda; nothing was uploaded",
+            backend.display(),
+            missing.join(", ")
+        ))
+        .into());
     }
     // A rename publishes the cache entry whole, so a killed install never leaves a half-filled cache.
     std::fs::rename(&staging, &target).with_context(|| format!("caching pip install in {}", target.display()))?;

@@ -14,7 +14,7 @@
 //!   (`--endpoint-url`, e.g. moto), which serves no API data plane, they are reported as skipped, never passed.
 //! - Logs and metrics: for each function, the last log line (its newest stream's last event: two small
 //!   requests whatever the volume of logs) and the invocations and errors of the last five minutes, as
-//!   notices. A missing log group means no invocations yet.
+//!   notices. A missing or empty log group means no invocations yet.
 //!
 //! Function logs are read through [`crate::logs`], which `deployer logs` uses too.
 //!
@@ -357,7 +357,8 @@ async fn activity(ctx: &Context<'_>) -> Result<Vec<String>> {
     let mut lines = Vec::new();
     let mut quiet = 0;
     for ((name, logs), (invoked, errors)) in names.iter().zip(logs).zip(metrics) {
-        if logs.as_ref().is_ok_and(Option::is_none) && invoked == 0 {
+        // No log group, or (made by 02-lambda) one with nothing in it.
+        if logs.as_ref().is_ok_and(|l| l.as_ref().is_none_or(Option::is_none)) && invoked == 0 {
             quiet += 1;
             continue;
         }
@@ -369,7 +370,7 @@ async fn activity(ctx: &Context<'_>) -> Result<Vec<String>> {
         lines.push(format!("{name}: {invoked} invocations, {errors} errors in the last 5 minutes; {last}"));
     }
     if quiet > 0 {
-        lines.push(format!("{quiet} of {} functions have no invocations yet (no log group)", FUNCTIONS.len()));
+        lines.push(format!("{quiet} of {} functions have no invocations yet (nothing logged)", FUNCTIONS.len()));
     }
     Ok(lines)
 }

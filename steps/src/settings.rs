@@ -23,6 +23,16 @@ fn default_price_class() -> String {
     DEFAULT_PRICE_CLASS.to_string()
 }
 
+/// A month of logs, then they expire: Lambda's own log groups keep everything, and cost grows with it.
+pub const DEFAULT_LOG_RETENTION_DAYS: i32 = 30;
+/// The values CloudWatch Logs accepts ("PutRetentionPolicy").
+const LOG_RETENTION_DAYS: &[i32] =
+    &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+fn default_log_retention_days() -> i32 {
+    DEFAULT_LOG_RETENTION_DAYS
+}
+
 /// How long to wait for the certificate by default: DNS validation takes minutes once the registrar
 /// points at the zone, so the limit is generous.
 pub const DEFAULT_CERT_WAIT_SECONDS: u64 = 45 * 60;
@@ -82,6 +92,9 @@ pub struct Settings {
     /// Answer 403/404 with index.html (single-page apps) rather than error.html.
     #[serde(default = "default_true")]
     pub spa_fallback: bool,
+    /// Days the functions' log groups keep their events (Lambda's own log groups never expire).
+    #[serde(default = "default_log_retention_days")]
+    pub log_retention_days: i32,
     /// How long `06-domain` waits for the certificate to be issued.
     #[serde(default = "default_cert_wait")]
     pub cert_wait_seconds: u64,
@@ -128,6 +141,35 @@ pub struct TableSettings {
     pub sort_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_attribute: Option<String>,
+    /// Global secondary indexes, by query pattern (string keys); none by default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub global_secondary_indexes: Vec<IndexSettings>,
+}
+
+/// One global secondary index: `{ name, partition_key, sort_key, projection }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexSettings {
+    pub name: String,
+    pub partition_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort_key: Option<String>,
+    #[serde(default)]
+    pub projection: IndexProjection,
+}
+
+/// `"ALL"` (the default), `"KEYS_ONLY"`, or the attributes to include beside the keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum IndexProjection {
+    Kind(String),
+    Include(Vec<String>),
+}
+
+impl Default for IndexProjection {
+    fn default() -> Self {
+        IndexProjection::Kind("ALL".to_string())
+    }
 }
 
 /// One function's departures from the manual; what is not given stays as the manual has it.
@@ -143,6 +185,9 @@ pub struct FunctionSettings {
     /// `module.path.function`, e.g. `handlers.api.conversation.handler`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handler: Option<String>,
+    /// Concurrent executions kept for the function, and its ceiling (0 stops it); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_concurrency: Option<i32>,
 }
 
 /// The manual as these settings change it: deployer.toml's routes, handlers, memory, timeouts, CORS origin.
@@ -156,6 +201,9 @@ impl Settings {
     }
     pub fn memory(&self, spec: &FunctionSpec) -> i32 {
         self.function(spec).and_then(|f| f.memory).unwrap_or(spec.memory_mb)
+    }
+    pub fn reserved_concurrency(&self, spec: &FunctionSpec) -> Option<i32> {
+        self.function(spec).and_then(|f| f.reserved_concurrency)
     }
     pub fn timeout(&self, spec: &FunctionSpec) -> i32 {
         self.function(spec).and_then(|f| f.timeout).unwrap_or(manual::FUNCTION_TIMEOUT_SECONDS)
@@ -216,6 +264,14 @@ impl Settings {
                 "throttling {} requests/s with burst {} is not usable: give --throttle-rate and --throttle-burst \
                  above 0, the burst at most 5000 (API Gateway's account limit)",
                 self.throttle_rate, self.throttle_burst
+            )));
+        }
+        if !LOG_RETENTION_DAYS.contains(&self.log_retention_days) {
+            let days: Vec<String> = LOG_RETENTION_DAYS.iter().map(i32::to_string).collect();
+            return Err(InputError(format!(
+                "log retention of {} days is not one CloudWatch Logs offers: use one of {}",
+                self.log_retention_days,
+                days.join(", ")
             )));
         }
         if !PRICE_CLASSES.contains(&self.price_class.as_str()) {
@@ -284,6 +340,7 @@ impl Settings {
             if table.partition_key.as_deref() == Some("") {
                 return Err(InputError(format!("[tables.{name}] partition_key cannot be empty")));
             }
+            validate_indexes(name, &table.global_secondary_indexes)?;
         }
         Ok(())
     }
@@ -300,6 +357,12 @@ impl Settings {
             if function.memory.is_some_and(|m| !(128..=10240).contains(&m)) {
                 return Err(InputError(format!("[functions.{name}] memory must be 128 to 10240 (MB)")));
             }
+            if function.reserved_concurrency.is_some_and(|n| n < 0) {
+                return Err(InputError(format!(
+                    "[functions.{name}] reserved_concurrency must be 0 or more (0 stops the function; leave it out \
+                     for no reservation)"
+                )));
+            }
             if function.timeout.is_some_and(|t| !(1..=900).contains(&t)) {
                 return Err(InputError(format!("[functions.{name}] timeout must be 1 to 900 (seconds)")));
             }
@@ -315,6 +378,47 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// What DynamoDB would refuse of a table's indexes ("Service, account, and table quotas": 20 per table;
+/// names of 3 to 255 letters, digits, `_`, `-`, `.`).
+fn validate_indexes(table: &str, indexes: &[IndexSettings]) -> Result<(), InputError> {
+    if indexes.len() > 20 {
+        return Err(InputError(format!("[tables.{table}] has {} indexes: DynamoDB allows 20", indexes.len())));
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for index in indexes {
+        let name = &index.name;
+        let well_formed = (3..=255).contains(&name.len())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !well_formed {
+            return Err(InputError(format!(
+                "[tables.{table}] index name '{name}' must be 3 to 255 letters, digits, '_', '-' or '.'"
+            )));
+        }
+        if !names.insert(name) {
+            return Err(InputError(format!("[tables.{table}] names the index '{name}' twice")));
+        }
+        if index.partition_key.is_empty() || index.sort_key.as_deref() == Some("") {
+            return Err(InputError(format!(
+                "[tables.{table}] index '{name}' needs a partition_key (and no empty sort_key)"
+            )));
+        }
+        match &index.projection {
+            IndexProjection::Kind(kind) if kind != "ALL" && kind != "KEYS_ONLY" => {
+                return Err(InputError(format!(
+                    "[tables.{table}] index '{name}' projection must be \"ALL\", \"KEYS_ONLY\" or a list of attributes"
+                )));
+            }
+            IndexProjection::Include(attributes) if attributes.is_empty() || attributes.len() > 100 => {
+                return Err(InputError(format!(
+                    "[tables.{table}] index '{name}' projection lists 1 to 100 attributes (or say \"ALL\")"
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn validate_region(region: &str) -> Result<(), InputError> {

@@ -76,6 +76,11 @@ pub trait Step {
     fn validate(&self, _settings: &Settings) -> Result<(), InputError> {
         Ok(())
     }
+    /// Builds what the step makes from local files (the code bundle) before anything is written, so that a
+    /// bad input is refused (exit 2) with nothing created; `work_dir` is the state file's folder (caches).
+    fn prepare(&self, _settings: &Settings, _work_dir: &Path) -> Result<()> {
+        Ok(())
+    }
     /// A digest of inputs beyond the settings and earlier outputs (e.g. the code bundle), so that the
     /// runner re-runs the step when they change.
     async fn input_digest(&self, _ctx: &Context<'_>) -> Result<String> {

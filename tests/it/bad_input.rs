@@ -236,3 +236,75 @@ async fn bad_input_exits_2_names_the_fix_and_changes_nothing() {
         assert!(found.tables.is_empty() && found.site_objects.is_empty(), "{service}: nothing was created");
     }
 }
+
+/// A wheel of `name` 1.0 in `folder` holding `files` (path, text), as `pip wheel` would make a pure one.
+fn wheel(folder: &std::path::Path, name: &str, files: &[(&str, &str)]) {
+    let script = r#"
+import base64, hashlib, sys, zipfile
+folder, name, files = sys.argv[1], sys.argv[2], sys.argv[3:]
+info = f"{name}-1.0.dist-info"
+entries = dict(zip(files[0::2], files[1::2]))
+entries[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"
+entries[f"{info}/WHEEL"] = "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+def digest(text):
+    return base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+record = "".join(f"{p},sha256={digest(t)},{len(t.encode())}\n" for p, t in entries.items()) + f"{info}/RECORD,,\n"
+entries[f"{info}/RECORD"] = record
+with zipfile.ZipFile(f"{folder}/{name}-1.0-py3-none-any.whl", "w") as whl:
+    for path, text in entries.items():
+        whl.writestr(path, text)
+"#;
+    std::fs::create_dir_all(folder).unwrap();
+    let mut command = std::process::Command::new("python3");
+    command.args(["-c", script]).arg(folder).arg(name);
+    for (path, text) in files {
+        command.args([path, text]);
+    }
+    assert!(command.status().unwrap().success(), "python3 made the wheel {name}");
+}
+
+#[tokio::test]
+async fn a_requirement_that_installs_nothing_to_import_exits_2_with_nothing_created_then_a_good_one_deploys() {
+    let d = Deployment::new("bad-wheel");
+    let wheels = d.path("wheels");
+    wheel(&wheels, "tinylib", &[("tinylib/__init__.py", "ANSWER = 42\n")]);
+    wheel(&wheels, "hollow", &[]);
+    std::fs::write(d.path("backend/requirements.txt"), "tinylib==1.0\nhollow==1.0\n").unwrap();
+    // pip reads only the local folder: no network here.
+    let run = |d: &Deployment| {
+        let output = d
+            .command(&["run", "--service", &d.service, "--output", "json"])
+            .env("PIP_NO_INDEX", "1")
+            .env("PIP_FIND_LINKS", &wheels)
+            .output()
+            .unwrap();
+        Outcome::from(output)
+    };
+    let refused = run(&d);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("lists hollow==1.0, but pip installed nothing to import"), "{}", refused.stderr);
+    assert!(!refused.stderr.contains("tinylib"), "only the requirement at fault is named: {}", refused.stderr);
+    assert!(refused.stderr.contains("nothing was uploaded"), "{}", refused.stderr);
+    assert_eq!(inventory(&d.service).await, crate::support::empty_inventory(), "nothing created");
+    assert!(!d.state_path().exists(), "no state file");
+
+    std::fs::write(d.path("backend/requirements.txt"), "tinylib==1.0\n").unwrap();
+    run(&d).assert_ok();
+    assert_eq!(inventory(&d.service).await, crate::support::inventory_without_domain(&d.service));
+}
+
+#[test]
+fn a_handler_function_missing_from_its_module_exits_2_naming_it() {
+    let d = Deployment::new("bad-handler");
+    let module = d.path("backend/handlers/api/usage.py");
+    let source = std::fs::read_to_string(&module).unwrap().replace("def handler(", "def handle(");
+    std::fs::write(&module, source).unwrap();
+    let refused = d.run(&["run", "--service", &d.service]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("handlers.api.usage.handler (no `def handler(` in handlers/api/usage.py)"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!d.state_path().exists(), "no state file");
+}

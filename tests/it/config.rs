@@ -151,3 +151,43 @@ sort_key = ""
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(refused.stderr.contains("route /status/{id} has methods [\"FETCH\"]"), "{}", refused.stderr);
 }
+
+#[tokio::test]
+async fn reserved_concurrency_is_set_kept_and_removed_with_the_setting() {
+    let d = Deployment::new("cfg-reserved");
+    let file = "service = \"cfg-reserved\"\n[functions.usage-handler]\nreserved_concurrency = 5\n";
+    std::fs::write(d.path("deployer.toml"), file).unwrap();
+    d.run(&["run"]).assert_ok();
+    let lambda = aws_sdk_lambda::Client::new(&sdk_config().await);
+    let reserved = |name: &'static str| {
+        let lambda = lambda.clone();
+        async move {
+            let got = lambda.get_function_concurrency().function_name(name).send().await.unwrap();
+            got.reserved_concurrent_executions()
+        }
+    };
+    assert_eq!(reserved("cfg-reserved-usage-handler").await, Some(5));
+    assert_eq!(reserved("cfg-reserved-prompt-crud").await, None, "only the function that asks for it");
+
+    let again = d.run(&["run"]);
+    again.assert_ok();
+    assert_eq!(again.requests().1, 0, "a no-op writes nothing: {:?}", again.changes());
+
+    std::fs::write(d.path("deployer.toml"), "service = \"cfg-reserved\"\n").unwrap();
+    let planned = d.run(&["plan"]);
+    planned.assert_ok();
+    let to_update: Vec<_> = planned.changes().into_iter().filter(|(_, a, _)| a != "unchanged").collect();
+    assert_eq!(to_update.len(), 1, "{to_update:?}");
+    assert!(to_update[0].0.starts_with("reserved concurrency of cfg-reserved-usage-handler (none)"), "{to_update:?}");
+    d.run(&["run"]).assert_ok();
+    assert_eq!(reserved("cfg-reserved-usage-handler").await, None, "the setting removed, the reservation goes");
+
+    std::fs::write(
+        d.path("deployer.toml"),
+        "service = \"cfg-reserved\"\n[functions.usage-handler]\nreserved_concurrency = -1\n",
+    )
+    .unwrap();
+    let refused = d.run(&["run"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("reserved_concurrency must be 0 or more"), "{}", refused.stderr);
+}

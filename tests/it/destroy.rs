@@ -23,7 +23,9 @@ async fn destroy_asks_for_consent_keeps_tables_with_data_then_removes_everything
     put.send().await.unwrap();
     // Lambda makes a function's log group on its first invocation; destroy removes it too.
     let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
-    logs.create_log_group().log_group_name("/aws/lambda/destroy-all-conversation-api").send().await.unwrap();
+    // 02-lambda made it already (with its retention); a log stream stands for the invocation.
+    let group = "/aws/lambda/destroy-all-conversation-api";
+    logs.create_log_stream().log_group_name(group).log_stream_name("2026/11/30/[$LATEST]a").send().await.unwrap();
     let state_before = std::fs::read(d.state_path()).unwrap();
 
     let unconfirmed = d.run(&["destroy"]);

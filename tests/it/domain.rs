@@ -138,3 +138,25 @@ async fn a_certificate_still_pending_fails_clearly_and_resume_finishes_once_it_i
     assert!(!created.iter().any(|r| r.starts_with("certificate") || r.starts_with("hosted zone")), "{created:?}");
     assert_eq!(d.state()["steps"]["06-domain"]["status"], "done");
 }
+
+#[tokio::test]
+async fn a_step_run_alone_names_the_steps_that_read_what_it_changed_and_resume_updates_them() {
+    let d = Deployment::new("alone");
+    d.deploy_without_domain().assert_ok();
+    let step = d.run(&["step", "06-domain", "--domain", "alone.com"]);
+    step.assert_ok();
+    let said: Vec<&str> =
+        step.events.iter().filter(|e| e["event"] == "notice").filter_map(|e| e["message"].as_str()).collect();
+    let stale = said.iter().find(|m| m.contains("deployer resume")).unwrap_or_else(|| panic!("{said:?}"));
+    assert!(stale.starts_with("05-frontend"), "05 serves the endpoints 06 changed: {stale}");
+
+    let resumed = d.run(&["resume"]);
+    resumed.assert_ok();
+    let reran: Vec<&str> =
+        resumed.events.iter().filter(|e| e["event"] == "step_started").filter_map(|e| e["step"].as_str()).collect();
+    assert!(reran.contains(&"05-frontend"), "{reran:?}");
+    let bucket = d.state()["steps"]["05-frontend"]["outputs"]["bucket"].as_str().unwrap().to_string();
+    let config = s3().await.get_object().bucket(&bucket).key("config.js").send().await.unwrap();
+    let text = String::from_utf8(config.body.collect().await.unwrap().into_bytes().to_vec()).unwrap();
+    assert!(text.contains("https://api.alone.com"), "{text}");
+}

@@ -179,7 +179,7 @@ async fn a_changed_backend_file_updates_exactly_the_code_of_the_functions() {
 
     let mut changes = Deployment::step_changes(&run, "02-lambda");
     changes.sort();
-    assert_eq!(changes.len(), 7, "{changes:?}");
+    assert_eq!(changes.len(), 8, "six functions, the log groups, the role: {changes:?}");
     let elsewhere: Vec<_> = run
         .changes()
         .into_iter()
@@ -261,4 +261,51 @@ async fn environment_variables_added_by_others_are_kept() {
     let env = env.environment().unwrap().variables().unwrap();
     assert_eq!(env["STAGE"], "prod", "an owned variable is restored");
     assert_eq!(env["EXTRA"], "kept", "a variable the step does not own is left alone");
+}
+
+#[tokio::test]
+async fn indexes_from_deployer_toml_are_added_and_removed_one_per_update_table() {
+    use crate::proxy::{Proxy, Rules};
+    let d = Deployment::new("gsi");
+    let proxy = Proxy::start(&crate::support::moto().url(), Rules::default());
+    let step = |d: &Deployment| {
+        let output =
+            d.command(&["step", "01-dynamodb", "--output", "json"]).env("AWS_ENDPOINT_URL", &proxy.url).output();
+        crate::support::Outcome::from(output.unwrap())
+    };
+    std::fs::write(d.path("deployer.toml"), "service = \"gsi\"\n").unwrap();
+    step(&d).assert_ok();
+    let two = "service = \"gsi\"\n\
+               [[tables.usage.global_secondary_indexes]]\nname = \"by-date\"\npartition_key = \"date\"\n\
+               [[tables.usage.global_secondary_indexes]]\nname = \"by-plan\"\npartition_key = \"plan\"\n\
+               sort_key = \"date\"\nprojection = [\"tokens\"]\n";
+    std::fs::write(d.path("deployer.toml"), two).unwrap();
+    let updates = || proxy.seen(|s| s.writes.get("UpdateTable").copied().unwrap_or(0));
+    step(&d).assert_ok();
+    assert_eq!(updates(), 2, "one index per UpdateTable, as DynamoDB allows");
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    let indexes = || async {
+        let table = dynamodb.describe_table().table_name("gsi-usage").send().await.unwrap().table.unwrap();
+        let mut names: Vec<String> =
+            table.global_secondary_indexes().iter().map(|i| i.index_name().unwrap().to_string()).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(indexes().await, ["by-date", "by-plan"]);
+
+    let again = step(&d);
+    again.assert_ok();
+    assert_eq!(again.requests().1, 0, "nothing to change: {:?}", again.changes());
+
+    let one = two.split("[[tables.usage.global_secondary_indexes]]\nname = \"by-plan\"").next().unwrap();
+    std::fs::write(d.path("deployer.toml"), one).unwrap();
+    step(&d).assert_ok();
+    assert_eq!(updates(), 3);
+    assert_eq!(indexes().await, ["by-date"]);
+
+    let bad = format!("{one}[[tables.usage.global_secondary_indexes]]\nname = \"x\"\npartition_key = \"a\"\n");
+    std::fs::write(d.path("deployer.toml"), bad).unwrap();
+    let refused = step(&d);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("index name 'x' must be 3 to 255"), "{}", refused.stderr);
 }

@@ -158,3 +158,19 @@ async fn strict_defect_throttled_requests_are_retried_and_counted() {
     assert!(refused > 0, "without pacing, API Gateway's quotas are hit");
     assert_eq!(run.event("run_finished").unwrap()["throttled"], u64::from(refused), "each one counted");
 }
+
+#[tokio::test]
+async fn strict_defect_a_request_paced_past_the_sdks_stall_grace_period_is_sent_not_failed_as_stalled() {
+    use crate::strict::Behaviour;
+    // Real time: api. and ws. are two CreateDomainName, 1 per 30 s, so the second waits 33 s in the pacer,
+    // longer than the SDK's 20 s upload stall grace period (found by `make bench`'s simulated AWS).
+    let d = Deployment::new("strict-stall");
+    let proxy = strict_proxy_with(Strict::only(&[Behaviour::ApiGatewayQuotas], 1.0));
+    let clock = std::time::Instant::now();
+    let run = through(&d, &proxy, &args(&deploy_args(&d, &[])));
+    run.assert_ok();
+    assert!(clock.elapsed() >= std::time::Duration::from_secs(30), "the second domain waited its turn");
+    assert_eq!(throttled(&proxy), 0, "{:?}", proxy.refusals());
+    assert_eq!(proxy.seen(|s| s.writes.get("POST /domainnames").copied()), Some(1), "one create for api.");
+    assert_eq!(inventory(&d.service).await.custom_domains.len(), 2, "api. and ws.");
+}

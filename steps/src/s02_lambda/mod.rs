@@ -23,17 +23,27 @@
 //!   (the site's origin, see `03-api-gateway`, for the CORS header of the API's answers); variables that other
 //!   steps add are kept. Code is uploaded only when the bundle's SHA-256 differs from `CodeSha256`,
 //!   configuration only when a field differs, each followed by the `function_updated_v2` waiter.
+//! - Before anything is written (`Step::prepare`), the bundle is built: each handler's module must define
+//!   its function, and each `requirements.txt` requirement must have installed something to import.
+//! - The functions' log groups `/aws/lambda/NAME`, made ahead of Lambda with `log_retention_days` (30).
+//! - `[functions.X] reserved_concurrency`: set, and removed when the setting goes (recorded as managed).
 //!
 //! AWS calls: `iam:GetRole`, `CreateRole`, `UpdateAssumeRolePolicy`, `GetRolePolicy`, `PutRolePolicy`,
-//! `lambda:GetFunction`, `CreateFunction`, `UpdateFunctionConfiguration`, `UpdateFunctionCode`, the
-//! `function_active_v2` and `function_updated_v2` waiters, `sts:GetCallerIdentity` (once per run).
+//! `lambda:GetFunction`, `CreateFunction`, `UpdateFunctionConfiguration`, `UpdateFunctionCode`,
+//! `GetFunctionConcurrency`, `PutFunctionConcurrency`, `DeleteFunctionConcurrency`, the
+//! `function_active_v2` and `function_updated_v2` waiters, `sts:GetCallerIdentity` (once per run);
+//! `logs:DescribeLogGroups`, `CreateLogGroup`, `PutRetentionPolicy`.
 //!
-//! Files: `role.rs` the role and its policy, `function.rs` the functions; the function environment that
-//! `04-websocket` extends lives in [`crate::lambda`].
+//! Files: `role.rs` the role and its policy, `function.rs` the functions, `concurrency.rs` their
+//! reservations, `log_groups.rs` their log groups; the function environment that `04-websocket` extends
+//! lives in [`crate::lambda`].
 //!
-//! Outputs: `role_arn`, `function_arn.<suffix>` for each function, `code_sha256`.
+//! Outputs: `role_arn`, `function_arn.<suffix>` for each function, `code_sha256`,
+//! `reserved_concurrency.<suffix>` where deployer manages one.
 
+mod concurrency;
 mod function;
+mod log_groups;
 mod role;
 
 use anyhow::Result;
@@ -43,15 +53,51 @@ use std::cell::OnceCell;
 use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{all, ensure, record_if_changed, remove, Change, Recorder};
 use crate::error::InputError;
-use crate::manual::{handler_file, ids, FUNCTIONS};
+use crate::manual::{handler_file, ids, FunctionSpec, FUNCTIONS};
 use crate::outputs;
 use crate::package::{self, Package};
 use crate::settings::Settings;
 use crate::step::{Context, Step, Teardown};
+use concurrency::ReservedConcurrency;
 use function::Function;
+use log_groups::FunctionLogGroups;
 use role::Role;
 
 pub const ID: &str = ids::LAMBDA;
+
+/// The function's reservation to ensure: when the setting is given, or was (to remove it).
+fn reserved_concurrency<'a>(
+    ctx: &'a Context<'a>,
+    recorder: &dyn Recorder,
+    spec: &FunctionSpec,
+) -> Option<ReservedConcurrency<'a>> {
+    let key = format!("reserved_concurrency.{}", spec.suffix);
+    let wanted = ctx.settings.reserved_concurrency(spec);
+    (wanted.is_some() || recorder.recorded(&key).is_some()).then(|| ReservedConcurrency {
+        ctx,
+        function_name: ctx.name(spec.suffix),
+        key,
+        wanted,
+    })
+}
+
+/// The function a handler names: `handlers.api.prompt.handler` → `handler`.
+fn handler_function(handler: &str) -> &str {
+    handler.rsplit_once('.').map_or(handler, |(_, function)| function)
+}
+
+/// Whether the handler's module defines its function at the top level (a text check: no Python here).
+fn defines_handler(backend: &std::path::Path, handler: &str) -> bool {
+    let source = std::fs::read_to_string(backend.join(handler_file(handler))).unwrap_or_default();
+    let function = handler_function(handler);
+    source.lines().any(|line| {
+        let line = line.strip_prefix("async ").unwrap_or(line);
+        line.strip_prefix("def ")
+            .and_then(|rest| rest.strip_prefix(function))
+            .is_some_and(|rest| rest.trim_start().starts_with('('))
+            || line.strip_prefix(function).is_some_and(|rest| rest.trim_start().starts_with('='))
+    })
+}
 
 #[derive(Default)]
 pub struct Lambda {
@@ -61,10 +107,14 @@ pub struct Lambda {
 
 impl Lambda {
     fn package(&self, ctx: &Context<'_>) -> Result<&Package> {
+        self.package_for(ctx.settings, ctx.work_dir)
+    }
+
+    fn package_for(&self, settings: &Settings, work_dir: &std::path::Path) -> Result<&Package> {
         if let Some(package) = self.package.get() {
             return Ok(package);
         }
-        let built = package::build(&ctx.settings.backend, &ctx.work_dir.join("cache"), &ctx.settings.runtime)?;
+        let built = package::build(&settings.backend, &work_dir.join("cache"), &settings.runtime)?;
         Ok(self.package.get_or_init(|| built))
     }
 }
@@ -78,7 +128,7 @@ impl Step for Lambda {
         "2.2 Lambda functions"
     }
     fn settings_used(&self) -> Option<&'static [&'static str]> {
-        Some(&["stage", "domain", "cors_origin", "runtime", "backend", "functions"])
+        Some(&["stage", "domain", "cors_origin", "runtime", "backend", "functions", "log_retention_days"])
     }
     fn requires(&self) -> &'static [&'static str] {
         &[ids::DYNAMODB]
@@ -105,7 +155,25 @@ impl Step for Lambda {
                 missing.join(", ")
             )));
         }
+        let undefined: Vec<String> = FUNCTIONS
+            .iter()
+            .map(|f| settings.handler(f))
+            .filter(|handler| !defines_handler(backend, handler))
+            .map(|handler| format!("{handler} (no `def {}(` in {})", handler_function(handler), handler_file(handler)))
+            .collect();
+        if !undefined.is_empty() {
+            return Err(InputError(format!(
+                "the handlers {} are not defined: Lambda would answer \"Handler not found\". Fix the function's \
+                 name in the module, or `handler` in deployer.toml",
+                undefined.join(", ")
+            )));
+        }
         Ok(())
+    }
+
+    /// The bundle, with its requirements installed and checked, before anything is written.
+    fn prepare(&self, settings: &Settings, work_dir: &std::path::Path) -> Result<()> {
+        self.package_for(settings, work_dir).map(|_| ())
     }
 
     async fn input_digest(&self, ctx: &Context<'_>) -> Result<String> {
@@ -126,6 +194,13 @@ impl Step for Lambda {
             package,
         });
         all(functions.map(|f| async move { ensure(&f, recorder).await })).await?;
+        all(FUNCTIONS
+            .iter()
+            .filter_map(|spec| reserved_concurrency(ctx, recorder, spec))
+            .map(|reservation| async move { ensure(&reservation, recorder).await }))
+        .await?;
+        let names = FUNCTIONS.iter().map(|spec| format!("/aws/lambda/{}", ctx.name(spec.suffix))).collect();
+        ensure(&FunctionLogGroups { ctx, names, retention_days: ctx.settings.log_retention_days }, recorder).await?;
         record_if_changed(recorder, &outputs::CODE_SHA256.key, &package.code_sha256)
     }
 

@@ -9,7 +9,10 @@
 //! | `SERVICE-usage`                | `userId` (S)        | `date` (S)            |               |
 //! | `SERVICE-websocket-connections`| `connectionId` (S)  |                       | `ttl`         |
 //!
-//! AWS calls: `DescribeTable`, `CreateTable`, `UpdateTable` (billing mode), the `table_exists` waiter,
+//! Global secondary indexes come from deployer.toml (`indexes.rs`): given to CreateTable, else added and
+//! removed one per UpdateTable with everything ACTIVE in between.
+//!
+//! AWS calls: `DescribeTable`, `CreateTable`, `UpdateTable` (billing mode, one index), the `table_exists` waiter,
 //! `DescribeTimeToLive`, `UpdateTimeToLive`. The tables are ensured concurrently. A TTL `ENABLING` counts as
 //! enabled (AWS takes up to an hour); a changed TTL attribute disables the old one first, and since AWS allows
 //! one TTL change per table per hour, the step then says to resume in an hour.
@@ -23,8 +26,8 @@ use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_time_to_live::UpdateTimeToLiveError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableDescription,
-    TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, TableDescription, TimeToLiveSpecification,
+    TimeToLiveStatus,
 };
 use std::time::Duration;
 
@@ -33,7 +36,10 @@ use crate::ensure::{all, ensure, remove, Recorder, Resource};
 use crate::error::InputError;
 use crate::manual::{ids, TableSpec, TABLES};
 use crate::outputs;
-use crate::settings::TableSettings;
+use crate::settings::{IndexSettings, TableSettings};
+use indexes::IndexChange;
+
+mod indexes;
 use crate::step::{Context, Step, Teardown};
 
 pub const ID: &str = ids::DYNAMODB;
@@ -150,16 +156,30 @@ impl Table<'_> {
             .collect()
     }
 
-    fn attribute_definitions(&self) -> Result<Vec<AttributeDefinition>> {
-        std::iter::once(self.partition_key())
-            .chain(self.sort_key())
-            .map(|name| {
-                Ok(AttributeDefinition::builder()
-                    .attribute_name(name)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()?)
-            })
-            .collect()
+    /// deployer.toml's global secondary indexes (none in the manual).
+    fn indexes(&self) -> &[IndexSettings] {
+        self.custom().map_or(&[], |t| t.global_secondary_indexes.as_slice())
+    }
+
+    /// The table's keys and the given indexes' keys, all strings.
+    fn attribute_definitions(&self, indexes: &[IndexSettings]) -> Result<Vec<AttributeDefinition>> {
+        let table_keys = std::iter::once(self.partition_key()).chain(self.sort_key());
+        indexes::string_attributes(table_keys.chain(indexes::key_attributes(indexes)))
+    }
+
+    /// Index changes one at a time, each once the table and its indexes are ACTIVE.
+    async fn converge_indexes(&self) -> Result<TableDescription> {
+        loop {
+            let live = indexes::settled(self.client(), &self.name).await?;
+            let Some(change) = indexes::next_change(&live, self.indexes()) else {
+                return Ok(live);
+            };
+            let new_index = match &change {
+                IndexChange::Create(index) => std::slice::from_ref(*index),
+                IndexChange::Delete(_) => &[],
+            };
+            indexes::apply(self.client(), &self.name, &change, self.attribute_definitions(new_index)?).await?;
+        }
     }
 
     async fn ttl(&self) -> Result<Option<LiveTtl>> {
@@ -276,7 +296,8 @@ impl Resource for Table<'_> {
             .table_name(&self.name)
             .billing_mode(BillingMode::PayPerRequest)
             .set_key_schema(Some(self.key_schema()?))
-            .set_attribute_definitions(Some(self.attribute_definitions()?))
+            .set_attribute_definitions(Some(self.attribute_definitions(self.indexes())?))
+            .set_global_secondary_indexes(indexes::for_create(self.indexes())?)
             .send()
             .await
             .aws_context(|| format!("dynamodb:CreateTable {}", self.name))?;
@@ -331,6 +352,9 @@ impl Resource for Table<'_> {
         if self.ttl_attribute().is_some_and(|wanted| !ttl_on(wanted)) {
             fields.push("ttl");
         }
+        if indexes::differ(&live.description, self.indexes()) {
+            fields.push("indexes");
+        }
         Ok(fields)
     }
 
@@ -344,6 +368,9 @@ impl Resource for Table<'_> {
                 .await
                 .aws_context(|| format!("dynamodb:UpdateTable {} (billing mode)", self.name))?;
             live.description = self.wait_active().await?;
+        }
+        if fields.contains(&"indexes") {
+            live.description = self.converge_indexes().await?;
         }
         if let (true, Some(attribute)) = (fields.contains(&"ttl"), self.ttl_attribute()) {
             live.ttl = Some(self.converge_ttl(live.ttl.as_ref(), attribute).await?);

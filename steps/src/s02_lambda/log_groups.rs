@@ -1,0 +1,80 @@
+//! The functions' log groups, `/aws/lambda/NAME`, made ahead of Lambda (which makes them on the first
+//! invocation, keeping events forever) with the `log_retention_days` setting. One DescribeLogGroups lists
+//! the six, so a run that changes nothing costs one request.
+
+use anyhow::Result;
+use std::collections::BTreeMap;
+
+use crate::aws::{absent_if, AwsContext};
+use crate::ensure::Resource;
+use crate::step::Context;
+
+pub(super) struct FunctionLogGroups<'a> {
+    pub ctx: &'a Context<'a>,
+    /// `/aws/lambda/NAME` of each function.
+    pub names: Vec<String>,
+    pub retention_days: i32,
+}
+
+impl FunctionLogGroups<'_> {
+    fn prefix(&self) -> String {
+        format!("/aws/lambda/{}-", self.ctx.settings.service)
+    }
+}
+
+impl Resource for FunctionLogGroups<'_> {
+    /// Log group → its retention (`None`: kept forever), for the groups of this service's functions.
+    type Live = BTreeMap<String, Option<i32>>;
+
+    fn planned(&self) -> Option<Self::Live> {
+        Some(self.names.iter().map(|n| (n.clone(), Some(self.retention_days))).collect())
+    }
+
+    fn label(&self) -> String {
+        format!("log groups of the {} functions ({} days)", self.names.len(), self.retention_days)
+    }
+
+    /// `None` when none of them exists yet (a first deploy, or a plan of one).
+    async fn find(&self, _recorded: Option<&str>) -> Result<Option<Self::Live>> {
+        let pages = self.ctx.aws.logs().describe_log_groups().log_group_name_prefix(self.prefix()).into_paginator();
+        let groups = pages.items().send().collect::<Result<Vec<_>, _>>().await;
+        let groups = groups.aws_context(|| format!("logs:DescribeLogGroups {}", self.prefix()))?;
+        let live: Self::Live = groups
+            .into_iter()
+            .filter_map(|g| Some((g.log_group_name?.to_string(), g.retention_in_days)))
+            .filter(|(name, _)| self.names.contains(name))
+            .collect();
+        Ok(Some(live).filter(|l| !l.is_empty()))
+    }
+
+    async fn create(&self) -> Result<Self::Live> {
+        self.update(BTreeMap::new(), &[]).await
+    }
+
+    fn id(&self, _live: &Self::Live) -> String {
+        self.prefix()
+    }
+
+    fn differences(&self, live: &Self::Live) -> Result<Vec<&'static str>> {
+        let kept = |name: &String| live.get(name).is_some_and(|days| *days == Some(self.retention_days));
+        Ok(if self.names.iter().all(kept) { vec![] } else { vec!["retention"] })
+    }
+
+    async fn update(&self, mut live: Self::Live, _fields: &[&'static str]) -> Result<Self::Live> {
+        let logs = self.ctx.aws.logs();
+        for name in &self.names {
+            if !live.contains_key(name) {
+                // Lambda may make it at this moment (a first invocation): then it exists, which is all we want.
+                let made = logs.create_log_group().log_group_name(name).send().await;
+                absent_if(made, |e| e.is_resource_already_exists_exception())
+                    .aws_context(|| format!("logs:CreateLogGroup {name}"))?;
+            }
+            if live.get(name).copied().flatten() != Some(self.retention_days) {
+                let put = logs.put_retention_policy().log_group_name(name).retention_in_days(self.retention_days);
+                put.send().await.aws_context(|| format!("logs:PutRetentionPolicy {name}"))?;
+            }
+            live.insert(name.clone(), Some(self.retention_days));
+        }
+        Ok(live)
+    }
+}
