@@ -196,21 +196,27 @@ impl Step for Frontend {
         files.retain(|f| f.key != CONFIG_KEY);
         files.push(SiteFile::generated(CONFIG_KEY, site::config_js(&api_url, &ws_url).into_bytes()));
 
+        // What does not wait for each other goes together (each round trip costs ~150 ms on AWS): the
+        // bucket, the access control and the account; then the distribution and the objects; then the
+        // policy that needs both, and the invalidation. Each group runs to its end before an error counts.
         let bucket_name = ctx.name("frontend");
-        ensure(&Bucket { ctx, name: bucket_name.clone() }, recorder).await?;
+        let (bucket, access) =
+            (Bucket { ctx, name: bucket_name.clone() }, AccessControl { ctx, name: ctx.name("frontend-oac") });
+        let (bucket, oac, identity) =
+            futures::join!(ensure(&bucket, recorder), ensure(&access, recorder), ctx.aws.identity());
+        let (_, oac, identity) = (bucket?, oac?, identity?);
         record_if_changed(recorder, &outputs::BUCKET.key, &bucket_name)?;
-        let oac = ensure(&AccessControl { ctx, name: ctx.name("frontend-oac") }, recorder).await?;
         let bucket_domain = format!("{bucket_name}.s3.{}.amazonaws.com", ctx.settings.region);
-        let distribution =
-            ensure(&Distribution { ctx, bucket_domain, oac_id: &oac, recorder: Some(recorder) }, recorder).await?;
+        let site = Distribution { ctx, bucket_domain, oac_id: &oac, recorder: Some(recorder) };
+        let (distribution, changed) =
+            futures::join!(ensure(&site, recorder), sync(ctx, recorder, &bucket_name, &files));
+        let (distribution, changed) = (distribution?, changed?);
         record_if_changed(recorder, &outputs::DISTRIBUTION_ARN.key, &distribution.arn)?;
         record_if_changed(recorder, &outputs::DISTRIBUTION_DOMAIN.key, &distribution.domain)?;
         record_if_changed(recorder, outputs::SITE_URL_KEY, &format!("https://{}", distribution.domain))?;
-        let partition = &ctx.aws.identity().await?.partition;
+        let partition = &identity.partition;
         let policy = BucketPolicy { ctx, bucket: &bucket_name, distribution_arn: &distribution.arn, partition };
         ensure(&policy, recorder).await?;
-
-        let changed = sync(ctx, recorder, &bucket_name, &files).await?;
         invalidate(ctx, recorder, &distribution.id, changed).await
     }
 }
