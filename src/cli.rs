@@ -196,6 +196,9 @@ pub struct SettingsArgs {
     /// The frontend folder (its built site in dist/) [default: frontend].
     #[arg(long)]
     pub frontend: Option<PathBuf>,
+    /// The functions' processor: x86_64 or arm64 (Graviton) [default: x86_64].
+    #[arg(long)]
+    pub architecture: Option<String>,
     /// Lambda runtime [default: python3.12].
     #[arg(long)]
     pub runtime: Option<String>,

@@ -154,6 +154,16 @@ impl Runner<'_> {
         }
     }
 
+    /// `started` before any work, like a migration runner's dirty flag.
+    fn mark_started(&self, id: &str) -> Result<()> {
+        self.set_status(id, |r| {
+            r.status = Status::Started;
+            r.started_at = Some(now());
+            r.finished_at = None;
+            r.error = None;
+        })
+    }
+
     fn set_status(&self, id: &str, update: impl FnOnce(&mut StepRecord)) -> Result<()> {
         {
             let mut state = self.state.borrow_mut();
@@ -268,12 +278,7 @@ impl Runner<'_> {
             }
         }
 
-        self.set_status(id, |r| {
-            r.status = Status::Started;
-            r.started_at = Some(now());
-            r.finished_at = None;
-            r.error = None;
-        })?;
+        self.mark_started(id)?;
         self.reporter.step_started(id, step.title());
         let clock = Instant::now();
         let recorder = StepRecorder::new(self, id);

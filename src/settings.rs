@@ -2,8 +2,8 @@
 //! manual's defaults. The service and region may not change under an existing state file.
 
 use deployer_steps::settings::{
-    parse_duration_seconds, DEFAULT_CERT_WAIT_SECONDS, DEFAULT_LOG_RETENTION_DAYS, DEFAULT_PRICE_CLASS, DEFAULT_REGION,
-    DEFAULT_RUNTIME, DEFAULT_STAGE, DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE,
+    parse_duration_seconds, DEFAULT_ARCHITECTURE, DEFAULT_CERT_WAIT_SECONDS, DEFAULT_LOG_RETENTION_DAYS,
+    DEFAULT_PRICE_CLASS, DEFAULT_REGION, DEFAULT_RUNTIME, DEFAULT_STAGE, DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE,
 };
 use deployer_steps::{InputError, Settings};
 use std::path::Path;
@@ -62,6 +62,7 @@ async fn resolve_settings(
             .or_else(|| recorded.map(|r| r.frontend.clone()))
             .unwrap_or_else(|| "frontend".into()),
         runtime: pick(&args.runtime, recorded.map(|r| &r.runtime), DEFAULT_RUNTIME),
+        architecture: pick(&args.architecture, recorded.map(|r| &r.architecture), DEFAULT_ARCHITECTURE),
         throttle_rate: args.throttle_rate.or(recorded.map(|r| r.throttle_rate)).unwrap_or(DEFAULT_THROTTLE_RATE),
         throttle_burst: args.throttle_burst.or(recorded.map(|r| r.throttle_burst)).unwrap_or(DEFAULT_THROTTLE_BURST),
         frontend_build: args.frontend_build.clone().or_else(|| recorded.and_then(|r| r.frontend_build.clone())),

@@ -217,6 +217,7 @@ mod tests {
             backend: "backend".into(),
             frontend: "frontend".into(),
             runtime: "python3.12".into(),
+            architecture: "x86_64".into(),
             throttle_rate: 100,
             throttle_burst: 200,
             frontend_build: None,

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::{Runner, Selection, StepRecorder};
 use crate::progress::Counts;
-use crate::state::{now, Status};
+use crate::state::Status;
 
 /// How long a head start may go on after an earlier step failed, to record what it was creating (a
 /// request's round trip) before the run ends.
@@ -59,12 +59,7 @@ impl Runner<'_> {
         let id = step.id();
         let snapshot = self.snapshot();
         let ctx = snapshot.context(self.clients);
-        self.set_status(id, |r| {
-            r.status = Status::Started;
-            r.started_at = Some(now());
-            r.finished_at = None;
-            r.error = None;
-        })?;
+        self.mark_started(id)?;
         self.reporter.notice(id, "started early, beside the steps before it (its wait is the longest)");
         let recorder = StepRecorder { stopping: Some(stopping), ..StepRecorder::new(self, id) };
         match step.head_start(&ctx, &recorder).await {

@@ -22,11 +22,12 @@ pub struct Package {
     pub files: usize,
 }
 
-/// Builds the bundle from `backend`, installing `requirements.txt` (when it lists anything) into a cache
-/// under `cache_dir` keyed by the file's hash and the runtime, so pip runs only when they change.
-pub fn build(backend: &Path, cache_dir: &Path, runtime: &str) -> Result<Package> {
+/// Builds the bundle from `backend` for functions on `architecture`, installing `requirements.txt` (when
+/// it lists anything) into a cache under `cache_dir` keyed by the file's hash, the runtime and the
+/// architecture, so pip runs only when they change.
+pub fn build(backend: &Path, cache_dir: &Path, runtime: &str, architecture: &str) -> Result<Package> {
     let mut entries = BTreeMap::new();
-    if let Some(deps) = installed_requirements(backend, cache_dir, runtime)? {
+    if let Some(deps) = installed_requirements(backend, cache_dir, runtime, architecture)? {
         collect(&deps, &deps, &mut entries)?;
     }
     for dir in SOURCE_DIRS {
@@ -103,12 +104,26 @@ fn requirement_lines(backend: &Path) -> Result<Vec<String>> {
         .collect())
 }
 
-fn installed_requirements(backend: &Path, cache_dir: &Path, runtime: &str) -> Result<Option<PathBuf>> {
+/// The wheel platform of Lambda's Linux on `architecture`.
+fn wheel_platform(architecture: &str) -> &'static str {
+    match architecture {
+        "arm64" => "manylinux2014_aarch64",
+        _ => "manylinux2014_x86_64",
+    }
+}
+
+fn installed_requirements(
+    backend: &Path,
+    cache_dir: &Path,
+    runtime: &str,
+    architecture: &str,
+) -> Result<Option<PathBuf>> {
     let lines = requirement_lines(backend)?;
     if lines.is_empty() {
         return Ok(None);
     }
-    let key = Sha256::digest(format!("{runtime}\n{}", lines.join("\n")));
+    let platform = wheel_platform(architecture);
+    let key = Sha256::digest(format!("{runtime}\n{platform}\n{}", lines.join("\n")));
     let target = cache_dir.join(format!("pip-{}", &hex(&key)[..16]));
     if target.is_dir() {
         return Ok(Some(target));
@@ -122,8 +137,8 @@ fn installed_requirements(backend: &Path, cache_dir: &Path, runtime: &str) -> Re
         .arg(&staging)
         .arg("-r")
         .arg(backend.join("requirements.txt"))
-        // Lambda runs Linux x86_64: fetch wheels for it, whatever machine deploys.
-        .args(["--platform", "manylinux2014_x86_64", "--implementation", "cp", "--only-binary=:all:"])
+        // Lambda runs Linux on the function's architecture: fetch wheels for it, whatever machine deploys.
+        .args(["--platform", platform, "--implementation", "cp", "--only-binary=:all:"])
         .args(["--python-version", python_version])
         .status()
         .context("running `python3 -m pip install` for requirements.txt: is python3 with pip installed?")?;
@@ -179,11 +194,11 @@ mod tests {
     fn bundle_is_reproducible_and_leaves_out_bytecode_and_other_files() {
         let dir = backend();
         let cache = tempfile::tempdir().unwrap();
-        let first = build(dir.path(), cache.path(), "python3.12").unwrap();
+        let first = build(dir.path(), cache.path(), "python3.12", "x86_64").unwrap();
         // A later mtime must not change the bytes.
         std::thread::sleep(std::time::Duration::from_millis(10));
         std::fs::write(dir.path().join("lib/helpers.py"), "X = 1\n").unwrap();
-        let second = build(dir.path(), cache.path(), "python3.12").unwrap();
+        let second = build(dir.path(), cache.path(), "python3.12", "x86_64").unwrap();
         assert_eq!(first.zip, second.zip);
         assert_eq!(first.code_sha256, second.code_sha256);
 
@@ -198,10 +213,16 @@ mod tests {
     fn a_changed_file_changes_the_hash() {
         let dir = backend();
         let cache = tempfile::tempdir().unwrap();
-        let before = build(dir.path(), cache.path(), "python3.12").unwrap();
+        let before = build(dir.path(), cache.path(), "python3.12", "x86_64").unwrap();
         std::fs::write(dir.path().join("lib/helpers.py"), "X = 2\n").unwrap();
-        let after = build(dir.path(), cache.path(), "python3.12").unwrap();
+        let after = build(dir.path(), cache.path(), "python3.12", "x86_64").unwrap();
         assert_ne!(before.code_sha256, after.code_sha256);
+    }
+
+    #[test]
+    fn wheels_are_fetched_for_the_functions_processor() {
+        assert_eq!(wheel_platform("arm64"), "manylinux2014_aarch64");
+        assert_eq!(wheel_platform("x86_64"), "manylinux2014_x86_64");
     }
 
     #[test]

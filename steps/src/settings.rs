@@ -11,6 +11,13 @@ use crate::names;
 pub const DEFAULT_STAGE: &str = "prod";
 pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_RUNTIME: &str = "python3.12";
+/// Lambda's processors, by the names the API takes.
+pub const ARCHITECTURES: &[&str] = &["x86_64", "arm64"];
+pub const DEFAULT_ARCHITECTURE: &str = "x86_64";
+
+fn default_architecture() -> String {
+    DEFAULT_ARCHITECTURE.to_string()
+}
 /// The manual's stage throttling: steady requests per second and burst, per API stage.
 pub const DEFAULT_THROTTLE_RATE: u32 = 100;
 pub const DEFAULT_THROTTLE_BURST: u32 = 200;
@@ -80,6 +87,9 @@ pub struct Settings {
     pub backend: PathBuf,
     pub frontend: PathBuf,
     pub runtime: String,
+    /// The functions' processor: `x86_64` (the manual's) or `arm64` (Graviton, about 20 % cheaper).
+    #[serde(default = "default_architecture")]
+    pub architecture: String,
     #[serde(default = "default_throttle_rate")]
     pub throttle_rate: u32,
     #[serde(default = "default_throttle_burst")]
@@ -185,6 +195,9 @@ pub struct FunctionSettings {
     /// `module.path.function`, e.g. `handlers.api.conversation.handler`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handler: Option<String>,
+    /// `x86_64` or `arm64`, instead of the global `architecture`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<String>,
     /// Concurrent executions kept for the function, and its ceiling (0 stops it); none by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reserved_concurrency: Option<i32>,
@@ -201,6 +214,19 @@ impl Settings {
     }
     pub fn memory(&self, spec: &FunctionSpec) -> i32 {
         self.function(spec).and_then(|f| f.memory).unwrap_or(spec.memory_mb)
+    }
+    pub fn architecture<'s>(&'s self, spec: &FunctionSpec) -> &'s str {
+        self.function(spec).and_then(|f| f.architecture.as_deref()).unwrap_or(&self.architecture)
+    }
+    /// Every architecture some function runs on, the global one first.
+    pub fn architectures(&self) -> Vec<&str> {
+        let mut all = vec![self.architecture.as_str()];
+        for function in self.functions.values() {
+            if let Some(architecture) = function.architecture.as_deref().filter(|a| !all.contains(a)) {
+                all.push(architecture);
+            }
+        }
+        all
     }
     pub fn reserved_concurrency(&self, spec: &FunctionSpec) -> Option<i32> {
         self.function(spec).and_then(|f| f.reserved_concurrency)
@@ -240,6 +266,18 @@ impl Settings {
 impl Settings {
     /// Checks what can be checked without AWS; each message names the fix.
     pub fn validate(&self) -> Result<(), InputError> {
+        let named = std::iter::once(("architecture".to_string(), Some(&self.architecture))).chain(
+            self.functions
+                .iter()
+                .map(|(name, f)| (format!("[functions.{name}] architecture"), f.architecture.as_ref())),
+        );
+        for (what, architecture) in named {
+            if let Some(architecture) = architecture.filter(|a| !ARCHITECTURES.contains(&a.as_str())) {
+                return Err(InputError(format!(
+                    "{what} '{architecture}' is not one Lambda runs on: use x86_64 or arm64 (Graviton)"
+                )));
+            }
+        }
         self.validate_functions()?;
         self.validate_routes()?;
         self.validate_tables()?;

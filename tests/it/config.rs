@@ -191,3 +191,49 @@ async fn reserved_concurrency_is_set_kept_and_removed_with_the_setting() {
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(refused.stderr.contains("reserved_concurrency must be 0 or more"), "{}", refused.stderr);
 }
+
+#[tokio::test]
+async fn arm64_functions_are_made_so_and_a_changed_architecture_goes_with_the_code_which_moto_drops() {
+    use crate::proxy::{Proxy, Rules};
+    let proxy =
+        Proxy::start(&crate::support::moto().url(), Rules { keep_bodies_of: Some("/code"), ..Rules::default() });
+    let d = Deployment::new("cfg-arch");
+    let run = |d: &Deployment, args: &[&str]| {
+        let output = d.command(args).args(["--output", "json"]).env("AWS_ENDPOINT_URL", &proxy.url).output();
+        crate::support::Outcome::from(output.unwrap())
+    };
+    std::fs::write(d.path("deployer.toml"), "service = \"cfg-arch\"\narchitecture = \"arm64\"\n").unwrap();
+    run(&d, &["run"]).assert_ok();
+    let lambda = aws_sdk_lambda::Client::new(&sdk_config().await);
+    let architecture = |name: &'static str| {
+        let lambda = lambda.clone();
+        async move {
+            let got = lambda.get_function_configuration().function_name(name).send().await.unwrap();
+            got.architectures().iter().map(|a| a.as_str().to_string()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(architecture("cfg-arch-usage-handler").await, ["arm64"]);
+    assert_eq!(run(&d, &["run"]).requests().1, 0, "made as wanted: nothing to write");
+
+    let file =
+        "service = \"cfg-arch\"\narchitecture = \"arm64\"\n[functions.usage-handler]\narchitecture = \"x86_64\"\n";
+    std::fs::write(d.path("deployer.toml"), file).unwrap();
+    let planned = run(&d, &["plan"]);
+    planned.assert_ok();
+    let changes: Vec<_> = planned.changes().into_iter().filter(|(_, a, _)| a != "unchanged").collect();
+    assert_eq!(changes, [("function cfg-arch-usage-handler".into(), "updated".into(), vec!["architecture".into()])]);
+    run(&d, &["run"]).assert_ok();
+    // moto keeps the first architecture whatever UpdateFunctionCode says, so the request itself is checked.
+    let sent = proxy.seen(|s| s.bodies.clone());
+    let update = sent.iter().find(|(path, _)| path.contains("cfg-arch-usage-handler")).expect("an UpdateFunctionCode");
+    assert!(update.1.contains(r#""Architectures":["x86_64"]"#), "{}", update.1);
+
+    std::fs::write(d.path("deployer.toml"), "service = \"cfg-arch\"\narchitecture = \"arm\"\n").unwrap();
+    let refused = run(&d, &["run"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("architecture 'arm' is not one Lambda runs on: use x86_64 or arm64"),
+        "{}",
+        refused.stderr
+    );
+}

@@ -39,6 +39,8 @@ pub struct Rules {
     pub deny_bucket_encryption: bool,
     /// Every answer is held this long first, as AWS's round trips take (the benchmark's simulated AWS).
     pub latency: Option<Latency>,
+    /// Keep the bodies of the requests whose path ends with this (what moto drops, e.g. an update's field).
+    pub keep_bodies_of: Option<&'static str>,
 }
 
 /// Per-request latency: log-normal around a median, writes slower than reads.
@@ -71,6 +73,8 @@ pub struct Seen {
     pub forwarded: u32,
     /// Every operation forwarded, in order.
     pub order: Vec<String>,
+    /// (path, body) of the requests `Rules::keep_bodies_of` names.
+    pub bodies: Vec<(String, String)>,
     /// Signing service (`apigateway`, `lambda`, …) → requests forwarded.
     pub by_service: BTreeMap<String, u32>,
     pub faults: u32,
@@ -342,6 +346,9 @@ async fn handle(
         let mut seen = seen.lock().unwrap();
         seen.forwarded += 1;
         seen.order.push(name.clone());
+        if rules.keep_bodies_of.is_some_and(|end| parts.uri.path().ends_with(end)) {
+            seen.bodies.push((parts.uri.path().to_string(), String::from_utf8_lossy(&body).into_owned()));
+        }
         *seen.by_service.entry(service.to_string()).or_default() += 1;
         let tally = if read { &mut seen.reads } else { &mut seen.writes };
         *tally.entry(name.clone()).or_default() += 1;

@@ -4,7 +4,7 @@ use anyhow::Result;
 use aws_sdk_lambda::error::SdkError;
 use aws_sdk_lambda::operation::create_function::CreateFunctionError;
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{Environment, FunctionCode, FunctionConfiguration, Runtime};
+use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, FunctionConfiguration, Runtime};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -26,6 +26,8 @@ pub(super) struct Function<'a> {
     pub name: String,
     pub role_arn: &'a str,
     pub package: &'a Package,
+    /// `x86_64` or `arm64`.
+    pub architecture: &'a str,
 }
 
 /// Configuration fields the step owns, in the order they are compared.
@@ -76,6 +78,7 @@ impl Function<'_> {
             .memory_size(self.ctx.settings.memory(self.spec))
             .environment(environment)
             .code(code)
+            .architectures(Architecture::from(self.architecture))
             .description(format!("{} (managed by deployer)", self.ctx.settings.handler(self.spec)))
             .send()
             .await?;
@@ -145,6 +148,11 @@ impl Resource for Function<'_> {
         if live.code_sha256() != Some(self.package.code_sha256.as_str()) {
             fields.push("code");
         }
+        // Lambda reports `x86_64` for a function made before architectures existed.
+        let live_architecture = live.architectures().first().map_or("x86_64", |a| a.as_str());
+        if live_architecture != self.architecture {
+            fields.push("architecture");
+        }
         Ok(fields)
     }
 
@@ -169,10 +177,13 @@ impl Resource for Function<'_> {
             })
             .await?;
         }
-        if fields.contains(&"code") {
+        // The architecture changes with the code (UpdateFunctionCode), the bundle built for it.
+        if fields.contains(&"code") || fields.contains(&"architecture") {
             let zip = Blob::new(self.package.zip.clone());
+            let architecture = Architecture::from(self.architecture);
             live = update_when_ready(self.ctx, name, "UpdateFunctionCode", || {
-                lambda.update_function_code().function_name(name).zip_file(zip.clone()).send()
+                let update = lambda.update_function_code().function_name(name).zip_file(zip.clone());
+                update.architectures(architecture.clone()).send()
             })
             .await?;
         }

@@ -46,9 +46,10 @@ mod function;
 mod log_groups;
 mod role;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use async_trait::async_trait;
 use std::cell::OnceCell;
+use std::collections::BTreeMap;
 
 use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{all, ensure, record_if_changed, remove, Change, Recorder};
@@ -102,20 +103,26 @@ fn defines_handler(backend: &std::path::Path, handler: &str) -> bool {
 #[derive(Default)]
 pub struct Lambda {
     /// Built once per run: the fingerprint and the upload use the same bytes.
-    package: OnceCell<Package>,
+    packages: OnceCell<BTreeMap<String, Package>>,
 }
 
 impl Lambda {
-    fn package(&self, ctx: &Context<'_>) -> Result<&Package> {
-        self.package_for(ctx.settings, ctx.work_dir)
+    /// The bundles, one per architecture in use (they differ only by the wheels of requirements.txt).
+    fn packages(&self, ctx: &Context<'_>) -> Result<&BTreeMap<String, Package>> {
+        self.packages_for(ctx.settings, ctx.work_dir)
     }
 
-    fn package_for(&self, settings: &Settings, work_dir: &std::path::Path) -> Result<&Package> {
-        if let Some(package) = self.package.get() {
-            return Ok(package);
+    fn packages_for(&self, settings: &Settings, work_dir: &std::path::Path) -> Result<&BTreeMap<String, Package>> {
+        if let Some(packages) = self.packages.get() {
+            return Ok(packages);
         }
-        let built = package::build(&settings.backend, &work_dir.join("cache"), &settings.runtime)?;
-        Ok(self.package.get_or_init(|| built))
+        let cache = work_dir.join("cache");
+        let mut built = BTreeMap::new();
+        for architecture in settings.architectures() {
+            let package = package::build(&settings.backend, &cache, &settings.runtime, architecture)?;
+            built.insert(architecture.to_string(), package);
+        }
+        Ok(self.packages.get_or_init(|| built))
     }
 }
 
@@ -173,27 +180,28 @@ impl Step for Lambda {
 
     /// The bundle, with its requirements installed and checked, before anything is written.
     fn prepare(&self, settings: &Settings, work_dir: &std::path::Path) -> Result<()> {
-        self.package_for(settings, work_dir).map(|_| ())
+        self.packages_for(settings, work_dir).map(|_| ())
     }
 
     async fn input_digest(&self, ctx: &Context<'_>) -> Result<String> {
-        Ok(self.package(ctx)?.code_sha256.clone())
+        let digests: Vec<String> = self.packages(ctx)?.iter().map(|(a, p)| format!("{a}:{}", p.code_sha256)).collect();
+        Ok(digests.join(","))
     }
 
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
-        let package = self.package(ctx)?;
+        let packages = self.packages(ctx)?;
         let identity = ctx.aws.identity().await?;
         let role =
             Role { ctx, name: ctx.name("lambda-role"), partition: &identity.partition, account: &identity.account };
         let role_arn = ensure(&role, recorder).await?.arn;
-        let functions = FUNCTIONS.iter().map(|spec| Function {
-            ctx,
-            spec,
-            name: ctx.name(spec.suffix),
-            role_arn: &role_arn,
-            package,
+        let functions = FUNCTIONS.iter().map(|spec| {
+            let architecture = ctx.settings.architecture(spec);
+            // Invariant: `packages` holds a bundle for every architecture `settings.architectures()` names.
+            let package = packages.get(architecture).context("a bundle for every architecture in use")?;
+            Ok(Function { ctx, spec, name: ctx.name(spec.suffix), role_arn: &role_arn, package, architecture })
         });
-        all(functions.map(|f| async move { ensure(&f, recorder).await })).await?;
+        let functions: Vec<Function> = functions.collect::<Result<_>>()?;
+        all(functions.iter().map(|f| async move { ensure(f, recorder).await })).await?;
         all(FUNCTIONS
             .iter()
             .filter_map(|spec| reserved_concurrency(ctx, recorder, spec))
@@ -201,7 +209,8 @@ impl Step for Lambda {
         .await?;
         let names = FUNCTIONS.iter().map(|spec| format!("/aws/lambda/{}", ctx.name(spec.suffix))).collect();
         ensure(&FunctionLogGroups { ctx, names, retention_days: ctx.settings.log_retention_days }, recorder).await?;
-        record_if_changed(recorder, &outputs::CODE_SHA256.key, &package.code_sha256)
+        let main = packages.get(ctx.settings.architecture.as_str()).context("a bundle for the main architecture")?;
+        record_if_changed(recorder, &outputs::CODE_SHA256.key, &main.code_sha256)
     }
 
     /// The functions with their log groups (Lambda makes those on first invocation), then the role.
