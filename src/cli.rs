@@ -55,6 +55,8 @@ pub struct Cli {
 pub enum Output {
     Text,
     Json,
+    /// What changes, as a Markdown table when the command ends (for a pull request; CI summaries).
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]

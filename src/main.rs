@@ -19,6 +19,7 @@ mod remote;
 mod runner;
 mod settings;
 mod state;
+mod summary;
 
 use clap::Parser;
 use deployer_steps::InputError;
@@ -26,6 +27,11 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use cli::Cli;
+
+/// A message as a workflow command's data: `%`, CR and LF escaped.
+fn annotation(message: &str) -> String {
+    message.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -39,6 +45,10 @@ fn main() -> ExitCode {
         Err(err) => {
             // Written without panicking when stderr is closed (`2>&1 | head`).
             let _ = writeln!(std::io::stderr(), "error: {err:#}");
+            if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+                // A GitHub Actions annotation, shown on the job and the pull request.
+                let _ = writeln!(std::io::stderr(), "::error title=deployer::{}", annotation(&format!("{err:#}")));
+            }
             // 2: the input, configuration or state file needs fixing; 130: Ctrl-C; 1: a step failed.
             if err.downcast_ref::<InputError>().is_some() {
                 ExitCode::from(2)

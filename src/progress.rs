@@ -50,7 +50,7 @@ impl Counts {
         self.created + self.updated + self.deleted
     }
 
-    fn summary(&self, mode: Mode) -> String {
+    pub fn summary(&self, mode: Mode) -> String {
         match mode {
             Mode::Apply => format!(
                 "{} created, {} updated, {} deleted, {} unchanged ({} changed)",

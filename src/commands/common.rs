@@ -25,6 +25,7 @@ pub(super) fn reporter(cli: &Cli, mode: Mode) -> Box<dyn Reporter> {
     };
     match cli.output {
         Output::Json => Box::new(progress::Json { mode }),
+        Output::Markdown => Box::new(crate::summary::Markdown::new(mode)),
         Output::Text if animated() && detail != progress::Detail::Quiet => {
             Box::new(progress::Terminal::new(detail, mode))
         }

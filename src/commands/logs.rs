@@ -101,7 +101,7 @@ fn print_line(function: &str, event: &LogEvent, output: Output) {
             "{}",
             serde_json::json!({"event": "log", "function": function, "timestamp": event.timestamp, "message": event.message})
         ),
-        Output::Text => {
+        Output::Text | Output::Markdown => {
             let when = aws_smithy_types::DateTime::from_millis(event.timestamp)
                 .fmt(aws_smithy_types::date_time::Format::DateTime)
                 .unwrap_or_default();

@@ -60,13 +60,13 @@ pub fn show(state_path: &Path, output: Output, format: OutputsFormat) -> Result<
                 values.into_iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(v))).collect();
             out!("{}", serde_json::Value::Object(map));
         }
-        (Output::Text, OutputsFormat::Env) => {
+        (Output::Text | Output::Markdown, OutputsFormat::Env) => {
             out!("# Written by `deployer outputs --format env` from {}", state_path.display());
             for (name, value) in values {
                 out!("{name}={}", shell_quote(&value));
             }
         }
-        (Output::Text, OutputsFormat::Text) => {
+        (Output::Text | Output::Markdown, OutputsFormat::Text) => {
             let width = values.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
             for (name, value) in values {
                 out!("{name:<width$}  {value}");

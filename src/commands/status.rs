@@ -12,7 +12,7 @@ pub fn list_steps(output: Output) {
             Output::Json => {
                 out!("{}", serde_json::json!({"id": step.id(), "title": step.title(), "requires": step.requires()}))
             }
-            Output::Text => out!("{:<16} {}", step.id(), step.title()),
+            Output::Text | Output::Markdown => out!("{:<16} {}", step.id(), step.title()),
         }
     }
 }

