@@ -76,6 +76,12 @@ pub enum Command {
         #[command(flatten)]
         settings: SettingsArgs,
     },
+    /// Check what a first run needs (credentials, python, the backend, dist/, the zone, the certificate),
+    /// writing nothing: one line each, with the fix for each failure.
+    #[command(
+        after_help = "Examples:\n  deployer doctor\n  deployer doctor --service new-service --domain new-service.com"
+    )]
+    Doctor(SettingsArgs),
     /// Show what `run` would create, update or delete, reading AWS only; writes nothing anywhere.
     #[command(
         after_help = "Examples:\n  deployer plan\n  deployer plan --output json | jq 'select(.event == \"resource\" and .action != \"unchanged\")'"
@@ -156,13 +162,20 @@ impl Command {
     /// Whether it reads the state.
     pub fn reads_state(&self) -> bool {
         self.writes_state()
-            || matches!(self, Command::Plan(_) | Command::Status | Command::Outputs { .. } | Command::Logs { .. })
+            || matches!(
+                self,
+                Command::Plan(_)
+                    | Command::Doctor(_)
+                    | Command::Status
+                    | Command::Outputs { .. }
+                    | Command::Logs { .. }
+            )
     }
 
     /// Its `--region` and `--endpoint-url`, which also reach a remote state.
     pub fn settings(&self) -> Option<&SettingsArgs> {
         match self {
-            Command::Run(s) | Command::Plan(s) => Some(s),
+            Command::Run(s) | Command::Plan(s) | Command::Doctor(s) => Some(s),
             Command::Step { settings, .. } | Command::Destroy { settings, .. } | Command::Logs { settings, .. } => {
                 Some(settings)
             }

@@ -3,6 +3,7 @@
 
 mod common;
 mod destroy;
+mod doctor;
 mod init;
 mod logs;
 pub mod outputs;
@@ -71,6 +72,7 @@ async fn command(cli: &Cli, remote: Option<&remote::Remote>) -> Result<()> {
         Command::Run(args) => run::deploy(cli, args, Selection::All, remote).await,
         Command::Step { id, settings } => run::deploy(cli, settings, Selection::One(id.clone()), remote).await,
         Command::Plan(args) => plan::plan(cli, args).await,
+        Command::Doctor(args) => doctor::doctor(cli, args).await,
         // A destroy that was cut short is continued: the user confirmed it when it started.
         Command::Resume => match state::load(&cli.state)?.and_then(|s| s.destroying) {
             Some(teardown) => destroy::destroy(cli, &SettingsArgs::default(), teardown, true, remote).await,

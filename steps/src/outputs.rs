@@ -54,6 +54,8 @@ pub const DISTRIBUTION_ARN: Output = Output::of(ids::FRONTEND, "distribution_arn
 pub const DISTRIBUTION_DOMAIN: Output = Output::of(ids::FRONTEND, "distribution_domain");
 
 pub const ZONE_ID: Output = Output::of(ids::DOMAIN, "zone_id");
+/// The us-east-1 certificate (CloudFront's), read by `deployer doctor`.
+pub const CERTIFICATE_ARN: Output = Output::of(ids::DOMAIN, "certificate_arn");
 pub const API_URL: Output = Output::of(ids::DOMAIN, "api_url");
 pub const WS_URL: Output = Output::of(ids::DOMAIN, "ws_url");
 

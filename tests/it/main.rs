@@ -7,6 +7,7 @@ mod bad_input;
 mod checkpoints;
 mod config;
 mod destroy;
+mod doctor;
 mod domain;
 mod dynamodb_lambda;
 mod faults;
