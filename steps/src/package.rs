@@ -104,6 +104,11 @@ fn requirement_lines(backend: &Path) -> Result<Vec<String>> {
         .collect())
 }
 
+/// The requirement pip found no distribution of (no wheel for the platform, or none at all).
+fn no_wheel_for(pip_said: &str) -> Option<&str> {
+    pip_said.lines().find_map(|l| l.split("No matching distribution found for ").nth(1)).map(str::trim)
+}
+
 /// The wheel platform of Lambda's Linux on `architecture`.
 fn wheel_platform(architecture: &str) -> &'static str {
     match architecture {
@@ -132,7 +137,7 @@ fn installed_requirements(
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
     let python_version = runtime.trim_start_matches("python");
-    let status = Command::new("python3")
+    let installed = Command::new("python3")
         .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"])
         .arg(&staging)
         .arg("-r")
@@ -140,13 +145,26 @@ fn installed_requirements(
         // Lambda runs Linux on the function's architecture: fetch wheels for it, whatever machine deploys.
         .args(["--platform", platform, "--implementation", "cp", "--only-binary=:all:"])
         .args(["--python-version", python_version])
-        .status()
+        .output()
         .context("running `python3 -m pip install` for requirements.txt: is python3 with pip installed?")?;
-    if !status.success() {
+    if !installed.status.success() {
+        let _ = std::fs::remove_dir_all(&staging);
+        let said = String::from_utf8_lossy(&installed.stderr);
+        if let Some(requirement) = no_wheel_for(&said) {
+            return Err(InputError(format!(
+                "{}/requirements.txt: pip finds no wheel of {requirement} for Lambda ({platform}, CPython \
+                 {python_version}): pin a version that publishes one (its files on PyPI), or use another package; \
+                 nothing was uploaded",
+                backend.display()
+            ))
+            .into());
+        }
         bail!(
-            "pip could not install {}/requirements.txt ({status}): fix the requirement named above, or check your \
-             network and pip configuration",
-            backend.display()
+            "pip could not install {}/requirements.txt ({}): {}; fix the requirement, or check your network and pip \
+             configuration",
+            backend.display(),
+            installed.status,
+            said.trim()
         );
     }
     let missing = crate::installed::missing(&lines, &staging);
@@ -217,6 +235,29 @@ mod tests {
         std::fs::write(dir.path().join("lib/helpers.py"), "X = 2\n").unwrap();
         let after = build(dir.path(), cache.path(), "python3.12", "x86_64").unwrap();
         assert_ne!(before.code_sha256, after.code_sha256);
+    }
+
+    #[test]
+    fn installed_requirements_go_into_the_bundle_from_the_cache_without_pip() {
+        let dir = backend();
+        std::fs::write(dir.path().join("requirements.txt"), "fastlib==1.0\n").unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let key = Sha256::digest("python3.12\nmanylinux2014_x86_64\nfastlib==1.0");
+        let cached = cache.path().join(format!("pip-{}", &hex(&key)[..16]));
+        std::fs::create_dir_all(cached.join("fastlib")).unwrap();
+        std::fs::write(cached.join("fastlib/__init__.py"), "X = 1\n").unwrap();
+        let package = build(dir.path(), cache.path(), "python3.12", "x86_64").unwrap();
+        let archive = zip::ZipArchive::new(Cursor::new(package.zip)).unwrap();
+        assert!(archive.file_names().any(|n| n == "fastlib/__init__.py"), "the dependency at the bundle's root");
+    }
+
+    #[test]
+    fn pip_naming_no_wheel_gives_the_requirement() {
+        let said =
+            "ERROR: Could not find a version that satisfies the requirement fastlib==1.0 (from versions: none)\n\
+                    ERROR: No matching distribution found for fastlib==1.0\n";
+        assert_eq!(no_wheel_for(said), Some("fastlib==1.0"));
+        assert_eq!(no_wheel_for("ERROR: network is unreachable"), None);
     }
 
     #[test]

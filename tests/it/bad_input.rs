@@ -239,24 +239,29 @@ async fn bad_input_exits_2_names_the_fix_and_changes_nothing() {
 
 /// A wheel of `name` 1.0 in `folder` holding `files` (path, text), as `pip wheel` would make a pure one.
 fn wheel(folder: &std::path::Path, name: &str, files: &[(&str, &str)]) {
+    tagged_wheel(folder, name, "py3-none-any", files);
+}
+
+/// The same with a compatibility tag, e.g. `cp312-cp312-manylinux2014_x86_64` for a compiled one.
+fn tagged_wheel(folder: &std::path::Path, name: &str, tag: &str, files: &[(&str, &str)]) {
     let script = r#"
 import base64, hashlib, sys, zipfile
-folder, name, files = sys.argv[1], sys.argv[2], sys.argv[3:]
+folder, name, tag, files = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 info = f"{name}-1.0.dist-info"
 entries = dict(zip(files[0::2], files[1::2]))
 entries[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"
-entries[f"{info}/WHEEL"] = "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+entries[f"{info}/WHEEL"] = f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: {tag}\n"
 def digest(text):
     return base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
 record = "".join(f"{p},sha256={digest(t)},{len(t.encode())}\n" for p, t in entries.items()) + f"{info}/RECORD,,\n"
 entries[f"{info}/RECORD"] = record
-with zipfile.ZipFile(f"{folder}/{name}-1.0-py3-none-any.whl", "w") as whl:
+with zipfile.ZipFile(f"{folder}/{name}-1.0-{tag}.whl", "w") as whl:
     for path, text in entries.items():
         whl.writestr(path, text)
 "#;
     std::fs::create_dir_all(folder).unwrap();
     let mut command = std::process::Command::new("python3");
-    command.args(["-c", script]).arg(folder).arg(name);
+    command.args(["-c", script]).arg(folder).arg(name).arg(tag);
     for (path, text) in files {
         command.args([path, text]);
     }
@@ -307,4 +312,38 @@ fn a_handler_function_missing_from_its_module_exits_2_naming_it() {
         refused.stderr
     );
     assert!(!d.state_path().exists(), "no state file");
+}
+
+#[tokio::test]
+async fn a_wheel_for_the_functions_platform_is_bundled_and_cached_and_one_for_another_is_refused() {
+    let d = Deployment::new("wheel-arch");
+    let wheels = d.path("wheels");
+    tagged_wheel(&wheels, "fastlib", "cp312-cp312-manylinux2014_x86_64", &[("fastlib/__init__.py", "X = 1\n")]);
+    std::fs::write(d.path("backend/requirements.txt"), "fastlib==1.0\n").unwrap();
+    let run = |d: &Deployment, args: &[&str], links: &std::path::Path| {
+        let mut command = d.command(args);
+        command.args(["--output", "json"]).env("PIP_NO_INDEX", "1").env("PIP_FIND_LINKS", links);
+        let output = command.output().unwrap();
+        Outcome::from(output)
+    };
+    let refused = run(&d, &["run", "--service", &d.service, "--architecture", "arm64"], &wheels);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("no wheel of fastlib==1.0 for Lambda (manylinux2014_aarch64"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(inventory(&d.service).await, crate::support::empty_inventory(), "nothing created");
+
+    run(&d, &["run", "--service", &d.service], &wheels).assert_ok();
+    let cache = d.path(".deployer/cache");
+    let cached: Vec<_> = std::fs::read_dir(&cache).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(cached.len(), 1, "one install, keyed by requirements, runtime and platform: {cached:?}");
+    // A cache hit runs no pip: with no wheel left to find, the next run still builds the same bundle.
+    let sha = d.state()["steps"]["02-lambda"]["outputs"]["code_sha256"].clone();
+    std::fs::remove_dir_all(&wheels).unwrap();
+    let again = run(&d, &["run"], &d.path("no-wheels"));
+    again.assert_ok();
+    assert_eq!(again.requests().1, 0, "the same bundle, nothing to upload: {:?}", again.changes());
+    assert_eq!(d.state()["steps"]["02-lambda"]["outputs"]["code_sha256"], sha);
 }
