@@ -42,7 +42,13 @@ impl Runner<'_> {
         let before = std::pin::pin!(before);
         // `before` first: the run's first event is its first step's.
         match futures::future::select(before, head).await {
-            Either::Left((Ok(counts), head)) => Ok(counts.merged(head.await?)),
+            Either::Left((Ok(counts), head)) => {
+                // Silence here could last minutes (a certificate's validation): say what is awaited.
+                let waiting = "the steps before it are done; waiting for what it started early (a certificate's DNS \
+                               validation takes minutes)";
+                self.reporter.notice(step.id(), waiting);
+                Ok(counts.merged(head.await?))
+            }
             Either::Left((Err(err), head)) => {
                 stopping.set(true);
                 let _ = tokio::time::timeout(HEAD_START_GRACE, head).await;

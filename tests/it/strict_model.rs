@@ -71,14 +71,15 @@ async fn until(started: Instant, seconds: f64) {
 async fn strict_api_gateway_answers_429_past_its_quotas() {
     let proxy = strict_proxy(&[Behaviour::ApiGatewayQuotas], 1.0);
     let apigateway = aws_sdk_apigateway::Client::new(&via(&proxy).await);
+    // Sent together, so that they arrive within the burst whatever moto's speed (one after another, a slow
+    // moto let the bucket refill between them).
+    let answers = futures::future::join_all((0..80).map(|_| apigateway.get_rest_apis().send())).await;
     let mut refused = Vec::new();
-    for _ in 0..45 {
-        if let Err(err) = apigateway.get_rest_apis().send().await {
-            refused.push((err.raw_response().map(|r| r.status().as_u16()), code(&err.into_service_error())));
-        }
+    for err in answers.into_iter().filter_map(Result::err) {
+        refused.push((err.raw_response().map(|r| r.status().as_u16()), code(&err.into_service_error())));
     }
-    assert!(!refused.is_empty(), "45 requests at once exceed 10/s with a burst of 40");
-    assert!(refused.len() <= 5, "the burst of 40 passes: {refused:?}");
+    assert!(!refused.is_empty(), "80 requests at once exceed 10/s with a burst of 40");
+    assert!(refused.len() <= 40, "the burst of 40 passes: {refused:?}");
     assert!(refused.iter().all(|r| *r == (Some(429), "TooManyRequestsException".to_string())), "{refused:?}");
 
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -451,7 +452,7 @@ async fn strict_acm_the_sdks_validated_waiter_returns_before_the_certificate_is_
 async fn strict_the_benchmarks_aws_holds_each_answer_keeps_the_quotas_real_and_shrinks_the_waits() {
     // Sigma 0: every read takes the read median, every write the write median.
     let latency = Latency { sigma: 0.0, ..Latency::AWS };
-    let rules = Rules { strict: Some(Strict::typical(0.05)), latency: Some(latency), ..Rules::default() };
+    let rules = Rules { strict: Some(Strict::typical(0.2)), latency: Some(latency), ..Rules::default() };
     let proxy = Proxy::start(&moto().url(), rules);
     let config = via(&proxy).await;
     let apigateway = aws_sdk_apigateway::Client::new(&config);
@@ -461,7 +462,7 @@ async fn strict_the_benchmarks_aws_holds_each_answer_keeps_the_quotas_real_and_s
     let clock = Instant::now();
     let api = apigateway.create_rest_api().name("strict-bench-latency").send().await.unwrap();
     assert!(clock.elapsed() >= latency.write, "a write is held {:?}", clock.elapsed());
-    // The waits are at 5 %, but CreateRestApi stays at its real 1 per 3 s.
+    // The waits are at 20 %, but CreateRestApi stays at its real 1 per 3 s.
     let second = apigateway.create_rest_api().name("strict-bench-latency-2").send().await;
     assert_eq!(code(&second.unwrap_err().into_service_error()), "TooManyRequestsException");
     apigateway.delete_rest_api().rest_api_id(api.id().unwrap()).send().await.unwrap();
@@ -477,7 +478,7 @@ async fn strict_the_benchmarks_aws_holds_each_answer_keeps_the_quotas_real_and_s
     let status =
         || async { dynamodb.describe_table().table_name(table).send().await.unwrap().table.unwrap().table_status };
     assert_eq!(status().await, Some(aws_sdk_dynamodb::types::TableStatus::Creating));
-    tokio::time::sleep(Duration::from_millis(500)).await; // CREATING's 10 s at 5 %
+    tokio::time::sleep(Duration::from_millis(2100)).await; // CREATING's 10 s at 20 %
     assert_eq!(status().await, Some(aws_sdk_dynamodb::types::TableStatus::Active));
     dynamodb.delete_table().table_name(table).send().await.unwrap();
 }
