@@ -9,12 +9,14 @@ use super::{fingerprint, Runner};
 use crate::state::Status;
 
 impl Runner<'_> {
-    /// The done steps that require or read `id` and whose fingerprint no longer matches.
+    /// The done steps with resources that require or read `id` and whose fingerprint no longer matches
+    /// (08-verify, which only reads, is re-run by `resume` all the same).
     pub async fn stale_dependents(&self, id: &str, all: &[&dyn Step]) -> Result<Vec<&'static str>> {
         let snapshot = self.snapshot();
         let ctx = snapshot.context(self.clients);
         let mut stale = Vec::new();
-        for step in all.iter().filter(|s| s.requires().contains(&id) || s.reads().contains(&id)) {
+        let dependents = all.iter().filter(|s| s.requires().contains(&id) || s.reads().contains(&id));
+        for step in dependents.filter(|s| !s.read_only()) {
             let recorded = {
                 let state = self.state.borrow();
                 let record = state.steps.get(step.id()).filter(|r| r.status == Status::Done);

@@ -148,7 +148,7 @@ async fn a_step_run_alone_names_the_steps_that_read_what_it_changed_and_resume_u
     let said: Vec<&str> =
         step.events.iter().filter(|e| e["event"] == "notice").filter_map(|e| e["message"].as_str()).collect();
     let stale = said.iter().find(|m| m.contains("deployer resume")).unwrap_or_else(|| panic!("{said:?}"));
-    assert!(stale.starts_with("05-frontend"), "05 serves the endpoints 06 changed: {stale}");
+    assert!(stale.starts_with("05-frontend read"), "05 serves the endpoints 06 changed, and only it: {stale}");
 
     let resumed = d.run(&["resume"]);
     resumed.assert_ok();
