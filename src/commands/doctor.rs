@@ -4,6 +4,7 @@
 //! servers and the certificate's status. Exit 1 if a check fails.
 
 use anyhow::{anyhow, Result};
+use deployer_steps::installer::Installer;
 use deployer_steps::outputs::{self, Output};
 use deployer_steps::{registry, Clients, Settings};
 use serde_json::json;
@@ -39,17 +40,18 @@ fn python(settings: &Settings) -> Result<String, String> {
     if !needed {
         return Ok("not needed: requirements.txt lists nothing".into());
     }
-    let runs = |program: &str, args: &[&str]| {
-        std::process::Command::new(program).args(args).output().is_ok_and(|o| o.status.success())
+    let pip_runs = || {
+        std::process::Command::new("python3")
+            .args(["-m", "pip", "--version"])
+            .output()
+            .is_ok_and(|o| o.status.success())
     };
-    if runs("python3", &["-m", "pip", "--version"]) {
-        Ok("python3 with pip".into())
-    } else if runs("uv", &["--version"]) {
-        Ok("uv".into())
-    } else {
-        Err("requirements.txt lists dependencies, but neither `python3 -m pip` nor `uv` runs here: install \
-             Python 3 with pip (or uv)"
-            .into())
+    match Installer::chosen().map_err(|e| format!("{e:#}"))? {
+        Installer::Uv => Ok("uv (DEPLOYER_INSTALLER=pip would use pip instead)".into()),
+        Installer::Pip if pip_runs() => Ok("python3 with pip (uv, when on PATH, installs faster)".into()),
+        Installer::Pip => Err("requirements.txt lists dependencies, but neither `python3 -m pip` nor `uv` runs here: \
+                               install uv, or Python 3 with pip"
+            .into()),
     }
 }
 

@@ -17,6 +17,7 @@ pub mod cloudfront;
 pub mod ensure;
 pub mod error;
 pub mod installed;
+pub mod installer;
 pub mod lambda;
 pub mod logs;
 pub mod manual;

@@ -6,9 +6,9 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::error::InputError;
+use crate::installer::{wheel_platform, Installer};
 
 /// The backend folders that go into the bundle, as the manual's `zip -r` lists them.
 pub const SOURCE_DIRS: &[&str] = &["handlers", "src", "lib", "utils"];
@@ -104,19 +104,6 @@ fn requirement_lines(backend: &Path) -> Result<Vec<String>> {
         .collect())
 }
 
-/// The requirement pip found no distribution of (no wheel for the platform, or none at all).
-fn no_wheel_for(pip_said: &str) -> Option<&str> {
-    pip_said.lines().find_map(|l| l.split("No matching distribution found for ").nth(1)).map(str::trim)
-}
-
-/// The wheel platform of Lambda's Linux on `architecture`.
-fn wheel_platform(architecture: &str) -> &'static str {
-    match architecture {
-        "arm64" => "manylinux2014_aarch64",
-        _ => "manylinux2014_x86_64",
-    }
-}
-
 fn installed_requirements(
     backend: &Path,
     cache_dir: &Path,
@@ -137,22 +124,15 @@ fn installed_requirements(
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
     let python_version = runtime.trim_start_matches("python");
-    let installed = Command::new("python3")
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"])
-        .arg(&staging)
-        .arg("-r")
-        .arg(backend.join("requirements.txt"))
-        // Lambda runs Linux on the function's architecture: fetch wheels for it, whatever machine deploys.
-        .args(["--platform", platform, "--implementation", "cp", "--only-binary=:all:"])
-        .args(["--python-version", python_version])
-        .output()
-        .context("running `python3 -m pip install` for requirements.txt: is python3 with pip installed?")?;
+    let installer = Installer::chosen()?;
+    let tool = installer.name();
+    let installed = installer.install(&backend.join("requirements.txt"), &staging, python_version, architecture)?;
     if !installed.status.success() {
         let _ = std::fs::remove_dir_all(&staging);
         let said = String::from_utf8_lossy(&installed.stderr);
-        if let Some(requirement) = no_wheel_for(&said) {
+        if let Some(requirement) = installer.no_wheel_for(&said) {
             return Err(InputError(format!(
-                "{}/requirements.txt: pip finds no wheel of {requirement} for Lambda ({platform}, CPython \
+                "{}/requirements.txt: {tool} finds no wheel of {requirement} for Lambda ({platform}, CPython \
                  {python_version}): pin a version that publishes one (its files on PyPI), or use another package; \
                  nothing was uploaded",
                 backend.display()
@@ -160,8 +140,8 @@ fn installed_requirements(
             .into());
         }
         bail!(
-            "pip could not install {}/requirements.txt ({}): {}; fix the requirement, or check your network and pip \
-             configuration",
+            "{tool} could not install {}/requirements.txt ({}): {}; fix the requirement, or check your network and \
+             {tool} configuration",
             backend.display(),
             installed.status,
             said.trim()
@@ -171,11 +151,11 @@ fn installed_requirements(
     if !missing.is_empty() {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(InputError(format!(
-            "{}/requirements.txt lists {}, but pip installed nothing to import for it: the functions would fail \
+            "{}/requirements.txt lists {}, but {tool} installed nothing to import for it: the functions would fail \
              with \"Unable to import module\". Check the name (the distribution's, as on PyPI) and that it ships \
              code for Lambda; nothing was uploaded",
             backend.display(),
-            missing.join(", ")
+            missing.join(", "),
         ))
         .into());
     }
@@ -249,21 +229,6 @@ mod tests {
         let package = build(dir.path(), cache.path(), "python3.12", "x86_64").unwrap();
         let archive = zip::ZipArchive::new(Cursor::new(package.zip)).unwrap();
         assert!(archive.file_names().any(|n| n == "fastlib/__init__.py"), "the dependency at the bundle's root");
-    }
-
-    #[test]
-    fn pip_naming_no_wheel_gives_the_requirement() {
-        let said =
-            "ERROR: Could not find a version that satisfies the requirement fastlib==1.0 (from versions: none)\n\
-                    ERROR: No matching distribution found for fastlib==1.0\n";
-        assert_eq!(no_wheel_for(said), Some("fastlib==1.0"));
-        assert_eq!(no_wheel_for("ERROR: network is unreachable"), None);
-    }
-
-    #[test]
-    fn wheels_are_fetched_for_the_functions_processor() {
-        assert_eq!(wheel_platform("arm64"), "manylinux2014_aarch64");
-        assert_eq!(wheel_platform("x86_64"), "manylinux2014_x86_64");
     }
 
     #[test]

@@ -275,10 +275,11 @@ async fn a_requirement_that_installs_nothing_to_import_exits_2_with_nothing_crea
     wheel(&wheels, "tinylib", &[("tinylib/__init__.py", "ANSWER = 42\n")]);
     wheel(&wheels, "hollow", &[]);
     std::fs::write(d.path("backend/requirements.txt"), "tinylib==1.0\nhollow==1.0\n").unwrap();
-    // pip reads only the local folder: no network here.
+    // pip reads only the local folder: no network here. (The next test installs with uv.)
     let run = |d: &Deployment| {
         let output = d
             .command(&["run", "--service", &d.service, "--output", "json"])
+            .env("DEPLOYER_INSTALLER", "pip")
             .env("PIP_NO_INDEX", "1")
             .env("PIP_FIND_LINKS", &wheels)
             .output()
@@ -315,21 +316,22 @@ fn a_handler_function_missing_from_its_module_exits_2_naming_it() {
 }
 
 #[tokio::test]
-async fn a_wheel_for_the_functions_platform_is_bundled_and_cached_and_one_for_another_is_refused() {
+async fn uv_bundles_a_wheel_for_the_functions_platform_caches_it_and_refuses_one_for_another() {
     let d = Deployment::new("wheel-arch");
     let wheels = d.path("wheels");
     tagged_wheel(&wheels, "fastlib", "cp312-cp312-manylinux2014_x86_64", &[("fastlib/__init__.py", "X = 1\n")]);
     std::fs::write(d.path("backend/requirements.txt"), "fastlib==1.0\n").unwrap();
     let run = |d: &Deployment, args: &[&str], links: &std::path::Path| {
         let mut command = d.command(args);
-        command.args(["--output", "json"]).env("PIP_NO_INDEX", "1").env("PIP_FIND_LINKS", links);
+        command.args(["--output", "json"]).env("DEPLOYER_INSTALLER", "uv");
+        command.env("UV_NO_INDEX", "1").env("UV_FIND_LINKS", links);
         let output = command.output().unwrap();
         Outcome::from(output)
     };
     let refused = run(&d, &["run", "--service", &d.service, "--architecture", "arm64"], &wheels);
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(
-        refused.stderr.contains("no wheel of fastlib==1.0 for Lambda (manylinux2014_aarch64"),
+        refused.stderr.contains("uv finds no wheel of fastlib==1.0 for Lambda (manylinux2014_aarch64"),
         "{}",
         refused.stderr
     );
@@ -339,7 +341,9 @@ async fn a_wheel_for_the_functions_platform_is_bundled_and_cached_and_one_for_an
     let cache = d.path(".deployer/cache");
     let cached: Vec<_> = std::fs::read_dir(&cache).unwrap().flatten().map(|e| e.file_name()).collect();
     assert_eq!(cached.len(), 1, "one install, keyed by requirements, runtime and platform: {cached:?}");
-    // A cache hit runs no pip: with no wheel left to find, the next run still builds the same bundle.
+    let installed = cache.join(&cached[0]);
+    assert!(installed.join("fastlib/__init__.py").is_file() && !installed.join(".lock").exists(), "code, no uv lock");
+    // A cache hit runs no installer: with no wheel left to find, the next run still builds the same bundle.
     let sha = d.state()["steps"]["02-lambda"]["outputs"]["code_sha256"].clone();
     std::fs::remove_dir_all(&wheels).unwrap();
     let again = run(&d, &["run"], &d.path("no-wheels"));
