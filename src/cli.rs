@@ -143,6 +143,8 @@ pub enum Command {
         /// The lock's ID, as the error of a refused run names it.
         lock_id: String,
     },
+    /// Print the JSON Schema of deployer.toml, for editors: `deployer schema > deployer.schema.json`.
+    Schema,
     /// Print a shell completion script: `deployer completions bash > /etc/bash_completion.d/deployer`.
     Completions { shell: clap_complete::Shell },
     /// Print the deployment's URLs and names (`--format env` for a .env.production file).

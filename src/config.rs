@@ -2,41 +2,74 @@
 //! line overrides the file; the file overrides what the state file recorded; the manual's values fill the
 //! rest. An unknown key is an error that names it and its line.
 
-use deployer_steps::settings::{FunctionSettings, RouteSettings, TableSettings};
+use deployer_steps::settings::{
+    FunctionSettings, RouteSettings, TableSettings, ARCHITECTURES, LOG_RETENTION_DAYS, PRICE_CLASSES,
+};
 use deployer_steps::InputError;
+use schemars::JsonSchema;
 use serde::Deserialize;
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::cli::SettingsArgs;
 
 pub const DEFAULT_PATH: &str = "deployer.toml";
+/// The schema `init` writes beside deployer.toml, named by the file's `#:schema` line.
+pub const SCHEMA_FILE: &str = "deployer.schema.json";
 
-#[derive(Debug, Default, Deserialize)]
+// Its JSON Schema (`deployer schema`) is derived from this type, so editors check the same keys the
+// parser takes; deployer checks the values further when it runs.
+/// The settings of `deployer run`; flags on the command line override them.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "deployer.toml")]
 pub struct ConfigFile {
+    /// The prefix of every resource name: lowercase letters, digits and hyphens, starting with a letter.
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"), length(max = 43))]
     service: Option<String>,
+    /// Served at https://DOMAIN, api.DOMAIN and ws.DOMAIN; none: AWS-generated URLs.
     domain: Option<String>,
+    /// The API stage (letters, digits, '-' or '_'); default "prod".
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,128}$"))]
     stage: Option<String>,
+    /// The AWS region; default AWS_REGION or the profile's region, else us-east-1.
     region: Option<String>,
+    /// The backend folder (handlers/ src/ lib/ utils/ and requirements.txt), relative to this file.
     backend: Option<PathBuf>,
+    /// The frontend folder (the built site in dist/), relative to this file.
     frontend: Option<PathBuf>,
+    /// The functions' Python runtime; default "python3.12".
+    #[schemars(regex(pattern = r"^python3\.[0-9]+$"))]
     runtime: Option<String>,
+    /// The functions' processor; "arm64" (Graviton) costs about 20 % less. Default "x86_64".
     architecture: Option<String>,
+    /// A command run in the frontend folder before dist/ is uploaded, e.g. "npm run build".
     frontend_build: Option<String>,
+    /// CloudFront's price class; default "PriceClass_100".
     price_class: Option<String>,
+    /// Whether 403/404 answer index.html (a single-page app); false: error.html. Default true.
     spa_fallback: Option<bool>,
+    /// How long logs are kept, in days (one of CloudWatch Logs' values); default 30.
     log_retention_days: Option<i32>,
+    /// How long 06-domain waits for the certificate, e.g. "45m", "90s", "1h".
+    #[schemars(regex(pattern = r"^[0-9]+(s|m|h)$"))]
     cert_wait: Option<String>,
+    /// Every AWS request goes here (e.g. a local moto), instead of AWS.
     endpoint_url: Option<String>,
+    /// The origin the APIs allow (CORS); default https://DOMAIN, or * without a domain.
     cors_origin: Option<String>,
+    /// The API stages' throttling.
     #[serde(default)]
     throttling: Throttling,
     // Not `#[serde(flatten)]` into a `Structure`: flatten would turn off `deny_unknown_fields`.
+    /// Per-function changes to the manual, by function suffix (e.g. `[functions.websocket-message]`).
     #[serde(default)]
     functions: BTreeMap<String, FunctionSettings>,
+    /// The REST routes, instead of the manual's.
     #[serde(default)]
     routes: Vec<RouteSettings>,
+    /// Per-table changes to the manual's key schema, by table (e.g. `[tables.usage]`).
     #[serde(default)]
     tables: BTreeMap<String, TableSettings>,
 }
@@ -55,11 +88,31 @@ pub struct Structure {
     pub tables: BTreeMap<String, TableSettings>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Throttling {
+    /// Steady requests per second; default 100.
     rate: Option<u32>,
+    /// Burst of requests; default 200.
     burst: Option<u32>,
+}
+
+/// The JSON Schema of deployer.toml, for editors (taplo, Even Better TOML). The closed lists of values
+/// come from the same constants the settings are checked against.
+pub fn schema() -> serde_json::Value {
+    let mut schema = schemars::schema_for!(ConfigFile).to_value();
+    let closed_lists = [
+        ("/properties/architecture", json!(ARCHITECTURES)),
+        ("/$defs/FunctionSettings/properties/architecture", json!(ARCHITECTURES)),
+        ("/properties/price_class", json!(PRICE_CLASSES)),
+        ("/properties/log_retention_days", json!(LOG_RETENTION_DAYS)),
+    ];
+    for (pointer, values) in closed_lists {
+        if let Some(property) = schema.pointer_mut(pointer).and_then(serde_json::Value::as_object_mut) {
+            property.insert("enum".to_string(), values);
+        }
+    }
+    schema
 }
 
 /// The file at `path`; `None` when the default file is absent (a named one must exist).
@@ -120,7 +173,8 @@ pub fn overlay(cli: &SettingsArgs, file: &ConfigFile) -> SettingsArgs {
 pub fn template(service: &str, domain: Option<&str>) -> String {
     let domain = domain.map_or_else(|| "# domain = \"example.com\"".to_string(), |d| format!("domain = \"{d}\""));
     format!(
-        r#"# deployer.toml: the settings of `deployer run` (the manual's section 1). Flags on the command line
+        r#"#:schema ./{SCHEMA_FILE}
+# deployer.toml: the settings of `deployer run` (the manual's section 1). Flags on the command line
 # override these; deployer records what it used in its state file (.deployer/state.json).
 
 service = "{service}"          # the prefix of every resource name

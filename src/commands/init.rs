@@ -23,6 +23,11 @@ pub fn init(cli: &Cli, service: &str, domain: Option<&str>) -> Result<()> {
     };
     file.write_all(config::template(service, domain).as_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
-    out!("wrote {}: check it, then `deployer run`", path.display());
+    // The `#:schema` line at the top of the file points editors at this, beside it; it is derived, so
+    // it is refreshed whenever init runs.
+    let schema_path = path.with_file_name(config::SCHEMA_FILE);
+    let schema = serde_json::to_string_pretty(&config::schema()).context("writing the schema")?;
+    std::fs::write(&schema_path, schema + "\n").with_context(|| format!("writing {}", schema_path.display()))?;
+    out!("wrote {} and {}: check it, then `deployer run`", path.display(), schema_path.display());
     Ok(())
 }

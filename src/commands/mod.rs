@@ -12,7 +12,7 @@ mod run;
 mod status;
 mod unlock;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use deployer_steps::settings::DEFAULT_REGION;
 use deployer_steps::{Clients, Teardown};
 
@@ -93,6 +93,10 @@ async fn command(cli: &Cli, remote: Option<&remote::Remote>) -> Result<()> {
         Command::Outputs { format } => outputs::show(&cli.state, cli.output, *format),
         Command::Init { service, domain } => init::init(cli, service, domain.as_deref()),
         Command::Unlock { .. } => Err(unlock::not_remote().into()),
+        Command::Schema => {
+            out!("{}", serde_json::to_string_pretty(&crate::config::schema()).context("printing the schema")?);
+            Ok(())
+        }
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(*shell, &mut Cli::command(), "deployer", &mut std::io::stdout());

@@ -24,7 +24,7 @@ pub const DEFAULT_THROTTLE_BURST: u32 = 200;
 
 /// CloudFront's cheapest edge set (North America and Europe), as the manual uses.
 pub const DEFAULT_PRICE_CLASS: &str = "PriceClass_100";
-const PRICE_CLASSES: &[&str] = &["PriceClass_100", "PriceClass_200", "PriceClass_All"];
+pub const PRICE_CLASSES: &[&str] = &["PriceClass_100", "PriceClass_200", "PriceClass_All"];
 
 fn default_price_class() -> String {
     DEFAULT_PRICE_CLASS.to_string()
@@ -33,7 +33,7 @@ fn default_price_class() -> String {
 /// A month of logs, then they expire: Lambda's own log groups keep everything, and cost grows with it.
 pub const DEFAULT_LOG_RETENTION_DAYS: i32 = 30;
 /// The values CloudWatch Logs accepts ("PutRetentionPolicy").
-const LOG_RETENTION_DAYS: &[i32] =
+pub const LOG_RETENTION_DAYS: &[i32] =
     &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 fn default_log_retention_days() -> i32 {
@@ -133,22 +133,30 @@ pub struct Settings {
 }
 
 /// One REST route: a path, its methods and the function (by suffix) behind them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteSettings {
+    /// The path, e.g. `/conversations/{id}`.
+    #[schemars(regex(pattern = r"^/"))]
     pub path: String,
+    /// Its HTTP methods (OPTIONS is added for CORS).
+    #[schemars(length(min = 1))]
     pub methods: Vec<String>,
+    /// The function behind it, by suffix (e.g. `conversation-api`).
     pub function: String,
 }
 
 /// One table's departures from the manual's key schema; `""` removes the sort key or the TTL.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TableSettings {
+    /// The partition key (a string attribute), instead of the manual's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition_key: Option<String>,
+    /// The sort key, instead of the manual's; `""` for none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort_key: Option<String>,
+    /// The TTL attribute, instead of the manual's; `""` for none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_attribute: Option<String>,
     /// Global secondary indexes, by query pattern (string keys); none by default.
@@ -157,21 +165,27 @@ pub struct TableSettings {
 }
 
 /// One global secondary index: `{ name, partition_key, sort_key, projection }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IndexSettings {
+    /// The index's name (3 to 255 of `A-Za-z0-9_.-`).
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_.-]{3,255}$"))]
     pub name: String,
+    /// Its partition key (a string attribute).
     pub partition_key: String,
+    /// Its sort key (a string attribute), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort_key: Option<String>,
+    /// `"ALL"` (default), `"KEYS_ONLY"`, or the attributes to include beside the keys.
     #[serde(default)]
     pub projection: IndexProjection,
 }
 
 /// `"ALL"` (the default), `"KEYS_ONLY"`, or the attributes to include beside the keys.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum IndexProjection {
+    #[schemars(extend("enum" = ["ALL", "KEYS_ONLY"]))]
     Kind(String),
     Include(Vec<String>),
 }
@@ -183,14 +197,16 @@ impl Default for IndexProjection {
 }
 
 /// One function's departures from the manual; what is not given stays as the manual has it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FunctionSettings {
     /// Memory in MB (128 to 10240).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 128, max = 10240))]
     pub memory: Option<i32>,
     /// Timeout in seconds (1 to 900; API Gateway gives up after 29).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 900))]
     pub timeout: Option<i32>,
     /// `module.path.function`, e.g. `handlers.api.conversation.handler`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -200,6 +216,7 @@ pub struct FunctionSettings {
     pub architecture: Option<String>,
     /// Concurrent executions kept for the function, and its ceiling (0 stops it); none by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub reserved_concurrency: Option<i32>,
 }
 

@@ -17,6 +17,7 @@ mod plan;
 mod proxy;
 mod remote;
 mod requests;
+mod schema;
 mod servers;
 mod stages;
 mod strict;
