@@ -13,6 +13,7 @@ mod aws;
 mod cli;
 mod commands;
 mod config;
+mod dns;
 mod pace;
 mod progress;
 mod remote;

@@ -1,16 +1,19 @@
 //! `doctor`: what a first run needs, checked without writing anything, one line each, and the fix for each
 //! failure: the settings, python and pip or uv for the bundle's requirements, the backend's handlers, the
 //! frontend's `dist/`, the credentials and account, and once a domain is deployed, the hosted zone's name
-//! servers and the certificate's status. Exit 1 if a check fails.
+//! servers against the domain's delegation (`NS DOMAIN` asked of the resolver: what the registrar lists)
+//! and the certificate's status. Exit 1 if a check fails.
 
 use anyhow::{anyhow, Result};
 use deployer_steps::installer::Installer;
 use deployer_steps::outputs::{self, Output};
 use deployer_steps::{registry, Clients, Settings};
 use serde_json::json;
+use std::collections::BTreeSet;
 
 use super::common::connect;
 use crate::cli::{Cli, Output as Format, SettingsArgs};
+use crate::dns;
 use crate::settings::settings_for;
 use crate::state::{self, State};
 
@@ -67,21 +70,60 @@ async fn aws_checks(cli: &Cli, settings: &Settings, state: Option<&State>) -> Ve
     let recorded =
         |output: &Output| state.and_then(|s| s.outputs().get(output.step)?.get(output.key.as_ref()).cloned());
     if settings.domain.is_some() {
-        checks.push(check("hosted zone", zone(&clients, recorded(&outputs::ZONE_ID)).await));
+        let zone = zone(&clients, recorded(&outputs::ZONE_ID)).await;
+        let delegation = match &zone {
+            Ok(Some(servers)) => Some(delegation(settings.domain.as_deref().unwrap_or_default(), servers).await),
+            _ => None,
+        };
+        checks.push(check("hosted zone", zone.map(|servers| describe_zone(recorded(&outputs::ZONE_ID), servers))));
+        checks.extend(delegation.map(|d| check("registrar", d)));
         checks.push(check("certificate", certificate_status(&clients, recorded(&outputs::CERTIFICATE_ARN)).await));
     }
     checks
 }
 
-async fn zone(clients: &Clients, zone_id: Option<String>) -> Result<String, String> {
-    let Some(id) = zone_id else {
-        return Ok("not made yet: 06-domain makes it and shows the name servers the registrar must list".into());
-    };
+/// The zone's name servers, once 06 has made it.
+async fn zone(clients: &Clients, zone_id: Option<String>) -> Result<Option<Vec<String>>, String> {
+    let Some(id) = zone_id else { return Ok(None) };
     let got = clients.route53().get_hosted_zone().id(&id).send().await.map_err(|e| {
         format!("route53:GetHostedZone {id}: {}: run `deployer step 06-domain` to find or make it again", anyhow!(e))
     })?;
-    let servers = got.delegation_set().map(|d| d.name_servers().join(", ")).unwrap_or_default();
-    Ok(format!("{id}; the registrar must list {servers} (compare with `dig NS DOMAIN`: doctor does no DNS lookup)"))
+    Ok(Some(got.delegation_set().map(|d| d.name_servers().to_vec()).unwrap_or_default()))
+}
+
+fn describe_zone(zone_id: Option<String>, servers: Option<Vec<String>>) -> String {
+    match (zone_id, servers) {
+        (Some(id), Some(servers)) => format!("{id}, name servers {}", servers.join(", ")),
+        _ => "not made yet: 06-domain makes it and shows the name servers the registrar must list".into(),
+    }
+}
+
+/// The domain's name servers as DNS answers them (the registrar's delegation) against the zone's. A
+/// failed lookup is reported, not failed: the machine may have no resolver that reaches the internet.
+async fn delegation(domain: &str, zone_servers: &[String]) -> Result<String, String> {
+    let normal = |s: &str| s.trim_end_matches('.').to_ascii_lowercase();
+    let wanted: BTreeSet<String> = zone_servers.iter().map(|s| normal(s)).collect();
+    let listed = match dns::resolver() {
+        Ok(resolver) => dns::name_servers(domain, resolver).await,
+        Err(e) => Err(e),
+    };
+    let fix = format!("set the name servers of {domain} at its registrar to {}", zone_servers.join(", "));
+    match listed {
+        Err(e) => Ok(format!("no DNS answer ({e:#}): compare `dig NS {domain}` with the zone's name servers")),
+        Ok(None) => Err(format!("{domain} does not exist in DNS (NXDOMAIN): register it, then {fix}")),
+        Ok(Some(listed)) => {
+            let listed: BTreeSet<String> = listed.iter().map(|s| normal(s)).collect();
+            if listed == wanted {
+                Ok(format!("{domain} is delegated to the zone's name servers"))
+            } else {
+                let shown = listed.into_iter().collect::<Vec<_>>().join(", ");
+                Err(format!(
+                    "{domain} is delegated to {shown}, not to the zone: {fix}; DNS validation of the \
+                             certificate waits for it"
+                ))
+            }
+        }
+    }
 }
 
 async fn certificate_status(clients: &Clients, arn: Option<String>) -> Result<String, String> {

@@ -84,3 +84,33 @@ pub fn websocket_echo() -> String {
     });
     format!("ws://{address}/prod")
 }
+
+/// A DNS resolver on 127.0.0.1 that answers every question with NS records of `servers`; returns its
+/// `IP:PORT`, for `DEPLOYER_DNS_RESOLVER`.
+pub fn dns_answering(servers: &[&str]) -> String {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let address = socket.local_addr().unwrap().to_string();
+    let servers: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 512];
+        while let Ok((length, from)) = socket.recv_from(&mut buffer) {
+            let mut answer = buffer[..length].to_vec(); // the header and the question, echoed
+            answer[2] = 0x81; // an answer, recursion desired
+            answer[3] = 0x80; // recursion available, no error
+            answer[6..8].copy_from_slice(&(servers.len() as u16).to_be_bytes());
+            for server in &servers {
+                let mut name = Vec::new();
+                for label in server.trim_end_matches('.').split('.') {
+                    name.push(label.len() as u8);
+                    name.extend(label.as_bytes());
+                }
+                name.push(0);
+                answer.extend([0xc0, 12, 0, 2, 0, 1, 0, 0, 1, 44]); // the question's name, NS, IN, TTL 300
+                answer.extend((name.len() as u16).to_be_bytes());
+                answer.extend(name);
+            }
+            let _ = socket.send_to(&answer, from);
+        }
+    });
+    address
+}
