@@ -240,9 +240,13 @@ pub struct SettingsArgs {
     /// How long to wait for the certificate's DNS validation: 90s, 45m, 1h [default: 45m].
     #[arg(long)]
     pub cert_wait: Option<String>,
-    /// The origin the APIs allow (CORS) [default: https://DOMAIN, or * without a domain].
-    #[arg(long)]
-    pub cors_origin: Option<String>,
+    /// An origin the REST API allows (CORS); repeat for several, "*" for any [default: https://DOMAIN,
+    /// https://www.DOMAIN and the CloudFront URL].
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origins: Vec<String>,
+    /// An origin the dev stage allows besides; repeat for several [default: http://localhost:5173].
+    #[arg(long = "dev-cors-origin", value_name = "ORIGIN")]
+    pub dev_cors_origins: Vec<String>,
     /// Send every AWS request to this endpoint (e.g. a local moto); AWS_ENDPOINT_URL works too.
     #[arg(long)]
     pub endpoint_url: Option<String>,

@@ -57,8 +57,13 @@ pub struct ConfigFile {
     cert_wait: Option<String>,
     /// Every AWS request goes here (e.g. a local moto), instead of AWS.
     endpoint_url: Option<String>,
-    /// The origin the APIs allow (CORS); default https://DOMAIN, or * without a domain.
+    /// The origins the REST API allows (CORS); default https://DOMAIN, https://www.DOMAIN and the
+    /// CloudFront URL; ["*"] for any.
+    cors_origins: Option<Vec<String>>,
+    /// One origin the REST API allows, as earlier versions wrote it; `cors_origins` takes a list.
     cors_origin: Option<String>,
+    /// Origins the dev stage allows besides; default ["http://localhost:5173"].
+    dev_cors_origins: Option<Vec<String>>,
     /// The API stages' throttling.
     #[serde(default)]
     throttling: Throttling,
@@ -163,9 +168,21 @@ pub fn overlay(cli: &SettingsArgs, file: &ConfigFile) -> SettingsArgs {
         log_retention_days: cli.log_retention_days.or(file.log_retention_days),
         cert_wait: cli.cert_wait.clone().or_else(|| file.cert_wait.clone()),
         endpoint_url: cli.endpoint_url.clone().or_else(|| file.endpoint_url.clone()),
-        cors_origin: cli.cors_origin.clone().or_else(|| file.cors_origin.clone()),
+        cors_origins: given_or(&cli.cors_origins, || {
+            file.cors_origins.clone().or_else(|| file.cors_origin.clone().map(|o| vec![o])).unwrap_or_default()
+        }),
+        dev_cors_origins: given_or(&cli.dev_cors_origins, || file.dev_cors_origins.clone().unwrap_or_default()),
         verify_http_url: cli.verify_http_url.clone(),
         verify_ws_url: cli.verify_ws_url.clone(),
+    }
+}
+
+/// A list given on the command line (or in the file), else `otherwise`: a list flag is "not given" when empty.
+pub fn given_or(given: &[String], otherwise: impl FnOnce() -> Vec<String>) -> Vec<String> {
+    if given.is_empty() {
+        otherwise()
+    } else {
+        given.to_vec()
     }
 }
 
@@ -190,7 +207,9 @@ price_class = "PriceClass_100"
 spa_fallback = true          # 403/404 answer index.html (false: error.html)
 log_retention_days = 30      # how long the functions' logs are kept (CloudWatch's values: 1, 7, 30, 365, ...)
 cert_wait = "45m"            # how long 06-domain waits for the certificate
-# cors_origin = "https://app.example.com"   # the origin the APIs allow; default https://DOMAIN, or *
+# cors_origins = ["https://app.example.com"]   # the origins the REST API allows; default https://DOMAIN,
+#                                             # https://www.DOMAIN and the CloudFront URL; ["*"]: any
+# dev_cors_origins = ["http://localhost:5173"]  # what the dev stage allows besides (a local dev server)
 # endpoint_url = "http://127.0.0.1:5000"   # every AWS request goes here (e.g. a local moto)
 
 [throttling]                 # per API stage

@@ -2,15 +2,16 @@
 //! manual's defaults. The service and region may not change under an existing state file.
 
 use deployer_steps::settings::{
-    parse_duration_seconds, DEFAULT_ARCHITECTURE, DEFAULT_CERT_WAIT_SECONDS, DEFAULT_LOG_RETENTION_DAYS,
-    DEFAULT_PRICE_CLASS, DEFAULT_REGION, DEFAULT_RUNTIME, DEFAULT_STAGE, DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE,
+    parse_duration_seconds, DEFAULT_ARCHITECTURE, DEFAULT_CERT_WAIT_SECONDS, DEFAULT_DEV_CORS_ORIGINS,
+    DEFAULT_LOG_RETENTION_DAYS, DEFAULT_PRICE_CLASS, DEFAULT_REGION, DEFAULT_RUNTIME, DEFAULT_STAGE,
+    DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE,
 };
 use deployer_steps::{InputError, Settings};
 use std::path::Path;
 
 use crate::aws;
 use crate::cli::{Cli, SettingsArgs};
-use crate::config;
+use crate::config::{self, given_or};
 use crate::state::State;
 
 /// The settings of a command: its flags over deployer.toml (when there is one) over the state file's.
@@ -77,7 +78,13 @@ async fn resolve_settings(
             None => recorded.map_or(DEFAULT_CERT_WAIT_SECONDS, |r| r.cert_wait_seconds),
         },
         endpoint_url: args.endpoint_url.clone().or_else(|| recorded.and_then(|r| r.endpoint_url.clone())),
-        cors_origin: args.cors_origin.clone().or_else(|| recorded.and_then(|r| r.cors_origin.clone())),
+        cors_origins: given_or(&args.cors_origins, || recorded.map(|r| r.cors_origins.clone()).unwrap_or_default()),
+        dev_cors_origins: given_or(&args.dev_cors_origins, || {
+            recorded.map_or_else(
+                || DEFAULT_DEV_CORS_ORIGINS.iter().map(|o| o.to_string()).collect(),
+                |r| r.dev_cors_origins.clone(),
+            )
+        }),
         functions: structure
             .as_ref()
             .map_or_else(|| recorded.map(|r| r.functions.clone()).unwrap_or_default(), |s| s.functions.clone()),

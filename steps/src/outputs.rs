@@ -42,7 +42,6 @@ pub const REST_API_ID: Output = Output::of(ids::API_GATEWAY, "rest_api_id");
 pub const ROOT_RESOURCE_ID: Output = Output::of(ids::API_GATEWAY, "root_resource_id");
 pub const DEPLOYMENT_ID: Output = Output::of(ids::API_GATEWAY, "deployment_id");
 pub const INVOKE_URL: Output = Output::of(ids::API_GATEWAY, "invoke_url");
-pub const CORS_ORIGIN: Output = Output::of(ids::API_GATEWAY, "cors_origin");
 
 pub const WEBSOCKET_API_ID: Output = Output::of(ids::WEBSOCKET, "websocket_api_id");
 pub const WEBSOCKET_URL: Output = Output::of(ids::WEBSOCKET, "websocket_url");
@@ -52,6 +51,9 @@ pub const BUCKET: Output = Output::of(ids::FRONTEND, "bucket");
 pub const DISTRIBUTION_ID: Output = Output::of(ids::FRONTEND, "distribution_id");
 pub const DISTRIBUTION_ARN: Output = Output::of(ids::FRONTEND, "distribution_arn");
 pub const DISTRIBUTION_DOMAIN: Output = Output::of(ids::FRONTEND, "distribution_domain");
+
+/// The main stage's allowed origins, comma-separated (`*` for any), read by `08-verify`.
+pub const CORS_ORIGINS: Output = Output::of(ids::STAGES, "cors_origins");
 
 pub const ZONE_ID: Output = Output::of(ids::DOMAIN, "zone_id");
 /// The us-east-1 certificate (CloudFront's), read by `deployer doctor`.

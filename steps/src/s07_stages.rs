@@ -5,6 +5,10 @@
 //!   `--throttle-burst`). Skipped when `--stage` is itself `dev`.
 //! - Stage variable `environment` ([`crate::manual::stage_variables`]): `development` on `dev`, `production` on the main stage (manual 5.2).
 //!   The WebSocket main stage gets it when `04-websocket` creates it (moto cannot update v2 stages).
+//! - The REST stages' CORS origins, as stage variables `corsOrigins` (comma-separated) and `corsOrigin`
+//!   (the first), which `03-api-gateway`'s preflights and the functions read: `cors_origins`, else
+//!   `https://DOMAIN`, `https://www.DOMAIN` and the CloudFront URL of `05-frontend`; the dev stage adds
+//!   `dev_cors_origins` (`http://localhost:5173`).
 //! - Lambda: one function version serves both stages. The manual's 5.3 sets `STAGE=dev` on the very
 //!   functions prod uses; instead every request carries its stage (`requestContext.stage`) and its stage
 //!   variables (`stageVariables.environment`), and the functions keep the main stage's `STAGE` and the table
@@ -18,7 +22,8 @@
 //! AWS calls: `apigateway:GetStage`, `CreateStage`, `UpdateStage`; `apigatewayv2:GetStage`, `CreateStage`,
 //! `UpdateStage`.
 //!
-//! Outputs: `stages` (comma-separated), `STAGE_invoke_url` and `STAGE_websocket_url` for each stage.
+//! Outputs: `stages` (comma-separated), `STAGE_invoke_url` and `STAGE_websocket_url` for each stage,
+//! `cors_origins` (the main stage's, comma-separated).
 
 use anyhow::Result;
 use async_trait::async_trait;
@@ -45,10 +50,14 @@ impl Step for Stages {
         "5 Stages (dev/prod)"
     }
     fn settings_used(&self) -> Option<&'static [&'static str]> {
-        Some(&["stage", "throttle_rate", "throttle_burst"])
+        Some(&["stage", "domain", "cors_origins", "dev_cors_origins", "throttle_rate", "throttle_burst"])
     }
     fn requires(&self) -> &'static [&'static str] {
         &[ids::API_GATEWAY, ids::WEBSOCKET]
+    }
+    /// The CloudFront URL is one of the allowed origins.
+    fn reads(&self) -> &'static [&'static str] {
+        &[ids::FRONTEND]
     }
     fn plans_past_new(&self) -> bool {
         true
@@ -67,12 +76,17 @@ impl Step for Stages {
         }
         for stage in &stages {
             let follows = (*stage == DEV).then_some(deployment_id);
-            ensure(&StageThrottling { ctx, api_id: rest_api_id, stage, deployment_id }, recorder).await?;
-            ensure(
-                &RestStage { ctx, api_id: rest_api_id, stage, follows, variables: stage_variables(stage) },
-                recorder,
-            )
-            .await?;
+            // The main stage's throttling is 03's, ensured there; only dev's is this step's.
+            if *stage != main {
+                ensure(&StageThrottling { ctx, api_id: rest_api_id, stage, deployment_id }, recorder).await?;
+            }
+            let mut variables = stage_variables(stage);
+            let origins = ctx.settings.cors_origins(stage, ctx.get_optional(&outputs::DISTRIBUTION_DOMAIN));
+            variables.extend(cors_variables(&origins));
+            ensure(&RestStage { ctx, api_id: rest_api_id, stage, follows, variables }, recorder).await?;
+            if *stage == main {
+                record_if_changed(recorder, &outputs::CORS_ORIGINS.key, &origins.join(","))?;
+            }
             ensure(&AutoDeployStage { ctx, api_id: ws_api_id, stage, variables: stage_variables(stage) }, recorder)
                 .await?;
             let region = &ctx.settings.region;
@@ -89,6 +103,18 @@ impl Step for Stages {
         }
         record_if_changed(recorder, "stages", &stages.join(","))?;
         Ok(())
+    }
+}
+
+/// The stage variables that carry the stage's CORS origins to the preflight (`03-api-gateway`) and the
+/// functions: `corsOrigins`, all of them comma-separated, and `corsOrigin`, the first (the preflight's
+/// answer to an origin not listed). None when any origin is allowed (`*` is no stage variable character).
+fn cors_variables(origins: &[String]) -> Vec<(String, String)> {
+    match origins.first() {
+        Some(first) if first != "*" => {
+            vec![("corsOrigins".to_string(), origins.join(",")), ("corsOrigin".to_string(), first.clone())]
+        }
+        _ => Vec::new(),
     }
 }
 

@@ -6,9 +6,11 @@
 //!   resource recorded in the state file is read back and compared with what the step wants. Anything missing
 //!   or different fails the step with a [`Drift`], which names it; the runner marks the drifted steps so that
 //!   the next `deployer run` restores them. Mutating requests are refused at the client meanwhile.
-//! - HTTP smoke test: `GET /conversations` (the first GET route without a parameter) on the main stage's invoke URL (and on `https://api.DOMAIN` once
-//!   that name resolves) must answer below 500 with `Access-Control-Allow-Origin`; an `OPTIONS` preflight must
-//!   answer with the CORS headers.
+//! - HTTP smoke test: `GET /conversations` (the first GET route without a parameter) on the main stage's
+//!   invoke URL (and on `https://api.DOMAIN` once that name resolves), sent from the stage's first allowed
+//!   origin, must answer below 500 allowing that origin; so must an `OPTIONS` preflight, while one from an
+//!   origin not listed must not be allowed; and a path no route has, which API Gateway answers itself
+//!   with a 4XX, must carry `Access-Control-Allow-Origin` (its gateway responses).
 //! - WebSocket smoke test: connect to the stage's URL, send `{"action":"ping"}`, close cleanly.
 //! - `--verify-http-url` / `--verify-ws-url` point the smoke tests at other servers. Against a custom endpoint
 //!   (`--endpoint-url`, e.g. moto), which serves no API data plane, they are reported as skipped, never passed.
@@ -231,7 +233,8 @@ async fn smoke_http(ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
         recorder.notice("HTTP smoke test skipped: no GET route without a path parameter to call");
         return Ok(());
     };
-    let origin = ctx.get_optional(&outputs::CORS_ORIGIN).unwrap_or("*").to_string();
+    let origins = ctx.get_optional(&outputs::CORS_ORIGINS).unwrap_or("*");
+    let allowed = origins.split(',').next().unwrap_or("*");
     let client = http_client()?;
     let mut bases = vec![base];
     if let Some(domain) = &ctx.settings.domain {
@@ -245,30 +248,93 @@ async fn smoke_http(ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
     }
     for base in bases {
         let url = format!("{base}{path}");
-        let (status, headers) = request(&client, Method::GET, &url, &origin).await?;
+        let probe = CorsProbe { client: &client, url: &url };
+        let (status, headers) = request(&client, Method::GET, &url, allowed).await?;
         if status >= 500 {
             bail!("GET {url} answered HTTP {status}: see `deployer logs conversation-api`");
         }
-        cors_header(&headers, "access-control-allow-origin", "GET", &url)?;
-        let (status, headers) = request(&client, Method::OPTIONS, &url, &origin).await?;
-        if status >= 400 {
-            bail!(
-                "the CORS preflight OPTIONS {url} answered HTTP {status}: check the OPTIONS methods of 03-api-gateway"
-            );
+        allows(&headers, allowed, "GET", &url)?;
+        probe.preflight_allows(allowed).await?;
+        if allowed != "*" {
+            probe.preflight_refuses(REFUSED_ORIGIN).await?;
         }
-        for header in ["access-control-allow-origin", "access-control-allow-methods"] {
-            cors_header(&headers, header, "OPTIONS", &url)?;
-        }
-        recorder.notice(&format!("HTTP smoke test passed: GET {url} answered {status} with CORS headers"));
+        probe.error_answer_carries_cors(&format!("{base}{UNKNOWN_PATH}")).await?;
+        recorder.notice(&format!(
+            "HTTP smoke test passed: GET {url} answered {status} with CORS headers for {allowed}; the preflight \
+             refuses other origins; API Gateway's own errors carry CORS headers"
+        ));
     }
     Ok(())
 }
 
-fn cors_header(headers: &HeaderMap, name: &str, method: &str, url: &str) -> Result<()> {
-    if headers.contains_key(name) {
-        return Ok(());
+/// An origin no deployment lists (`.invalid` is reserved): the preflight must not allow it.
+pub const REFUSED_ORIGIN: &str = "https://deployer-cors-probe.invalid";
+/// A path no route has: API Gateway answers it itself, with a 4XX (403 "Missing Authentication Token").
+const UNKNOWN_PATH: &str = "/deployer-smoke-test-no-such-route";
+
+struct CorsProbe<'a> {
+    client: &'a HttpClient<Https, Empty<Bytes>>,
+    url: &'a str,
+}
+
+impl CorsProbe<'_> {
+    async fn preflight_allows(&self, origin: &str) -> Result<()> {
+        let (status, headers) = request(self.client, Method::OPTIONS, self.url, origin).await?;
+        if status >= 400 {
+            bail!(
+                "the CORS preflight OPTIONS {} answered HTTP {status}: check the OPTIONS methods of 03-api-gateway",
+                self.url
+            );
+        }
+        allows(&headers, origin, "OPTIONS", self.url)?;
+        if !headers.contains_key("access-control-allow-methods") {
+            bail!(
+                "OPTIONS {} answered without access-control-allow-methods: run `deployer step 03-api-gateway`",
+                self.url
+            );
+        }
+        Ok(())
     }
-    bail!("{method} {url} answered without the {name} header: check the CORS settings of 03-api-gateway")
+
+    async fn preflight_refuses(&self, origin: &str) -> Result<()> {
+        let (_, headers) = request(self.client, Method::OPTIONS, self.url, origin).await?;
+        let answered = headers.get("access-control-allow-origin").and_then(|v| v.to_str().ok());
+        if matches!(answered, Some(o) if o == origin || o == "*") {
+            bail!(
+                "the CORS preflight OPTIONS {} allows {origin}, which is not one of the stage's origins: check the \
+                 stage variable corsOrigins (`deployer step 07-stages`) and the OPTIONS methods of 03-api-gateway",
+                self.url
+            );
+        }
+        Ok(())
+    }
+
+    async fn error_answer_carries_cors(&self, url: &str) -> Result<()> {
+        let (status, headers) = request(self.client, Method::GET, url, REFUSED_ORIGIN).await?;
+        if (400..500).contains(&status) && !headers.contains_key("access-control-allow-origin") {
+            bail!(
+                "GET {url} answered HTTP {status} without access-control-allow-origin, so browsers report API \
+                 Gateway's own errors as CORS errors: run `deployer step 03-api-gateway` (its gateway responses)"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The answer allows `origin`: it names it, or `*`.
+fn allows(headers: &HeaderMap, origin: &str, method: &str, url: &str) -> Result<()> {
+    let answered = headers.get("access-control-allow-origin").and_then(|v| v.to_str().ok());
+    match answered {
+        Some(o) if o == origin || o == "*" => Ok(()),
+        Some(other) => bail!(
+            "{method} {url} answered access-control-allow-origin {other} to origin {origin}: check the stage \
+             variable corsOrigins (`deployer step 07-stages`) and the backend's CORS headers"
+        ),
+        None => bail!(
+            "{method} {url} answered without the access-control-allow-origin header: check the CORS settings of \
+             03-api-gateway"
+        ),
+    }
 }
 
 type Https = hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;

@@ -111,9 +111,13 @@ pub struct Settings {
     /// Only set when given with `--endpoint-url`, so that `resume` talks to the same endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_url: Option<String>,
-    /// The origin the APIs allow (CORS), instead of `https://DOMAIN` (or `*` without a domain).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cors_origin: Option<String>,
+    /// The origins the REST API allows (CORS), instead of the site's (`https://DOMAIN`,
+    /// `https://www.DOMAIN`, the CloudFront URL); `["*"]` for any. Older state files name one `cors_origin`.
+    #[serde(default, alias = "cors_origin", deserialize_with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
+    pub cors_origins: Vec<String>,
+    /// Origins the dev stage allows besides: a local dev server.
+    #[serde(default = "default_dev_cors_origins")]
+    pub dev_cors_origins: Vec<String>,
     /// The REST routes, instead of the manual's (deployer.toml `[[routes]]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteSettings>,
@@ -270,15 +274,55 @@ impl Settings {
             .collect()
     }
 
-    /// The origin the preflight allows: `--cors-origin` when given, else the site's canonical origin, or
-    /// `*` without a domain. API Gateway's preflight answer is static, so it names one origin.
-    pub fn cors_origin(&self) -> String {
-        if let Some(origin) = &self.cors_origin {
-            return origin.clone();
+    /// The origins stage `stage` allows: the given ones, else the site's (`https://DOMAIN` and
+    /// `https://www.DOMAIN` with a domain, and the CloudFront URL once `05-frontend` has made it); the dev
+    /// stage adds the dev origins. `["*"]` means any origin.
+    pub fn cors_origins(&self, stage: &str, distribution_domain: Option<&str>) -> Vec<String> {
+        let mut origins = if self.cors_origins.is_empty() {
+            let site = self.domain.iter().flat_map(|d| [format!("https://{d}"), format!("https://www.{d}")]);
+            site.chain(distribution_domain.map(|d| format!("https://{d}"))).collect()
+        } else {
+            self.cors_origins.clone()
+        };
+        if stage == crate::manual::DEV_STAGE && !self.allows_any_origin() {
+            origins.extend(self.dev_cors_origins.iter().filter(|o| !origins.contains(o)).cloned().collect::<Vec<_>>());
         }
-        self.domain.as_deref().map_or_else(|| "*".to_string(), |d| format!("https://{d}"))
+        origins
+    }
+
+    pub fn allows_any_origin(&self) -> bool {
+        self.cors_origins.iter().any(|o| o == "*")
     }
 }
+
+pub const DEFAULT_DEV_CORS_ORIGINS: &[&str] = &["http://localhost:5173"];
+
+fn default_dev_cors_origins() -> Vec<String> {
+    DEFAULT_DEV_CORS_ORIGINS.iter().map(|o| o.to_string()).collect()
+}
+
+/// One string or a list of them (the state files of earlier versions hold one `cors_origin`).
+fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(one) => vec![one],
+        OneOrMany::Many(many) => many,
+    })
+}
+
+/// An origin a browser sends: `http(s)://HOST[:PORT]`, no path, in the characters a stage variable takes.
+fn is_origin(text: &str) -> bool {
+    let host = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://"));
+    host.is_some_and(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':')))
+}
+
+/// The longest stage variable value API Gateway stores; the stage's origins travel in one.
+const MAX_STAGE_VARIABLE: usize = 512;
 
 impl Settings {
     /// Checks what can be checked without AWS; each message names the fix.
@@ -298,20 +342,12 @@ impl Settings {
         self.validate_functions()?;
         self.validate_routes()?;
         self.validate_tables()?;
-        if let Some(origin) = &self.cors_origin {
-            let host = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
-            let is_origin = host.is_some_and(|h| !h.is_empty() && !h.contains('/'));
-            if origin != "*" && !is_origin {
-                return Err(InputError(format!(
-                    "--cors-origin '{origin}' is not an origin: give it as https://HOST[:PORT] (no path), or *"
-                )));
-            }
-        }
         names::validate_service(&self.service)?;
         if let Some(domain) = &self.domain {
             names::validate_domain(domain)?;
         }
         names::validate_stage(&self.stage)?;
+        self.validate_cors_origins()?;
         validate_region(&self.region)?;
         validate_runtime(&self.runtime)?;
         if self.throttle_rate == 0 || self.throttle_burst == 0 || self.throttle_burst > 5000 {
@@ -348,6 +384,29 @@ impl Settings {
 }
 
 impl Settings {
+    fn validate_cors_origins(&self) -> Result<(), InputError> {
+        let fix = "give each as https://HOST[:PORT] (no path), or \"*\" alone for any origin";
+        for (what, origins) in [("cors_origins", &self.cors_origins), ("dev_cors_origins", &self.dev_cors_origins)] {
+            let any_allowed = what == "cors_origins";
+            if let Some(bad) = origins.iter().find(|o| !(is_origin(o) || any_allowed && *o == "*")) {
+                return Err(InputError(format!("{what} '{bad}' is not an origin: {fix}")));
+            }
+        }
+        if self.allows_any_origin() && self.cors_origins.len() > 1 {
+            return Err(InputError(format!("cors_origins lists \"*\" with other origins: {fix}")));
+        }
+        // The longest list is the dev stage's, with a CloudFront domain (d + 13 characters + .cloudfront.net).
+        let longest = self.cors_origins(crate::manual::DEV_STAGE, Some("d0123456789abc.cloudfront.net")).join(",");
+        if longest.len() > MAX_STAGE_VARIABLE {
+            return Err(InputError(format!(
+                "the CORS origins take {} characters, over the {MAX_STAGE_VARIABLE} of the API stage variable that \
+                 carries them: list fewer in cors_origins or dev_cors_origins",
+                longest.len()
+            )));
+        }
+        Ok(())
+    }
+
     fn validate_routes(&self) -> Result<(), InputError> {
         let functions: Vec<&str> = FUNCTIONS.iter().map(|f| f.suffix).collect();
         for route in &self.routes {

@@ -43,10 +43,13 @@ async fn fresh_run_builds_the_rest_api_with_proxy_methods_cors_permissions_and_t
     let options = client.get_method().rest_api_id(&api_id).resource_id(id_of("/conversations")).http_method("OPTIONS");
     let options = options.send().await.unwrap();
     let declared = options.method_responses().unwrap()["200"].response_parameters().unwrap();
-    assert_eq!(declared.len(), 3);
+    assert_eq!(declared.len(), 4, "Allow-Origin, -Methods, -Headers and Vary: {declared:?}");
     let answered =
         options.method_integration().unwrap().integration_responses().unwrap()["200"].response_parameters().unwrap();
-    assert_eq!(answered["method.response.header.Access-Control-Allow-Origin"], format!("'https://{}.com'", d.service));
+    assert_eq!(answered["method.response.header.Access-Control-Allow-Origin"], "stageVariables.corsOrigin");
+    let stage_origins = output(&d, "07-stages", "cors_origins");
+    let site = format!("https://{0}.com,https://www.{0}.com,https://", d.service);
+    assert!(stage_origins.starts_with(&site) && stage_origins.ends_with(".cloudfront.net"), "{stage_origins}");
     assert_eq!(answered["method.response.header.Access-Control-Allow-Methods"], "'GET,POST,OPTIONS'");
     assert!(answered["method.response.header.Access-Control-Allow-Headers"].contains("Authorization"));
 
@@ -184,13 +187,54 @@ async fn two_rest_apis_with_the_services_name_stop_the_step_and_change_nothing()
 }
 
 #[tokio::test]
-async fn without_a_domain_the_preflight_allows_any_origin() {
-    let d = Deployment::new("no-domain");
+async fn each_stage_carries_its_cors_origins_the_preflight_echoes_them_and_gateway_errors_carry_cors() {
+    let d = Deployment::new("cors-list");
     d.run(&["run", "--service", &d.service]).assert_ok();
-    assert_eq!(output(&d, "03-api-gateway", "cors_origin"), "*");
+    // Without a domain the site is the CloudFront URL, known only after 05: the stages carry it.
+    let site = format!("https://{}", output(&d, "05-frontend", "distribution_domain"));
+    assert_eq!(output(&d, "07-stages", "cors_origins"), site);
+    let api_id = output(&d, "03-api-gateway", "rest_api_id");
+    let client = aws_sdk_apigateway::Client::new(&sdk_config().await);
+    for (stage, origins) in [("prod", site.clone()), ("dev", format!("{site},http://localhost:5173"))] {
+        let got = client.get_stage().rest_api_id(&api_id).stage_name(stage).send().await.unwrap();
+        let variables = got.variables().unwrap();
+        assert_eq!(variables["corsOrigins"], origins, "stage {stage}");
+        assert_eq!(variables["corsOrigin"], site, "stage {stage}: a refused origin is answered with the first");
+    }
+
+    let resources = client.get_resources().rest_api_id(&api_id).limit(500).send().await.unwrap();
+    let conversations = resources.items().iter().find(|r| r.path() == Some("/conversations")).unwrap();
+    let preflight = client
+        .get_integration_response()
+        .rest_api_id(&api_id)
+        .resource_id(conversations.id().unwrap())
+        .http_method("OPTIONS")
+        .status_code("200")
+        .send()
+        .await
+        .unwrap();
+    let headers = preflight.response_parameters().unwrap();
+    assert_eq!(headers["method.response.header.Access-Control-Allow-Origin"], "stageVariables.corsOrigin");
+    assert_eq!(headers["method.response.header.Vary"], "'Origin'");
+    let template = &preflight.response_templates().unwrap()["application/json"];
+    assert!(template.contains(r#"",$!stageVariables.corsOrigins,".contains(",$origin,")"#), "{template}");
+    assert!(template.contains("$context.responseOverride.header.Access-Control-Allow-Origin = $origin"));
+
+    for kind in ["DEFAULT_4XX", "DEFAULT_5XX"] {
+        let response =
+            client.get_gateway_response().rest_api_id(&api_id).response_type(kind.into()).send().await.unwrap();
+        let headers = response.response_parameters().unwrap();
+        assert_eq!(headers["gatewayresponse.header.Access-Control-Allow-Origin"], "'*'", "{kind}");
+    }
+
     let lambda = aws_sdk_lambda::Client::new(&sdk_config().await);
     let f = lambda.get_function().function_name(format!("{}-usage-handler", d.service)).send().await.unwrap();
-    assert_eq!(f.configuration().unwrap().environment().unwrap().variables().unwrap()["CORS_ORIGIN"], "*");
+    let env = f.configuration().unwrap().environment().unwrap().variables().unwrap().clone();
+    assert_eq!((env["CORS_ORIGINS"].as_str(), env["CORS_ORIGIN"].as_str()), ("", "*"), "nothing known before 05");
+
+    let again = d.run(&["run"]);
+    again.assert_ok();
+    assert_eq!(again.requests().1, 0, "a re-run writes nothing: {:?}", again.changes());
 }
 
 #[tokio::test]

@@ -83,18 +83,54 @@ fn a_changed_setting_makes_resume_re_run_the_steps_that_read_it_and_skip_the_oth
 }
 
 #[tokio::test]
-async fn a_cors_origin_setting_reaches_the_preflight_and_the_functions() {
+async fn cors_origins_settings_reach_the_stages_and_the_functions_and_star_answers_any_origin() {
     let d = Deployment::new("cfg-cors");
-    let refused = d.run(&["run", "--service", "cfg-cors", "--cors-origin", "https://app.example.com/path"]);
-    assert_eq!(refused.code, 2, "{}", refused.stderr);
-    assert!(refused.stderr.contains("is not an origin"), "{}", refused.stderr);
+    for (bad, expected) in [
+        (vec!["--cors-origin", "https://app.example.com/path"], "is not an origin"),
+        (vec!["--cors-origin", "*", "--cors-origin", "https://app.example.com"], "lists \"*\" with other origins"),
+        (vec!["--dev-cors-origin", "localhost:3000"], "dev_cors_origins 'localhost:3000' is not an origin"),
+    ] {
+        let refused = d.run(&[&["run", "--service", "cfg-cors"], &bad[..]].concat());
+        assert_eq!(refused.code, 2, "{}", refused.stderr);
+        assert!(refused.stderr.contains(expected), "{}", refused.stderr);
+        assert!(!d.state_path().exists(), "nothing written");
+    }
 
-    d.run(&["run", "--service", "cfg-cors", "--cors-origin", "https://app.example.com"]).assert_ok();
-    assert_eq!(d.state()["steps"]["03-api-gateway"]["outputs"]["cors_origin"], "https://app.example.com");
+    let given = ["--cors-origin", "https://app.example.com", "--cors-origin", "https://admin.example.com"];
+    d.run(&[&["run", "--service", "cfg-cors"], &given[..], &["--dev-cors-origin", "http://localhost:3000"]].concat())
+        .assert_ok();
+    let outputs = &d.state()["steps"]["07-stages"]["outputs"];
+    assert_eq!(outputs["cors_origins"], "https://app.example.com,https://admin.example.com");
     let lambda = aws_sdk_lambda::Client::new(&sdk_config().await);
     let function = lambda.get_function_configuration().function_name("cfg-cors-conversation-api").send().await.unwrap();
     let env = function.environment().and_then(|e| e.variables()).cloned().unwrap_or_default();
-    assert_eq!(env.get("CORS_ORIGIN").map(String::as_str), Some("https://app.example.com"));
+    assert_eq!(env["CORS_ORIGINS"], "https://app.example.com,https://admin.example.com");
+    assert_eq!(env["CORS_ORIGIN"], "https://app.example.com");
+    let apigw = aws_sdk_apigateway::Client::new(&sdk_config().await);
+    let api_id = d.state()["steps"]["03-api-gateway"]["outputs"]["rest_api_id"].as_str().unwrap().to_string();
+    let dev = apigw.get_stage().rest_api_id(&api_id).stage_name("dev").send().await.unwrap();
+    assert_eq!(
+        dev.variables().unwrap()["corsOrigins"],
+        "https://app.example.com,https://admin.example.com,http://localhost:3000"
+    );
+
+    // "*": the preflight answers any origin itself, with no template.
+    d.run(&["run", "--cors-origin", "*"]).assert_ok();
+    assert_eq!(d.state()["steps"]["07-stages"]["outputs"]["cors_origins"], "*");
+    let resources = apigw.get_resources().rest_api_id(&api_id).limit(500).send().await.unwrap();
+    let root = resources.items().iter().find(|r| r.path() == Some("/conversations")).unwrap();
+    let preflight = apigw
+        .get_integration_response()
+        .rest_api_id(&api_id)
+        .resource_id(root.id().unwrap())
+        .http_method("OPTIONS")
+        .status_code("200")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.response_parameters().unwrap()["method.response.header.Access-Control-Allow-Origin"], "'*'");
+    let template = preflight.response_templates().and_then(|t| t.get("application/json")).map(String::as_str);
+    assert!(template.unwrap_or_default().is_empty(), "no echo: {template:?}");
 }
 
 #[tokio::test]

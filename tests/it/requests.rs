@@ -15,6 +15,7 @@ async fn a_no_op_run_makes_at_most_60_requests_20_of_them_to_api_gateway() {
     run.assert_ok();
     assert_eq!(run.changed(), 0);
     let (total, by_service) = proxy.seen(|s| (s.forwarded, s.by_service.clone()));
+    eprintln!("READS {:#?}", proxy.seen(|s| s.reads.clone()));
     assert!(total <= 60, "{total} requests: {by_service:?}");
     assert!(by_service.get("apigateway").copied().unwrap_or(0) <= 20, "{by_service:?}");
     assert_eq!(proxy.seen(|s| s.write_count()), 0);

@@ -10,16 +10,24 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::future::Future;
 
-/// How the stand-in REST API answers `GET /STAGE/conversations`.
+/// How the stand-in REST API answers `GET /STAGE/conversations`, its preflight, and a path no route has.
 #[derive(Debug, Clone, Copy)]
 pub enum Backend {
-    /// 200 with the CORS header, as the deployed API does.
+    /// As the deployed API does: the request's origin echoed unless it is 08-verify's refused probe, and
+    /// API Gateway's own 403 for an unknown path with `Access-Control-Allow-Origin: *`.
     Healthy,
     /// 502, as API Gateway answers when the function fails.
     BadGateway,
     /// 200 without `Access-Control-Allow-Origin`.
     NoCors,
+    /// A preflight that allows every origin, listed or not.
+    AllowsEveryOrigin,
+    /// API Gateway's own 403 without CORS headers (no gateway responses).
+    NoCorsOnErrors,
 }
+
+/// The origin 08-verify's preflight probe sends, which no deployment lists.
+const REFUSED: &str = "https://deployer-cors-probe.invalid";
 
 /// Serves `serve(listener)` on its own thread and runtime; returns the listener's address.
 fn spawn<F: Future<Output = ()> + 'static>(
@@ -49,9 +57,17 @@ pub fn http_backend(behaviour: Backend) -> String {
 
 fn answer(behaviour: Backend, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::http::Error> {
     let origin = request.headers().get("origin").and_then(|o| o.to_str().ok()).unwrap_or("*").to_string();
-    let cors = |builder: hyper::http::response::Builder| builder.header("access-control-allow-origin", &origin);
+    let listed = origin != REFUSED || matches!(behaviour, Backend::AllowsEveryOrigin);
+    // An origin not listed gets the stage's first one, as the deployed preflight answers.
+    let allowed = if listed { origin } else { "https://site.example".to_string() };
+    let cors = |builder: hyper::http::response::Builder| builder.header("access-control-allow-origin", &allowed);
     if request.uri().path() != "/prod/conversations" {
-        return Response::builder().status(StatusCode::NOT_FOUND).body(Full::new(Bytes::new()));
+        let forbidden = Response::builder().status(StatusCode::FORBIDDEN);
+        let forbidden = match behaviour {
+            Backend::NoCorsOnErrors => forbidden,
+            _ => forbidden.header("access-control-allow-origin", "*"),
+        };
+        return forbidden.body(Full::new(Bytes::from_static(br#"{"message":"Missing Authentication Token"}"#)));
     }
     if request.method() == Method::OPTIONS {
         return cors(Response::builder())
@@ -60,7 +76,9 @@ fn answer(behaviour: Backend, request: Request<Incoming>) -> Result<Response<Ful
             .body(Full::new(Bytes::new()));
     }
     match behaviour {
-        Backend::Healthy => cors(Response::builder()).body(Full::new(Bytes::from_static(b"[]"))),
+        Backend::Healthy | Backend::AllowsEveryOrigin | Backend::NoCorsOnErrors => {
+            cors(Response::builder()).body(Full::new(Bytes::from_static(b"[]")))
+        }
         Backend::BadGateway => cors(Response::builder().status(StatusCode::BAD_GATEWAY))
             .body(Full::new(Bytes::from_static(br#"{"message": "Internal server error"}"#))),
         Backend::NoCors => Response::builder().body(Full::new(Bytes::from_static(b"[]"))),

@@ -416,8 +416,10 @@ pub async fn inventory(service: &str) -> Inventory {
 
     let domain = format!("{service}.com");
     let route53 = aws_sdk_route53::Client::new(&config);
+    // By name: a whole suite makes more zones than one page of ListHostedZones holds.
     let zones: Vec<String> = route53
-        .list_hosted_zones()
+        .list_hosted_zones_by_name()
+        .dns_name(&domain)
         .send()
         .await
         .unwrap()

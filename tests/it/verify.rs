@@ -59,7 +59,7 @@ fn smoke_tests_against_moto_without_a_data_plane_are_reported_skipped_never_pass
 }
 
 #[test]
-fn smoke_tests_pass_against_local_servers_and_fail_clearly_on_a_502_a_missing_cors_header_or_no_socket() {
+fn smoke_tests_pass_against_local_servers_and_fail_clearly_on_a_502_wrong_cors_answers_or_no_socket() {
     let d = Deployment::new("verify-smoke");
     d.deploy_without_domain().assert_ok();
     let echo = websocket_echo();
@@ -69,7 +69,15 @@ fn smoke_tests_pass_against_local_servers_and_fail_clearly_on_a_502_a_missing_co
     let passed = verify(&healthy, &echo);
     passed.assert_ok();
     let said = notices(&passed);
-    assert!(said.iter().any(|n| n.starts_with(&format!("HTTP smoke test passed: GET {healthy}/conversations"))));
+    let distribution =
+        d.state()["steps"]["05-frontend"]["outputs"]["distribution_domain"].as_str().unwrap().to_string();
+    let passed_from = format!(
+        "HTTP smoke test passed: GET {healthy}/conversations answered 200 with CORS headers for https://{distribution}"
+    );
+    assert!(
+        said.iter().any(|n| n.starts_with(&passed_from)),
+        "sent from the site's origin, the CloudFront URL: {said:?}"
+    );
     assert!(said.iter().any(|n| n.starts_with(&format!("WebSocket smoke test passed: {echo}"))), "{said:?}");
 
     let failing = [
@@ -79,6 +87,17 @@ fn smoke_tests_pass_against_local_servers_and_fail_clearly_on_a_502_a_missing_co
             echo.clone(),
             "answered without the access-control-allow-origin header".to_string(),
         ),
+        (
+            http_backend(Backend::AllowsEveryOrigin),
+            echo.clone(),
+            "allows https://deployer-cors-probe.invalid, which is not one of the stage's origins".to_string(),
+        ),
+        (
+            http_backend(Backend::NoCorsOnErrors),
+            echo.clone(),
+            "answered HTTP 403 without access-control-allow-origin, so browsers report API Gateway's own errors"
+                .to_string(),
+        ),
         (healthy.clone(), "ws://127.0.0.1:1/prod".to_string(), "WebSocket ws://127.0.0.1:1/prod did not open".into()),
     ];
     for (http, ws, expected) in failing {
@@ -86,4 +105,30 @@ fn smoke_tests_pass_against_local_servers_and_fail_clearly_on_a_502_a_missing_co
         assert_eq!(failed.code, 1, "{}", failed.stderr);
         assert!(failed.stderr.contains("smoke test failed") && failed.stderr.contains(&expected), "{}", failed.stderr);
     }
+}
+
+/// The backend's side of CORS, run by python3: its answers allow a listed origin (the stage's list
+/// first, else `CORS_ORIGINS`) and name the first listed one to any other.
+#[test]
+fn the_backends_answers_echo_an_allowed_origin_from_the_stages_list_and_refuse_others() {
+    let script = r#"
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+from utils.http import response
+os.environ["CORS_ORIGINS"] = "https://env.example"
+def origin(event):
+    return response(200, {}, event)["headers"]["Access-Control-Allow-Origin"]
+stage = {"stageVariables": {"corsOrigins": "https://a.example,http://localhost:5173"}}
+print(json.dumps([
+    origin({**stage, "headers": {"origin": "http://localhost:5173"}}),
+    origin({**stage, "headers": {"Origin": "https://evil.example"}}),
+    origin({"headers": {"Origin": "https://env.example"}}),
+    origin(None),
+]))
+"#;
+    let backend = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/backend");
+    let ran = std::process::Command::new("python3").args(["-c", script, backend]).output().unwrap();
+    assert!(ran.status.success(), "{}", String::from_utf8_lossy(&ran.stderr));
+    let answered: Vec<String> = serde_json::from_slice(&ran.stdout).unwrap();
+    assert_eq!(answered, ["http://localhost:5173", "https://a.example", "https://env.example", "https://env.example"]);
 }

@@ -41,10 +41,15 @@ impl Function<'_> {
     /// The variables this step owns; others (added by later steps) are left as they are.
     fn owned_environment(&self) -> HashMap<String, String> {
         let s = self.ctx.settings;
+        let origins = s.cors_origins(&s.stage, None);
         let mut variables = HashMap::from([
             ("SERVICE_NAME".to_string(), s.service.clone()),
             ("STAGE".to_string(), s.stage.clone()),
-            ("CORS_ORIGIN".to_string(), s.cors_origin()),
+            // The main stage's origins as far as they are known before 05 (each request also carries
+            // its stage's whole list in `stageVariables.corsOrigins`); CORS_ORIGIN for backends that
+            // answer one origin.
+            ("CORS_ORIGINS".to_string(), origins.join(",")),
+            ("CORS_ORIGIN".to_string(), origins.first().cloned().unwrap_or_else(|| "*".to_string())),
         ]);
         variables.extend(TABLE_VARIABLES.iter().map(|(name, table)| (name.to_string(), self.ctx.name(table))));
         variables

@@ -19,9 +19,10 @@
 //! | `SERVICE-websocket-message`  | `handlers.websocket.message.handler` | 1024 MB |
 //!
 //!   Timeout 29 s (API Gateway's integration limit). Environment: `SERVICE_NAME`, `STAGE` and the table
-//!   names (`CONVERSATIONS_TABLE`, `PROMPTS_TABLE`, `USAGE_TABLE`, `CONNECTIONS_TABLE`), and `CORS_ORIGIN`
-//!   (the site's origin, see `03-api-gateway`, for the CORS header of the API's answers); variables that other
-//!   steps add are kept. Code is uploaded only when the bundle's SHA-256 differs from `CodeSha256`,
+//!   names (`CONVERSATIONS_TABLE`, `PROMPTS_TABLE`, `USAGE_TABLE`, `CONNECTIONS_TABLE`), `CORS_ORIGINS`
+//!   (the allowed origins known before `05-frontend`, comma-separated; every request carries its stage's
+//!   whole list as `stageVariables.corsOrigins`, see `07-stages`) and `CORS_ORIGIN` (the first, or `*`,
+//!   for backends that answer one); variables that other steps add are kept. Code is uploaded only when the bundle's SHA-256 differs from `CodeSha256`,
 //!   configuration only when a field differs, each followed by the `function_updated_v2` waiter.
 //! - Before anything is written (`Step::prepare`), the bundle is built: each handler's module must define
 //!   its function, and each `requirements.txt` requirement must have installed something to import.
@@ -135,7 +136,16 @@ impl Step for Lambda {
         "2.2 Lambda functions"
     }
     fn settings_used(&self) -> Option<&'static [&'static str]> {
-        Some(&["stage", "domain", "cors_origin", "runtime", "backend", "functions", "log_retention_days"])
+        Some(&[
+            "stage",
+            "domain",
+            "cors_origins",
+            "dev_cors_origins",
+            "runtime",
+            "backend",
+            "functions",
+            "log_retention_days",
+        ])
     }
     fn requires(&self) -> &'static [&'static str] {
         &[ids::DYNAMODB]

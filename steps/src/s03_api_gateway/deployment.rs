@@ -10,22 +10,22 @@ use crate::manual::{CORS_ALLOW_HEADERS, INTEGRATION_TIMEOUT_MS};
 use crate::package::hex;
 use crate::step::Context;
 
-use super::methods::{Method, MethodKind};
+use super::methods::{Method, MethodKind, ECHO_ORIGIN_TEMPLATE};
 
 /// What the deployed API should be; a new deployment is made when this changes.
-pub(super) fn configuration_digest(methods: &[Method<'_>]) -> String {
+pub(super) fn configuration_digest(methods: &[Method<'_>], gateway_responses: &[serde_json::Value]) -> String {
     let described: Vec<_> = methods
         .iter()
         .map(|m| match &m.kind {
             MethodKind::Proxy { uri } => {
                 json!([m.path, m.verb, "AWS_PROXY", uri, INTEGRATION_TIMEOUT_MS])
             }
-            MethodKind::Cors { origin, allow_methods } => {
-                json!([m.path, m.verb, "MOCK", origin, allow_methods, CORS_ALLOW_HEADERS])
+            MethodKind::Cors { any_origin, allow_methods } => {
+                json!([m.path, m.verb, "MOCK", any_origin, allow_methods, CORS_ALLOW_HEADERS, ECHO_ORIGIN_TEMPLATE])
             }
         })
         .collect();
-    hex(&Sha256::digest(json!(described).to_string()))
+    hex(&Sha256::digest(json!([described, gateway_responses]).to_string()))
 }
 
 /// The deployment of the wanted configuration on the stage. Its description names the configuration's

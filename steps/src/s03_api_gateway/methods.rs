@@ -18,7 +18,7 @@ pub(super) fn wanted_methods<'a>(
     routes: &'a [Route<'a>],
     resource_ids: &'a HashMap<String, String>,
     listed: &HashMap<(String, String), aws_sdk_apigateway::types::Method>,
-    origin: &str,
+    any_origin: bool,
     partition: &str,
 ) -> Result<Vec<Method<'a>>> {
     let existing = |path: &str, verb: &str| {
@@ -48,7 +48,7 @@ pub(super) fn wanted_methods<'a>(
             methods.push(method(verb, MethodKind::Proxy { uri: uri.clone() }));
         }
         let allow_methods = route.methods.iter().copied().chain(["OPTIONS"]).collect::<Vec<_>>().join(",");
-        methods.push(method("OPTIONS", MethodKind::Cors { origin: origin.to_string(), allow_methods }));
+        methods.push(method("OPTIONS", MethodKind::Cors { any_origin, allow_methods }));
     }
     Ok(methods)
 }
@@ -56,8 +56,9 @@ pub(super) fn wanted_methods<'a>(
 pub(super) enum MethodKind {
     /// `AWS_PROXY` to a Lambda function.
     Proxy { uri: String },
-    /// The CORS preflight: MOCK integration answering 200 with the CORS headers.
-    Cors { origin: String, allow_methods: String },
+    /// The CORS preflight: MOCK integration answering 200 with the CORS headers. Unless any origin is
+    /// allowed, the request's `Origin` is echoed when it is in the stage's list.
+    Cors { any_origin: bool, allow_methods: String },
 }
 
 pub(super) struct Method<'a> {
@@ -83,19 +84,49 @@ pub(super) struct LiveMethod {
 pub(super) const ORIGIN_HEADER: &str = "method.response.header.Access-Control-Allow-Origin";
 pub(super) const HEADERS_HEADER: &str = "method.response.header.Access-Control-Allow-Headers";
 pub(super) const METHODS_HEADER: &str = "method.response.header.Access-Control-Allow-Methods";
+pub(super) const VARY_HEADER: &str = "method.response.header.Vary";
+
+/// The preflight's answer to an origin not in the list: the stage's first origin, which the browser
+/// then refuses to match (API Gateway can map a header from a stage variable, not from a test).
+const LISTED_ORIGIN: &str = "stageVariables.corsOrigin";
+
+/// The preflight's integration response template: echo the request's `Origin` when the stage's
+/// `corsOrigins` (comma-separated, set by `07-stages`) lists it. Browsers send `Origin`, HTTP/2 clients
+/// `origin`; the commas keep `https://a.com` from matching inside `https://a.com.evil.net`.
+pub(super) const ECHO_ORIGIN_TEMPLATE: &str = r#"#set($origin = $input.params("Origin"))
+#if("$!origin" == "")#set($origin = $input.params("origin"))#end
+#if("$!origin" != "" && ",$!stageVariables.corsOrigins,".contains(",$origin,"))
+#set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)
+#end
+"#;
 
 impl Method<'_> {
     /// Integration response header values (static values are quoted).
-    fn cors_values(origin: &str, allow_methods: &str) -> HashMap<String, String> {
-        HashMap::from([
-            (ORIGIN_HEADER.to_string(), format!("'{origin}'")),
+    fn cors_values(any_origin: bool, allow_methods: &str) -> HashMap<String, String> {
+        let mut values = HashMap::from([
             (HEADERS_HEADER.to_string(), format!("'{CORS_ALLOW_HEADERS}'")),
             (METHODS_HEADER.to_string(), format!("'{allow_methods}'")),
-        ])
+        ]);
+        if any_origin {
+            values.insert(ORIGIN_HEADER.to_string(), "'*'".to_string());
+        } else {
+            values.insert(ORIGIN_HEADER.to_string(), LISTED_ORIGIN.to_string());
+            // The answer depends on the Origin: caches must keep one per origin.
+            values.insert(VARY_HEADER.to_string(), "'Origin'".to_string());
+        }
+        values
+    }
+
+    /// The integration response's body template: the echo, unless any origin is allowed.
+    fn cors_template(any_origin: bool) -> Option<&'static str> {
+        (!any_origin).then_some(ECHO_ORIGIN_TEMPLATE)
     }
 
     fn cors_declared() -> HashMap<String, bool> {
-        [ORIGIN_HEADER, HEADERS_HEADER, METHODS_HEADER].into_iter().map(|h| (h.to_string(), false)).collect()
+        [ORIGIN_HEADER, HEADERS_HEADER, METHODS_HEADER, VARY_HEADER]
+            .into_iter()
+            .map(|h| (h.to_string(), false))
+            .collect()
     }
 
     fn integration_matches(&self, integration: Option<&Integration>) -> bool {
@@ -166,7 +197,9 @@ impl Method<'_> {
         Ok(())
     }
 
-    async fn put_integration_response(&self, origin: &str, allow_methods: &str) -> Result<()> {
+    async fn put_integration_response(&self, any_origin: bool, allow_methods: &str) -> Result<()> {
+        let templates =
+            Self::cors_template(any_origin).map(|t| HashMap::from([("application/json".to_string(), t.to_string())]));
         self.ctx
             .aws
             .apigateway()
@@ -175,9 +208,10 @@ impl Method<'_> {
             .resource_id(self.resource_id)
             .http_method(self.verb)
             .status_code("200")
-            .set_response_parameters(Some(Self::cors_values(origin, allow_methods)))
-            // No body template: the preflight needs none, and moto stores an empty one as null, which
-            // then breaks the SDK's parsing of every GetResources/GetMethod of the API.
+            .set_response_parameters(Some(Self::cors_values(any_origin, allow_methods)))
+            // Never an empty template: moto stores one as null, which then breaks the SDK's parsing of
+            // every GetResources/GetMethod of the API.
+            .set_response_templates(templates)
             .send()
             .await
             .aws_context(|| format!("apigateway:PutIntegrationResponse {}", self.label_detail()))?;
@@ -255,18 +289,18 @@ impl Resource for Method<'_> {
         if !self.integration_matches(live.integration.as_ref()) {
             fields.push("integration");
         }
-        if let MethodKind::Cors { origin, allow_methods } = &self.kind {
+        if let MethodKind::Cors { any_origin, allow_methods } = &self.kind {
             let declared = live.responses.get("200").and_then(|r| r.response_parameters());
             if declared != Some(&Self::cors_declared()) {
                 fields.push("method_response");
             }
-            let answered = live
-                .integration
-                .as_ref()
-                .and_then(|i| i.integration_responses())
-                .and_then(|r| r.get("200"))
-                .and_then(|r| r.response_parameters());
-            if answered != Some(&Self::cors_values(origin, allow_methods)) {
+            let answer = live.integration.as_ref().and_then(|i| i.integration_responses()).and_then(|r| r.get("200"));
+            let answered = answer.and_then(|r| r.response_parameters());
+            let template = answer.and_then(|r| r.response_templates()).and_then(|t| t.get("application/json"));
+            let template = template.map(String::as_str).filter(|t| !t.is_empty());
+            if answered != Some(&Self::cors_values(*any_origin, allow_methods))
+                || template != Self::cors_template(*any_origin)
+            {
                 fields.push("integration_response");
             }
         }
@@ -291,13 +325,13 @@ impl Resource for Method<'_> {
         if fields.contains(&"integration") {
             self.put_integration().await?;
         }
-        if let MethodKind::Cors { origin, allow_methods } = &self.kind {
+        if let MethodKind::Cors { any_origin, allow_methods } = &self.kind {
             if fields.contains(&"method_response") {
                 self.put_method_response(live.responses.contains_key("200")).await?;
             }
             // A replaced integration loses its responses, so they are put again with it.
             if fields.contains(&"integration_response") || fields.contains(&"integration") {
-                self.put_integration_response(origin, allow_methods).await?;
+                self.put_integration_response(*any_origin, allow_methods).await?;
             }
         }
         // What is live now is what the step wants; read it back only if a caller ever needs more.

@@ -6,10 +6,15 @@
 //! - The resources and methods of [`crate::manual::ROUTES`] (or deployer.toml's `[[routes]]`), each method an `AWS_PROXY` integration (POST, 29 s timeout,
 //!   API Gateway's limit) to its function of `02-lambda`.
 //! - CORS on every resource: `OPTIONS` with a MOCK integration whose 200 response carries
-//!   `Access-Control-Allow-Origin/Headers/Methods`. The preflight answer is static and takes one origin:
-//!   with `--domain` it is the canonical site `https://DOMAIN` (the frontend step serves `www.DOMAIN` by
-//!   redirecting to it); without a domain, `*`. The functions answer the actual requests' CORS headers
-//!   themselves (proxy integration), from their `CORS_ORIGIN` variable.
+//!   `Access-Control-Allow-Origin/Headers/Methods` and `Vary: Origin`. The allowed origins differ by stage
+//!   (the dev stage adds a local dev server) and include the CloudFront URL, known only after
+//!   `05-frontend`, so they live in the stage variables `07-stages` sets, not in the deployment: the
+//!   integration response's template echoes the request's `Origin` when the stage's `corsOrigins` lists
+//!   it, and otherwise the header names the stage's first origin (`corsOrigin`), which the browser refuses.
+//!   `cors_origins = ["*"]` answers `*`. The functions answer the actual requests' CORS headers themselves
+//!   (proxy integration), from the same list (`stageVariables.corsOrigins`, or `CORS_ORIGINS`).
+//! - Gateway Responses `DEFAULT_4XX` and `DEFAULT_5XX` carry `Access-Control-Allow-Origin: *`, so that a
+//!   403, 429 or 502 of API Gateway's own reaches the page as itself, not as a CORS error.
 //! - `lambda:AddPermission` for `apigateway.amazonaws.com` once per function, statement `deployer-rest-api`,
 //!   scoped with a SourceArn to this API (`arn:…:execute-api:REGION:ACCOUNT:API_ID/*/*/*`): without it
 //!   API Gateway gets "Invalid permissions on Lambda function" and clients a 502, the manual's trouble case.
@@ -20,7 +25,7 @@
 //!
 //! AWS calls: `apigateway:GetRestApi`, `GetRestApis`, `CreateRestApi`, `UpdateRestApi`, `GetResources`,
 //! `CreateResource`, `GetMethod`, `PutMethod`, `UpdateMethod`, `PutIntegration`, `PutMethodResponse`,
-//! `DeleteMethodResponse`, `PutIntegrationResponse`, `CreateDeployment`, `GetStage`, `GetDeployment`, `UpdateStage`;
+//! `DeleteMethodResponse`, `PutIntegrationResponse`, `GetGatewayResponses`, `PutGatewayResponse`, `CreateDeployment`, `GetStage`, `GetDeployment`, `UpdateStage`;
 //! `lambda:GetPolicy`, `AddPermission`, `RemovePermission`.
 //!
 //! Files: `api.rs` the API, `resources.rs` its paths, `methods.rs` methods, integrations and preflights,
@@ -28,10 +33,11 @@
 //! `07-stages`, and the invoke permission [`crate::apigw::InvokePermission`], shared with `04-websocket`.
 //!
 //! Outputs: `rest_api_id`, `root_resource_id`, `deployment_id`, `stage`,
-//! `invoke_url` (`https://ID.execute-api.REGION.amazonaws.com/STAGE`), `cors_origin`.
+//! `invoke_url` (`https://ID.execute-api.REGION.amazonaws.com/STAGE`).
 
 mod api;
 mod deployment;
+mod gateway_responses;
 mod methods;
 mod resources;
 
@@ -46,6 +52,7 @@ use crate::outputs;
 use crate::step::{Context, Step, Teardown};
 use api::RestApi;
 use deployment::{configuration_digest, Deployment};
+use gateway_responses::GatewayResponse;
 use methods::wanted_methods;
 use resources::{ensure_resource_tree, list_api};
 
@@ -63,7 +70,7 @@ impl Step for ApiGateway {
         "2.3 REST API (API Gateway)"
     }
     fn settings_used(&self) -> Option<&'static [&'static str]> {
-        Some(&["stage", "domain", "cors_origin", "routes", "throttle_rate", "throttle_burst"])
+        Some(&["stage", "cors_origins", "routes", "throttle_rate", "throttle_burst"])
     }
     fn requires(&self) -> &'static [&'static str] {
         &[ids::LAMBDA]
@@ -86,14 +93,22 @@ impl Step for ApiGateway {
 
         let routes = ctx.settings.routes();
         let resource_ids = ensure_resource_tree(ctx, recorder, &api.id, &root, &routes, &listing.ids).await?;
-        let origin = ctx.settings.cors_origin();
-        let methods = wanted_methods(ctx, &api.id, &routes, &resource_ids, &listing.methods, &origin, partition)?;
+        let any_origin = ctx.settings.allows_any_origin();
+        let methods = wanted_methods(ctx, &api.id, &routes, &resource_ids, &listing.methods, any_origin, partition)?;
         all(methods.iter().map(|m| ensure(m, recorder))).await?;
+        let mut listed = gateway_responses::list(ctx, &api.id).await?;
+        let responses = gateway_responses::KINDS.map(|kind| GatewayResponse {
+            ctx,
+            api_id: &api.id,
+            kind,
+            listed: listed.remove(kind),
+        });
+        all(responses.iter().map(|r| ensure(r, recorder))).await?;
 
         ensure_permissions(ctx, recorder, &api.id, &routes).await?;
 
         let stage = &ctx.settings.stage;
-        let config = configuration_digest(&methods);
+        let config = configuration_digest(&methods, &gateway_responses::described());
         let deployment_id = ensure(&Deployment { ctx, api_id: &api.id, stage, config: &config }, recorder).await?;
         ensure(&StageThrottling { ctx, api_id: &api.id, stage, deployment_id: &deployment_id }, recorder).await?;
 
@@ -103,7 +118,6 @@ impl Step for ApiGateway {
             &outputs::INVOKE_URL.key,
             &format!("https://{}/{stage}", execute_api_host(&api.id, region)),
         )?;
-        record_if_changed(recorder, &outputs::CORS_ORIGIN.key, &origin)?;
         Ok(())
     }
 }
