@@ -3,7 +3,7 @@
 //! rest. An unknown key is an error that names it and its line.
 
 use deployer_steps::settings::{
-    FunctionSettings, RouteSettings, TableSettings, ARCHITECTURES, LOG_RETENTION_DAYS, PRICE_CLASSES,
+    FunctionSettings, RouteSettings, TableSettings, VpcSettings, ARCHITECTURES, LOG_RETENTION_DAYS, PRICE_CLASSES,
 };
 use deployer_steps::InputError;
 use schemars::JsonSchema;
@@ -77,11 +77,18 @@ pub struct ConfigFile {
     /// Per-table changes to the manual's key schema, by table (e.g. `[tables.usage]`).
     #[serde(default)]
     tables: BTreeMap<String, TableSettings>,
+    /// The VPC every function runs in; none by default.
+    vpc: Option<VpcSettings>,
 }
 
 impl ConfigFile {
     pub fn structure(&self) -> Structure {
-        Structure { functions: self.functions.clone(), routes: self.routes.clone(), tables: self.tables.clone() }
+        Structure {
+            functions: self.functions.clone(),
+            routes: self.routes.clone(),
+            tables: self.tables.clone(),
+            vpc: self.vpc.clone(),
+        }
     }
 }
 
@@ -91,6 +98,7 @@ pub struct Structure {
     pub functions: BTreeMap<String, FunctionSettings>,
     pub routes: Vec<RouteSettings>,
     pub tables: BTreeMap<String, TableSettings>,
+    pub vpc: Option<VpcSettings>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -242,6 +250,12 @@ burst = 200
 # handler = "handlers.websocket.message.handler"
 # architecture = "arm64"
 # reserved_concurrency = 10  # executions kept for it, and its ceiling (0 stops it); default: none
+
+# The VPC all functions run in, to reach private resources; they then need a NAT gateway or VPC
+# endpoints for the internet and DynamoDB. Default: none.
+# [vpc]
+# subnet_ids = ["subnet-0abc12345def67890", "subnet-0def67890abc12345"]
+# security_group_ids = ["sg-0abc12345def67890"]
 "#
     )
 }

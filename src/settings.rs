@@ -91,6 +91,7 @@ async fn resolve_settings(
         routes: structure
             .as_ref()
             .map_or_else(|| recorded.map(|r| r.routes.clone()).unwrap_or_default(), |s| s.routes.clone()),
+        vpc: structure.as_ref().map_or_else(|| recorded.and_then(|r| r.vpc.clone()), |s| s.vpc.clone()),
         tables: structure.map_or_else(|| recorded.map(|r| r.tables.clone()).unwrap_or_default(), |s| s.tables),
         verify_http_url: args.verify_http_url.clone(),
         verify_ws_url: args.verify_ws_url.clone(),

@@ -231,6 +231,7 @@ mod tests {
             functions: Default::default(),
             routes: Default::default(),
             tables: Default::default(),
+            vpc: None,
             verify_http_url: None,
             verify_ws_url: None,
         }

@@ -127,6 +127,9 @@ pub struct Settings {
     /// Per-function changes to the manual's memory, timeout and handler (deployer.toml `[functions.SUFFIX]`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub functions: BTreeMap<String, FunctionSettings>,
+    /// The VPC every function runs in (deployer.toml `[vpc]`); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc: Option<VpcSettings>,
     /// `08-verify`'s HTTP smoke test goes here instead of the deployed API (a server of the user's, tests).
     /// Neither recorded nor part of the steps' fingerprints: it changes what is checked, not what is deployed.
     #[serde(skip)]
@@ -198,6 +201,20 @@ impl Default for IndexProjection {
     fn default() -> Self {
         IndexProjection::Kind("ALL".to_string())
     }
+}
+
+/// The subnets and security groups of the functions' network interfaces, for reaching private resources
+/// (a database, a cache). Without a NAT gateway or VPC endpoints, functions in a VPC reach neither the
+/// internet nor DynamoDB.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VpcSettings {
+    /// Private subnets, ideally in two or more availability zones (at most 16), e.g. `subnet-0abc12345def67890`.
+    #[schemars(length(min = 1, max = 16))]
+    pub subnet_ids: Vec<String>,
+    /// Security groups of the functions' interfaces (at most 5), e.g. `sg-0abc12345def67890`.
+    #[schemars(length(min = 1, max = 5))]
+    pub security_group_ids: Vec<String>,
 }
 
 /// One function's departures from the manual; what is not given stays as the manual has it.
@@ -340,6 +357,7 @@ impl Settings {
             }
         }
         self.validate_functions()?;
+        self.validate_vpc()?;
         self.validate_routes()?;
         self.validate_tables()?;
         names::validate_service(&self.service)?;
@@ -455,6 +473,33 @@ impl Settings {
                 return Err(InputError(format!("[tables.{name}] partition_key cannot be empty")));
             }
             validate_indexes(name, &table.global_secondary_indexes)?;
+        }
+        Ok(())
+    }
+
+    fn validate_vpc(&self) -> Result<(), InputError> {
+        let Some(vpc) = &self.vpc else { return Ok(()) };
+        for (key, ids, prefix, most) in
+            [("subnet_ids", &vpc.subnet_ids, "subnet-", 16), ("security_group_ids", &vpc.security_group_ids, "sg-", 5)]
+        {
+            if ids.is_empty() || ids.len() > most {
+                return Err(InputError(format!(
+                    "[vpc] {key} lists {}: give 1 to {most} (Lambda's limit), or remove [vpc] to run outside a VPC",
+                    ids.len()
+                )));
+            }
+            let is_id = |id: &str| {
+                id.strip_prefix(prefix).is_some_and(|hex| {
+                    matches!(hex.len(), 8 | 17) && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+                })
+            };
+            if let Some(bad) = ids.iter().find(|id| !is_id(id)) {
+                return Err(InputError(format!(
+                    "[vpc] {key} has '{bad}', which is not an EC2 ID: give IDs such as {prefix}0abc12345def67890 \
+                     (`aws ec2 describe-{}` lists them)",
+                    if prefix == "sg-" { "security-groups" } else { "subnets" }
+                )));
+            }
         }
         Ok(())
     }

@@ -273,3 +273,64 @@ async fn arm64_functions_are_made_so_and_a_changed_architecture_goes_with_the_co
         refused.stderr
     );
 }
+
+/// `(resource, fields)` of what a run changed.
+fn changed(outcome: &crate::support::Outcome) -> Vec<(String, Vec<String>)> {
+    outcome.changes().into_iter().filter(|(_, action, _)| action != "unchanged").map(|(r, _, f)| (r, f)).collect()
+}
+
+#[tokio::test]
+async fn a_vpc_section_puts_every_function_in_the_vpc_with_eni_permissions_and_its_removal_takes_them_out() {
+    let d = Deployment::new("cfg-vpc");
+    d.run(&["init", "--service", "cfg-vpc"]).assert_ok();
+    let template = std::fs::read_to_string(d.path("deployer.toml")).unwrap();
+    let bad = "[vpc]\nsubnet_ids = [\"subnet-xyz\"]\nsecurity_group_ids = [\"sg-0abc12345def67890\"]";
+    append(&d, bad);
+    let refused = d.run(&["run"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("[vpc] subnet_ids has 'subnet-xyz', which is not an EC2 ID"), "{}", refused.stderr);
+    assert!(!d.state_path().exists(), "nothing written");
+
+    std::fs::write(d.path("deployer.toml"), &template).unwrap();
+    d.run(&["run"]).assert_ok();
+    let (subnets, groups) = (["subnet-0abc12345def67890", "subnet-0def67890abc12345"], ["sg-0abc12345def67890"]);
+    append(&d, &format!("[vpc]\nsubnet_ids = {subnets:?}\nsecurity_group_ids = {groups:?}"));
+    // resume re-runs what the setting affects: 02 (then the steps after it look again).
+    let resumed = d.run(&["resume"]);
+    resumed.assert_ok();
+    let changes = changed(&resumed);
+    let functions = changes.iter().filter(|(r, f)| r.starts_with("function ") && f == &["vpc"]).count();
+    assert_eq!(functions, 6, "{changes:?}");
+    assert!(changes.iter().any(|(r, _)| r.starts_with("role ")), "the role gains the ENI actions: {changes:?}");
+
+    let lambda = aws_sdk_lambda::Client::new(&sdk_config().await);
+    let config = lambda.get_function_configuration().function_name("cfg-vpc-usage-handler").send().await.unwrap();
+    let vpc = config.vpc_config().unwrap();
+    assert_eq!(
+        (vpc.subnet_ids(), vpc.security_group_ids()),
+        (&subnets.map(String::from)[..], &groups.map(String::from)[..])
+    );
+    let iam = aws_sdk_iam::Client::new(&sdk_config().await);
+    let policy = |iam: aws_sdk_iam::Client| async move {
+        let got = iam.get_role_policy().role_name("cfg-vpc-lambda-role").policy_name("cfg-vpc-lambda-access");
+        let document = got.send().await.unwrap().policy_document().to_string();
+        percent_encoding::percent_decode_str(&document).decode_utf8().unwrap().into_owned()
+    };
+    assert!(policy(iam.clone()).await.contains("ec2:CreateNetworkInterface"));
+    assert_eq!(d.run(&["run"]).changed(), 0, "a second run changes nothing");
+
+    std::fs::write(d.path("deployer.toml"), &template).unwrap();
+    let removed = d.run(&["run"]);
+    removed.assert_ok();
+    let config = lambda.get_function_configuration().function_name("cfg-vpc-usage-handler").send().await.unwrap();
+    assert!(config.vpc_config().is_none_or(|v| v.subnet_ids().is_empty()), "{:?}", config.vpc_config());
+    assert!(!policy(iam).await.contains("ec2:"), "no ENI actions without a VPC");
+
+    // A changed global architecture: resume re-runs 02 as well.
+    std::fs::write(d.path("deployer.toml"), template.replace("architecture = \"x86_64\"", "architecture = \"arm64\""))
+        .unwrap();
+    let resumed = d.run(&["resume"]);
+    resumed.assert_ok();
+    let changes = changed(&resumed);
+    assert_eq!(changes.iter().filter(|(_, f)| f.contains(&"architecture".to_string())).count(), 6, "{changes:?}");
+}

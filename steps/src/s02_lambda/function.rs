@@ -4,7 +4,7 @@ use anyhow::Result;
 use aws_sdk_lambda::error::SdkError;
 use aws_sdk_lambda::operation::create_function::CreateFunctionError;
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, FunctionConfiguration, Runtime};
+use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, FunctionConfiguration, Runtime, VpcConfig};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -31,7 +31,7 @@ pub(super) struct Function<'a> {
 }
 
 /// Configuration fields the step owns, in the order they are compared.
-const CONFIG_FIELDS: &[&str] = &["runtime", "handler", "role", "timeout", "memory", "environment"];
+const CONFIG_FIELDS: &[&str] = &["runtime", "handler", "role", "timeout", "memory", "environment", "vpc"];
 
 impl Function<'_> {
     fn client(&self) -> &aws_sdk_lambda::Client {
@@ -65,8 +65,31 @@ impl Function<'_> {
             live.timeout() == Some(self.ctx.settings.timeout(self.spec)),
             live.memory_size() == Some(self.ctx.settings.memory(self.spec)),
             env_matches,
+            self.vpc_matches(live),
         ];
         CONFIG_FIELDS.iter().zip(same).filter(|(_, same)| !same).map(|(field, _)| *field).collect()
+    }
+
+    /// The wanted VPC configuration; empty lists take a function out of its VPC.
+    fn vpc_config(&self) -> VpcConfig {
+        let vpc = self.ctx.settings.vpc.clone().unwrap_or_default();
+        VpcConfig::builder()
+            .set_subnet_ids(Some(vpc.subnet_ids))
+            .set_security_group_ids(Some(vpc.security_group_ids))
+            .build()
+    }
+
+    /// Same subnets and security groups, in any order; no VPC and an empty one are the same.
+    fn vpc_matches(&self, live: &FunctionConfiguration) -> bool {
+        let sorted = |ids: &[String]| {
+            let mut ids = ids.to_vec();
+            ids.sort();
+            ids
+        };
+        let wanted = self.ctx.settings.vpc.clone().unwrap_or_default();
+        let live = live.vpc_config();
+        sorted(live.map_or(&[], |v| v.subnet_ids())) == sorted(&wanted.subnet_ids)
+            && sorted(live.map_or(&[], |v| v.security_group_ids())) == sorted(&wanted.security_group_ids)
     }
 
     async fn create_once(&self) -> Result<FunctionConfiguration, SdkError<CreateFunctionError>> {
@@ -84,6 +107,7 @@ impl Function<'_> {
             .environment(environment)
             .code(code)
             .architectures(Architecture::from(self.architecture))
+            .set_vpc_config(self.ctx.settings.vpc.is_some().then(|| self.vpc_config()))
             .description(format!("{} (managed by deployer)", self.ctx.settings.handler(self.spec)))
             .send()
             .await?;
@@ -91,9 +115,13 @@ impl Function<'_> {
     }
 }
 
+/// IAM is eventually consistent: a new role, or its new ENI permissions (`[vpc]`), reach Lambda seconds
+/// later, and CreateFunction says so ("cannot be assumed", "does not have permissions to call
+/// CreateNetworkInterface on EC2").
 fn role_not_assumable_yet(err: &SdkError<CreateFunctionError>) -> bool {
     err.as_service_error().is_some_and(|e| {
-        e.is_invalid_parameter_value_exception() && e.meta().message().is_some_and(|m| m.contains("assume"))
+        e.is_invalid_parameter_value_exception()
+            && e.meta().message().is_some_and(|m| m.contains("assume") || m.contains("CreateNetworkInterface"))
     })
 }
 
@@ -178,6 +206,7 @@ impl Resource for Function<'_> {
                     .timeout(settings.timeout(self.spec))
                     .memory_size(settings.memory(self.spec))
                     .environment(environment.clone())
+                    .vpc_config(self.vpc_config())
                     .send()
             })
             .await?;

@@ -28,6 +28,8 @@
 //!   its function, and each `requirements.txt` requirement must have installed something to import.
 //! - The functions' log groups `/aws/lambda/NAME`, made ahead of Lambda with `log_retention_days` (30).
 //! - `[functions.X] reserved_concurrency`: set, and removed when the setting goes (recorded as managed).
+//! - `[vpc] subnet_ids, security_group_ids`: every function's VPC configuration, with the ENI actions in
+//!   the role's policy (those of AWSLambdaVPCAccessExecutionRole); removing `[vpc]` takes them out.
 //!
 //! AWS calls: `iam:GetRole`, `CreateRole`, `UpdateAssumeRolePolicy`, `GetRolePolicy`, `PutRolePolicy`,
 //! `lambda:GetFunction`, `CreateFunction`, `UpdateFunctionConfiguration`, `UpdateFunctionCode`,
@@ -142,9 +144,11 @@ impl Step for Lambda {
             "cors_origins",
             "dev_cors_origins",
             "runtime",
+            "architecture",
             "backend",
             "functions",
             "log_retention_days",
+            "vpc",
         ])
     }
     fn requires(&self) -> &'static [&'static str] {

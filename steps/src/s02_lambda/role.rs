@@ -20,6 +20,24 @@ const DYNAMODB_ACTIONS: &[&str] = &[
     "dynamodb:BatchWriteItem",
 ];
 
+/// What Lambda does with the role to give functions in a VPC their network interfaces: the actions of
+/// the managed policy AWSLambdaVPCAccessExecutionRole, which take no resource narrower than `*`.
+fn vpc_statement() -> Value {
+    json!({
+        "Sid": "VpcNetworkInterfaces",
+        "Effect": "Allow",
+        "Action": [
+            "ec2:CreateNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeSubnets",
+            "ec2:DeleteNetworkInterface",
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:UnassignPrivateIpAddresses"
+        ],
+        "Resource": "*"
+    })
+}
+
 pub(super) struct Role<'a> {
     pub ctx: &'a Context<'a>,
     pub name: String,
@@ -59,7 +77,7 @@ impl Role<'_> {
             tables.push(json!(format!("{arn}/index/*")));
         }
         let log_groups = format!("arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{service}-*");
-        Ok(json!({
+        let mut policy = json!({
             "Version": "2012-10-17",
             "Statement": [
                 {
@@ -76,7 +94,13 @@ impl Role<'_> {
                     "Resource": format!("arn:{partition}:execute-api:{region}:{account}:*/*/POST/@connections/*")
                 }
             ]
-        }))
+        });
+        if self.ctx.settings.vpc.is_some() {
+            if let Some(statements) = policy["Statement"].as_array_mut() {
+                statements.push(vpc_statement());
+            }
+        }
+        Ok(policy)
     }
 }
 
