@@ -250,6 +250,8 @@ burst = 200
 # handler = "handlers.websocket.message.handler"
 # architecture = "arm64"
 # reserved_concurrency = 10  # executions kept for it, and its ceiling (0 stops it); default: none
+# [functions.websocket-message.secrets]   # Secrets Manager secrets it may read, by variable name:
+# OPENAI_API_KEY = "{service}/openai"     # it gets OPENAI_API_KEY_SECRET_ARN (the ARN, never the value)
 
 # The VPC all functions run in, to reach private resources; they then need a NAT gateway or VPC
 # endpoints for the internet and DynamoDB. Default: none.

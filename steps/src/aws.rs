@@ -34,6 +34,7 @@ pub struct Clients {
     lambda: OnceLock<aws_sdk_lambda::Client>,
     s3: OnceLock<aws_sdk_s3::Client>,
     route53: OnceLock<aws_sdk_route53::Client>,
+    secretsmanager: OnceLock<aws_sdk_secretsmanager::Client>,
     identity: OnceCell<Identity>,
 }
 
@@ -65,6 +66,7 @@ impl Clients {
             lambda: OnceLock::new(),
             s3: OnceLock::new(),
             route53: OnceLock::new(),
+            secretsmanager: OnceLock::new(),
             identity: OnceCell::new(),
         }
     }
@@ -87,6 +89,7 @@ impl Clients {
     client!(iam, aws_sdk_iam);
     client!(lambda, aws_sdk_lambda);
     client!(route53, aws_sdk_route53);
+    client!(secretsmanager, aws_sdk_secretsmanager);
 
     /// Path-style addressing when an endpoint is set: emulators and S3-compatible stores on a custom
     /// host do not serve bucket subdomains.

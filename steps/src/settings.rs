@@ -239,6 +239,10 @@ pub struct FunctionSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub reserved_concurrency: Option<i32>,
+    /// Secrets Manager secrets the function may read, by environment name: `NAME = "secret name or ARN"`
+    /// gives it `NAME_SECRET_ARN`; the value is never read by deployer.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
 }
 
 /// The manual as these settings change it: deployer.toml's routes, handlers, memory, timeouts, CORS origin.
@@ -307,6 +311,16 @@ impl Settings {
         origins
     }
 
+    /// Every secret of `[functions.X.secrets]`, by the ID deployer.toml gives (a name or an ARN).
+    pub fn secret_ids(&self) -> std::collections::BTreeSet<&str> {
+        self.functions.values().flat_map(|f| f.secrets.values().map(String::as_str)).collect()
+    }
+
+    /// The function's secrets: environment name → secret ID.
+    pub fn secrets(&self, spec: &FunctionSpec) -> Option<&BTreeMap<String, String>> {
+        self.function(spec).map(|f| &f.secrets).filter(|s| !s.is_empty())
+    }
+
     pub fn allows_any_origin(&self) -> bool {
         self.cors_origins.iter().any(|o| o == "*")
     }
@@ -358,6 +372,7 @@ impl Settings {
         }
         self.validate_functions()?;
         self.validate_vpc()?;
+        self.validate_secrets()?;
         self.validate_routes()?;
         self.validate_tables()?;
         names::validate_service(&self.service)?;
@@ -473,6 +488,32 @@ impl Settings {
                 return Err(InputError(format!("[tables.{name}] partition_key cannot be empty")));
             }
             validate_indexes(name, &table.global_secondary_indexes)?;
+        }
+        Ok(())
+    }
+
+    fn validate_secrets(&self) -> Result<(), InputError> {
+        for (function, settings) in &self.functions {
+            for (name, secret) in &settings.secrets {
+                let is_variable = name.chars().next().is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+                    && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+                if !is_variable {
+                    return Err(InputError(format!(
+                        "[functions.{function}.secrets] {name}: name it as an environment variable (A-Z, 0-9, _), \
+                         e.g. OPENAI_API_KEY; the function gets NAME_SECRET_ARN"
+                    )));
+                }
+                let is_name = (1..=512).contains(&secret.len())
+                    && secret.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c));
+                let is_arn =
+                    secret.starts_with("arn:") && secret.contains(":secretsmanager:") && secret.contains(":secret:");
+                if !is_name && !is_arn {
+                    return Err(InputError(format!(
+                        "[functions.{function}.secrets] {name} = '{secret}' is neither a secret's name (letters, digits \
+                         and /_+=.@-) nor its ARN: `aws secretsmanager list-secrets` shows both"
+                    )));
+                }
+            }
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! deployer.toml: `init` writes it, `run` reads it, flags override it, unknown keys are refused.
 
 use crate::support::{sdk_config, Deployment};
+use serde_json::json;
 
 fn append(d: &Deployment, text: &str) {
     let path = d.path("deployer.toml");
@@ -333,4 +334,66 @@ async fn a_vpc_section_puts_every_function_in_the_vpc_with_eni_permissions_and_i
     resumed.assert_ok();
     let changes = changed(&resumed);
     assert_eq!(changes.iter().filter(|(_, f)| f.contains(&"architecture".to_string())).count(), 6, "{changes:?}");
+}
+
+#[tokio::test]
+async fn a_functions_secrets_give_it_their_arns_and_the_role_exactly_those_and_no_value_is_ever_read() {
+    let d = Deployment::new("cfg-secret");
+    d.run(&["init", "--service", "cfg-secret"]).assert_ok();
+    let template = std::fs::read_to_string(d.path("deployer.toml")).unwrap();
+    let value = "sk-never-in-state-8f3a1c9b";
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk_config().await);
+    let made = secrets.create_secret().name("cfg-secret/openai").secret_string(value).send().await.unwrap();
+    let arn = made.arn().unwrap().to_string();
+
+    append(&d, "[functions.conversation-api.secrets]\nopenai = \"cfg-secret/openai\"");
+    let refused = d.run(&["run"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("name it as an environment variable"), "{}", refused.stderr);
+
+    std::fs::write(d.path("deployer.toml"), &template).unwrap();
+    append(&d, "[functions.conversation-api.secrets]\nOPENAI_API_KEY = \"cfg-secret/missing\"");
+    let missing = d.run(&["run"]);
+    assert_eq!(missing.code, 1, "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("names the secret 'cfg-secret/missing', which does not exist"),
+        "{}",
+        missing.stderr
+    );
+
+    std::fs::write(d.path("deployer.toml"), &template).unwrap();
+    append(&d, "[functions.conversation-api.secrets]\nOPENAI_API_KEY = \"cfg-secret/openai\"");
+    let deployed = d.run(&["resume"]);
+    deployed.assert_ok();
+    let lambda = aws_sdk_lambda::Client::new(&sdk_config().await);
+    let env = |name: &'static str| {
+        let lambda = lambda.clone();
+        async move {
+            let config = lambda.get_function_configuration().function_name(name).send().await.unwrap();
+            config.environment().and_then(|e| e.variables()).cloned().unwrap_or_default()
+        }
+    };
+    assert_eq!(env("cfg-secret-conversation-api").await.get("OPENAI_API_KEY_SECRET_ARN"), Some(&arn));
+    assert!(!env("cfg-secret-usage-handler").await.contains_key("OPENAI_API_KEY_SECRET_ARN"), "only its function");
+    let iam = aws_sdk_iam::Client::new(&sdk_config().await);
+    let policy = |iam: aws_sdk_iam::Client| async move {
+        let got = iam.get_role_policy().role_name("cfg-secret-lambda-role").policy_name("cfg-secret-lambda-access");
+        let document = got.send().await.unwrap().policy_document().to_string();
+        let text = percent_encoding::percent_decode_str(&document).decode_utf8().unwrap().into_owned();
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+    };
+    let statements = policy(iam.clone()).await["Statement"].as_array().unwrap().clone();
+    let read = statements.iter().find(|s| s["Sid"] == "ReadOwnSecrets").expect("a statement for the secrets");
+    assert_eq!((&read["Action"], &read["Resource"]), (&json!("secretsmanager:GetSecretValue"), &json!([arn])));
+    let state = std::fs::read_to_string(d.state_path()).unwrap();
+    for (place, text) in [("state file", &state), ("stdout", &deployed.stdout), ("stderr", &deployed.stderr)] {
+        assert!(!text.contains(value), "the secret's value is in the {place}");
+    }
+    assert_eq!(d.run(&["run"]).changed(), 0, "a second run changes nothing");
+
+    std::fs::write(d.path("deployer.toml"), &template).unwrap();
+    d.run(&["run"]).assert_ok();
+    assert!(!env("cfg-secret-conversation-api").await.contains_key("OPENAI_API_KEY_SECRET_ARN"), "removed with it");
+    let statements = policy(iam).await["Statement"].as_array().unwrap().clone();
+    assert!(!statements.iter().any(|s| s["Sid"] == "ReadOwnSecrets"), "{statements:?}");
 }

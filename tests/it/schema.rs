@@ -40,8 +40,8 @@ fn readme_toml_blocks() -> Vec<String> {
     readme.split("```toml\n").skip(1).map(|block| block.split("```").next().unwrap().to_string()).collect()
 }
 
-#[test]
-fn the_readmes_examples_and_inits_file_with_every_setting_switched_on_fit_the_schema() {
+#[tokio::test]
+async fn the_readmes_examples_and_inits_file_with_every_setting_switched_on_fit_the_schema() {
     let d = Deployment::new("schema-ok");
     let validator = schema(&d);
     let examples = readme_toml_blocks();
@@ -60,7 +60,10 @@ fn the_readmes_examples_and_inits_file_with_every_setting_switched_on_fit_the_sc
     let every_setting = uncommented(&written);
     assert!(every_setting.contains("\n[[tables.usage.global_secondary_indexes]]"), "{every_setting}");
     assert_valid(&validator, "init's file with every setting on", &every_setting);
-    // The same file is one deployer itself accepts (the flag keeps the plan on this test's moto).
+    // The same file is one deployer itself accepts (the flag keeps the plan on this test's moto), once the
+    // secret it names exists.
+    let secrets = aws_sdk_secretsmanager::Client::new(&crate::support::sdk_config().await);
+    secrets.create_secret().name("schema-ok/openai").secret_string("x").send().await.unwrap();
     std::fs::write(d.path("deployer.toml"), &every_setting).unwrap();
     d.run(&["plan", "--endpoint-url", &d.endpoint]).assert_ok();
 }

@@ -5,7 +5,7 @@ use aws_sdk_lambda::error::SdkError;
 use aws_sdk_lambda::operation::create_function::CreateFunctionError;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, FunctionConfiguration, Runtime, VpcConfig};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use crate::aws::{absent_if, AwsContext};
@@ -16,6 +16,8 @@ use crate::manual::{FunctionSpec, TABLE_VARIABLES};
 use crate::outputs;
 use crate::package::Package;
 use crate::step::Context;
+
+use super::secrets::Secret;
 
 /// A new role takes a few seconds before Lambda may assume it; CreateFunction says so and is retried.
 const ROLE_PROPAGATION_ATTEMPTS: u32 = 8;
@@ -28,6 +30,8 @@ pub(super) struct Function<'a> {
     pub package: &'a Package,
     /// `x86_64` or `arm64`.
     pub architecture: &'a str,
+    /// Every secret of deployer.toml, by its ID there.
+    pub secrets: &'a BTreeMap<String, Secret>,
 }
 
 /// Configuration fields the step owns, in the order they are compared.
@@ -52,12 +56,19 @@ impl Function<'_> {
             ("CORS_ORIGIN".to_string(), origins.first().cloned().unwrap_or_else(|| "*".to_string())),
         ]);
         variables.extend(TABLE_VARIABLES.iter().map(|(name, table)| (name.to_string(), self.ctx.name(table))));
+        // The ARN, never the value: the function reads the value itself (GetSecretValue).
+        for (name, id) in s.secrets(self.spec).into_iter().flatten() {
+            if let Some(secret) = self.secrets.get(id) {
+                variables.insert(format!("{name}_SECRET_ARN"), secret.arn.clone());
+            }
+        }
         variables
     }
 
     fn config_differences(&self, live: &FunctionConfiguration) -> Vec<&'static str> {
         let runtime = Runtime::from(self.ctx.settings.runtime.as_str());
-        let env_matches = environment_has(live, &self.owned_environment());
+        let env_matches =
+            environment_has(live, &self.owned_environment()) && self.stale_secret_variables(live).is_empty();
         let same = [
             live.runtime() == Some(&runtime),
             live.handler() == Some(self.ctx.settings.handler(self.spec)),
@@ -68,6 +79,14 @@ impl Function<'_> {
             self.vpc_matches(live),
         ];
         CONFIG_FIELDS.iter().zip(same).filter(|(_, same)| !same).map(|(field, _)| *field).collect()
+    }
+
+    /// `NAME_SECRET_ARN` variables of secrets no longer in deployer.toml: this step's to remove.
+    fn stale_secret_variables(&self, live: &FunctionConfiguration) -> Vec<String> {
+        let owned = self.owned_environment();
+        let variables = live.environment().and_then(|e| e.variables());
+        let live_names = variables.into_iter().flat_map(|v| v.keys());
+        live_names.filter(|name| name.ends_with("_SECRET_ARN") && !owned.contains_key(*name)).cloned().collect()
     }
 
     /// The wanted VPC configuration; empty lists take a function out of its VPC.
@@ -195,7 +214,12 @@ impl Resource for Function<'_> {
         let mut live = wait_ready(self.ctx, &self.name).await?;
         let (name, settings, lambda) = (&self.name, self.ctx.settings, self.client());
         if fields.iter().any(|f| CONFIG_FIELDS.contains(f)) {
-            let environment = merged_environment(&live, &self.owned_environment());
+            let mut variables =
+                merged_environment(&live, &self.owned_environment()).variables().cloned().unwrap_or_default();
+            for stale in self.stale_secret_variables(&live) {
+                variables.remove(&stale);
+            }
+            let environment = Environment::builder().set_variables(Some(variables)).build();
             live = update_when_ready(self.ctx, name, "UpdateFunctionConfiguration", || {
                 lambda
                     .update_function_configuration()

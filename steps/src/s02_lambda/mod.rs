@@ -30,15 +30,18 @@
 //! - `[functions.X] reserved_concurrency`: set, and removed when the setting goes (recorded as managed).
 //! - `[vpc] subnet_ids, security_group_ids`: every function's VPC configuration, with the ENI actions in
 //!   the role's policy (those of AWSLambdaVPCAccessExecutionRole); removing `[vpc]` takes them out.
+//! - `[functions.X.secrets] NAME = "secret"`: the secret's ARN (DescribeSecret, no value) as
+//!   `NAME_SECRET_ARN`, and `secretsmanager:GetSecretValue` on exactly those ARNs in the role's policy.
 //!
 //! AWS calls: `iam:GetRole`, `CreateRole`, `UpdateAssumeRolePolicy`, `GetRolePolicy`, `PutRolePolicy`,
 //! `lambda:GetFunction`, `CreateFunction`, `UpdateFunctionConfiguration`, `UpdateFunctionCode`,
 //! `GetFunctionConcurrency`, `PutFunctionConcurrency`, `DeleteFunctionConcurrency`, the
 //! `function_active_v2` and `function_updated_v2` waiters, `sts:GetCallerIdentity` (once per run);
-//! `logs:DescribeLogGroups`, `CreateLogGroup`, `PutRetentionPolicy`.
+//! `logs:DescribeLogGroups`, `CreateLogGroup`, `PutRetentionPolicy`; `secretsmanager:DescribeSecret` (only
+//! for secrets deployer.toml names).
 //!
 //! Files: `role.rs` the role and its policy, `function.rs` the functions, `concurrency.rs` their
-//! reservations, `log_groups.rs` their log groups; the function environment that `04-websocket` extends
+//! reservations, `log_groups.rs` their log groups, `secrets.rs` the secrets they read; the function environment that `04-websocket` extends
 //! lives in [`crate::lambda`].
 //!
 //! Outputs: `role_arn`, `function_arn.<suffix>` for each function, `code_sha256`,
@@ -48,6 +51,7 @@ mod concurrency;
 mod function;
 mod log_groups;
 mod role;
+mod secrets;
 
 use anyhow::{Context as _, Result};
 use async_trait::async_trait;
@@ -205,14 +209,16 @@ impl Step for Lambda {
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
         let packages = self.packages(ctx)?;
         let identity = ctx.aws.identity().await?;
-        let role =
-            Role { ctx, name: ctx.name("lambda-role"), partition: &identity.partition, account: &identity.account };
+        let secrets = secrets::described(ctx).await?;
+        let (partition, account) = (&identity.partition, &identity.account);
+        let role = Role { ctx, name: ctx.name("lambda-role"), partition, account, secrets: &secrets };
         let role_arn = ensure(&role, recorder).await?.arn;
         let functions = FUNCTIONS.iter().map(|spec| {
             let architecture = ctx.settings.architecture(spec);
             // Invariant: `packages` holds a bundle for every architecture `settings.architectures()` names.
             let package = packages.get(architecture).context("a bundle for every architecture in use")?;
-            Ok(Function { ctx, spec, name: ctx.name(spec.suffix), role_arn: &role_arn, package, architecture })
+            let name = ctx.name(spec.suffix);
+            Ok(Function { ctx, spec, name, role_arn: &role_arn, package, architecture, secrets: &secrets })
         });
         let functions: Vec<Function> = functions.collect::<Result<_>>()?;
         all(functions.iter().map(|f| async move { ensure(f, recorder).await })).await?;
@@ -231,9 +237,8 @@ impl Step for Lambda {
     async fn destroy(&self, ctx: &Context<'_>, _teardown: &Teardown, recorder: &dyn Recorder) -> Result<()> {
         all(FUNCTIONS.iter().map(|spec| delete_function(ctx, ctx.name(spec.suffix), recorder))).await?;
         let identity = ctx.aws.identity().await?;
-        let role =
-            Role { ctx, name: ctx.name("lambda-role"), partition: &identity.partition, account: &identity.account };
-        remove(&role, recorder).await
+        let (partition, account, secrets) = (&identity.partition, &identity.account, &BTreeMap::new());
+        remove(&Role { ctx, name: ctx.name("lambda-role"), partition, account, secrets }, recorder).await
     }
 }
 

@@ -9,6 +9,9 @@ use crate::manual::TABLES;
 use crate::outputs;
 use crate::step::Context;
 
+use super::secrets::{self, Secret};
+use std::collections::BTreeMap;
+
 const DYNAMODB_ACTIONS: &[&str] = &[
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -43,6 +46,8 @@ pub(super) struct Role<'a> {
     pub name: String,
     pub partition: &'a str,
     pub account: &'a str,
+    /// The secrets its functions may read (`[functions.X.secrets]`).
+    pub secrets: &'a BTreeMap<String, Secret>,
 }
 
 pub(super) struct LiveRole {
@@ -95,10 +100,9 @@ impl Role<'_> {
                 }
             ]
         });
-        if self.ctx.settings.vpc.is_some() {
-            if let Some(statements) = policy["Statement"].as_array_mut() {
-                statements.push(vpc_statement());
-            }
+        if let Some(statements) = policy["Statement"].as_array_mut() {
+            statements.extend(self.ctx.settings.vpc.is_some().then(vpc_statement));
+            statements.extend(secrets::policy_statements(self.secrets, partition, account, region));
         }
         Ok(policy)
     }
