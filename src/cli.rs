@@ -108,7 +108,11 @@ pub enum Command {
     #[command(after_help = "Examples:\n  deployer logs\n  deployer logs conversation-api --follow --since 1h")]
     Logs {
         /// One function, by suffix (conversation-api) or full name; all six when omitted.
+        #[arg(conflicts_with = "api")]
         function: Option<String>,
+        /// The APIs' access logs (REST and WebSocket) of the main stage, or of `--stage dev`.
+        #[arg(long)]
+        api: bool,
         /// Keep printing new lines until Ctrl-C.
         #[arg(short, long)]
         follow: bool,

@@ -78,8 +78,9 @@ async fn command(cli: &Cli, remote: Option<&remote::Remote>) -> Result<()> {
             Some(teardown) => destroy::destroy(cli, &SettingsArgs::default(), teardown, true, remote).await,
             None => run::deploy(cli, &SettingsArgs::default(), Selection::Resume, remote).await,
         },
-        Command::Logs { function, follow, since, limit, settings } => {
-            logs::run(cli, settings, function.as_deref(), since, *limit, *follow).await
+        Command::Logs { function, api, follow, since, limit, settings } => {
+            let asked = if *api { logs::Asked::Api } else { logs::Asked::Function(function.as_deref()) };
+            logs::run(cli, settings, asked, since, *limit, *follow).await
         }
         Command::Destroy { yes, delete_zone, delete_data, settings } => {
             let teardown = Teardown { delete_zone: *delete_zone, delete_data: *delete_data };

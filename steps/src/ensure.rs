@@ -66,6 +66,28 @@ impl std::fmt::Display for AfterCreate {
 
 impl std::error::Error for AfterCreate {}
 
+/// A resource's first look, taken already by its step (one read serving several resources, or a step
+/// deciding on it first); later looks ask AWS again.
+pub struct Prefetched<T>(std::cell::RefCell<Option<Option<T>>>);
+
+impl<T> Prefetched<T> {
+    /// Nothing read yet: the first look asks AWS.
+    pub fn none() -> Self {
+        Prefetched(std::cell::RefCell::new(None))
+    }
+    /// What the step found: `None` when it found no such resource.
+    pub fn of(found: Option<T>) -> Self {
+        Prefetched(std::cell::RefCell::new(Some(found)))
+    }
+    /// The prefetched look, once.
+    pub fn take(&self) -> Option<Option<T>> {
+        self.0.borrow_mut().take()
+    }
+    pub fn set(&self, found: Option<T>) {
+        *self.0.borrow_mut() = Some(found);
+    }
+}
+
 /// One AWS resource as a step wants it.
 // Steps run on one thread (the runner awaits them in order), so their futures need not be `Send`.
 #[allow(async_fn_in_trait)]

@@ -19,6 +19,7 @@ pub mod error;
 pub mod installed;
 pub mod installer;
 pub mod lambda;
+pub mod log_groups;
 pub mod logs;
 pub mod manual;
 pub mod names;

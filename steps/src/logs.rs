@@ -1,4 +1,5 @@
-//! CloudWatch Logs of the functions, read by `08-verify` (the last line of each) and `deployer logs`.
+//! CloudWatch Logs of the functions and the API stages, read by `08-verify` (the last line of each function)
+//! and `deployer logs`.
 
 use anyhow::Result;
 use aws_sdk_cloudwatchlogs::types::OrderBy;
@@ -17,16 +18,20 @@ pub struct LogEvent {
     pub message: String,
 }
 
-/// The function's log events since `since_millis`, the last `limit` of them; `None` when the function has
-/// no log group yet (it was never invoked).
+/// The log group of a function.
+pub fn function_group(function: &str) -> String {
+    format!("/aws/lambda/{function}")
+}
+
+/// The group's log events since `since_millis`, the last `limit` of them; `None` when there is no such
+/// group (a function never invoked, an API stage not deployed).
 pub async fn recent_log_events(
     aws: &Clients,
-    function: &str,
+    group: &str,
     since_millis: i64,
     limit: usize,
 ) -> Result<Option<Vec<LogEvent>>> {
-    let group = format!("/aws/lambda/{function}");
-    let pages = aws.logs().filter_log_events().log_group_name(&group).start_time(since_millis).into_paginator().send();
+    let pages = aws.logs().filter_log_events().log_group_name(group).start_time(since_millis).into_paginator().send();
     let pages: Vec<_> = pages.collect().await;
     let mut events = Vec::new();
     for page in pages {

@@ -29,8 +29,9 @@ use aws_smithy_types::retry::RetryConfig;
 use std::collections::HashMap;
 use std::future::Future;
 
+use crate::apigw::access_logs;
 use crate::apigw::{
-    ensure_invoke_permissions, execute_api_host, lambda_integration_uri, the_one_named, AutoDeployStage,
+    ensure_invoke_permissions, ensure_websocket_stage, execute_api_host, lambda_integration_uri, the_one_named,
 };
 use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{all, ensure, is_planned, record_if_changed, remove, Recorder, Resource, PLANNED};
@@ -61,6 +62,9 @@ impl Step for WebSocket {
 
     /// The API with everything in it (resources, routes, integrations, stages, deployments).
     async fn destroy(&self, ctx: &Context<'_>, _teardown: &Teardown, recorder: &dyn Recorder) -> Result<()> {
+        if let Some(api_id) = ctx.get_optional(&outputs::WEBSOCKET_API_ID) {
+            access_logs::delete_log_groups(ctx, recorder, api_id).await?;
+        }
         remove(&WebSocketApi { ctx, name: ctx.name("websocket-api") }, recorder).await
     }
 
@@ -76,8 +80,8 @@ impl Step for WebSocket {
         ensure_invoke_permissions(ctx, recorder, functions, PERMISSION_ID, &source_arn).await?;
 
         let stage = &ctx.settings.stage;
-        let variables = stage_variables(stage);
-        ensure(&AutoDeployStage { ctx, api_id, stage, variables }, recorder).await?;
+        ensure(&access_logs::log_groups(ctx, api_id, "WebSocket"), recorder).await?;
+        ensure_websocket_stage(ctx, recorder, api_id, stage, stage_variables(stage)).await?;
 
         let host = execute_api_host(api_id, region);
         let management_endpoint = format!("https://{host}/{stage}");

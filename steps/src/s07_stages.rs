@@ -30,9 +30,12 @@ use async_trait::async_trait;
 use aws_sdk_apigateway::types::{Op, PatchOperation};
 use std::collections::HashMap;
 
-use crate::apigw::{execute_api_host, AutoDeployStage, StageThrottling};
-use crate::aws::{absent_if, AwsContext};
-use crate::ensure::{ensure, is_planned, record_if_changed, Recorder, Resource};
+use crate::apigw::access_logs::{self, ensure_logging_role, AccessLog};
+use crate::apigw::{
+    ensure_websocket_stage, execute_api_host, read_rest_stage, rest_access_log_differs, LiveStage, StageThrottling,
+};
+use crate::aws::AwsContext;
+use crate::ensure::{ensure, is_planned, record_if_changed, Prefetched, Recorder, Resource};
 use crate::manual::{ids, stage_variables, DEV_STAGE as DEV};
 use crate::outputs;
 use crate::step::{Context, Step};
@@ -76,19 +79,28 @@ impl Step for Stages {
         }
         for stage in &stages {
             let follows = (*stage == DEV).then_some(deployment_id);
-            // The main stage's throttling is 03's, ensured there; only dev's is this step's.
-            if *stage != main {
-                ensure(&StageThrottling { ctx, api_id: rest_api_id, stage, deployment_id }, recorder).await?;
-            }
             let mut variables = stage_variables(stage);
             let origins = ctx.settings.cors_origins(stage, ctx.get_optional(&outputs::DISTRIBUTION_DOMAIN));
             variables.extend(cors_variables(&origins));
-            ensure(&RestStage { ctx, api_id: rest_api_id, stage, follows, variables }, recorder).await?;
+            // The main stages' throttling and access logs are 03's and 04's; dev's are this step's. One
+            // read of the REST stage serves its throttling, access logs and variables.
+            let live = if is_planned(rest_api_id) { None } else { read_rest_stage(ctx, rest_api_id, stage).await? };
+            if *stage != main {
+                let access_log = AccessLog::of(ctx, rest_api_id, stage, access_logs::REST_FORMAT).await?;
+                ensure_logging_role(ctx, recorder, rest_access_log_differs(live.as_ref(), &access_log)).await?;
+                let prefetched = Prefetched::of(live.clone());
+                let throttling =
+                    StageThrottling { ctx, api_id: rest_api_id, stage, deployment_id, access_log, prefetched };
+                ensure(&throttling, recorder).await?;
+            }
+            // A stage made just now is read again.
+            let prefetched = live.map_or_else(Prefetched::none, |live| Prefetched::of(Some(live)));
+            ensure(&RestStage { ctx, api_id: rest_api_id, stage, follows, variables, prefetched }, recorder).await?;
             if *stage == main {
                 record_if_changed(recorder, &outputs::CORS_ORIGINS.key, &origins.join(","))?;
+            } else {
+                ensure_websocket_stage(ctx, recorder, ws_api_id, stage, stage_variables(stage)).await?;
             }
-            ensure(&AutoDeployStage { ctx, api_id: ws_api_id, stage, variables: stage_variables(stage) }, recorder)
-                .await?;
             let region = &ctx.settings.region;
             record_if_changed(
                 recorder,
@@ -126,6 +138,7 @@ struct RestStage<'a> {
     /// The deployment the stage should serve; `None` leaves it to `03-api-gateway`.
     follows: Option<&'a str>,
     variables: HashMap<String, String>,
+    prefetched: Prefetched<LiveStage>,
 }
 
 impl Resource for RestStage<'_> {
@@ -145,9 +158,10 @@ impl Resource for RestStage<'_> {
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<Self::Live>> {
-        let got = self.ctx.aws.apigateway().get_stage().rest_api_id(self.api_id).stage_name(self.stage).send().await;
-        let got = absent_if(got, |e| e.is_not_found_exception())
-            .aws_context(|| format!("apigateway:GetStage {} {}", self.api_id, self.stage))?;
+        let got = match self.prefetched.take() {
+            Some(found) => found,
+            None => read_rest_stage(self.ctx, self.api_id, self.stage).await?,
+        };
         Ok(got.map(|s| (s.deployment_id().map(str::to_string), s.variables().cloned().unwrap_or_default())))
     }
 

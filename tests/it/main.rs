@@ -2,6 +2,7 @@
 
 mod support;
 
+mod access_logs;
 mod apis;
 mod bad_input;
 mod checkpoints;

@@ -1,14 +1,19 @@
 //! API Gateway helpers that more than one step uses: Lambda integration URIs, execute-api hosts, the
 //! "exactly one API of this name" lookup, the Lambda invoke permission for API Gateway (03, 04), and the
-//! stages: a REST stage's throttling (03, 07) and an auto-deploying WebSocket stage (04, 07).
+//! stages: a REST stage's throttling (03, 07) and an auto-deploying WebSocket stage (04, 07), each with
+//! its access logs and the account's CloudWatch role they need (`access_logs`).
 
+pub mod access_logs;
 mod permission;
 mod stages;
 
 use anyhow::{bail, Result};
 
 pub use permission::{ensure_invoke_permissions, InvokePermission};
-pub use stages::{AutoDeployStage, StageThrottling};
+pub use stages::{
+    ensure_websocket_stage, read_rest_stage, rest_access_log_differs, AutoDeployStage, LiveStage, LiveWebSocketStage,
+    StageThrottling,
+};
 
 /// The URI API Gateway invokes a Lambda function through.
 pub fn lambda_integration_uri(region: &str, partition: &str, function_arn: &str) -> String {

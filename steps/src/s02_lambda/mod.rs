@@ -41,7 +41,7 @@
 //! for secrets deployer.toml names).
 //!
 //! Files: `role.rs` the role and its policy, `function.rs` the functions, `concurrency.rs` their
-//! reservations, `log_groups.rs` their log groups, `secrets.rs` the secrets they read; the function environment that `04-websocket` extends
+//! reservations, `secrets.rs` the secrets they read; the function environment that `04-websocket` extends
 //! lives in [`crate::lambda`].
 //!
 //! Outputs: `role_arn`, `function_arn.<suffix>` for each function, `code_sha256`,
@@ -49,7 +49,6 @@
 
 mod concurrency;
 mod function;
-mod log_groups;
 mod role;
 mod secrets;
 
@@ -61,6 +60,7 @@ use std::collections::BTreeMap;
 use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{all, ensure, record_if_changed, remove, Change, Recorder};
 use crate::error::InputError;
+use crate::log_groups::LogGroups;
 use crate::manual::{handler_file, ids, FunctionSpec, FUNCTIONS};
 use crate::outputs;
 use crate::package::{self, Package};
@@ -68,7 +68,6 @@ use crate::settings::Settings;
 use crate::step::{Context, Step, Teardown};
 use concurrency::ReservedConcurrency;
 use function::Function;
-use log_groups::FunctionLogGroups;
 use role::Role;
 
 pub const ID: &str = ids::LAMBDA;
@@ -227,8 +226,14 @@ impl Step for Lambda {
             .filter_map(|spec| reserved_concurrency(ctx, recorder, spec))
             .map(|reservation| async move { ensure(&reservation, recorder).await }))
         .await?;
-        let names = FUNCTIONS.iter().map(|spec| format!("/aws/lambda/{}", ctx.name(spec.suffix))).collect();
-        ensure(&FunctionLogGroups { ctx, names, retention_days: ctx.settings.log_retention_days }, recorder).await?;
+        let groups = LogGroups {
+            ctx,
+            whose: format!("the {} functions", FUNCTIONS.len()),
+            prefix: format!("/aws/lambda/{}-", ctx.settings.service),
+            names: FUNCTIONS.iter().map(|spec| format!("/aws/lambda/{}", ctx.name(spec.suffix))).collect(),
+            retention_days: ctx.settings.log_retention_days,
+        };
+        ensure(&groups, recorder).await?;
         let main = packages.get(ctx.settings.architecture.as_str()).context("a bundle for the main architecture")?;
         record_if_changed(recorder, &outputs::CODE_SHA256.key, &main.code_sha256)
     }

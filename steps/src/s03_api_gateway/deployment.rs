@@ -4,8 +4,9 @@ use anyhow::{Context as _, Result};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::apigw::{read_rest_stage, LiveStage};
 use crate::aws::{absent_if, AwsContext};
-use crate::ensure::{is_planned, Resource, PLANNED};
+use crate::ensure::{is_planned, Prefetched, Resource, PLANNED};
 use crate::manual::{CORS_ALLOW_HEADERS, INTEGRATION_TIMEOUT_MS};
 use crate::package::hex;
 use crate::step::Context;
@@ -35,6 +36,8 @@ pub(super) struct Deployment<'a> {
     pub(super) api_id: &'a str,
     pub(super) stage: &'a str,
     pub(super) config: &'a str,
+    /// The stage as its look found it, for the stage's own resource; emptied when a deployment is made.
+    pub(super) seen: &'a Prefetched<LiveStage>,
 }
 
 impl Deployment<'_> {
@@ -65,9 +68,8 @@ impl Resource for Deployment<'_> {
     /// The stage's deployment counts only if it was made from the wanted configuration.
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<String>> {
         let client = self.ctx.aws.apigateway();
-        let stage = client.get_stage().rest_api_id(self.api_id).stage_name(self.stage).send().await;
-        let stage = absent_if(stage, |e| e.is_not_found_exception())
-            .aws_context(|| format!("apigateway:GetStage {} {}", self.api_id, self.stage))?;
+        let stage = read_rest_stage(self.ctx, self.api_id, self.stage).await?;
+        self.seen.set(stage.clone());
         let Some(id) = stage.and_then(|s| s.deployment_id) else {
             return Ok(None);
         };
@@ -78,6 +80,7 @@ impl Resource for Deployment<'_> {
     }
 
     async fn create(&self) -> Result<String> {
+        self.seen.take();
         let created = self
             .ctx
             .aws

@@ -45,8 +45,11 @@ use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use std::collections::BTreeSet;
 
-use crate::apigw::{ensure_invoke_permissions, execute_api_host, StageThrottling};
-use crate::ensure::{all, ensure, record_if_changed, remove, Recorder};
+use crate::apigw::access_logs::{self, ensure_logging_role, AccessLog};
+use crate::apigw::{
+    ensure_invoke_permissions, execute_api_host, read_rest_stage, rest_access_log_differs, StageThrottling,
+};
+use crate::ensure::{all, ensure, is_planned, record_if_changed, remove, Prefetched, Recorder};
 use crate::manual::{ids, Route};
 use crate::outputs;
 use crate::step::{Context, Step, Teardown};
@@ -78,6 +81,9 @@ impl Step for ApiGateway {
 
     /// The API with everything in it (resources, routes, integrations, stages, deployments).
     async fn destroy(&self, ctx: &Context<'_>, _teardown: &Teardown, recorder: &dyn Recorder) -> Result<()> {
+        if let Some(api_id) = ctx.get_optional(&outputs::REST_API_ID) {
+            access_logs::delete_log_groups(ctx, recorder, api_id).await?;
+        }
         remove(&RestApi { ctx, name: ctx.name("rest-api") }, recorder).await
     }
 
@@ -109,8 +115,24 @@ impl Step for ApiGateway {
 
         let stage = &ctx.settings.stage;
         let config = configuration_digest(&methods, &gateway_responses::described());
-        let deployment_id = ensure(&Deployment { ctx, api_id: &api.id, stage, config: &config }, recorder).await?;
-        ensure(&StageThrottling { ctx, api_id: &api.id, stage, deployment_id: &deployment_id }, recorder).await?;
+        let seen = Prefetched::none();
+        let deployment = Deployment { ctx, api_id: &api.id, stage, config: &config, seen: &seen };
+        let deployment_id = ensure(&deployment, recorder).await?;
+
+        // Access logs: the groups first (API Gateway writes only to one that exists), and the account's
+        // role when the stage is about to get them; the stage read by the deployment's look serves both.
+        ensure(&access_logs::log_groups(ctx, &api.id, "REST"), recorder).await?;
+        let access_log = AccessLog::of(ctx, &api.id, stage, access_logs::REST_FORMAT).await?;
+        let live = match seen.take() {
+            Some(live) => live,
+            None if is_planned(&api.id) => None,
+            None => read_rest_stage(ctx, &api.id, stage).await?,
+        };
+        ensure_logging_role(ctx, recorder, rest_access_log_differs(live.as_ref(), &access_log)).await?;
+        let prefetched = Prefetched::of(live);
+        let deployment_id = &deployment_id;
+        ensure(&StageThrottling { ctx, api_id: &api.id, stage, deployment_id, access_log, prefetched }, recorder)
+            .await?;
 
         record_if_changed(recorder, outputs::STAGE_KEY, stage)?;
         record_if_changed(

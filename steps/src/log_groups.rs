@@ -1,6 +1,8 @@
-//! The functions' log groups, `/aws/lambda/NAME`, made ahead of Lambda (which makes them on the first
-//! invocation, keeping events forever) with the `log_retention_days` setting. One DescribeLogGroups lists
-//! the six, so a run that changes nothing costs one request.
+//! Log groups deployer makes ahead of the services that write them, with the `log_retention_days` setting:
+//! the functions' `/aws/lambda/NAME` (Lambda would make them on the first invocation, keeping events
+//! forever) and the API stages' access logs `/aws/api-gateway/API_ID/STAGE` (API Gateway needs them to
+//! exist). One DescribeLogGroups by their common prefix lists them, so a run that changes nothing costs
+//! one request.
 
 use anyhow::Result;
 use std::collections::BTreeMap;
@@ -9,21 +11,24 @@ use crate::aws::{absent_if, AwsContext};
 use crate::ensure::Resource;
 use crate::step::Context;
 
-pub(super) struct FunctionLogGroups<'a> {
+pub struct LogGroups<'a> {
     pub ctx: &'a Context<'a>,
-    /// `/aws/lambda/NAME` of each function.
+    /// What writes them, for people: "the 6 functions".
+    pub whose: String,
+    /// A prefix every one of them starts with, that few other groups share.
+    pub prefix: String,
     pub names: Vec<String>,
     pub retention_days: i32,
 }
 
-impl FunctionLogGroups<'_> {
+impl LogGroups<'_> {
     fn prefix(&self) -> String {
-        format!("/aws/lambda/{}-", self.ctx.settings.service)
+        self.prefix.clone()
     }
 }
 
-impl Resource for FunctionLogGroups<'_> {
-    /// Log group → its retention (`None`: kept forever), for the groups of this service's functions.
+impl Resource for LogGroups<'_> {
+    /// Log group → its retention (`None`: kept forever), for the groups named.
     type Live = BTreeMap<String, Option<i32>>;
 
     fn planned(&self) -> Option<Self::Live> {
@@ -31,7 +36,11 @@ impl Resource for FunctionLogGroups<'_> {
     }
 
     fn label(&self) -> String {
-        format!("log groups of the {} functions ({} days)", self.names.len(), self.retention_days)
+        format!("log groups of {} ({} days)", self.whose, self.retention_days)
+    }
+
+    fn under_planned(&self) -> bool {
+        crate::ensure::is_planned(&self.prefix)
     }
 
     /// `None` when none of them exists yet (a first deploy, or a plan of one).
