@@ -3,7 +3,8 @@
 //! rest. An unknown key is an error that names it and its line.
 
 use deployer_steps::settings::{
-    FunctionSettings, RouteSettings, TableSettings, VpcSettings, ARCHITECTURES, LOG_RETENTION_DAYS, PRICE_CLASSES,
+    AuthSettings, FunctionSettings, RouteSettings, TableSettings, VpcSettings, ARCHITECTURES, LOG_RETENTION_DAYS,
+    PRICE_CLASSES,
 };
 use deployer_steps::InputError;
 use schemars::JsonSchema;
@@ -79,6 +80,8 @@ pub struct ConfigFile {
     tables: BTreeMap<String, TableSettings>,
     /// The VPC every function runs in; none by default.
     vpc: Option<VpcSettings>,
+    /// Who may call the REST API: `kind = "none"` (default), `"api_key"` or `"cognito"`.
+    auth: Option<AuthSettings>,
 }
 
 impl ConfigFile {
@@ -88,6 +91,7 @@ impl ConfigFile {
             routes: self.routes.clone(),
             tables: self.tables.clone(),
             vpc: self.vpc.clone(),
+            auth: self.auth.clone(),
         }
     }
 }
@@ -99,6 +103,7 @@ pub struct Structure {
     pub routes: Vec<RouteSettings>,
     pub tables: BTreeMap<String, TableSettings>,
     pub vpc: Option<VpcSettings>,
+    pub auth: Option<AuthSettings>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -258,6 +263,15 @@ burst = 200
 # [vpc]
 # subnet_ids = ["subnet-0abc12345def67890", "subnet-0def67890abc12345"]
 # security_group_ids = ["sg-0abc12345def67890"]
+
+# Who may call the REST API (CORS preflights stay open). Default: anyone, as in the manual.
+# [auth]
+# kind = "api_key"           # callers send x-api-key; `deployer outputs` shows the key
+# rate_limit = 50            # the key's usage plan: requests/s (default: the stage's), burst, quota
+# burst_limit = 100
+# quota_limit = 100000
+# quota_period = "MONTH"     # DAY, WEEK or MONTH
+# (or kind = "cognito" with user_pool_arn = "arn:aws:cognito-idp:REGION:ACCOUNT:userpool/ID")
 "#
     )
 }

@@ -92,6 +92,10 @@ async fn resolve_settings(
             .as_ref()
             .map_or_else(|| recorded.map(|r| r.routes.clone()).unwrap_or_default(), |s| s.routes.clone()),
         vpc: structure.as_ref().map_or_else(|| recorded.and_then(|r| r.vpc.clone()), |s| s.vpc.clone()),
+        auth: structure.as_ref().map_or_else(
+            || recorded.map(|r| r.auth.clone()).unwrap_or_default(),
+            |s| s.auth.clone().unwrap_or_default(),
+        ),
         tables: structure.map_or_else(|| recorded.map(|r| r.tables.clone()).unwrap_or_default(), |s| s.tables),
         verify_http_url: args.verify_http_url.clone(),
         verify_ws_url: args.verify_ws_url.clone(),

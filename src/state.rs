@@ -232,6 +232,7 @@ mod tests {
             routes: Default::default(),
             tables: Default::default(),
             vpc: None,
+            auth: Default::default(),
             verify_http_url: None,
             verify_ws_url: None,
         }

@@ -91,7 +91,7 @@ async fn command(cli: &Cli, remote: Option<&remote::Remote>) -> Result<()> {
             status::list_steps(cli.output);
             Ok(())
         }
-        Command::Outputs { format } => outputs::show(&cli.state, cli.output, *format),
+        Command::Outputs { format } => outputs::show(cli, *format).await,
         Command::Init { service, domain } => init::init(cli, service, domain.as_deref()),
         Command::Unlock { .. } => Err(unlock::not_remote().into()),
         Command::Schema => {

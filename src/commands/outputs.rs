@@ -1,12 +1,15 @@
-//! `deployer outputs`: what a deployment gives its users, read from the state file.
+//! `deployer outputs`: what a deployment gives its users, read from the state file (and the API key's
+//! value, which is never in it, from API Gateway).
 
 use anyhow::Result;
+use deployer_steps::aws::AwsContext;
 use deployer_steps::manual::{ids, TABLE_VARIABLES};
 use deployer_steps::outputs::{self as keys, Output as Key, SITE_URL_KEY};
+use deployer_steps::settings::AuthKind;
 use deployer_steps::InputError;
-use std::path::Path;
 
-use crate::cli::{Output, OutputsFormat};
+use super::common::connect;
+use crate::cli::{Cli, Output, OutputsFormat};
 use crate::state::{self, State};
 
 /// (name, value) pairs, in the order people read them; only those recorded so far.
@@ -45,7 +48,21 @@ pub fn collect(state: &State) -> Vec<(&'static str, String)> {
     candidates.into_iter().filter_map(|(name, value)| value.map(|v| (name, v))).collect()
 }
 
-pub fn show(state_path: &Path, output: Output, format: OutputsFormat) -> Result<()> {
+/// The API key's value, asked of API Gateway when `[auth] kind = "api_key"` made one: it is never in the
+/// state file.
+async fn api_key(cli: &Cli, state: &State) -> Result<Option<(&'static str, String)>> {
+    let recorded = state.steps.get(ids::STAGES).and_then(|s| s.outputs.get("api_key_id"));
+    let Some(id) = recorded.filter(|id| !id.is_empty() && state.settings.auth.kind == AuthKind::ApiKey) else {
+        return Ok(None);
+    };
+    let clients = connect(cli, &state.settings).await?;
+    let got = clients.apigateway().get_api_key().api_key(id).include_value(true).send().await;
+    let got = got.aws_context(|| format!("apigateway:GetApiKey {id} (its value, for API_KEY)"))?;
+    Ok(got.value().map(|v| ("API_KEY", v.to_string())))
+}
+
+pub async fn show(cli: &Cli, format: OutputsFormat) -> Result<()> {
+    let (state_path, output) = (cli.state.as_path(), cli.output);
     let Some(state) = state::load(state_path)? else {
         return Err(InputError(format!(
             "there is no state file at {}: deploy first with `deployer run --service NAME --domain DOMAIN`",
@@ -53,7 +70,8 @@ pub fn show(state_path: &Path, output: Output, format: OutputsFormat) -> Result<
         ))
         .into());
     };
-    let values = collect(&state);
+    let mut values = collect(&state);
+    values.extend(api_key(cli, &state).await?);
     match (output, format) {
         (Output::Json, _) => {
             let map: serde_json::Map<String, serde_json::Value> =

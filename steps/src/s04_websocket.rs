@@ -54,7 +54,7 @@ impl Step for WebSocket {
         "2.4 WebSocket API (API Gateway v2)"
     }
     fn settings_used(&self) -> Option<&'static [&'static str]> {
-        Some(&["stage", "throttle_rate", "throttle_burst"])
+        Some(&["stage", "throttle_rate", "throttle_burst", "log_retention_days"])
     }
     fn requires(&self) -> &'static [&'static str] {
         &[ids::LAMBDA]

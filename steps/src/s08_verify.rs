@@ -10,7 +10,9 @@
 //!   invoke URL (and on `https://api.DOMAIN` once that name resolves), sent from the stage's first allowed
 //!   origin, must answer below 500 allowing that origin; so must an `OPTIONS` preflight, while one from an
 //!   origin not listed must not be allowed; and a path no route has, which API Gateway answers itself
-//!   with a 4XX, must carry `Access-Control-Allow-Origin` (its gateway responses).
+//!   with a 4XX, must carry `Access-Control-Allow-Origin` (its gateway responses). With `[auth]`, the
+//!   requests carry the API key (asked of API Gateway), and one without credentials must be refused:
+//!   403 without the key, 401 without a Cognito token.
 //! - WebSocket smoke test: connect to the stage's URL, send `{"action":"ping"}`, close cleanly.
 //! - `--verify-http-url` / `--verify-ws-url` point the smoke tests at other servers. Against a custom endpoint
 //!   (`--endpoint-url`, e.g. moto), which serves no API data plane, they are reported as skipped, never passed.
@@ -45,6 +47,7 @@ use crate::ensure::{Change, NotYetCreated, Recorder};
 use crate::logs::last_log_event;
 use crate::manual::{ids, FUNCTIONS};
 use crate::outputs;
+use crate::settings::AuthKind;
 use crate::step::{Context, Step};
 
 pub const ID: &str = ids::VERIFY;
@@ -236,6 +239,7 @@ async fn smoke_http(ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
     let origins = ctx.get_optional(&outputs::CORS_ORIGINS).unwrap_or("*");
     let allowed = origins.split(',').next().unwrap_or("*");
     let client = http_client()?;
+    let key = api_key(ctx).await?;
     let mut bases = vec![base];
     if let Some(domain) = &ctx.settings.domain {
         let custom = format!("api.{domain}");
@@ -248,11 +252,12 @@ async fn smoke_http(ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
     }
     for base in bases {
         let url = format!("{base}{path}");
-        let probe = CorsProbe { client: &client, url: &url };
-        let (status, headers) = request(&client, Method::GET, &url, allowed).await?;
+        let probe = CorsProbe { client: &client, url: &url, key: key.as_deref() };
+        let (status, headers) = request(&client, Method::GET, &url, allowed, key.as_deref()).await?;
         if status >= 500 {
             bail!("GET {url} answered HTTP {status}: see `deployer logs conversation-api`");
         }
+        probe.refuses_strangers(ctx.settings.auth.kind).await?;
         allows(&headers, allowed, "GET", &url)?;
         probe.preflight_allows(allowed).await?;
         if allowed != "*" {
@@ -275,11 +280,40 @@ const UNKNOWN_PATH: &str = "/deployer-smoke-test-no-such-route";
 struct CorsProbe<'a> {
     client: &'a HttpClient<Https, Empty<Bytes>>,
     url: &'a str,
+    /// The API key, with `[auth] kind = "api_key"`.
+    key: Option<&'a str>,
+}
+
+/// The API key's value, asked of API Gateway (it is never recorded), with `[auth] kind = "api_key"`.
+async fn api_key(ctx: &Context<'_>) -> Result<Option<String>> {
+    let recorded = ctx.outputs.get(ids::STAGES).and_then(|o| o.get("api_key_id")).filter(|id| !id.is_empty());
+    let Some(id) = recorded.filter(|_| ctx.settings.auth.kind == AuthKind::ApiKey) else { return Ok(None) };
+    let got = ctx.aws.apigateway().get_api_key().api_key(id).include_value(true).send().await;
+    Ok(got.aws_context(|| format!("apigateway:GetApiKey {id}"))?.value().map(str::to_string))
 }
 
 impl CorsProbe<'_> {
+    /// With `[auth]`, a request without credentials is refused: 403 without the API key, 401 without a
+    /// Cognito token.
+    async fn refuses_strangers(&self, kind: AuthKind) -> Result<()> {
+        let (wanted, missing) = match kind {
+            AuthKind::None => return Ok(()),
+            AuthKind::ApiKey => (403, "x-api-key"),
+            AuthKind::Cognito => (401, "an Authorization token"),
+        };
+        let (status, _) = request(self.client, Method::GET, self.url, REFUSED_ORIGIN, None).await?;
+        if status != wanted {
+            bail!(
+                "GET {} without {missing} answered HTTP {status}, not {wanted}: the methods are not protected; run \
+                 `deployer step 03-api-gateway` (and 07-stages for the API key's usage plan)",
+                self.url
+            );
+        }
+        Ok(())
+    }
+
     async fn preflight_allows(&self, origin: &str) -> Result<()> {
-        let (status, headers) = request(self.client, Method::OPTIONS, self.url, origin).await?;
+        let (status, headers) = request(self.client, Method::OPTIONS, self.url, origin, None).await?;
         if status >= 400 {
             bail!(
                 "the CORS preflight OPTIONS {} answered HTTP {status}: check the OPTIONS methods of 03-api-gateway",
@@ -297,7 +331,7 @@ impl CorsProbe<'_> {
     }
 
     async fn preflight_refuses(&self, origin: &str) -> Result<()> {
-        let (_, headers) = request(self.client, Method::OPTIONS, self.url, origin).await?;
+        let (_, headers) = request(self.client, Method::OPTIONS, self.url, origin, None).await?;
         let answered = headers.get("access-control-allow-origin").and_then(|v| v.to_str().ok());
         if matches!(answered, Some(o) if o == origin || o == "*") {
             bail!(
@@ -310,7 +344,7 @@ impl CorsProbe<'_> {
     }
 
     async fn error_answer_carries_cors(&self, url: &str) -> Result<()> {
-        let (status, headers) = request(self.client, Method::GET, url, REFUSED_ORIGIN).await?;
+        let (status, headers) = request(self.client, Method::GET, url, REFUSED_ORIGIN, self.key).await?;
         if (400..500).contains(&status) && !headers.contains_key("access-control-allow-origin") {
             bail!(
                 "GET {url} answered HTTP {status} without access-control-allow-origin, so browsers report API \
@@ -364,8 +398,12 @@ async fn request(
     method: Method,
     url: &str,
     origin: &str,
+    api_key: Option<&str>,
 ) -> Result<(u16, HeaderMap)> {
     let mut builder = Request::builder().method(method.clone()).uri(url).header("origin", origin);
+    if let Some(key) = api_key {
+        builder = builder.header("x-api-key", key);
+    }
     if method == Method::OPTIONS {
         builder = builder.header("access-control-request-method", "GET");
     }

@@ -4,6 +4,7 @@ mod support;
 
 mod access_logs;
 mod apis;
+mod auth;
 mod bad_input;
 mod checkpoints;
 mod config;

@@ -24,6 +24,8 @@ pub enum Backend {
     AllowsEveryOrigin,
     /// API Gateway's own 403 without CORS headers (no gateway responses).
     NoCorsOnErrors,
+    /// As `Healthy`, with `[auth] kind = "api_key"`: API Gateway's 403 (with CORS) without `x-api-key`.
+    KeyRequired,
 }
 
 /// The origin 08-verify's preflight probe sends, which no deployment lists.
@@ -69,6 +71,11 @@ fn answer(behaviour: Backend, request: Request<Incoming>) -> Result<Response<Ful
         };
         return forbidden.body(Full::new(Bytes::from_static(br#"{"message":"Missing Authentication Token"}"#)));
     }
+    let keyless = request.headers().get("x-api-key").is_none_or(|k| k.is_empty());
+    if matches!(behaviour, Backend::KeyRequired) && keyless && request.method() != Method::OPTIONS {
+        let forbidden = Response::builder().status(StatusCode::FORBIDDEN).header("access-control-allow-origin", "*");
+        return forbidden.body(Full::new(Bytes::from_static(br#"{"message":"Forbidden"}"#)));
+    }
     if request.method() == Method::OPTIONS {
         return cors(Response::builder())
             .header("access-control-allow-methods", "GET,POST,OPTIONS")
@@ -76,7 +83,7 @@ fn answer(behaviour: Backend, request: Request<Incoming>) -> Result<Response<Ful
             .body(Full::new(Bytes::new()));
     }
     match behaviour {
-        Backend::Healthy | Backend::AllowsEveryOrigin | Backend::NoCorsOnErrors => {
+        Backend::Healthy | Backend::AllowsEveryOrigin | Backend::NoCorsOnErrors | Backend::KeyRequired => {
             cors(Response::builder()).body(Full::new(Bytes::from_static(b"[]")))
         }
         Backend::BadGateway => cors(Response::builder().status(StatusCode::BAD_GATEWAY))

@@ -18,8 +18,9 @@ pub(super) fn configuration_digest(methods: &[Method<'_>], gateway_responses: &[
     let described: Vec<_> = methods
         .iter()
         .map(|m| match &m.kind {
-            MethodKind::Proxy { uri } => {
-                json!([m.path, m.verb, "AWS_PROXY", uri, INTEGRATION_TIMEOUT_MS])
+            MethodKind::Proxy { uri, auth } => {
+                let auth = json!([auth.authorization_type, auth.authorizer_id, auth.api_key_required]);
+                json!([m.path, m.verb, "AWS_PROXY", uri, INTEGRATION_TIMEOUT_MS, auth])
             }
             MethodKind::Cors { any_origin, allow_methods } => {
                 json!([m.path, m.verb, "MOCK", any_origin, allow_methods, CORS_ALLOW_HEADERS, ECHO_ORIGIN_TEMPLATE])

@@ -1,7 +1,7 @@
 //! Methods: `AWS_PROXY` integrations to the functions, and the CORS preflight (MOCK) on every path.
 
 use anyhow::{Context as _, Result};
-use aws_sdk_apigateway::types::{Integration, IntegrationType, MethodResponse, Op, PatchOperation};
+use aws_sdk_apigateway::types::{Integration, IntegrationType, MethodResponse};
 use std::collections::HashMap;
 
 use crate::apigw::lambda_integration_uri;
@@ -18,16 +18,12 @@ pub(super) fn wanted_methods<'a>(
     routes: &'a [Route<'a>],
     resource_ids: &'a HashMap<String, String>,
     listed: &HashMap<(String, String), aws_sdk_apigateway::types::Method>,
-    any_origin: bool,
+    access: &Access,
     partition: &str,
 ) -> Result<Vec<Method<'a>>> {
-    let existing = |path: &str, verb: &str| {
-        listed.get(&(path.to_string(), verb.to_string())).map(|m| LiveMethod {
-            authorization: m.authorization_type().map(str::to_string),
-            integration: m.method_integration().cloned(),
-            responses: m.method_responses().cloned().unwrap_or_default(),
-        })
-    };
+    let Access { any_origin, auth } = access;
+    let any_origin = *any_origin;
+    let existing = |path: &str, verb: &str| listed.get(&(path.to_string(), verb.to_string())).map(LiveMethod::of);
     let region = &ctx.settings.region;
     let mut methods = Vec::new();
     for route in routes {
@@ -45,7 +41,7 @@ pub(super) fn wanted_methods<'a>(
             listed: Default::default(),
         };
         for verb in &route.methods {
-            methods.push(method(verb, MethodKind::Proxy { uri: uri.clone() }));
+            methods.push(method(verb, MethodKind::Proxy { uri: uri.clone(), auth: auth.clone() }));
         }
         let allow_methods = route.methods.iter().copied().chain(["OPTIONS"]).collect::<Vec<_>>().join(",");
         methods.push(method("OPTIONS", MethodKind::Cors { any_origin, allow_methods }));
@@ -53,9 +49,30 @@ pub(super) fn wanted_methods<'a>(
     Ok(methods)
 }
 
+/// Who may call the methods, and from which origins.
+pub(super) struct Access {
+    /// `cors_origins = ["*"]`.
+    pub(super) any_origin: bool,
+    pub(super) auth: MethodAuth,
+}
+
+/// Who may call a method: `[auth]`. CORS preflights are always open (browsers send no credentials).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct MethodAuth {
+    pub(super) authorization_type: &'static str,
+    pub(super) authorizer_id: Option<String>,
+    pub(super) api_key_required: bool,
+}
+
+impl MethodAuth {
+    pub(super) fn open() -> MethodAuth {
+        MethodAuth { authorization_type: "NONE", authorizer_id: None, api_key_required: false }
+    }
+}
+
 pub(super) enum MethodKind {
     /// `AWS_PROXY` to a Lambda function.
-    Proxy { uri: String },
+    Proxy { uri: String, auth: MethodAuth },
     /// The CORS preflight: MOCK integration answering 200 with the CORS headers. Unless any origin is
     /// allowed, the request's `Origin` is echoed when it is in the stage's list.
     Cors { any_origin: bool, allow_methods: String },
@@ -77,8 +94,22 @@ pub(super) struct Method<'a> {
 #[derive(Clone)]
 pub(super) struct LiveMethod {
     pub(super) authorization: Option<String>,
+    pub(super) authorizer_id: Option<String>,
+    pub(super) api_key_required: bool,
     pub(super) integration: Option<Integration>,
     pub(super) responses: HashMap<String, MethodResponse>,
+}
+
+impl LiveMethod {
+    fn of(m: &aws_sdk_apigateway::types::Method) -> LiveMethod {
+        LiveMethod {
+            authorization: m.authorization_type().map(str::to_string),
+            authorizer_id: m.authorizer_id().map(str::to_string),
+            api_key_required: m.api_key_required().unwrap_or(false),
+            integration: m.method_integration().cloned(),
+            responses: m.method_responses().cloned().unwrap_or_default(),
+        }
+    }
 }
 
 pub(super) const ORIGIN_HEADER: &str = "method.response.header.Access-Control-Allow-Origin";
@@ -132,13 +163,47 @@ impl Method<'_> {
     fn integration_matches(&self, integration: Option<&Integration>) -> bool {
         let Some(i) = integration else { return false };
         match &self.kind {
-            MethodKind::Proxy { uri } => {
+            MethodKind::Proxy { uri, .. } => {
                 i.r#type() == Some(&IntegrationType::AwsProxy)
                     && i.http_method() == Some("POST")
                     && i.uri() == Some(uri.as_str())
                     && i.timeout_in_millis() == INTEGRATION_TIMEOUT_MS
             }
             MethodKind::Cors { .. } => i.r#type() == Some(&IntegrationType::Mock),
+        }
+    }
+
+    /// The method put again whole, with its new authorization: DeleteMethod, PutMethod, its integration
+    /// and responses. UpdateMethod would patch it in place, but the emulator the tests run on has none; the
+    /// stage serves its last deployment meanwhile, so callers see the change only with the next one. A
+    /// kill in between leaves the method missing, which the next run puts back.
+    async fn put_again(&self) -> Result<LiveMethod> {
+        let deleted = self
+            .ctx
+            .aws
+            .apigateway()
+            .delete_method()
+            .rest_api_id(self.api_id)
+            .resource_id(self.resource_id)
+            .http_method(self.verb)
+            .send()
+            .await;
+        absent_if(deleted, |e| e.is_not_found_exception())
+            .aws_context(|| format!("apigateway:DeleteMethod {}", self.label_detail()))?;
+        self.create().await?;
+        self.put_integration().await?;
+        if let MethodKind::Cors { any_origin, allow_methods } = &self.kind {
+            self.put_method_response(false).await?;
+            self.put_integration_response(*any_origin, allow_methods).await?;
+        }
+        self.find(None).await?.context("the method vanished while it was being put again")
+    }
+
+    /// The preflight's is open whatever `[auth]` says.
+    fn auth(&self) -> MethodAuth {
+        match &self.kind {
+            MethodKind::Proxy { auth, .. } => auth.clone(),
+            MethodKind::Cors { .. } => MethodAuth::open(),
         }
     }
 
@@ -156,7 +221,7 @@ impl Method<'_> {
             .resource_id(self.resource_id)
             .http_method(self.verb);
         let request = match &self.kind {
-            MethodKind::Proxy { uri } => request
+            MethodKind::Proxy { uri, .. } => request
                 .r#type(IntegrationType::AwsProxy)
                 .integration_http_method("POST")
                 .uri(uri)
@@ -227,7 +292,13 @@ impl Resource for Method<'_> {
     }
 
     fn planned(&self) -> Option<LiveMethod> {
-        Some(LiveMethod { authorization: None, integration: None, responses: HashMap::new() })
+        Some(LiveMethod {
+            authorization: None,
+            authorizer_id: None,
+            api_key_required: false,
+            integration: None,
+            responses: HashMap::new(),
+        })
     }
 
     fn label(&self) -> String {
@@ -252,12 +323,15 @@ impl Resource for Method<'_> {
             .aws_context(|| format!("apigateway:GetMethod {}", self.label_detail()))?;
         Ok(got.map(|m| LiveMethod {
             authorization: m.authorization_type().map(str::to_string),
+            authorizer_id: m.authorizer_id().map(str::to_string),
+            api_key_required: m.api_key_required().unwrap_or(false),
             integration: m.method_integration().cloned(),
             responses: m.method_responses().cloned().unwrap_or_default(),
         }))
     }
 
     async fn create(&self) -> Result<LiveMethod> {
+        let auth = self.auth();
         let put = self
             .ctx
             .aws
@@ -266,12 +340,16 @@ impl Resource for Method<'_> {
             .rest_api_id(self.api_id)
             .resource_id(self.resource_id)
             .http_method(self.verb)
-            .authorization_type("NONE")
+            .authorization_type(auth.authorization_type)
+            .set_authorizer_id(auth.authorizer_id.clone())
+            .api_key_required(auth.api_key_required)
             .send()
             .await
             .aws_context(|| format!("apigateway:PutMethod {}", self.label_detail()))?;
         Ok(LiveMethod {
             authorization: put.authorization_type().map(str::to_string),
+            authorizer_id: put.authorizer_id().map(str::to_string),
+            api_key_required: put.api_key_required().unwrap_or(false),
             integration: None,
             responses: HashMap::new(),
         })
@@ -283,7 +361,12 @@ impl Resource for Method<'_> {
 
     fn differences(&self, live: &LiveMethod) -> Result<Vec<&'static str>> {
         let mut fields = Vec::new();
-        if live.authorization.as_deref() != Some("NONE") {
+        let auth = self.auth();
+        let authorizer_matches = auth.authorizer_id.is_none() || live.authorizer_id == auth.authorizer_id;
+        if live.authorization.as_deref() != Some(auth.authorization_type)
+            || !authorizer_matches
+            || live.api_key_required != auth.api_key_required
+        {
             fields.push("authorization");
         }
         if !self.integration_matches(live.integration.as_ref()) {
@@ -309,18 +392,7 @@ impl Resource for Method<'_> {
 
     async fn update(&self, live: LiveMethod, fields: &[&'static str]) -> Result<LiveMethod> {
         if fields.contains(&"authorization") {
-            let patch = PatchOperation::builder().op(Op::Replace).path("/authorizationType").value("NONE").build();
-            self.ctx
-                .aws
-                .apigateway()
-                .update_method()
-                .rest_api_id(self.api_id)
-                .resource_id(self.resource_id)
-                .http_method(self.verb)
-                .patch_operations(patch)
-                .send()
-                .await
-                .aws_context(|| format!("apigateway:UpdateMethod {}", self.label_detail()))?;
+            return self.put_again().await;
         }
         if fields.contains(&"integration") {
             self.put_integration().await?;

@@ -13,6 +13,11 @@
 //!   it, and otherwise the header names the stage's first origin (`corsOrigin`), which the browser refuses.
 //!   `cors_origins = ["*"]` answers `*`. The functions answer the actual requests' CORS headers themselves
 //!   (proxy integration), from the same list (`stageVariables.corsOrigins`, or `CORS_ORIGINS`).
+//! - `[auth]`: `api_key` marks every method but the preflights `apiKeyRequired` (the key and its usage
+//!   plan are `07-stages`'s, since a plan names both stages); `cognito` makes the authorizer
+//!   `SERVICE-cognito` for the user pool (token in `Authorization`) and puts it on every method but the
+//!   preflights; removing the setting opens the methods and deletes the authorizer. A method whose
+//!   authorization changes is put again (DeleteMethod, PutMethod, its integration and responses).
 //! - Gateway Responses `DEFAULT_4XX` and `DEFAULT_5XX` carry `Access-Control-Allow-Origin: *`, so that a
 //!   403, 429 or 502 of API Gateway's own reaches the page as itself, not as a CORS error.
 //! - `lambda:AddPermission` for `apigateway.amazonaws.com` once per function, statement `deployer-rest-api`,
@@ -25,7 +30,8 @@
 //!
 //! AWS calls: `apigateway:GetRestApi`, `GetRestApis`, `CreateRestApi`, `UpdateRestApi`, `GetResources`,
 //! `CreateResource`, `GetMethod`, `PutMethod`, `UpdateMethod`, `PutIntegration`, `PutMethodResponse`,
-//! `DeleteMethodResponse`, `PutIntegrationResponse`, `GetGatewayResponses`, `PutGatewayResponse`, `CreateDeployment`, `GetStage`, `GetDeployment`, `UpdateStage`;
+//! `DeleteMethod`, `DeleteMethodResponse`, `PutIntegrationResponse`, `GetAuthorizer(s)`, `CreateAuthorizer`,
+//! `UpdateAuthorizer`, `DeleteAuthorizer`, `GetGatewayResponses`, `PutGatewayResponse`, `CreateDeployment`, `GetStage`, `GetDeployment`, `UpdateStage`;
 //! `lambda:GetPolicy`, `AddPermission`, `RemovePermission`.
 //!
 //! Files: `api.rs` the API, `resources.rs` its paths, `methods.rs` methods, integrations and preflights,
@@ -33,9 +39,11 @@
 //! `07-stages`, and the invoke permission [`crate::apigw::InvokePermission`], shared with `04-websocket`.
 //!
 //! Outputs: `rest_api_id`, `root_resource_id`, `deployment_id`, `stage`,
-//! `invoke_url` (`https://ID.execute-api.REGION.amazonaws.com/STAGE`).
+//! `invoke_url` (`https://ID.execute-api.REGION.amazonaws.com/STAGE`), `authorizer_id` (with `cognito`; empty
+//! once removed).
 
 mod api;
+mod authorizer;
 mod deployment;
 mod gateway_responses;
 mod methods;
@@ -52,11 +60,13 @@ use crate::apigw::{
 use crate::ensure::{all, ensure, is_planned, record_if_changed, remove, Prefetched, Recorder};
 use crate::manual::{ids, Route};
 use crate::outputs;
+use crate::settings::AuthKind;
 use crate::step::{Context, Step, Teardown};
 use api::RestApi;
+use authorizer::CognitoAuthorizer;
 use deployment::{configuration_digest, Deployment};
 use gateway_responses::GatewayResponse;
-use methods::wanted_methods;
+use methods::{wanted_methods, Access, MethodAuth};
 use resources::{ensure_resource_tree, list_api};
 
 pub const ID: &str = ids::API_GATEWAY;
@@ -73,7 +83,7 @@ impl Step for ApiGateway {
         "2.3 REST API (API Gateway)"
     }
     fn settings_used(&self) -> Option<&'static [&'static str]> {
-        Some(&["stage", "cors_origins", "routes", "throttle_rate", "throttle_burst"])
+        Some(&["stage", "cors_origins", "routes", "throttle_rate", "throttle_burst", "auth", "log_retention_days"])
     }
     fn requires(&self) -> &'static [&'static str] {
         &[ids::LAMBDA]
@@ -99,9 +109,11 @@ impl Step for ApiGateway {
 
         let routes = ctx.settings.routes();
         let resource_ids = ensure_resource_tree(ctx, recorder, &api.id, &root, &routes, &listing.ids).await?;
-        let any_origin = ctx.settings.allows_any_origin();
-        let methods = wanted_methods(ctx, &api.id, &routes, &resource_ids, &listing.methods, any_origin, partition)?;
+        let access =
+            Access { any_origin: ctx.settings.allows_any_origin(), auth: method_auth(ctx, recorder, &api.id).await? };
+        let methods = wanted_methods(ctx, &api.id, &routes, &resource_ids, &listing.methods, &access, partition)?;
         all(methods.iter().map(|m| ensure(m, recorder))).await?;
+        remove_unused_authorizer(ctx, recorder, &api.id).await?;
         let mut listed = gateway_responses::list(ctx, &api.id).await?;
         let responses = gateway_responses::KINDS.map(|kind| GatewayResponse {
             ctx,
@@ -142,6 +154,32 @@ impl Step for ApiGateway {
         )?;
         Ok(())
     }
+}
+
+/// What `[auth]` asks of every method: nothing, an API key (the usage plan is `07-stages`'s, once both
+/// stages exist), or a Cognito token checked by the authorizer ensured here.
+async fn method_auth(ctx: &Context<'_>, recorder: &dyn Recorder, api_id: &str) -> Result<MethodAuth> {
+    let auth = &ctx.settings.auth;
+    Ok(match auth.kind {
+        AuthKind::None => MethodAuth::open(),
+        AuthKind::ApiKey => MethodAuth { api_key_required: true, ..MethodAuth::open() },
+        AuthKind::Cognito => {
+            let pool_arn = auth.user_pool_arn.as_deref();
+            let id = ensure(&CognitoAuthorizer { ctx, api_id, pool_arn }, recorder).await?.id;
+            MethodAuth { authorization_type: "COGNITO_USER_POOLS", authorizer_id: Some(id), api_key_required: false }
+        }
+    })
+}
+
+/// An authorizer deployer made, once `[auth]` no longer asks for it (the methods have stopped using it).
+async fn remove_unused_authorizer(ctx: &Context<'_>, recorder: &dyn Recorder, api_id: &str) -> Result<()> {
+    let recorded = recorder.recorded(authorizer::KEY).filter(|id| !id.is_empty());
+    if ctx.settings.auth.kind == AuthKind::Cognito || recorded.is_none() {
+        return Ok(());
+    }
+    remove(&CognitoAuthorizer { ctx, api_id, pool_arn: None }, recorder).await?;
+    // Empty: removed, so later runs look for it no more.
+    recorder.record(authorizer::KEY, "")
 }
 
 /// One statement per function behind the routes, letting this API invoke it.

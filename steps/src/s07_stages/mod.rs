@@ -9,6 +9,10 @@
 //!   (the first), which `03-api-gateway`'s preflights and the functions read: `cors_origins`, else
 //!   `https://DOMAIN`, `https://www.DOMAIN` and the CloudFront URL of `05-frontend`; the dev stage adds
 //!   `dev_cors_origins` (`http://localhost:5173`).
+//! - `[auth] kind = "api_key"`: the API key `SERVICE-api-key`, the usage plan `SERVICE-usage-plan` on both
+//!   REST stages (throttle per key: `rate_limit`/`burst_limit`, default the stage's; `quota_limit` per
+//!   `quota_period`), and the key in the plan; deleted when the kind changes. The key's value is never
+//!   recorded (`deployer outputs` asks for it).
 //! - Lambda: one function version serves both stages. The manual's 5.3 sets `STAGE=dev` on the very
 //!   functions prod uses; instead every request carries its stage (`requestContext.stage`) and its stage
 //!   variables (`stageVariables.environment`), and the functions keep the main stage's `STAGE` and the table
@@ -19,11 +23,14 @@
 //! The stage resources are [`crate::apigw::StageThrottling`] and [`crate::apigw::AutoDeployStage`], which
 //! `03-api-gateway` and `04-websocket` ensure for the main stage.
 //!
-//! AWS calls: `apigateway:GetStage`, `CreateStage`, `UpdateStage`; `apigatewayv2:GetStage`, `CreateStage`,
+//! AWS calls: `apigateway:GetStage`, `CreateStage`, `UpdateStage`, `GetApiKey(s)`, `CreateApiKey`,
+//! `DeleteApiKey`, `GetUsagePlan(s)`, `CreateUsagePlan`, `UpdateUsagePlan`, `DeleteUsagePlan`,
+//! `GetUsagePlanKey`, `CreateUsagePlanKey`; `apigatewayv2:GetStage`, `CreateStage`,
 //! `UpdateStage`.
 //!
 //! Outputs: `stages` (comma-separated), `STAGE_invoke_url` and `STAGE_websocket_url` for each stage,
-//! `cors_origins` (the main stage's, comma-separated).
+//! `cors_origins` (the main stage's, comma-separated), `api_key_id` and `usage_plan_id` (with `api_key`;
+//! empty once removed).
 
 use anyhow::Result;
 use async_trait::async_trait;
@@ -35,7 +42,11 @@ use crate::apigw::{
     ensure_websocket_stage, execute_api_host, read_rest_stage, rest_access_log_differs, LiveStage, StageThrottling,
 };
 use crate::aws::AwsContext;
-use crate::ensure::{ensure, is_planned, record_if_changed, Prefetched, Recorder, Resource};
+use crate::ensure::{ensure, is_planned, record_if_changed, remove, Prefetched, Recorder, Resource};
+use crate::settings::AuthKind;
+use usage_plan::{ApiKey, PlanKey, UsagePlan};
+
+mod usage_plan;
 use crate::manual::{ids, stage_variables, DEV_STAGE as DEV};
 use crate::outputs;
 use crate::step::{Context, Step};
@@ -53,7 +64,7 @@ impl Step for Stages {
         "5 Stages (dev/prod)"
     }
     fn settings_used(&self) -> Option<&'static [&'static str]> {
-        Some(&["stage", "domain", "cors_origins", "dev_cors_origins", "throttle_rate", "throttle_burst"])
+        Some(&["stage", "domain", "cors_origins", "dev_cors_origins", "throttle_rate", "throttle_burst", "auth"])
     }
     fn requires(&self) -> &'static [&'static str] {
         &[ids::API_GATEWAY, ids::WEBSOCKET]
@@ -114,8 +125,28 @@ impl Step for Stages {
             )?;
         }
         record_if_changed(recorder, "stages", &stages.join(","))?;
-        Ok(())
+        api_key_access(ctx, recorder, rest_api_id, &stages).await
     }
+}
+
+/// `[auth] kind = "api_key"`: the key, a usage plan on every stage, and the key in the plan; what deployer
+/// made is removed when the kind changes (its recorded ID emptied, so later runs look no more).
+async fn api_key_access(ctx: &Context<'_>, recorder: &dyn Recorder, api_id: &str, stages: &[&str]) -> Result<()> {
+    if ctx.settings.auth.kind == AuthKind::ApiKey {
+        let key_id = ensure(&ApiKey { ctx }, recorder).await?;
+        let plan = ensure(&UsagePlan { ctx, api_id, stages: stages.to_vec() }, recorder).await?;
+        return ensure(&PlanKey { ctx, plan_id: &plan.id, key_id: &key_id }, recorder).await;
+    }
+    let made = |key: &str| recorder.recorded(key).is_some_and(|id| !id.is_empty());
+    if made(usage_plan::PLAN_ID) {
+        remove(&UsagePlan { ctx, api_id, stages: Vec::new() }, recorder).await?;
+        recorder.record(usage_plan::PLAN_ID, "")?;
+    }
+    if made(usage_plan::KEY_ID) {
+        remove(&ApiKey { ctx }, recorder).await?;
+        recorder.record(usage_plan::KEY_ID, "")?;
+    }
+    Ok(())
 }
 
 /// The stage variables that carry the stage's CORS origins to the preflight (`03-api-gateway`) and the

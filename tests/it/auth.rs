@@ -1,0 +1,123 @@
+//! `[auth]`: an API key with its usage plan, or a Cognito authorizer, on every method but the preflights;
+//! and back to open.
+
+use crate::servers::{http_backend, Backend};
+use crate::support::{sdk_config, Deployment};
+
+fn write_config(d: &Deployment, auth: &str) {
+    let file = format!("service = \"{}\"\nbackend = \"backend\"\nfrontend = \"frontend\"\n\n{auth}\n", d.service);
+    std::fs::write(d.path("deployer.toml"), file).unwrap();
+}
+
+fn output(d: &Deployment, step: &str, key: &str) -> String {
+    d.state()["steps"][step]["outputs"][key].as_str().unwrap_or_default().to_string()
+}
+
+/// (authorization type, authorizer ID, API key required) of `VERB /conversations`.
+async fn method_auth(d: &Deployment, verb: &str) -> (String, Option<String>, bool) {
+    let client = aws_sdk_apigateway::Client::new(&sdk_config().await);
+    let api_id = output(d, "03-api-gateway", "rest_api_id");
+    let resources = client.get_resources().rest_api_id(&api_id).limit(500).send().await.unwrap();
+    let id = resources.items().iter().find(|r| r.path() == Some("/conversations")).unwrap().id().unwrap().to_string();
+    let method = client.get_method().rest_api_id(&api_id).resource_id(id).http_method(verb).send().await.unwrap();
+    (
+        method.authorization_type().unwrap_or_default().to_string(),
+        method.authorizer_id().map(str::to_string),
+        method.api_key_required().unwrap_or(false),
+    )
+}
+
+#[tokio::test]
+async fn an_api_key_guards_every_method_within_its_usage_plan_its_value_shown_never_recorded_then_removed() {
+    let d = Deployment::new("auth-key");
+    write_config(&d, "[auth]\nkind = \"api_key\"\nquota_limit = 1000\nquota_period = \"MONTH\"");
+    d.run(&["run"]).assert_ok();
+    assert_eq!(method_auth(&d, "GET").await, ("NONE".into(), None, true));
+    assert_eq!(method_auth(&d, "OPTIONS").await, ("NONE".into(), None, false), "preflights stay open");
+
+    let client = aws_sdk_apigateway::Client::new(&sdk_config().await);
+    let key_id = output(&d, "07-stages", "api_key_id");
+    let value =
+        client.get_api_key().api_key(&key_id).include_value(true).send().await.unwrap().value().unwrap().to_string();
+    let plan = client.get_usage_plan().usage_plan_id(output(&d, "07-stages", "usage_plan_id")).send().await.unwrap();
+    let mut stages: Vec<String> = plan.api_stages().iter().map(|s| s.stage().unwrap().to_string()).collect();
+    stages.sort();
+    assert_eq!(stages, ["dev", "prod"]);
+    let throttle = plan.throttle().unwrap();
+    assert_eq!((throttle.rate_limit(), throttle.burst_limit()), (100.0, 200), "the stage's, by default");
+    let quota = plan.quota().unwrap();
+    assert_eq!((quota.limit(), quota.period().unwrap().as_str()), (1000, "MONTH"));
+    let keys = client.get_usage_plan_keys().usage_plan_id(plan.id().unwrap()).send().await.unwrap();
+    assert_eq!(keys.items().iter().filter_map(|k| k.id()).collect::<Vec<_>>(), [key_id.as_str()]);
+
+    let state = std::fs::read_to_string(d.state_path()).unwrap();
+    assert!(!state.contains(&value), "the key's value is not in the state file");
+    let shown = d.run(&["outputs"]);
+    shown.assert_ok();
+    let outputs: serde_json::Value = serde_json::from_str(shown.stdout.trim()).unwrap();
+    assert_eq!(outputs["API_KEY"], value.as_str(), "`deployer outputs` asks API Gateway for it");
+    assert_eq!(d.run(&["run"]).changed(), 0, "a second run changes nothing");
+
+    // 08-verify sends the key, and checks that a request without it is refused.
+    let guarded = http_backend(Backend::KeyRequired);
+    d.run(&["step", "08-verify", "--verify-http-url", &guarded]).assert_ok();
+    let open = http_backend(Backend::Healthy);
+    let failed = d.run(&["step", "08-verify", "--verify-http-url", &open]);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(failed.stderr.contains("without x-api-key answered HTTP 200, not 403"), "{}", failed.stderr);
+
+    write_config(&d, "");
+    d.run(&["run"]).assert_ok();
+    assert_eq!(method_auth(&d, "GET").await, ("NONE".into(), None, false));
+    assert!(client.get_api_key().api_key(&key_id).send().await.is_err(), "the key is deleted");
+    assert!(client
+        .get_usage_plans()
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .iter()
+        .all(|p| p.name() != Some("auth-key-usage-plan")));
+    assert_eq!(output(&d, "07-stages", "api_key_id"), "", "recorded as removed");
+    let shown: serde_json::Value = serde_json::from_str(d.run(&["outputs"]).stdout.trim()).unwrap();
+    assert!(shown.get("API_KEY").is_none(), "{shown}");
+}
+
+#[tokio::test]
+async fn a_cognito_authorizer_guards_every_method_and_goes_with_the_setting() {
+    let d = Deployment::new("auth-pool");
+    for (bad, expected) in [
+        ("[auth]\nkind = \"cognito\"", "needs user_pool_arn"),
+        (
+            "[auth]\nkind = \"cognito\"\nuser_pool_arn = \"arn:aws:iam::123456789012:role/x\"",
+            "is not a Cognito user pool's ARN",
+        ),
+        ("[auth]\nrate_limit = 10", "use them with kind = \"api_key\""),
+        ("[auth]\nkind = \"oauth\"", "unknown variant `oauth`"),
+    ] {
+        write_config(&d, bad);
+        let refused = d.run(&["run"]);
+        assert_eq!(refused.code, 2, "{bad}: {}", refused.stderr);
+        assert!(refused.stderr.contains(expected), "{bad}: {}", refused.stderr);
+        assert!(!d.state_path().exists());
+    }
+
+    let pool = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_AbCdEf123";
+    write_config(&d, &format!("[auth]\nkind = \"cognito\"\nuser_pool_arn = \"{pool}\""));
+    d.run(&["run"]).assert_ok();
+    let authorizer_id = output(&d, "03-api-gateway", "authorizer_id");
+    let client = aws_sdk_apigateway::Client::new(&sdk_config().await);
+    let api_id = output(&d, "03-api-gateway", "rest_api_id");
+    let authorizer = client.get_authorizer().rest_api_id(&api_id).authorizer_id(&authorizer_id).send().await.unwrap();
+    assert_eq!(authorizer.provider_arns(), [pool]);
+    assert_eq!(authorizer.identity_source(), Some("method.request.header.Authorization"));
+    assert_eq!(method_auth(&d, "POST").await, ("COGNITO_USER_POOLS".into(), Some(authorizer_id.clone()), false));
+    assert_eq!(method_auth(&d, "OPTIONS").await, ("NONE".into(), None, false), "preflights stay open");
+    assert_eq!(d.run(&["run"]).changed(), 0, "a second run changes nothing");
+
+    write_config(&d, "");
+    d.run(&["run"]).assert_ok();
+    assert_eq!(method_auth(&d, "POST").await.0, "NONE");
+    assert!(client.get_authorizer().rest_api_id(&api_id).authorizer_id(&authorizer_id).send().await.is_err());
+    assert_eq!(d.run(&["run"]).changed(), 0);
+}
