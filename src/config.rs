@@ -255,6 +255,8 @@ burst = 200
 # handler = "handlers.websocket.message.handler"
 # architecture = "arm64"
 # reserved_concurrency = 10  # executions kept for it, and its ceiling (0 stops it); default: none
+# [functions.conversation-api]
+# provisioned_concurrency = 2   # instances kept warm (no cold starts, billed hourly); the APIs then call its `live` alias
 # [functions.websocket-message.secrets]   # Secrets Manager secrets it may read, by variable name:
 # OPENAI_API_KEY = "{service}/openai"     # it gets OPENAI_API_KEY_SECRET_ARN (the ARN, never the value)
 

@@ -30,12 +30,30 @@ pub const CODE_SHA256: Output = Output::of(ids::LAMBDA, "code_sha256");
 /// Outputs recorded for people (`deployer status`) or for the step itself, read by no later step: they do
 /// not count in the fingerprints of the steps after, so new code does not make 03 and 04 look again.
 pub fn read_by_no_other_step(key: &str) -> bool {
-    key == CODE_SHA256.key || key.starts_with("reserved_concurrency.")
+    key == CODE_SHA256.key || key.starts_with("reserved_concurrency.") || key.starts_with("provisioned_concurrency.")
 }
 
 /// `function_arn.SUFFIX` of `02-lambda`.
 pub fn function_arn(suffix: &str) -> Output {
     Output { step: ids::LAMBDA, key: Cow::Owned(format!("function_arn.{suffix}")) }
+}
+
+/// `invoke_arn.SUFFIX` of `02-lambda`: the `live` alias's ARN when the function has provisioned
+/// concurrency; empty once it has none again.
+pub fn invoke_arn(suffix: &str) -> Output {
+    Output { step: ids::LAMBDA, key: Cow::Owned(format!("invoke_arn.{suffix}")) }
+}
+
+/// What the APIs invoke of a function: its `live` alias when 02 made one for provisioned concurrency
+/// (with the alias as the qualifier of its permission), else the function itself.
+pub fn invoke_target<'c>(
+    ctx: &'c crate::step::Context<'_>,
+    suffix: &str,
+) -> anyhow::Result<(&'c str, Option<&'static str>)> {
+    match ctx.get_optional(&invoke_arn(suffix)).filter(|arn| !arn.is_empty()) {
+        Some(alias) => Ok((alias, Some("live"))),
+        None => Ok((ctx.get(&function_arn(suffix))?, None)),
+    }
 }
 
 pub const REST_API_ID: Output = Output::of(ids::API_GATEWAY, "rest_api_id");

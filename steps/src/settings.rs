@@ -288,6 +288,11 @@ pub struct FunctionSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub reserved_concurrency: Option<i32>,
+    /// Instances kept initialised (no cold starts; billed by the hour): the APIs then invoke the alias
+    /// `live` on a published version. None by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub provisioned_concurrency: Option<i32>,
     /// Secrets Manager secrets the function may read, by environment name: `NAME = "secret name or ARN"`
     /// gives it `NAME_SECRET_ARN`; the value is never read by deployer.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -321,6 +326,9 @@ impl Settings {
     }
     pub fn reserved_concurrency(&self, spec: &FunctionSpec) -> Option<i32> {
         self.function(spec).and_then(|f| f.reserved_concurrency)
+    }
+    pub fn provisioned_concurrency(&self, spec: &FunctionSpec) -> Option<i32> {
+        self.function(spec).and_then(|f| f.provisioned_concurrency)
     }
     pub fn timeout(&self, spec: &FunctionSpec) -> i32 {
         self.function(spec).and_then(|f| f.timeout).unwrap_or(manual::FUNCTION_TIMEOUT_SECONDS)
@@ -374,6 +382,9 @@ impl Settings {
         self.cors_origins.iter().any(|o| o == "*")
     }
 }
+
+/// The function whose environment another step completes (the WebSocket management endpoint).
+const PROVISIONED_NOT_YET: &str = "websocket-message";
 
 pub const DEFAULT_DEV_CORS_ORIGINS: &[&str] = &["http://localhost:5173"];
 
@@ -669,6 +680,26 @@ impl Settings {
                     "[functions.{name}] reserved_concurrency must be 0 or more (0 stops the function; leave it out \
                      for no reservation)"
                 )));
+            }
+            if let Some(provisioned) = function.provisioned_concurrency {
+                if provisioned < 1 {
+                    return Err(InputError(format!(
+                        "[functions.{name}] provisioned_concurrency must be 1 or more: leave it out for none"
+                    )));
+                }
+                if function.reserved_concurrency.is_some_and(|reserved| provisioned > reserved) {
+                    return Err(InputError(format!(
+                        "[functions.{name}] provisioned_concurrency {provisioned} is above its reserved_concurrency: \
+                         Lambda provisions only within the reservation; raise reserved_concurrency or lower it"
+                    )));
+                }
+                if name == PROVISIONED_NOT_YET {
+                    return Err(InputError(format!(
+                        "[functions.{name}] provisioned_concurrency is not supported for this function yet: \
+                         04-websocket completes its environment after 02-lambda publishes versions, so a version \
+                         would miss it; use reserved_concurrency"
+                    )));
+                }
             }
             if function.timeout.is_some_and(|t| !(1..=900).contains(&t)) {
                 return Err(InputError(format!("[functions.{name}] timeout must be 1 to 900 (seconds)")));

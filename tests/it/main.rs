@@ -16,6 +16,7 @@ mod faults;
 mod frontend;
 mod logs;
 mod plan;
+mod provisioned;
 mod proxy;
 mod remote;
 mod requests;

@@ -82,6 +82,8 @@ pub struct Seen {
     /// Set by [`Proxy::release`]: held requests go on, and no more are held.
     pub released: bool,
     pub answers_lost: Vec<String>,
+    /// Lambda's provisioned concurrency, which moto does not serve: answered here, function → instances.
+    pub provisioned: BTreeMap<String, i32>,
 }
 
 impl Seen {
@@ -126,6 +128,53 @@ fn operation(request: &hyper::http::request::Parts, body: &Bytes) -> (String, bo
     let shape: Vec<&str> = path.iter().enumerate().map(|(i, p)| if i == 0 { *p } else { "*" }).collect();
     let method = request.method.as_str();
     (format!("{method} /{}", shape.join("/")), matches!(method, "GET" | "HEAD"))
+}
+
+/// Lambda's provisioned concurrency API (`/2019-09-30/functions/NAME/provisioned-concurrency`), which
+/// moto has not: a PUT is READY at once, as AWS's is minutes later.
+fn provisioned_concurrency(
+    seen: &Mutex<Seen>,
+    parts: &hyper::http::request::Parts,
+    body: &Bytes,
+) -> Response<Full<Bytes>> {
+    let function = parts.uri.path().split('/').nth(3).unwrap_or_default().to_string();
+    let mut seen = seen.lock().unwrap();
+    let answer = |status: StatusCode, body: String| {
+        let mut response = Response::new(Full::new(Bytes::from(body)));
+        *response.status_mut() = status;
+        response
+    };
+    let config = |n: i32| {
+        format!(
+            r#"{{"RequestedProvisionedConcurrentExecutions":{n},"AllocatedProvisionedConcurrentExecutions":{n},"AvailableProvisionedConcurrentExecutions":{n},"Status":"READY","LastModified":"2026-11-30T00:00:00+0000"}}"#
+        )
+    };
+    match parts.method {
+        hyper::Method::PUT => {
+            let asked: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+            let n = asked["ProvisionedConcurrentExecutions"].as_i64().unwrap_or_default() as i32;
+            seen.provisioned.insert(function, n);
+            *seen.writes.entry("PutProvisionedConcurrencyConfig".into()).or_default() += 1;
+            answer(StatusCode::ACCEPTED, config(n))
+        }
+        hyper::Method::DELETE => {
+            seen.provisioned.remove(&function);
+            *seen.writes.entry("DeleteProvisionedConcurrencyConfig".into()).or_default() += 1;
+            answer(StatusCode::NO_CONTENT, String::new())
+        }
+        _ => match seen.provisioned.get(&function) {
+            Some(n) => answer(StatusCode::OK, config(*n)),
+            None => {
+                let mut response = answer(
+                    StatusCode::NOT_FOUND,
+                    r#"{"Type":"User","message":"No Provisioned Concurrency Config found for this function"}"#.into(),
+                );
+                let kind = "ProvisionedConcurrencyConfigNotFoundException".parse().expect("a valid header value");
+                response.headers_mut().insert("x-amzn-errortype", kind);
+                response
+            }
+        },
+    }
 }
 
 /// An error answer the SDK must retry: a throttling error in the JSON protocols' own words, else a
@@ -307,6 +356,9 @@ async fn handle(
     }
 
     let query = parts.uri.query().unwrap_or_default();
+    if parts.uri.path().ends_with("/provisioned-concurrency") {
+        return Ok(provisioned_concurrency(seen, &parts, &body));
+    }
     if rules.kms_bucket && service == "s3" && parts.method == hyper::Method::GET && query.contains("encryption") {
         let body = "<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>\
                     aws:kms</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>";

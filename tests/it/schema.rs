@@ -60,12 +60,14 @@ async fn the_readmes_examples_and_inits_file_with_every_setting_switched_on_fit_
     let every_setting = uncommented(&written);
     assert!(every_setting.contains("\n[[tables.usage.global_secondary_indexes]]"), "{every_setting}");
     assert_valid(&validator, "init's file with every setting on", &every_setting);
-    // The same file is one deployer itself accepts (the flag keeps the plan on this test's moto), once the
+    // The same file is one deployer itself accepts (the flag beats the file's endpoint_url), once the
     // secret it names exists.
     let secrets = aws_sdk_secretsmanager::Client::new(&crate::support::sdk_config().await);
     secrets.create_secret().name("schema-ok/openai").secret_string("x").send().await.unwrap();
     std::fs::write(d.path("deployer.toml"), &every_setting).unwrap();
-    d.run(&["plan", "--endpoint-url", &d.endpoint]).assert_ok();
+    // Through the test proxy, which answers the provisioned-concurrency API moto lacks.
+    let proxy = crate::proxy::Proxy::start(&d.endpoint, crate::proxy::Rules::default());
+    d.run(&["plan", "--endpoint-url", &proxy.url]).assert_ok();
 }
 
 #[test]

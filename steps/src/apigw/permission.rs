@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{all, ensure, Recorder, Resource};
+use crate::outputs;
 use crate::step::Context;
 
 /// One statement per function (by suffix), letting the API of `source_arn` invoke it.
@@ -17,7 +18,17 @@ pub async fn ensure_invoke_permissions<'f>(
 ) -> Result<()> {
     let permissions: Vec<InvokePermission> = functions
         .into_iter()
-        .map(|f| InvokePermission { ctx, function_name: ctx.name(f), statement_id, source_arn: source_arn.to_string() })
+        .map(|f| {
+            // The alias the API invokes, when 02 made one (provisioned concurrency), holds its own policy.
+            let qualifier = outputs::invoke_target(ctx, f).ok().and_then(|(_, qualifier)| qualifier);
+            InvokePermission {
+                ctx,
+                function_name: ctx.name(f),
+                qualifier,
+                statement_id,
+                source_arn: source_arn.to_string(),
+            }
+        })
         .collect();
     all(permissions.iter().map(|p| ensure(p, recorder))).await?;
     Ok(())
@@ -27,6 +38,8 @@ pub async fn ensure_invoke_permissions<'f>(
 pub struct InvokePermission<'a> {
     pub ctx: &'a Context<'a>,
     pub function_name: String,
+    /// The alias (`live`) it is on, when the API invokes one.
+    pub qualifier: Option<&'static str>,
     /// Stable, so a re-run finds the statement instead of adding another.
     pub statement_id: &'static str,
     pub source_arn: String,
@@ -45,6 +58,7 @@ impl InvokePermission<'_> {
             .lambda()
             .add_permission()
             .function_name(&self.function_name)
+            .set_qualifier(self.qualifier.map(str::to_string))
             .statement_id(self.statement_id)
             .action("lambda:InvokeFunction")
             .principal("apigateway.amazonaws.com")
@@ -65,15 +79,16 @@ impl Resource for InvokePermission<'_> {
     }
 
     fn label(&self) -> String {
-        format!("permission {} on {}", self.statement_id, self.function_name)
+        let on = self.qualifier.map_or(self.function_name.clone(), |q| format!("{}:{q}", self.function_name));
+        format!("permission {} on {on}", self.statement_id)
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<Value>> {
         let lambda = self.ctx.aws.lambda();
-        let policy = absent_if(lambda.get_policy().function_name(&self.function_name).send().await, |e| {
-            e.is_resource_not_found_exception()
-        })
-        .aws_context(|| format!("lambda:GetPolicy {}", self.function_name))?;
+        let got =
+            lambda.get_policy().function_name(&self.function_name).set_qualifier(self.qualifier.map(str::to_string));
+        let policy = absent_if(got.send().await, |e| e.is_resource_not_found_exception())
+            .aws_context(|| format!("lambda:GetPolicy {}", self.function_name))?;
         let Some(document) = policy.and_then(|p| p.policy) else {
             return Ok(None);
         };
@@ -107,6 +122,7 @@ impl Resource for InvokePermission<'_> {
             .lambda()
             .remove_permission()
             .function_name(&self.function_name)
+            .set_qualifier(self.qualifier.map(str::to_string))
             .statement_id(self.statement_id)
             .send()
             .await

@@ -30,12 +30,16 @@
 //! - `[functions.X] reserved_concurrency`: set, and removed when the setting goes (recorded as managed).
 //! - `[vpc] subnet_ids, security_group_ids`: every function's VPC configuration, with the ENI actions in
 //!   the role's policy (those of AWSLambdaVPCAccessExecutionRole); removing `[vpc]` takes them out.
+//! - `[functions.X] provisioned_concurrency`: the alias `live` on a version published only when the code or
+//!   configuration changed, its ARN recorded as `invoke_arn.X` for the APIs, and the instances on it;
+//!   removed (and `invoke_arn.X` emptied) when the setting goes.
 //! - `[functions.X.secrets] NAME = "secret"`: the secret's ARN (DescribeSecret, no value) as
 //!   `NAME_SECRET_ARN`, and `secretsmanager:GetSecretValue` on exactly those ARNs in the role's policy.
 //!
 //! AWS calls: `iam:GetRole`, `CreateRole`, `UpdateAssumeRolePolicy`, `GetRolePolicy`, `PutRolePolicy`,
 //! `lambda:GetFunction`, `CreateFunction`, `UpdateFunctionConfiguration`, `UpdateFunctionCode`,
-//! `GetFunctionConcurrency`, `PutFunctionConcurrency`, `DeleteFunctionConcurrency`, the
+//! `GetFunctionConcurrency`, `PutFunctionConcurrency`, `DeleteFunctionConcurrency`, `PublishVersion`,
+//! `GetAlias`, `CreateAlias`, `UpdateAlias`, `Get/Put/DeleteProvisionedConcurrencyConfig`, the
 //! `function_active_v2` and `function_updated_v2` waiters, `sts:GetCallerIdentity` (once per run);
 //! `logs:DescribeLogGroups`, `CreateLogGroup`, `PutRetentionPolicy`; `secretsmanager:DescribeSecret` (only
 //! for secrets deployer.toml names).
@@ -45,10 +49,12 @@
 //! lives in [`crate::lambda`].
 //!
 //! Outputs: `role_arn`, `function_arn.<suffix>` for each function, `code_sha256`,
-//! `reserved_concurrency.<suffix>` where deployer manages one.
+//! `reserved_concurrency.<suffix>` and `provisioned_concurrency.<suffix>` where deployer manages one,
+//! `invoke_arn.<suffix>` (the `live` alias the APIs invoke; empty once removed).
 
 mod concurrency;
 mod function;
+mod provisioned;
 mod role;
 mod secrets;
 
@@ -68,6 +74,7 @@ use crate::settings::Settings;
 use crate::step::{Context, Step, Teardown};
 use concurrency::ReservedConcurrency;
 use function::Function;
+use provisioned::{LiveAlias, ProvisionedConcurrency};
 use role::Role;
 
 pub const ID: &str = ids::LAMBDA;
@@ -86,6 +93,32 @@ fn reserved_concurrency<'a>(
         key,
         wanted,
     })
+}
+
+/// `provisioned_concurrency`: the `live` alias on a version of the function as it is now, and the
+/// instances on it; without the setting (but with it once), the instances go and the APIs invoke the
+/// function again (`invoke_arn.X` emptied). Nothing at all for a function that never had it.
+async fn provisioned_concurrency(
+    ctx: &Context<'_>,
+    recorder: &dyn Recorder,
+    spec: &FunctionSpec,
+    function: &aws_sdk_lambda::types::FunctionConfiguration,
+) -> Result<()> {
+    let invoke_key = outputs::invoke_arn(spec.suffix).key.into_owned();
+    let key = format!("provisioned_concurrency.{}", spec.suffix);
+    let wanted = ctx.settings.provisioned_concurrency(spec);
+    let function_name = ctx.name(spec.suffix);
+    if wanted.is_some() {
+        ensure(&LiveAlias { ctx, function_name: function_name.clone(), key: invoke_key.clone(), function }, recorder)
+            .await?;
+    } else if recorder.recorded(&key).is_none() {
+        return Ok(());
+    }
+    ensure(&ProvisionedConcurrency { ctx, function_name, key, wanted }, recorder).await?;
+    if wanted.is_none() && recorder.recorded(&invoke_key).is_some_and(|arn| !arn.is_empty()) {
+        recorder.record(&invoke_key, "")?;
+    }
+    Ok(())
 }
 
 /// The function a handler names: `handlers.api.prompt.handler` → `handler`.
@@ -220,7 +253,10 @@ impl Step for Lambda {
             Ok(Function { ctx, spec, name, role_arn: &role_arn, package, architecture, secrets: &secrets })
         });
         let functions: Vec<Function> = functions.collect::<Result<_>>()?;
-        all(functions.iter().map(|f| async move { ensure(f, recorder).await })).await?;
+        let live = all(functions.iter().map(|f| async move { ensure(f, recorder).await })).await?;
+        let provisioned =
+            FUNCTIONS.iter().zip(&live).map(|(spec, live)| provisioned_concurrency(ctx, recorder, spec, live));
+        all(provisioned).await?;
         all(FUNCTIONS
             .iter()
             .filter_map(|spec| reserved_concurrency(ctx, recorder, spec))

@@ -27,8 +27,8 @@ pub(super) fn wanted_methods<'a>(
     let region = &ctx.settings.region;
     let mut methods = Vec::new();
     for route in routes {
-        let function_arn = ctx.get(&outputs::function_arn(route.function))?;
-        let uri = lambda_integration_uri(region, partition, function_arn);
+        let (target, _) = outputs::invoke_target(ctx, route.function)?;
+        let uri = lambda_integration_uri(region, partition, target);
         let resource_id = &resource_ids[route.path];
         let method = |verb, kind| Method {
             ctx,
