@@ -44,18 +44,6 @@ pub fn invoke_arn(suffix: &str) -> Output {
     Output { step: ids::LAMBDA, key: Cow::Owned(format!("invoke_arn.{suffix}")) }
 }
 
-/// What the APIs invoke of a function: its `live` alias when 02 made one for provisioned concurrency
-/// (with the alias as the qualifier of its permission), else the function itself.
-pub fn invoke_target<'c>(
-    ctx: &'c crate::step::Context<'_>,
-    suffix: &str,
-) -> anyhow::Result<(&'c str, Option<&'static str>)> {
-    match ctx.get_optional(&invoke_arn(suffix)).filter(|arn| !arn.is_empty()) {
-        Some(alias) => Ok((alias, Some("live"))),
-        None => Ok((ctx.get(&function_arn(suffix))?, None)),
-    }
-}
-
 pub const REST_API_ID: Output = Output::of(ids::API_GATEWAY, "rest_api_id");
 pub const ROOT_RESOURCE_ID: Output = Output::of(ids::API_GATEWAY, "root_resource_id");
 pub const DEPLOYMENT_ID: Output = Output::of(ids::API_GATEWAY, "deployment_id");

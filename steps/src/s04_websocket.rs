@@ -108,7 +108,7 @@ async fn ensure_routes(ctx: &Context<'_>, recorder: &dyn Recorder, api_id: &str,
     let integrations = list_integrations(ctx, api_id).await?;
     let mut wanted = Vec::new();
     for (_, function) in WEBSOCKET_ROUTES {
-        let (target, _) = outputs::invoke_target(ctx, function)?;
+        let (target, _) = ctx.invoke_target(function)?;
         let uri = lambda_integration_uri(region, partition, target);
         let existing = integrations.iter().find(|i| i.integration_uri() == Some(uri.as_str())).cloned();
         wanted.push(ProxyIntegration { ctx, api_id, function, uri, existing, listed: Default::default() });

@@ -47,6 +47,15 @@ impl Context<'_> {
     pub fn get_optional(&self, output: &Output) -> Option<&str> {
         self.outputs.get(output.step).and_then(|o| o.get(output.key.as_ref())).map(String::as_str)
     }
+
+    /// What the APIs invoke of a function: its `live` alias when 02 made one for provisioned concurrency
+    /// (the alias being the qualifier of its permission), else the function itself.
+    pub fn invoke_target(&self, suffix: &str) -> Result<(&str, Option<&'static str>)> {
+        match self.get_optional(&crate::outputs::invoke_arn(suffix)).filter(|arn| !arn.is_empty()) {
+            Some(alias) => Ok((alias, Some("live"))),
+            None => self.get(&crate::outputs::function_arn(suffix)).map(|arn| (arn, None)),
+        }
+    }
 }
 
 // Steps run one after another on the runner's thread, so their futures need not be `Send`.

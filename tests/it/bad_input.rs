@@ -11,6 +11,41 @@ struct Case {
     expect: &'static str,
 }
 
+/// A deployer.toml with what only the file can say, for service `bad-config`, and what the error says.
+const CONFIG_CASES: &[(&str, &str, &str)] = &[
+    (
+        "VPC subnet not an ID",
+        "[vpc]\nsubnet_ids = [\"subnet-xyz\"]\nsecurity_group_ids = [\"sg-0abc12345def67890\"]",
+        "which is not an EC2 ID",
+    ),
+    (
+        "VPC without subnets",
+        "[vpc]\nsubnet_ids = []\nsecurity_group_ids = [\"sg-0abc12345def67890\"]",
+        "subnet_ids lists 0: give 1 to 16",
+    ),
+    (
+        "secret not a variable name",
+        "[functions.usage-handler.secrets]\napi-key = \"svc/key\"",
+        "name it as an environment variable",
+    ),
+    ("secret ID with spaces", "[functions.usage-handler.secrets]\nAPI_KEY = \"my key\"", "is neither a secret's name"),
+    ("cognito without a pool", "[auth]\nkind = \"cognito\"", "needs user_pool_arn"),
+    ("unknown auth kind", "[auth]\nkind = \"oauth\"", "unknown variant `oauth`"),
+    ("usage plan limits without api_key", "[auth]\nquota_limit = 10", "use them with kind = \"api_key\""),
+    ("quota period", "[auth]\nkind = \"api_key\"\nquota_period = \"YEAR\"", "use DAY, WEEK or MONTH"),
+    ("provisioned 0", "[functions.usage-handler]\nprovisioned_concurrency = 0", "must be 1 or more"),
+    (
+        "provisioned above reserved",
+        "[functions.usage-handler]\nprovisioned_concurrency = 3\nreserved_concurrency = 1",
+        "above its reserved_concurrency",
+    ),
+    (
+        "dev origin with a path",
+        "dev_cors_origins = [\"http://localhost:5173/app\"]",
+        "dev_cors_origins 'http://localhost:5173/app' is not an origin",
+    ),
+];
+
 enum StateFixture {
     File(&'static str),
     Json(&'static str),
@@ -178,6 +213,18 @@ const CASES: &[Case] = &[
         expect: "needs the outputs of 01-dynamodb",
     },
     Case {
+        name: "CORS origin with a path",
+        args: &["run", "--service", "bad-cors", "--cors-origin", "https://app.example.com/path"],
+        state: None,
+        expect: "cors_origins 'https://app.example.com/path' is not an origin",
+    },
+    Case {
+        name: "any origin beside others",
+        args: &["run", "--service", "bad-cors", "--cors-origin", "*", "--cors-origin", "https://app.example.com"],
+        state: None,
+        expect: "lists \"*\" with other origins",
+    },
+    Case {
         name: "unreachable endpoint",
         args: &["run", "--service", "unreachable", "--endpoint-url", "http://127.0.0.1:9", "--max-attempts", "1"],
         state: None,
@@ -218,6 +265,17 @@ async fn bad_input_exits_2_names_the_fix_and_changes_nothing() {
             ));
         }
     }
+    for (name, config, expect) in CONFIG_CASES {
+        let d = Deployment::new("bad-config");
+        let file = format!("service = \"bad-config\"\nbackend = \"backend\"\nfrontend = \"frontend\"\n{config}\n");
+        std::fs::write(d.path("deployer.toml"), file).unwrap();
+        let outcome = Outcome::from(
+            d.command(&["run", "--output", "json"]).env("AWS_ENDPOINT_URL", &proxy.url).output().unwrap(),
+        );
+        if outcome.code != 2 || !outcome.stderr.contains(expect) || d.state_path().exists() {
+            failures.push(format!("{name}: exit {}, stderr: {}", outcome.code, outcome.stderr.trim()));
+        }
+    }
     assert!(failures.is_empty(), "cases that did not fail cleanly:\n{}", failures.join("\n"));
     assert_eq!(proxy.seen(|s| s.write_count()), 0, "{:?}", proxy.seen(|s| s.writes.clone()));
     for service in [
@@ -231,6 +289,8 @@ async fn bad_input_exits_2_names_the_fix_and_changes_nothing() {
         "no-dist",
         "empty-dist",
         "no-index",
+        "bad-cors",
+        "bad-config",
     ] {
         let found = inventory(service).await;
         assert!(found.tables.is_empty() && found.site_objects.is_empty(), "{service}: nothing was created");

@@ -5,7 +5,6 @@ use serde_json::{json, Value};
 
 use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{all, ensure, Recorder, Resource};
-use crate::outputs;
 use crate::step::Context;
 
 /// One statement per function (by suffix), letting the API of `source_arn` invoke it.
@@ -20,7 +19,7 @@ pub async fn ensure_invoke_permissions<'f>(
         .into_iter()
         .map(|f| {
             // The alias the API invokes, when 02 made one (provisioned concurrency), holds its own policy.
-            let qualifier = outputs::invoke_target(ctx, f).ok().and_then(|(_, qualifier)| qualifier);
+            let qualifier = ctx.invoke_target(f).ok().and_then(|(_, qualifier)| qualifier);
             InvokePermission {
                 ctx,
                 function_name: ctx.name(f),

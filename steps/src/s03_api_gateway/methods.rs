@@ -8,7 +8,6 @@ use crate::apigw::lambda_integration_uri;
 use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{is_planned, Resource};
 use crate::manual::{Route, CORS_ALLOW_HEADERS, INTEGRATION_TIMEOUT_MS};
-use crate::outputs;
 use crate::step::Context;
 
 /// Every route's methods, each an `AWS_PROXY` integration to its function, plus the route's preflight.
@@ -27,7 +26,7 @@ pub(super) fn wanted_methods<'a>(
     let region = &ctx.settings.region;
     let mut methods = Vec::new();
     for route in routes {
-        let (target, _) = outputs::invoke_target(ctx, route.function)?;
+        let (target, _) = ctx.invoke_target(route.function)?;
         let uri = lambda_integration_uri(region, partition, target);
         let resource_id = &resource_ids[route.path];
         let method = |verb, kind| Method {
