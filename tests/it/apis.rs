@@ -202,17 +202,7 @@ async fn each_stage_carries_its_cors_origins_the_preflight_echoes_them_and_gatew
         assert_eq!(variables["corsOrigin"], site, "stage {stage}: a refused origin is answered with the first");
     }
 
-    let resources = client.get_resources().rest_api_id(&api_id).limit(500).send().await.unwrap();
-    let conversations = resources.items().iter().find(|r| r.path() == Some("/conversations")).unwrap();
-    let preflight = client
-        .get_integration_response()
-        .rest_api_id(&api_id)
-        .resource_id(conversations.id().unwrap())
-        .http_method("OPTIONS")
-        .status_code("200")
-        .send()
-        .await
-        .unwrap();
+    let preflight = preflight_answer(&api_id, "/conversations").await;
     let headers = preflight.response_parameters().unwrap();
     assert_eq!(headers["method.response.header.Access-Control-Allow-Origin"], "stageVariables.corsOrigin");
     assert_eq!(headers["method.response.header.Vary"], "'Origin'");
@@ -285,4 +275,16 @@ async fn a_stage_repointed_outside_deployer_gets_a_fresh_deployment_of_the_wante
     assert_ne!(now, recorded);
     let stage = client.get_stage().rest_api_id(&api_id).stage_name("prod").send().await.unwrap();
     assert_eq!(stage.deployment_id(), Some(now.as_str()));
+}
+
+/// The 200 integration response of `OPTIONS path`: what the preflight answers.
+pub async fn preflight_answer(
+    api_id: &str,
+    path: &str,
+) -> aws_sdk_apigateway::operation::get_integration_response::GetIntegrationResponseOutput {
+    let client = aws_sdk_apigateway::Client::new(&sdk_config().await);
+    let resources = client.get_resources().rest_api_id(api_id).limit(500).send().await.unwrap();
+    let resource = resources.items().iter().find(|r| r.path() == Some(path)).unwrap();
+    let answer = client.get_integration_response().rest_api_id(api_id).resource_id(resource.id().unwrap());
+    answer.http_method("OPTIONS").status_code("200").send().await.unwrap()
 }

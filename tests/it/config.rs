@@ -118,17 +118,7 @@ async fn cors_origins_settings_reach_the_stages_and_the_functions_and_star_answe
     // "*": the preflight answers any origin itself, with no template.
     d.run(&["run", "--cors-origin", "*"]).assert_ok();
     assert_eq!(d.state()["steps"]["07-stages"]["outputs"]["cors_origins"], "*");
-    let resources = apigw.get_resources().rest_api_id(&api_id).limit(500).send().await.unwrap();
-    let root = resources.items().iter().find(|r| r.path() == Some("/conversations")).unwrap();
-    let preflight = apigw
-        .get_integration_response()
-        .rest_api_id(&api_id)
-        .resource_id(root.id().unwrap())
-        .http_method("OPTIONS")
-        .status_code("200")
-        .send()
-        .await
-        .unwrap();
+    let preflight = crate::apis::preflight_answer(&api_id, "/conversations").await;
     assert_eq!(preflight.response_parameters().unwrap()["method.response.header.Access-Control-Allow-Origin"], "'*'");
     let template = preflight.response_templates().and_then(|t| t.get("application/json")).map(String::as_str);
     assert!(template.unwrap_or_default().is_empty(), "no echo: {template:?}");
