@@ -208,6 +208,11 @@ async fn reserved_concurrency_is_set_kept_and_removed_with_the_setting() {
     assert!(to_update[0].0.starts_with("reserved concurrency of cfg-reserved-usage-handler (none)"), "{to_update:?}");
     d.run(&["run"]).assert_ok();
     assert_eq!(reserved("cfg-reserved-usage-handler").await, None, "the setting removed, the reservation goes");
+    let marker =
+        |d: &Deployment| d.state()["steps"]["02-lambda"]["outputs"]["reserved_concurrency.usage-handler"].clone();
+    assert_eq!(marker(&d), "", "emptied with the reservation: later runs look no more");
+    let again = d.run(&["run"]);
+    assert_eq!((again.changed(), again.requests().1), (0, 0), "{:?}", again.changes());
 
     std::fs::write(
         d.path("deployer.toml"),

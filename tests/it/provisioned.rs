@@ -77,4 +77,6 @@ async fn provisioned_concurrency_puts_the_apis_on_a_live_alias_republished_only_
     let uri = conversations_uri(&d).await;
     assert!(uri.ends_with(&format!("function:{name}/invocations")), "the API invokes the function again: {uri}");
     assert_eq!(run(&d, &proxy).changed(), 0);
+    let marker = &d.state()["steps"]["02-lambda"]["outputs"]["provisioned_concurrency.conversation-api"];
+    assert_eq!(marker, "", "emptied once the instances are gone: later runs look no more");
 }

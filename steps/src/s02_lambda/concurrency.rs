@@ -46,7 +46,8 @@ impl Resource for ReservedConcurrency<'_> {
         bail!("lambda:GetFunctionConcurrency {} gave no answer to compare with", self.function_name)
     }
 
-    /// Recorded only so that a removed setting is known to have been deployer's to remove.
+    /// Recorded only so that a removed setting is known to have been deployer's to remove (emptied by the
+    /// step once it is removed).
     fn id(&self, _live: &Option<i32>) -> String {
         "managed".to_string()
     }

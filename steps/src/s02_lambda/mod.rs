@@ -87,12 +87,21 @@ fn reserved_concurrency<'a>(
 ) -> Option<ReservedConcurrency<'a>> {
     let key = format!("reserved_concurrency.{}", spec.suffix);
     let wanted = ctx.settings.reserved_concurrency(spec);
-    (wanted.is_some() || recorder.recorded(&key).is_some()).then(|| ReservedConcurrency {
+    let managed = recorder.recorded(&key).is_some_and(|marker| !marker.is_empty());
+    (wanted.is_some() || managed).then(|| ReservedConcurrency {
         ctx,
         function_name: ctx.name(spec.suffix),
         key,
         wanted,
     })
+}
+
+/// A setting gone and what it made removed: the marker is emptied, so that later runs look no more.
+fn forget_once_removed(recorder: &dyn Recorder, key: &str, wanted: Option<i32>) -> Result<()> {
+    match wanted {
+        None => recorder.record(key, ""),
+        Some(_) => Ok(()),
+    }
 }
 
 /// `provisioned_concurrency`: the `live` alias on a version of the function as it is now, and the
@@ -111,10 +120,11 @@ async fn provisioned_concurrency(
     if wanted.is_some() {
         ensure(&LiveAlias { ctx, function_name: function_name.clone(), key: invoke_key.clone(), function }, recorder)
             .await?;
-    } else if recorder.recorded(&key).is_none() {
+    } else if recorder.recorded(&key).is_none_or(|marker| marker.is_empty()) {
         return Ok(());
     }
-    ensure(&ProvisionedConcurrency { ctx, function_name, key, wanted }, recorder).await?;
+    ensure(&ProvisionedConcurrency { ctx, function_name, key: key.clone(), wanted }, recorder).await?;
+    forget_once_removed(recorder, &key, wanted)?;
     if wanted.is_none() && recorder.recorded(&invoke_key).is_some_and(|arn| !arn.is_empty()) {
         recorder.record(&invoke_key, "")?;
     }
@@ -257,10 +267,12 @@ impl Step for Lambda {
         let provisioned =
             FUNCTIONS.iter().zip(&live).map(|(spec, live)| provisioned_concurrency(ctx, recorder, spec, live));
         all(provisioned).await?;
-        all(FUNCTIONS
-            .iter()
-            .filter_map(|spec| reserved_concurrency(ctx, recorder, spec))
-            .map(|reservation| async move { ensure(&reservation, recorder).await }))
+        all(FUNCTIONS.iter().filter_map(|spec| reserved_concurrency(ctx, recorder, spec)).map(
+            |reservation| async move {
+                ensure(&reservation, recorder).await?;
+                forget_once_removed(recorder, &reservation.key, reservation.wanted)
+            },
+        ))
         .await?;
         let groups = LogGroups {
             ctx,

@@ -215,6 +215,8 @@ impl Resource for ProvisionedConcurrency<'_> {
         bail!("lambda:GetProvisionedConcurrencyConfig {} gave no answer to compare with", self.function_name)
     }
 
+    /// Recorded only so that a removed setting is known to have been deployer's to remove (emptied by the
+    /// step once it is removed).
     fn id(&self, _live: &Option<i32>) -> String {
         "managed".to_string()
     }
