@@ -81,6 +81,21 @@ async fn an_api_key_guards_every_method_within_its_usage_plan_its_value_shown_ne
     assert_eq!(output(&d, "07-stages", "api_key_id"), "", "recorded as removed");
     let shown: serde_json::Value = serde_json::from_str(d.run(&["outputs"]).stdout.trim()).unwrap();
     assert!(shown.get("API_KEY").is_none(), "{shown}");
+
+    // destroy deletes the key and the plan, which would otherwise outlive the API.
+    write_config(&d, "[auth]\nkind = \"api_key\"");
+    d.run(&["run"]).assert_ok();
+    let key_id = output(&d, "07-stages", "api_key_id");
+    d.run(&["destroy", "--yes"]).assert_ok();
+    assert!(client.get_api_key().api_key(&key_id).send().await.is_err(), "the key is deleted");
+    assert!(client
+        .get_usage_plans()
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .iter()
+        .all(|p| p.name() != Some("auth-key-usage-plan")));
 }
 
 #[tokio::test]

@@ -49,7 +49,7 @@ use usage_plan::{ApiKey, PlanKey, UsagePlan};
 mod usage_plan;
 use crate::manual::{ids, stage_variables, DEV_STAGE as DEV};
 use crate::outputs;
-use crate::step::{Context, Step};
+use crate::step::{Context, Step, Teardown};
 
 pub const ID: &str = ids::STAGES;
 
@@ -75,6 +75,13 @@ impl Step for Stages {
     }
     fn plans_past_new(&self) -> bool {
         true
+    }
+
+    /// The API key and usage plan, which outlive the API otherwise (the stages go with it, in 03/04).
+    async fn destroy(&self, ctx: &Context<'_>, _teardown: &Teardown, recorder: &dyn Recorder) -> Result<()> {
+        let api_id = ctx.get_optional(&outputs::REST_API_ID).unwrap_or_default();
+        remove(&UsagePlan { ctx, api_id, stages: Vec::new() }, recorder).await?;
+        remove(&ApiKey { ctx }, recorder).await
     }
 
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
