@@ -93,6 +93,12 @@ async fn the_accounts_cloudwatch_role_is_made_only_where_a_region_has_none_and_a
         .build();
     apigw.update_account().patch_operations(clear).send().await.unwrap();
 
+    // A run killed between CreateRole and AttachRolePolicy left deployer's role without its policy.
+    let iam = aws_sdk_iam::Client::new(&config);
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"apigateway.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let _ =
+        iam.create_role().role_name("deployer-apigateway-cloudwatch").assume_role_policy_document(trust).send().await;
+
     let d = Deployment::new("logs-role");
     let first = d.run(&["run", "--service", &d.service, "--region", region]);
     first.assert_ok();
@@ -104,7 +110,6 @@ async fn the_accounts_cloudwatch_role_is_made_only_where_a_region_has_none_and_a
     );
     let role_arn = apigw.get_account().send().await.unwrap().cloudwatch_role_arn().unwrap_or_default().to_string();
     assert!(role_arn.ends_with(":role/deployer-apigateway-cloudwatch"), "{role_arn}");
-    let iam = aws_sdk_iam::Client::new(&config);
     let attached = iam.list_attached_role_policies().role_name("deployer-apigateway-cloudwatch").send().await.unwrap();
     let names: Vec<&str> = attached.attached_policies().iter().filter_map(|p| p.policy_name()).collect();
     assert_eq!(names, ["AmazonAPIGatewayPushToCloudWatchLogs"]);

@@ -27,6 +27,12 @@ async fn method_auth(d: &Deployment, verb: &str) -> (String, Option<String>, boo
     )
 }
 
+async fn assert_key_and_plan_gone(client: &aws_sdk_apigateway::Client, key_id: &str) {
+    assert!(client.get_api_key().api_key(key_id).send().await.is_err(), "the key {key_id} is deleted");
+    let plans = client.get_usage_plans().send().await.unwrap();
+    assert!(plans.items().iter().all(|p| p.name() != Some("auth-key-usage-plan")), "the plan is deleted");
+}
+
 #[tokio::test]
 async fn an_api_key_guards_every_method_within_its_usage_plan_its_value_shown_never_recorded_then_removed() {
     let d = Deployment::new("auth-key");
@@ -69,15 +75,7 @@ async fn an_api_key_guards_every_method_within_its_usage_plan_its_value_shown_ne
     write_config(&d, "");
     d.run(&["run"]).assert_ok();
     assert_eq!(method_auth(&d, "GET").await, ("NONE".into(), None, false));
-    assert!(client.get_api_key().api_key(&key_id).send().await.is_err(), "the key is deleted");
-    assert!(client
-        .get_usage_plans()
-        .send()
-        .await
-        .unwrap()
-        .items()
-        .iter()
-        .all(|p| p.name() != Some("auth-key-usage-plan")));
+    assert_key_and_plan_gone(&client, &key_id).await;
     assert_eq!(output(&d, "07-stages", "api_key_id"), "", "recorded as removed");
     let shown: serde_json::Value = serde_json::from_str(d.run(&["outputs"]).stdout.trim()).unwrap();
     assert!(shown.get("API_KEY").is_none(), "{shown}");
@@ -87,15 +85,7 @@ async fn an_api_key_guards_every_method_within_its_usage_plan_its_value_shown_ne
     d.run(&["run"]).assert_ok();
     let key_id = output(&d, "07-stages", "api_key_id");
     d.run(&["destroy", "--yes"]).assert_ok();
-    assert!(client.get_api_key().api_key(&key_id).send().await.is_err(), "the key is deleted");
-    assert!(client
-        .get_usage_plans()
-        .send()
-        .await
-        .unwrap()
-        .items()
-        .iter()
-        .all(|p| p.name() != Some("auth-key-usage-plan")));
+    assert_key_and_plan_gone(&client, &key_id).await;
 }
 
 #[tokio::test]

@@ -86,38 +86,14 @@ pub struct CloudWatchRole<'a> {
 }
 
 impl CloudWatchRole<'_> {
+    /// deployer's role, made if missing, with the policy attached whether it was made now or found: a
+    /// run killed between CreateRole and AttachRolePolicy left one without it, which UpdateAccount would
+    /// refuse for ever. Attaching an attached policy changes nothing.
     async fn role_arn(&self) -> Result<String> {
         let iam = self.ctx.aws.iam();
-        let found = absent_if(iam.get_role().role_name(ROLE_NAME).send().await, |e| e.is_no_such_entity_exception())
-            .aws_context(|| format!("iam:GetRole {ROLE_NAME}"))?;
-        if let Some(arn) = found.and_then(|r| r.role().map(|r| r.arn().to_string())) {
-            return Ok(arn);
-        }
-        let trust = json!({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}]
-        });
-        let created = iam
-            .create_role()
-            .role_name(ROLE_NAME)
-            .assume_role_policy_document(trust.to_string())
-            .description("API Gateway writes the account's API logs to CloudWatch Logs (made by deployer)")
-            .send()
-            .await;
-        let created = absent_if(created, |e| e.is_entity_already_exists_exception())
-            .aws_context(|| format!("iam:CreateRole {ROLE_NAME}"))?;
-        let arn = match created.and_then(|c| c.role().map(|r| r.arn().to_string())) {
+        let arn = match self.existing_role().await? {
             Some(arn) => arn,
-            // Made at this moment by another run: read it.
-            None => iam
-                .get_role()
-                .role_name(ROLE_NAME)
-                .send()
-                .await
-                .aws_context(|| format!("iam:GetRole {ROLE_NAME}"))?
-                .role()
-                .map(|r| r.arn().to_string())
-                .context("iam:GetRole answered without the role")?,
+            None => self.create_role().await?,
         };
         let partition = &self.ctx.aws.identity().await?.partition;
         let policy = format!("arn:{partition}:iam::aws:{PUSH_TO_LOGS_POLICY}");
@@ -128,6 +104,39 @@ impl CloudWatchRole<'_> {
             .await
             .aws_context(|| format!("iam:AttachRolePolicy {ROLE_NAME} {policy}"))?;
         Ok(arn)
+    }
+}
+
+impl CloudWatchRole<'_> {
+    async fn existing_role(&self) -> Result<Option<String>> {
+        let got = self.ctx.aws.iam().get_role().role_name(ROLE_NAME).send().await;
+        let got =
+            absent_if(got, |e| e.is_no_such_entity_exception()).aws_context(|| format!("iam:GetRole {ROLE_NAME}"))?;
+        Ok(got.and_then(|r| r.role().map(|r| r.arn().to_string())))
+    }
+
+    async fn create_role(&self) -> Result<String> {
+        let trust = json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+        });
+        let created = self
+            .ctx
+            .aws
+            .iam()
+            .create_role()
+            .role_name(ROLE_NAME)
+            .assume_role_policy_document(trust.to_string())
+            .description("API Gateway writes the account's API logs to CloudWatch Logs (made by deployer)")
+            .send()
+            .await;
+        let created = absent_if(created, |e| e.is_entity_already_exists_exception())
+            .aws_context(|| format!("iam:CreateRole {ROLE_NAME}"))?;
+        match created.and_then(|c| c.role().map(|r| r.arn().to_string())) {
+            Some(arn) => Ok(arn),
+            // Made at this moment by another run.
+            None => self.existing_role().await?.context("iam:CreateRole said the role exists, GetRole finds none"),
+        }
     }
 }
 
