@@ -75,6 +75,9 @@ pub async fn load(region: &str, endpoint_url: Option<&str>, max_attempts: u32) -
         loader = loader.http_client(PacedClient::new(https_client())).stalled_stream_protection(
             StalledStreamProtectionConfig::enabled().upload_enabled(false).download_enabled(true).build(),
         );
+    } else {
+        // Set rather than left to the SDK's default, so that a service's client can wrap it (`null_members`).
+        loader = loader.http_client(https_client());
     }
     if clock::time_scale() < 1.0 {
         loader = loader.sleep_impl(ScaledSleep);

@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use tokio::sync::OnceCell;
 
 use crate::calls::CallLog;
+use crate::null_members::without_null_members;
 
 /// Who the credentials belong to: ARNs need the account and partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,14 +39,16 @@ pub struct Clients {
     identity: OnceCell<Identity>,
 }
 
-/// An accessor for one service's client, built once from the shared configuration, reporting its calls.
+/// An accessor for one service's client, built once from the shared configuration, reporting its calls;
+/// `$http` wraps the shared HTTP client for this service's answers alone.
 macro_rules! client {
-    ($name:ident, $sdk:ident) => {
+    ($name:ident, $sdk:ident $(, $http:path)?) => {
         pub fn $name(&self) -> &$sdk::Client {
             self.$name.get_or_init(|| {
-                $sdk::Client::from_conf(
-                    $sdk::config::Builder::from(&self.config).interceptor(self.calls.clone()).build(),
-                )
+                #[allow(unused_mut)]
+                let mut builder = $sdk::config::Builder::from(&self.config).interceptor(self.calls.clone());
+                $(builder.set_http_client(self.config.http_client().map($http));)?
+                $sdk::Client::from_conf(builder.build())
             })
         }
     };
@@ -80,8 +83,9 @@ impl Clients {
         self.config.region().map(|r| r.as_ref()).unwrap_or_default()
     }
 
-    client!(apigateway, aws_sdk_apigateway);
-    client!(apigatewayv2, aws_sdk_apigatewayv2);
+    // API Gateway answers null map values for what the console or the aws CLI made: see `null_members`.
+    client!(apigateway, aws_sdk_apigateway, without_null_members);
+    client!(apigatewayv2, aws_sdk_apigatewayv2, without_null_members);
     client!(cloudfront, aws_sdk_cloudfront);
     client!(cloudwatch, aws_sdk_cloudwatch);
     client!(logs, aws_sdk_cloudwatchlogs);
@@ -161,6 +165,11 @@ where
 
 fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(err: &SdkError<E, HttpResponse>) -> String {
     match err {
+        SdkError::ServiceError(_) if err.raw_response().is_some_and(|r| r.status().is_success()) => {
+            let status = err.raw_response().map(|r| r.status().as_u16()).unwrap_or_default();
+            format!("AWS answered HTTP {status}, but the SDK could not read the answer: {}", causes(err))
+        }
+        SdkError::ResponseError(_) => format!("the SDK could not read AWS's answer: {}", causes(err)),
         SdkError::ServiceError(_) => {
             let status = err.raw_response().map(|r| r.status().as_u16()).unwrap_or_default();
             let service = err.as_service_error();

@@ -23,6 +23,7 @@ pub mod log_groups;
 pub mod logs;
 pub mod manual;
 pub mod names;
+pub mod null_members;
 pub mod outputs;
 pub mod package;
 pub mod settings;

@@ -14,6 +14,8 @@ mod proxy;
 mod strict;
 #[path = "../it/support.rs"]
 mod support;
+#[path = "../it/velocity.rs"]
+mod velocity;
 
 use proxy::{Latency, Proxy, Rules};
 use serde_json::Value;

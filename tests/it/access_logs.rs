@@ -1,12 +1,8 @@
 //! The API stages' access logs: groups with the retention setting, every stage writing JSON lines to its
 //! group, the account's CloudWatch role made only where a region has none, and `deployer logs --api`.
 
-use crate::support::{sdk_config, Deployment, REGION};
+use crate::support::{output, sdk_config, Deployment, REGION};
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
-
-fn output(d: &Deployment, step: &str, key: &str) -> String {
-    d.state()["steps"][step]["outputs"][key].as_str().unwrap_or_default().to_string()
-}
 
 /// The SDK configuration of this process's moto in another region.
 async fn config_in(region: &'static str) -> aws_config::SdkConfig {

@@ -1,13 +1,9 @@
 //! Steps 03-api-gateway and 04-websocket: read back with the SDK, counted after re-runs (moto accepts
 //! duplicates AWS refuses), resumed after a kill, and refused when the API's name is ambiguous.
 
-use crate::support::{full_inventory, inventory, sdk_config, Deployment, REGION};
+use crate::support::{full_inventory, inventory, output, sdk_config, Deployment, REGION};
 use aws_sdk_apigateway::types::{EndpointConfiguration, EndpointType, IntegrationType};
 use serde_json::json;
-
-fn output(d: &Deployment, step: &str, key: &str) -> String {
-    d.state()["steps"][step]["outputs"][key].as_str().unwrap_or_else(|| panic!("{step} output {key}")).to_string()
-}
 
 #[tokio::test]
 async fn fresh_run_builds_the_rest_api_with_proxy_methods_cors_permissions_and_throttled_stage() {
@@ -206,9 +202,8 @@ async fn each_stage_carries_its_cors_origins_the_preflight_echoes_them_and_gatew
     let headers = preflight.response_parameters().unwrap();
     assert_eq!(headers["method.response.header.Access-Control-Allow-Origin"], "stageVariables.corsOrigin");
     assert_eq!(headers["method.response.header.Vary"], "'Origin'");
-    let template = &preflight.response_templates().unwrap()["application/json"];
-    assert!(template.contains(r#"",$!stageVariables.corsOrigins,".contains(",$origin,")"#), "{template}");
-    assert!(template.contains("$context.responseOverride.header.Access-Control-Allow-Origin = $origin"));
+    // What its template does, Apache Velocity shows: templates.rs.
+    assert!(preflight.response_templates().is_some_and(|t| t.contains_key("application/json")));
 
     for kind in ["DEFAULT_4XX", "DEFAULT_5XX"] {
         let response =

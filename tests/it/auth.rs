@@ -2,15 +2,11 @@
 //! and back to open.
 
 use crate::servers::{http_backend, Backend};
-use crate::support::{sdk_config, Deployment};
+use crate::support::{output, sdk_config, Deployment};
 
 fn write_config(d: &Deployment, auth: &str) {
     let file = format!("service = \"{}\"\nbackend = \"backend\"\nfrontend = \"frontend\"\n\n{auth}\n", d.service);
     std::fs::write(d.path("deployer.toml"), file).unwrap();
-}
-
-fn output(d: &Deployment, step: &str, key: &str) -> String {
-    d.state()["steps"][step]["outputs"][key].as_str().unwrap_or_default().to_string()
 }
 
 /// (authorization type, authorizer ID, API key required) of `VERB /conversations`.

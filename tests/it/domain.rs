@@ -1,11 +1,7 @@
 //! Step 06-domain: zone, certificate, custom domains and alias records, against moto.
 
-use crate::support::{full_inventory, inventory, s3, sdk_config, slow_acm_moto, Deployment, SLOW_ACM_SECONDS};
+use crate::support::{full_inventory, inventory, output, s3, sdk_config, slow_acm_moto, Deployment, SLOW_ACM_SECONDS};
 use std::time::Duration;
-
-fn output(d: &Deployment, step: &str, key: &str) -> String {
-    d.state()["steps"][step]["outputs"][key].as_str().unwrap_or_else(|| panic!("{step} output {key}")).to_string()
-}
 
 #[tokio::test]
 async fn fresh_run_puts_the_service_on_its_domain() {

@@ -2,12 +2,8 @@
 //! uploads only what changed, and one invalidation per change.
 
 use crate::proxy::{Proxy, Rules};
-use crate::support::{inventory, inventory_without_domain, moto, s3, sdk_config, Deployment};
+use crate::support::{inventory, inventory_without_domain, moto, output, s3, sdk_config, Deployment};
 use serde_json::json;
-
-fn output(d: &Deployment, step: &str, key: &str) -> String {
-    d.state()["steps"][step]["outputs"][key].as_str().unwrap_or_else(|| panic!("{step} output {key}")).to_string()
-}
 
 fn uploads(outcome: &crate::support::Outcome) -> Vec<String> {
     let mut keys: Vec<String> = outcome

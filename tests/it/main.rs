@@ -27,4 +27,6 @@ mod strict;
 mod strict_defects;
 mod strict_model;
 mod strict_scenarios;
+mod templates;
+mod velocity;
 mod verify;

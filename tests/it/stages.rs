@@ -1,10 +1,6 @@
 //! Step 07-stages: dev and prod stages with their variables, throttling and URLs.
 
-use crate::support::{sdk_config, Deployment, REGION};
-
-fn output(d: &Deployment, step: &str, key: &str) -> String {
-    d.state()["steps"][step]["outputs"][key].as_str().unwrap_or_else(|| panic!("{step} output {key}")).to_string()
-}
+use crate::support::{output, sdk_config, Deployment, REGION};
 
 #[tokio::test]
 async fn dev_and_prod_stages_carry_their_environment_on_both_apis() {

@@ -482,3 +482,43 @@ async fn strict_the_benchmarks_aws_holds_each_answer_keeps_the_quotas_real_and_s
     assert_eq!(status().await, Some(aws_sdk_dynamodb::types::TableStatus::Active));
     dynamodb.delete_table().table_name(table).send().await.unwrap();
 }
+
+#[tokio::test]
+async fn strict_model_refuses_a_mapping_template_velocity_cannot_parse_as_api_gateway_does() {
+    if crate::velocity::engine().is_none() {
+        return;
+    }
+    let proxy = strict_proxy(&[Behaviour::MappingTemplates], 1.0);
+    let client = aws_sdk_apigateway::Client::new(&via(&proxy).await);
+    let api = client.create_rest_api().name("strict-vtl").send().await.unwrap();
+    let api_id = api.id().unwrap();
+    let root = client.get_resources().rest_api_id(api_id).send().await.unwrap().items()[0].id().unwrap().to_string();
+    let put = client.put_method().rest_api_id(api_id).resource_id(&root).http_method("OPTIONS");
+    put.authorization_type("NONE").send().await.unwrap();
+    let integration = |template: &str| {
+        client
+            .put_integration()
+            .rest_api_id(api_id)
+            .resource_id(&root)
+            .http_method("OPTIONS")
+            .r#type(aws_sdk_apigateway::types::IntegrationType::Mock)
+            .request_templates("application/json", template)
+    };
+    let literal_call = r#"#if(",a,".contains(",$input.params('x'),"))yes#end"#;
+    let refused = integration(literal_call).send().await.unwrap_err();
+    assert_eq!(code(refused.as_service_error().unwrap()), "BadRequestException");
+    assert!(format!("{:?}", refused).contains("ParseErrorException"), "{refused:?}");
+    integration(r#"{"statusCode": 200}"#).send().await.unwrap();
+    let response = |template: &str| {
+        client
+            .put_integration_response()
+            .rest_api_id(api_id)
+            .resource_id(&root)
+            .http_method("OPTIONS")
+            .status_code("200")
+            .response_templates("application/json", template)
+    };
+    assert!(response(literal_call).send().await.is_err(), "an integration response's template is parsed too");
+    response("#set($x = 1)").send().await.unwrap();
+    assert_eq!(proxy.refusals()["BadRequestException"], 2);
+}

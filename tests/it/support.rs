@@ -149,6 +149,11 @@ impl Outcome {
     }
 }
 
+/// A recorded output of a step.
+pub fn output(d: &Deployment, step: &str, key: &str) -> String {
+    d.state()["steps"][step]["outputs"][key].as_str().unwrap_or_else(|| panic!("{step} output {key}")).to_string()
+}
+
 /// A scratch deployment: its own folder, state file, copy of the fixture backend, and service name.
 pub struct Deployment {
     pub dir: tempfile::TempDir,

@@ -122,10 +122,12 @@ const LISTED_ORIGIN: &str = "stageVariables.corsOrigin";
 
 /// The preflight's integration response template: echo the request's `Origin` when the stage's
 /// `corsOrigins` (comma-separated, set by `07-stages`) lists it. Browsers send `Origin`, HTTP/2 clients
-/// `origin`; the commas keep `https://a.com` from matching inside `https://a.com.evil.net`.
+/// `origin`; the commas keep `https://a.com` from matching inside `https://a.com.evil.net`. Velocity 1.7
+/// calls no method on a string literal, so the padded list is a variable first.
 pub(super) const ECHO_ORIGIN_TEMPLATE: &str = r#"#set($origin = $input.params("Origin"))
 #if("$!origin" == "")#set($origin = $input.params("origin"))#end
-#if("$!origin" != "" && ",$!stageVariables.corsOrigins,".contains(",$origin,"))
+#set($allowed = ",$!stageVariables.corsOrigins,")
+#if("$!origin" != "" && $allowed.contains(",$origin,"))
 #set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)
 #end
 "#;

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 mod cloudfront;
 mod compute;
 mod dns;
+mod templates;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Behaviour {
@@ -55,9 +56,13 @@ pub enum Behaviour {
     /// API Gateway v2 custom domains report their target (`apiGatewayDomainName`, `hostedZoneId`), as AWS
     /// does and moto does not.
     ApiGatewayV2Targets,
+    /// API Gateway parses a mapping template when it is put (PutIntegration, PutIntegrationResponse,
+    /// PutGatewayResponse) and refuses one that Velocity cannot parse with BadRequestException; moto
+    /// stores any text. Checked by Apache Velocity 1.7 where it is installed (`velocity.rs`).
+    MappingTemplates,
 }
 
-pub const EVERY_BEHAVIOUR: [Behaviour; 9] = [
+pub const EVERY_BEHAVIOUR: [Behaviour; 10] = [
     Behaviour::ApiGatewayQuotas,
     Behaviour::LambdaQuotas,
     Behaviour::LambdaStates,
@@ -67,6 +72,7 @@ pub const EVERY_BEHAVIOUR: [Behaviour; 9] = [
     Behaviour::Acm,
     Behaviour::CloudFront,
     Behaviour::ApiGatewayV2Targets,
+    Behaviour::MappingTemplates,
 ];
 
 /// Seconds until a new role can be assumed by Lambda (reported: median ~3 s, p95 ~15 s).
@@ -313,7 +319,7 @@ impl Model {
             "route53" => self.route53_before(world, call),
             "acm" => self.acm_before(world, call),
             "cloudfront" => self.cloudfront_before(world, call),
-            "apigateway" => self.apigateway_before(world, call),
+            "apigateway" => self.templates_before(call).or_else(|| self.apigateway_before(world, call)),
             _ => None,
         }
     }
