@@ -3,13 +3,13 @@
 #   RUNS      runs per deployer measurement (median, min-max)      default 5
 #   REF_RUNS  runs of the manual's reference script, when present   default 3
 #   BIN       the deployer binary                                   default target/release/deployer
-# The reference script is looked for beside the repository, at ../shared/reference/deploy.sh.
+# The reference is the manual as aws CLI commands, tests/manual/deploy.sh (it needs the aws CLI, jq and zip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS="${RUNS:-5}"
 REF_RUNS="${REF_RUNS:-3}"
 BIN="${BIN:-target/release/deployer}"
-REFERENCE="../shared/reference/deploy.sh"
+REFERENCE="tests/manual/deploy.sh"
 WORK="$(mktemp -d -t deployer-bench.XXXXXX)"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
 export NO_PROXY=127.0.0.1,localhost AWS_EC2_METADATA_DISABLED=true

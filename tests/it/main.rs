@@ -3,6 +3,7 @@
 mod support;
 
 mod access_logs;
+mod adopt;
 mod apis;
 mod auth;
 mod bad_input;

@@ -41,6 +41,9 @@ pub struct Rules {
     pub latency: Option<Latency>,
     /// Keep the bodies of the requests whose path ends with this (what moto drops, e.g. an update's field).
     pub keep_bodies_of: Option<&'static str>,
+    /// Play API Gateway v2's UpdateStage, which moto answers with HTTP 500: the stage is read, deleted and
+    /// created again with the update applied (see `update_websocket_stage`).
+    pub play_websocket_update_stage: bool,
 }
 
 /// Per-request latency: log-normal around a median, writes slower than reads.
@@ -375,6 +378,13 @@ async fn handle(
         return Ok(response);
     }
     let kms_listing = rules.kms_bucket && service == "s3" && query.contains("list-type=2");
+    let segments: Vec<&str> = parts.uri.path().split('/').filter(|s| !s.is_empty()).collect();
+    if rules.play_websocket_update_stage
+        && parts.method == hyper::Method::PATCH
+        && matches!(segments.as_slice(), ["v2", "apis", _, "stages", _])
+    {
+        return Ok(update_websocket_stage(&client, upstream, &parts, &body).await);
+    }
     if let Some(answer) = model.as_ref().and_then(|m| m.before(&call)) {
         seen.lock().unwrap().faults += 1;
         return Ok(answer);
@@ -428,4 +438,46 @@ async fn handle(
     let mut answer_parts = answer_parts;
     answer_parts.headers.remove("content-length");
     Ok(Response::from_parts(answer_parts, Full::new(body)))
+}
+
+/// API Gateway v2's UpdateStage, which moto lacks (HTTP 500): GetStage, DeleteStage, then CreateStage with
+/// the stage's fields and the update's merged in, all sent to moto with the request's own headers.
+async fn update_websocket_stage(
+    client: &Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
+    upstream: &str,
+    parts: &hyper::http::request::Parts,
+    update: &Bytes,
+) -> Response<Full<Bytes>> {
+    let path = parts.uri.path();
+    let send = |method: hyper::Method, path: &str, body: Bytes| {
+        let mut request = Request::builder().method(method).uri(format!("{upstream}{path}"));
+        for (header, value) in &parts.headers {
+            if header != "content-length" {
+                request = request.header(header, value);
+            }
+        }
+        client.request(request.body(Full::new(body)).expect("a request to moto"))
+    };
+    let read = |answer: Result<Response<Incoming>, _>| async move {
+        let answer: Response<Incoming> = answer.expect("moto answers");
+        let status = answer.status();
+        (status, answer.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default())
+    };
+    let (status, stage) = read(send(hyper::Method::GET, path, Bytes::new()).await).await;
+    if !status.is_success() {
+        let mut response = Response::new(Full::new(stage));
+        *response.status_mut() = status;
+        return response;
+    }
+    let mut stage: serde_json::Value = serde_json::from_slice(&stage).unwrap_or_default();
+    let update: serde_json::Value = serde_json::from_slice(update).unwrap_or_default();
+    for (field, value) in update.as_object().into_iter().flatten() {
+        stage[field] = value.clone();
+    }
+    let _ = read(send(hyper::Method::DELETE, path, Bytes::new()).await).await;
+    let stages = path.rsplit_once('/').map(|(stages, _)| stages).unwrap_or(path);
+    let (status, created) = read(send(hyper::Method::POST, stages, Bytes::from(stage.to_string())).await).await;
+    let mut response = Response::new(Full::new(created));
+    *response.status_mut() = if status.is_success() { StatusCode::OK } else { status };
+    response
 }
