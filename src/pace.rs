@@ -8,7 +8,8 @@
 //! Quotas ("Amazon API Gateway quotas", "Lambda quotas", "Route 53 quotas", "ACM quotas"): API Gateway
 //! (REST and WebSocket together) 10 requests/s with a burst of 40; CreateRestApi 1 per 3 s;
 //! CreateDeployment 1 per 5 s; CreateDomainName, DeleteDomainName and DeleteRestApi 1 per 30 s;
-//! CreateResource 5/s; GetResources 5 per 2 s. Lambda 15/s. Route 53 5/s. ACM RequestCertificate 5/s,
+//! CreateResource 5/s; GetResources 5 per 2 s; UpdateAccount and UpdateUsagePlan 1 per 20 s;
+//! UpdateDomainName 1 per 30 s. Lambda 15/s. Route 53 5/s. ACM RequestCertificate 5/s,
 //! DescribeCertificate 10/s, ListCertificates 1/s.
 
 use aws_smithy_runtime_api::client::http::{
@@ -50,6 +51,9 @@ fn buckets(service: &str, method: &str, path: &str, target: Option<&str>) -> Vec
                 ("GET", ["restapis", _, "resources"]) => Some(("apigateway:GetResources", quota(5.0, 2, 5.0))),
                 ("POST", ["domainnames"]) => Some(("apigateway:CreateDomainName", quota(1.0, 30, 1.0))),
                 ("DELETE", ["domainnames", _]) => Some(("apigateway:DeleteDomainName", quota(1.0, 30, 1.0))),
+                ("PATCH", ["domainnames", _]) => Some(("apigateway:UpdateDomainName", quota(1.0, 30, 1.0))),
+                ("PATCH", ["account"]) => Some(("apigateway:UpdateAccount", quota(1.0, 20, 1.0))),
+                ("PATCH", ["usageplans", _]) => Some(("apigateway:UpdateUsagePlan", quota(1.0, 20, 1.0))),
                 _ => None,
             };
             found.extend(operation);
@@ -173,6 +177,14 @@ mod tests {
             ["apigateway", "apigateway:DeleteDomainName"]
         );
         assert_eq!(names(buckets("apigateway", "GET", "/restapis/abc/resources", None)).len(), 2);
+        for (path, bucket) in [
+            ("/account", "apigateway:UpdateAccount"),
+            ("/usageplans/u1", "apigateway:UpdateUsagePlan"),
+            ("/domainnames/api.example.com", "apigateway:UpdateDomainName"),
+            ("/v2/domainnames/ws.example.com", "apigateway:UpdateDomainName"),
+        ] {
+            assert_eq!(names(buckets("apigateway", "PATCH", path, None)), ["apigateway", bucket], "PATCH {path}");
+        }
         assert_eq!(names(buckets("apigateway", "GET", "/restapis/abc/stages/prod", None)), ["apigateway"]);
         assert_eq!(
             names(buckets("acm", "POST", "/", Some("CertificateManager.ListCertificates"))),

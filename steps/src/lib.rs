@@ -26,6 +26,7 @@ pub mod names;
 pub mod null_members;
 pub mod outputs;
 pub mod package;
+pub mod retry;
 pub mod settings;
 pub mod site;
 pub mod step;

@@ -1,9 +1,10 @@
 //! One test per defect a real account exposes and moto hides, each under the strict proxy: each fails
 //! on the deployer before the fix and passes after.
 
+use crate::proxy::{Proxy, Rules};
 use crate::strict::Strict;
 use crate::strict_scenarios::{strict_inventory, strict_proxy_with, through, SCALE};
-use crate::support::{inventory, Deployment, REGION};
+use crate::support::{inventory, new_account_moto, Deployment, REGION};
 
 fn deploy_args(d: &Deployment, extra: &[&str]) -> Vec<String> {
     let mut args = d.deploy_args();
@@ -172,4 +173,42 @@ async fn strict_defect_a_request_paced_past_the_sdks_stall_grace_period_is_sent_
     assert_eq!(throttled(&proxy), 0, "{:?}", proxy.refusals());
     assert_eq!(proxy.seen(|s| s.writes.get("POST /domainnames").copied()), Some(1), "one create for api.");
     assert_eq!(inventory(&d.service).await.custom_domains.len(), 2, "api. and ws.");
+}
+
+/// A new account has no CloudWatch role for API Gateway: deployer makes one, and UpdateAccount refuses it
+/// while IAM propagates it ("could not successfully write to CloudWatch Logs"), at most once per 20 s.
+#[tokio::test]
+async fn strict_defect_a_new_accounts_cloudwatch_role_is_waited_for_within_update_accounts_quota() {
+    let account = new_account_moto();
+    let d = Deployment::on(account, "strict-new-account");
+    // A minute (0.6 s here): longer than ensure's own retries of a failed create.
+    let strict = Strict { role_propagation: 60.0, ..Strict::all(SCALE) };
+    let proxy = Proxy::start(&account.url(), Rules { strict: Some(strict), ..Rules::default() });
+    let run = through(&d, &proxy, &["run", "--service", &d.service]);
+    run.assert_ok();
+    let refusals = proxy.refusals();
+    assert!(refusals.get("BadRequestException").is_some_and(|n| *n >= 1), "refused while propagating: {refusals:?}");
+    assert!(!refusals.contains_key("TooManyRequestsException"), "within the quotas: {refusals:?}");
+    assert_eq!(proxy.seen(|s| s.writes.get("PATCH /account").copied()), Some(1), "set once it was usable");
+}
+
+/// `[vpc]` added to a deployed service: the role gains the ENI actions, and UpdateFunctionConfiguration
+/// is refused ("does not have permissions to call CreateNetworkInterface") until IAM has propagated them.
+#[tokio::test]
+async fn strict_defect_a_vpc_added_to_deployed_functions_waits_for_the_roles_eni_permissions() {
+    let d = Deployment::new("strict-vpc");
+    let proxy = strict_proxy_with(Strict { role_propagation: 60.0, ..Strict::all(SCALE) });
+    through(&d, &proxy, &["init", "--service", &d.service]).assert_ok();
+    through(&d, &proxy, &["run"]).assert_ok();
+    let file = d.path("deployer.toml");
+    let before = std::fs::read_to_string(&file).unwrap();
+    let vpc = "[vpc]\nsubnet_ids = [\"subnet-0abc12345def67890\"]\nsecurity_group_ids = [\"sg-0abc12345def67890\"]";
+    std::fs::write(&file, format!("{before}\n{vpc}\n")).unwrap();
+    let moved = through(&d, &proxy, &["run"]);
+    moved.assert_ok();
+    assert!(proxy.refusals().contains_key("InvalidParameterValueException"), "{:?}", proxy.refusals());
+    let lambda = aws_sdk_lambda::Client::new(&crate::support::sdk_config().await);
+    let name = format!("{}-usage-handler", d.service);
+    let config = lambda.get_function_configuration().function_name(name).send().await.unwrap();
+    assert_eq!(config.vpc_config().unwrap().subnet_ids(), ["subnet-0abc12345def67890"]);
 }

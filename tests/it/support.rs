@@ -54,6 +54,13 @@ pub fn slow_acm_moto() -> &'static Moto {
     MOTO.get_or_init(|| start_moto(&SLOW_ACM_SECONDS.to_string()))
 }
 
+/// A moto of its own, as a new account is: no region has API Gateway's CloudWatch role, and IAM has no
+/// role that another test made.
+pub fn new_account_moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| start_moto("0"))
+}
+
 fn start_moto(acm_validation_wait: &str) -> Moto {
     let port = free_port();
     let log = std::env::temp_dir().join(format!("deployer-tests-moto-{port}.log"));
@@ -185,6 +192,11 @@ impl Deployment {
         copy_dir(&fixtures().join("backend"), &dir.path().join("backend"));
         copy_dir(&fixtures().join("frontend"), &dir.path().join("frontend"));
         Deployment { dir, service: service.to_string(), endpoint: moto().url() }
+    }
+
+    /// A deployment against another moto than this process's main one.
+    pub fn on(moto: &Moto, service: &str) -> Self {
+        Deployment { endpoint: moto.url(), ..Deployment::new(service) }
     }
 
     pub fn path(&self, relative: &str) -> PathBuf {

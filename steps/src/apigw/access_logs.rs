@@ -3,7 +3,7 @@
 //! account's CloudWatch Logs role, one per region for every API of the account: deployer makes one only
 //! when the region has none ([`CloudWatchRole`]), and never replaces another's.
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result};
 use aws_sdk_apigateway::types::{Op, PatchOperation};
 use serde_json::json;
 use std::time::Duration;
@@ -12,6 +12,7 @@ use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{ensure, Recorder, Resource};
 use crate::log_groups::LogGroups;
 use crate::manual::DEV_STAGE;
+use crate::retry::{retry_while, Patience};
 use crate::step::Context;
 
 /// A REST stage's access log line: `$context.requestId` is the one variable API Gateway requires.
@@ -22,9 +23,10 @@ pub const WEBSOCKET_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$c
 /// The role deployer makes when a region has none: account-wide, so not named after a service.
 pub const ROLE_NAME: &str = "deployer-apigateway-cloudwatch";
 const PUSH_TO_LOGS_POLICY: &str = "policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs";
-/// IAM is eventually consistent: UpdateAccount refuses a role made seconds ago. terraform-provider-aws
-/// retries this for 2 minutes.
-const ROLE_PROPAGATION_ATTEMPTS: u32 = 10;
+/// IAM is eventually consistent: UpdateAccount refuses a role made seconds ago, and terraform-provider-aws
+/// retries it for 2 minutes. Its quota is one UpdateAccount per 20 s, so the tries are spaced that much.
+const ROLE_PROPAGATION: Patience =
+    Patience { first: Duration::from_secs(20), max: Duration::from_secs(20), limit: Duration::from_secs(180) };
 
 /// `/aws/api-gateway/API_ID/STAGE`.
 pub fn group_name(api_id: &str, stage: &str) -> String {
@@ -161,19 +163,11 @@ impl Resource for CloudWatchRole<'_> {
     async fn create(&self) -> Result<String> {
         let arn = self.role_arn().await?;
         let set = PatchOperation::builder().op(Op::Replace).path("/cloudwatchRoleArn").value(&arn).build();
-        let mut delay = Duration::from_secs(2);
-        for attempt in 1..=ROLE_PROPAGATION_ATTEMPTS {
-            let updated = self.ctx.aws.apigateway().update_account().patch_operations(set.clone()).send().await;
-            match updated {
-                Ok(_) => return Ok(arn),
-                Err(e) if attempt < ROLE_PROPAGATION_ATTEMPTS && role_not_usable_yet(&e) => {
-                    crate::clock::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(15));
-                }
-                Err(e) => return Err(e).aws_context(|| format!("apigateway:UpdateAccount cloudwatchRoleArn={arn}")),
-            }
-        }
-        bail!("apigateway:UpdateAccount kept refusing {arn}: run again in a minute, once IAM has propagated it")
+        let update = || self.ctx.aws.apigateway().update_account().patch_operations(set.clone()).send();
+        retry_while(ROLE_PROPAGATION, update, role_not_usable_yet)
+            .await
+            .aws_context(|| format!("apigateway:UpdateAccount cloudwatchRoleArn={arn} (if IAM is still propagating a new role, run `deployer resume` in a minute)"))?;
+        Ok(arn)
     }
 
     fn id(&self, live: &String) -> String {
@@ -181,12 +175,14 @@ impl Resource for CloudWatchRole<'_> {
     }
 }
 
-/// "The role ARN does not have required permissions set to API Gateway": a role too new for API Gateway.
+/// A role too new for API Gateway: "The role ARN does not have required permissions set to API Gateway",
+/// or "API Gateway could not successfully write to CloudWatch Logs using the ARN specified" while its
+/// policy propagates.
 fn role_not_usable_yet<R>(
     err: &aws_sdk_apigateway::error::SdkError<aws_sdk_apigateway::operation::update_account::UpdateAccountError, R>,
 ) -> bool {
-    err.as_service_error()
-        .is_some_and(|e| e.is_bad_request_exception() && e.meta().message().is_some_and(|m| m.contains("role")))
+    let propagating = |m: &str| m.contains("role") || m.contains("could not successfully write to CloudWatch Logs");
+    err.as_service_error().is_some_and(|e| e.is_bad_request_exception() && e.meta().message().is_some_and(propagating))
 }
 
 /// Ensures the account's CloudWatch role when a stage's access logs are about to be written (`needed`),

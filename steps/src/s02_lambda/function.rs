@@ -1,12 +1,12 @@
 //! The six functions: created with the bundle, configuration and code updated only where they differ.
 
 use anyhow::Result;
+use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::error::SdkError;
 use aws_sdk_lambda::operation::create_function::CreateFunctionError;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, FunctionConfiguration, Runtime, VpcConfig};
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
 
 use crate::aws::{absent_if, AwsContext};
 use crate::ensure::AfterCreate;
@@ -15,12 +15,10 @@ use crate::lambda::{check_not_failed, environment_has, merged_environment, updat
 use crate::manual::{FunctionSpec, TABLE_VARIABLES};
 use crate::outputs;
 use crate::package::Package;
+use crate::retry::{retry_while, Patience};
 use crate::step::Context;
 
 use super::secrets::Secret;
-
-/// A new role takes a few seconds before Lambda may assume it; CreateFunction says so and is retried.
-const ROLE_PROPAGATION_ATTEMPTS: u32 = 8;
 
 pub(super) struct Function<'a> {
     pub ctx: &'a Context<'a>,
@@ -135,12 +133,12 @@ impl Function<'_> {
 }
 
 /// IAM is eventually consistent: a new role, or its new ENI permissions (`[vpc]`), reach Lambda seconds
-/// later, and CreateFunction says so ("cannot be assumed", "does not have permissions to call
-/// CreateNetworkInterface on EC2").
-fn role_not_assumable_yet(err: &SdkError<CreateFunctionError>) -> bool {
+/// later, and CreateFunction or UpdateFunctionConfiguration says so ("cannot be assumed", "does not have
+/// permissions to call CreateNetworkInterface on EC2").
+fn role_not_usable_yet<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
     err.as_service_error().is_some_and(|e| {
-        e.is_invalid_parameter_value_exception()
-            && e.meta().message().is_some_and(|m| m.contains("assume") || m.contains("CreateNetworkInterface"))
+        e.code() == Some("InvalidParameterValueException")
+            && e.message().is_some_and(|m| m.contains("assume") || m.contains("CreateNetworkInterface"))
     })
 }
 
@@ -164,18 +162,9 @@ impl Resource for Function<'_> {
     }
 
     async fn create(&self) -> Result<FunctionConfiguration> {
-        let mut delay = Duration::from_secs(1);
-        let mut attempt = 1;
-        let created = loop {
-            match self.create_once().await {
-                Err(err) if attempt < ROLE_PROPAGATION_ATTEMPTS && role_not_assumable_yet(&err) => {
-                    crate::clock::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(8));
-                    attempt += 1;
-                }
-                other => break other.aws_context(|| format!("lambda:CreateFunction {}", self.name))?,
-            }
-        };
+        let created = retry_while(Patience::IAM_PROPAGATION, || self.create_once(), role_not_usable_yet)
+            .await
+            .aws_context(|| format!("lambda:CreateFunction {}", self.name))?;
         // The function exists from here on: a failure to become Active is its failure, not a lost answer.
         let ready = wait_ready(self.ctx, &self.name).await.map_err(AfterCreate)?;
         Ok(if ready.function_arn().is_some() { ready } else { created })
@@ -220,7 +209,7 @@ impl Resource for Function<'_> {
                 variables.remove(&stale);
             }
             let environment = Environment::builder().set_variables(Some(variables)).build();
-            live = update_when_ready(self.ctx, name, "UpdateFunctionConfiguration", || {
+            let update = || {
                 lambda
                     .update_function_configuration()
                     .function_name(name)
@@ -232,6 +221,10 @@ impl Resource for Function<'_> {
                     .environment(environment.clone())
                     .vpc_config(self.vpc_config())
                     .send()
+            };
+            // A new `[vpc]` needs the role's new ENI permissions, which IAM propagates meanwhile.
+            live = update_when_ready(self.ctx, name, "UpdateFunctionConfiguration", || {
+                retry_while(Patience::IAM_PROPAGATION, update, role_not_usable_yet)
             })
             .await?;
         }

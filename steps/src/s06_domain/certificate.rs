@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{recorded_token, Recorder, Resource, PLANNED};
 use crate::package::hex;
+use crate::retry::{retry_while, Patience};
 use crate::step::Context;
 
 use super::records::fqdn;
@@ -17,12 +18,14 @@ use super::zone::LiveZone;
 
 /// ACM has no waiter for the validation records to appear after a request (seconds on AWS): it is polled
 /// with growing pauses, two minutes in all.
-const VALIDATION_RECORD_ATTEMPTS: u32 = 15;
-/// How long a certificate may stay "in use" after what used it is gone before deleting it gives up.
+const VALIDATION_RECORDS: Patience =
+    Patience { first: Duration::from_secs(1), max: Duration::from_secs(8), limit: Duration::from_secs(120) };
 /// Between two looks at a certificate waiting to be issued.
 const ISSUED_POLL: Duration = Duration::from_secs(10);
-
-const IN_USE_WAIT: Duration = Duration::from_secs(600);
+/// ACM keeps a certificate "in use" for a while after its custom domain or distribution let it go (seconds
+/// to minutes): deleting it is retried for up to ten minutes, as terraform-provider-aws does.
+const IN_USE: Patience =
+    Patience { first: Duration::from_secs(2), max: Duration::from_secs(30), limit: Duration::from_secs(600) };
 
 pub(super) struct Certificate<'a> {
     pub(super) ctx: &'a Context<'a>,
@@ -100,11 +103,18 @@ impl Certificate<'_> {
         if complete(&live) {
             return Ok(live);
         }
-        for attempt in 1..=VALIDATION_RECORD_ATTEMPTS {
-            crate::clock::sleep(Duration::from_secs(u64::from(attempt))).await;
-            if let Some(live) = self.describe(&live.arn).await?.filter(complete) {
-                return Ok(live);
+        // `Err(None)`: not all there yet; `Err(Some(_))`: the look itself failed.
+        let look = || async {
+            match self.describe(&live.arn).await {
+                Ok(Some(found)) if complete(&found) => Ok(found),
+                Ok(_) => Err(None),
+                Err(failed) => Err(Some(failed)),
             }
+        };
+        match retry_while(VALIDATION_RECORDS, look, Option::is_none).await {
+            Ok(found) => return Ok(found),
+            Err(Some(failed)) => return Err(failed),
+            Err(None) => {}
         }
         bail!(
             "certificate {} shows no DNS validation record for some of {} after two minutes: run `deployer resume` \
@@ -167,34 +177,22 @@ impl Certificate<'_> {
 impl Resource for Certificate<'_> {
     type Live = LiveCertificate;
 
-    /// ACM keeps a certificate "in use" for a while after its custom domain or distribution let it go
-    /// (seconds to minutes): ResourceInUseException is retried for up to ten minutes, as terraform does.
+    /// ResourceInUseException is retried while ACM lets go of the certificate ([`IN_USE`]).
     async fn delete(&self, live: LiveCertificate) -> Result<()> {
-        let started = std::time::Instant::now();
-        let mut delay = Duration::from_secs(2);
-        loop {
-            let deleted = self.ctx.aws.acm(self.region).delete_certificate().certificate_arn(&live.arn).send().await;
-            match deleted {
-                Err(err)
-                    if err.as_service_error().is_some_and(|e| e.is_resource_in_use_exception())
-                        && started.elapsed() < crate::clock::scaled(IN_USE_WAIT) =>
-                {
-                    crate::clock::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(30));
-                }
-                other => {
-                    other.aws_context(|| {
-                        format!(
-                            "acm:DeleteCertificate {} (still in use after {} minutes: by something other than this \
-                             service?)",
-                            live.arn,
-                            IN_USE_WAIT.as_secs() / 60
-                        )
-                    })?;
-                    return Ok(());
-                }
-            }
-        }
+        let delete = || self.ctx.aws.acm(self.region).delete_certificate().certificate_arn(&live.arn).send();
+        let in_use = |err: &aws_sdk_acm::error::SdkError<_>| {
+            err.as_service_error().is_some_and(
+                aws_sdk_acm::operation::delete_certificate::DeleteCertificateError::is_resource_in_use_exception,
+            )
+        };
+        retry_while(IN_USE, delete, in_use).await.aws_context(|| {
+            format!(
+                "acm:DeleteCertificate {} (still in use after {} minutes: by something other than this service?)",
+                live.arn,
+                IN_USE.limit.as_secs() / 60
+            )
+        })?;
+        Ok(())
     }
 
     fn planned(&self) -> Option<LiveCertificate> {

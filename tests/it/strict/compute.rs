@@ -3,6 +3,22 @@
 use super::*;
 
 impl Model {
+    /// UpdateAccount naming a role IAM has not propagated yet: API Gateway cannot write logs with it.
+    pub(super) fn account_before(&self, world: &mut World, call: &Call) -> Option<Answer> {
+        if !self.config.on(Behaviour::IamPropagation) || call.method != "PATCH" || call.segments() != ["account"] {
+            return None;
+        }
+        let request = call.json();
+        let operations = request["patchOperations"].as_array()?;
+        let role = operations.iter().find(|o| o["path"] == "/cloudwatchRoleArn")?["value"].as_str()?;
+        if world.roles.get(role).is_none_or(|usable| *usable <= Instant::now()) {
+            return None;
+        }
+        let message = "API Gateway could not successfully write to CloudWatch Logs using the ARN specified. Please \
+                       ensure that the ARN is correct and that API Gateway has permission to write to CloudWatch Logs.";
+        self.refuse("BadRequestException", rest_json_error(400, "BadRequestException", message))
+    }
+
     pub(super) fn lambda_before(&self, world: &mut World, call: &Call) -> Option<Answer> {
         let segments = call.segments();
         let now = Instant::now();
@@ -19,6 +35,23 @@ impl Model {
                     ),
                 );
             }
+        }
+        let into_vpc = call.json()["VpcConfig"]["SubnetIds"].as_array().is_some_and(|s| !s.is_empty());
+        let configuring =
+            call.method == "PUT" && matches!(segments.as_slice(), ["2015-03-31", "functions", _, "configuration"]);
+        if self.config.on(Behaviour::IamPropagation)
+            && into_vpc
+            && configuring
+            && world.policies_usable_at.is_some_and(|t| t > now)
+        {
+            return self.refuse(
+                "InvalidParameterValueException",
+                rest_json_error(
+                    400,
+                    "InvalidParameterValueException",
+                    "The provided execution role does not have permissions to call CreateNetworkInterface on EC2",
+                ),
+            );
         }
         let updating = matches!(segments.as_slice(), ["2015-03-31", "functions", _, "configuration" | "code"]);
         if self.config.on(Behaviour::LambdaStates) && call.method == "PUT" && updating {
@@ -78,6 +111,10 @@ impl Model {
             if let Some(arn) = xml_value(&String::from_utf8_lossy(body), "Arn") {
                 world.roles.insert(arn, self.config.after(self.config.role_propagation));
             }
+        }
+        // A role's changed permissions reach Lambda as late as a new role does.
+        if self.config.on(Behaviour::IamPropagation) && call.action == Some("PutRolePolicy") {
+            world.policies_usable_at = Some(self.config.after(self.config.role_propagation));
         }
     }
 

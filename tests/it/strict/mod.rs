@@ -21,8 +21,9 @@ mod templates;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Behaviour {
     /// "Amazon API Gateway quotas": 10 requests/s, burst 40, for REST and WebSocket together; CreateRestApi
-    /// 1 per 3 s; CreateDeployment 1 per 5 s; CreateDomainName, DeleteDomainName, DeleteRestApi 1 per 30 s;
-    /// CreateResource 5/s; GetResources 5 per 2 s. 429 TooManyRequestsException.
+    /// 1 per 3 s; CreateDeployment 1 per 5 s; CreateDomainName, DeleteDomainName, UpdateDomainName (v1 and
+    /// v2), DeleteRestApi 1 per 30 s; UpdateAccount, UpdateUsagePlan 1 per 20 s; CreateResource 5/s;
+    /// GetResources 5 per 2 s. 429 TooManyRequestsException.
     ApiGatewayQuotas,
     /// "Lambda quotas": 15 control-plane requests/s. 429 TooManyRequestsException.
     LambdaQuotas,
@@ -31,7 +32,9 @@ pub enum Behaviour {
     /// `State: Failed` (those named in `Strict::failing_functions`).
     LambdaStates,
     /// IAM eventual consistency: a new role is not assumable by Lambda for ~10 s (CreateFunction answers
-    /// InvalidParameterValueException, as reported in pulumi-aws and terraform-provider-aws threads).
+    /// InvalidParameterValueException, as reported in pulumi-aws and terraform-provider-aws threads), nor by
+    /// API Gateway (UpdateAccount answers BadRequestException "API Gateway could not successfully write to
+    /// CloudWatch Logs using the ARN specified", which terraform-provider-aws retries).
     IamPropagation,
     /// DynamoDB: `TableStatus: CREATING` ~10 s; after UpdateTimeToLive `ENABLING` up to an hour, and another
     /// UpdateTimeToLive on the table within the hour is a ValidationException ("UpdateTimeToLive" API
@@ -198,6 +201,8 @@ struct World {
     buckets: HashMap<&'static str, Instant>,
     functions: HashMap<String, Function>,
     roles: HashMap<String, Instant>,
+    /// When the last inline policy put on a role reaches Lambda (ENI actions for `[vpc]`, say).
+    policies_usable_at: Option<Instant>,
     tables: HashMap<String, Instant>,
     ttls: HashMap<String, Ttl>,
     changes: HashMap<String, Instant>,
@@ -319,7 +324,10 @@ impl Model {
             "route53" => self.route53_before(world, call),
             "acm" => self.acm_before(world, call),
             "cloudfront" => self.cloudfront_before(world, call),
-            "apigateway" => self.templates_before(call).or_else(|| self.apigateway_before(world, call)),
+            "apigateway" => self
+                .templates_before(call)
+                .or_else(|| self.account_before(world, call))
+                .or_else(|| self.apigateway_before(world, call)),
             _ => None,
         }
     }
@@ -338,6 +346,9 @@ impl Model {
                 ("GET", ["restapis", _, "resources"]) => Some(("GetResources", 5.0, 2.0, 5.0)),
                 ("POST", ["domainnames"]) => Some(("CreateDomainName", 1.0, CREATE_DOMAIN_NAME_EVERY, 1.0)),
                 ("DELETE", ["domainnames", _]) => Some(("DeleteDomainName", 1.0, 30.0, 1.0)),
+                ("PATCH", ["domainnames", _]) => Some(("UpdateDomainName", 1.0, 30.0, 1.0)),
+                ("PATCH", ["account"]) => Some(("UpdateAccount", 1.0, 20.0, 1.0)),
+                ("PATCH", ["usageplans", _]) => Some(("UpdateUsagePlan", 1.0, 20.0, 1.0)),
                 _ => None,
             };
             let over = match per_operation {
