@@ -5,6 +5,7 @@
 //! and the certificate's status. Exit 1 if a check fails.
 
 use anyhow::{anyhow, Result};
+use deployer_steps::concurrency_quota;
 use deployer_steps::installer::Installer;
 use deployer_steps::outputs::{self, Output};
 use deployer_steps::{registry, Clients, Settings};
@@ -67,6 +68,15 @@ async fn aws_checks(cli: &Cli, settings: &Settings, state: Option<&State>) -> Ve
         Ok(who) => check("credentials", Ok(format!("account {} in {}", who.account, settings.region))),
         Err(err) => check("credentials", Err(format!("{err:#}"))),
     }];
+    let reserved = concurrency_quota::reserved_by(settings);
+    if reserved > 0 {
+        let quota = concurrency_quota::account_quota(&clients).await.map_err(|e| format!("{e:#}"));
+        let fits = quota.and_then(|quota| {
+            concurrency_quota::fits(reserved, quota, &settings.region)
+                .map(|()| format!("quota {quota}, of which the settings reserve {reserved}"))
+        });
+        checks.push(check("Lambda concurrency", fits));
+    }
     let recorded =
         |output: &Output| state.and_then(|s| s.outputs().get(output.step)?.get(output.key.as_ref()).cloned());
     if settings.domain.is_some() {

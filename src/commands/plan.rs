@@ -21,6 +21,7 @@ pub async fn plan(cli: &Cli, args: &SettingsArgs) -> Result<()> {
     let mut current = recorded.unwrap_or_else(|| State::new(settings.clone()));
     current.settings = settings.clone();
     let clients = connect(cli, &settings).await?;
+    deployer_steps::concurrency_quota::check(&clients, &settings).await?;
     let reporter = reporter(cli, Mode::Plan);
     let runner = Runner::new(&cli.state, current, &clients, reporter.as_ref(), None);
     let all: Vec<&dyn deployer_steps::Step> = steps.iter().map(|s| s.as_ref()).collect();

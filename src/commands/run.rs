@@ -44,6 +44,9 @@ pub async fn deploy(
     let selected = runner::select(&steps, &selection, Some(&current))?;
 
     let clients = connect(cli, &settings).await?;
+    if selected.iter().any(|s| s.id() == deployer_steps::s02_lambda::ID) {
+        deployer_steps::concurrency_quota::check(&clients, &settings).await?;
+    }
     let reporter = reporter(cli, Mode::Apply);
     let runner = Runner::new(&cli.state, current, &clients, reporter.as_ref(), remote);
     if interrupted(cli, &clients, runner.run(&selected, &selection)).await? {

@@ -32,6 +32,7 @@ pub struct Clients {
     logs: OnceLock<aws_sdk_cloudwatchlogs::Client>,
     dynamodb: OnceLock<aws_sdk_dynamodb::Client>,
     iam: OnceLock<aws_sdk_iam::Client>,
+    kms: OnceLock<aws_sdk_kms::Client>,
     lambda: OnceLock<aws_sdk_lambda::Client>,
     s3: OnceLock<aws_sdk_s3::Client>,
     route53: OnceLock<aws_sdk_route53::Client>,
@@ -66,6 +67,7 @@ impl Clients {
             logs: OnceLock::new(),
             dynamodb: OnceLock::new(),
             iam: OnceLock::new(),
+            kms: OnceLock::new(),
             lambda: OnceLock::new(),
             s3: OnceLock::new(),
             route53: OnceLock::new(),
@@ -91,6 +93,7 @@ impl Clients {
     client!(logs, aws_sdk_cloudwatchlogs);
     client!(dynamodb, aws_sdk_dynamodb);
     client!(iam, aws_sdk_iam);
+    client!(kms, aws_sdk_kms);
     client!(lambda, aws_sdk_lambda);
     client!(route53, aws_sdk_route53);
     client!(secretsmanager, aws_sdk_secretsmanager);

@@ -43,13 +43,16 @@ impl Installer {
             Installer::Uv => {
                 let mut c = Command::new("uv");
                 c.args(["pip", "install", "--quiet", "--target"]).arg(target);
-                c.args(["--python-platform", uv_platform(architecture), "--only-binary", ":all:"]);
+                c.args(["--python-platform", &uv_platform(architecture, python_version), "--only-binary", ":all:"]);
                 c
             }
             Installer::Pip => {
                 let mut c = Command::new("python3");
                 c.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"]).arg(target);
-                c.args(["--platform", wheel_platform(architecture), "--implementation", "cp", "--only-binary=:all:"]);
+                for platform in wheel_platforms(architecture, python_version) {
+                    c.args(["--platform", &platform]);
+                }
+                c.args(["--implementation", "cp", "--only-binary=:all:"]);
                 c
             }
         };
@@ -83,20 +86,35 @@ fn uv_runs() -> bool {
     Command::new("uv").arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
-/// The wheel platform of Lambda's Linux on `architecture`.
-pub fn wheel_platform(architecture: &str) -> &'static str {
+/// Whether Lambda runs `python_version` ("3.12") on Amazon Linux 2023 (glibc 2.34, so `manylinux_2_28`
+/// wheels run) rather than Amazon Linux 2 (glibc 2.26: `manylinux2014` at most): python3.12 and later.
+fn on_amazon_linux_2023(python_version: &str) -> bool {
+    let minor = python_version.strip_prefix("3.").and_then(|m| m.parse::<u32>().ok());
+    minor.is_some_and(|m| m >= 12)
+}
+
+fn machine(architecture: &str) -> &'static str {
     match architecture {
-        "arm64" => "manylinux2014_aarch64",
-        _ => "manylinux2014_x86_64",
+        "arm64" => "aarch64",
+        _ => "x86_64",
     }
 }
 
-/// The same platform as uv names it.
-fn uv_platform(architecture: &str) -> &'static str {
-    match architecture {
-        "arm64" => "aarch64-manylinux2014",
-        _ => "x86_64-manylinux2014",
+/// The wheel platforms of Lambda's Linux for `python_version` on `architecture`, newest first.
+pub fn wheel_platforms(architecture: &str, python_version: &str) -> Vec<String> {
+    let machine = machine(architecture);
+    let mut platforms = Vec::new();
+    if on_amazon_linux_2023(python_version) {
+        platforms.push(format!("manylinux_2_28_{machine}"));
     }
+    platforms.push(format!("manylinux2014_{machine}"));
+    platforms
+}
+
+/// The newest of them as uv names it (uv takes the older ones with it).
+fn uv_platform(architecture: &str, python_version: &str) -> String {
+    let glibc = if on_amazon_linux_2023(python_version) { "manylinux_2_28" } else { "manylinux2014" };
+    format!("{}-{glibc}", machine(architecture))
 }
 
 #[cfg(test)]
@@ -124,9 +142,11 @@ mod tests {
     }
 
     #[test]
-    fn wheels_are_fetched_for_the_functions_processor() {
-        assert_eq!(wheel_platform("x86_64"), "manylinux2014_x86_64");
-        assert_eq!(wheel_platform("arm64"), "manylinux2014_aarch64");
-        assert_eq!(uv_platform("arm64"), "aarch64-manylinux2014");
+    fn wheels_are_fetched_for_the_functions_processor_and_linux() {
+        assert_eq!(wheel_platforms("x86_64", "3.11"), ["manylinux2014_x86_64"]);
+        assert_eq!(wheel_platforms("arm64", "3.12"), ["manylinux_2_28_aarch64", "manylinux2014_aarch64"]);
+        assert_eq!(wheel_platforms("x86_64", "3.13"), ["manylinux_2_28_x86_64", "manylinux2014_x86_64"]);
+        assert_eq!(uv_platform("arm64", "3.9"), "aarch64-manylinux2014");
+        assert_eq!(uv_platform("x86_64", "3.12"), "x86_64-manylinux_2_28");
     }
 }

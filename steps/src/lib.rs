@@ -14,6 +14,7 @@ pub mod aws;
 pub mod calls;
 pub mod clock;
 pub mod cloudfront;
+pub mod concurrency_quota;
 pub mod ensure;
 pub mod error;
 pub mod installed;

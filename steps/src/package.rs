@@ -8,7 +8,7 @@ use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::InputError;
-use crate::installer::{wheel_platform, Installer};
+use crate::installer::{wheel_platforms, Installer};
 
 /// The backend folders that go into the bundle, as the manual's `zip -r` lists them.
 pub const SOURCE_DIRS: &[&str] = &["handlers", "src", "lib", "utils"];
@@ -114,7 +114,8 @@ fn installed_requirements(
     if lines.is_empty() {
         return Ok(None);
     }
-    let platform = wheel_platform(architecture);
+    let python_version = runtime.trim_start_matches("python");
+    let platform = wheel_platforms(architecture, python_version).join(", ");
     let key = Sha256::digest(format!("{runtime}\n{platform}\n{}", lines.join("\n")));
     let target = cache_dir.join(format!("pip-{}", &hex(&key)[..16]));
     if target.is_dir() {
@@ -123,7 +124,6 @@ fn installed_requirements(
     let staging = cache_dir.join(format!("pip-staging-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
-    let python_version = runtime.trim_start_matches("python");
     let installer = Installer::chosen()?;
     let tool = installer.name();
     let installed = installer.install(&backend.join("requirements.txt"), &staging, python_version, architecture)?;
@@ -222,7 +222,7 @@ mod tests {
         let dir = backend();
         std::fs::write(dir.path().join("requirements.txt"), "fastlib==1.0\n").unwrap();
         let cache = tempfile::tempdir().unwrap();
-        let key = Sha256::digest("python3.12\nmanylinux2014_x86_64\nfastlib==1.0");
+        let key = Sha256::digest("python3.12\nmanylinux_2_28_x86_64, manylinux2014_x86_64\nfastlib==1.0");
         let cached = cache.path().join(format!("pip-{}", &hex(&key)[..16]));
         std::fs::create_dir_all(cached.join("fastlib")).unwrap();
         std::fs::write(cached.join("fastlib/__init__.py"), "X = 1\n").unwrap();

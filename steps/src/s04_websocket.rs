@@ -61,11 +61,13 @@ impl Step for WebSocket {
     }
 
     /// The API with everything in it (resources, routes, integrations, stages, deployments).
+    /// The API, then its access log groups (which a late request would otherwise make again).
     async fn destroy(&self, ctx: &Context<'_>, _teardown: &Teardown, recorder: &dyn Recorder) -> Result<()> {
-        if let Some(api_id) = ctx.get_optional(&outputs::WEBSOCKET_API_ID) {
-            access_logs::delete_log_groups(ctx, recorder, api_id).await?;
+        remove(&WebSocketApi { ctx, name: ctx.name("websocket-api") }, recorder).await?;
+        match ctx.get_optional(&outputs::WEBSOCKET_API_ID) {
+            Some(api_id) => access_logs::delete_log_groups(ctx, recorder, api_id).await,
+            None => Ok(()),
         }
-        remove(&WebSocketApi { ctx, name: ctx.name("websocket-api") }, recorder).await
     }
 
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {

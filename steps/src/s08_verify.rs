@@ -47,6 +47,7 @@ use crate::ensure::{Change, NotYetCreated, Recorder};
 use crate::logs::last_log_event;
 use crate::manual::{ids, FUNCTIONS};
 use crate::outputs;
+use crate::retry::{retry_while, Patience};
 use crate::settings::AuthKind;
 use crate::step::{Context, Step};
 
@@ -253,7 +254,10 @@ async fn smoke_http(ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
     for base in bases {
         let url = format!("{base}{path}");
         let probe = CorsProbe { client: &client, url: &url, key: key.as_deref() };
-        let (status, headers) = request(&client, Method::GET, &url, allowed, key.as_deref()).await?;
+        let (status, headers) = match key.as_deref() {
+            Some(key) => keyed_request(&client, &url, allowed, key).await?,
+            None => request(&client, Method::GET, &url, allowed, None).await?,
+        };
         if status >= 500 {
             bail!("GET {url} answered HTTP {status}: see `deployer logs conversation-api`");
         }
@@ -270,6 +274,41 @@ async fn smoke_http(ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// A usage plan's new key is refused for a few seconds after it joins the plan: a 403 to the keyed
+/// request is retried this long.
+const KEY_ACCEPTED: Patience =
+    Patience { first: Duration::from_secs(2), max: Duration::from_secs(10), limit: Duration::from_secs(60) };
+
+/// The request with the API key proves the key works: a 2xx or 3xx, or the function's own 404 (API
+/// Gateway answers 403 itself for an unknown path or a refused key).
+async fn keyed_request(
+    client: &HttpClient<Https, Empty<Bytes>>,
+    url: &str,
+    origin: &str,
+    key: &str,
+) -> Result<(u16, HeaderMap)> {
+    let attempt = || async {
+        match request(client, Method::GET, url, origin, Some(key)).await {
+            Ok((403, _)) => Err(None),
+            Ok(answer) => Ok(answer),
+            Err(failed) => Err(Some(failed)),
+        }
+    };
+    let (status, headers) = match retry_while(KEY_ACCEPTED, attempt, Option::is_none).await {
+        Ok(answer) => answer,
+        Err(Some(failed)) => return Err(failed),
+        Err(None) => bail!(
+            "GET {url} with the API key answered HTTP 403 for {} s: the key is in no usage plan of this stage; run \
+             `deployer step 07-stages`",
+            KEY_ACCEPTED.limit.as_secs()
+        ),
+    };
+    if (400..500).contains(&status) && status != 404 {
+        bail!("GET {url} with the API key answered HTTP {status}: see `deployer logs conversation-api`");
+    }
+    Ok((status, headers))
 }
 
 /// An origin no deployment lists (`.invalid` is reserved): the preflight must not allow it.

@@ -111,6 +111,12 @@ async fn the_accounts_cloudwatch_role_is_made_only_where_a_region_has_none_and_a
     assert_eq!(names, ["AmazonAPIGatewayPushToCloudWatchLogs"]);
 
     // Another's role is never replaced, and a service whose stages log already never asks.
+    iam.create_role()
+        .role_name("platform-team-apigateway-logs")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
     let theirs = "arn:aws:iam::123456789012:role/platform-team-apigateway-logs";
     let set = aws_sdk_apigateway::types::PatchOperation::builder()
         .op(aws_sdk_apigateway::types::Op::Replace)
@@ -126,4 +132,17 @@ async fn the_accounts_cloudwatch_role_is_made_only_where_a_region_has_none_and_a
             && !second.stdout.contains("had no CloudWatch Logs role")
     );
     assert_eq!(apigw.get_account().send().await.unwrap().cloudwatch_role_arn(), Some(theirs));
+
+    // A role the account names but IAM no longer has writes no logs: deployer sets its own.
+    let gone = "arn:aws:iam::123456789012:role/deleted-apigateway-logs";
+    let set = aws_sdk_apigateway::types::PatchOperation::builder()
+        .op(aws_sdk_apigateway::types::Op::Replace)
+        .path("/cloudwatchRoleArn")
+        .value(gone)
+        .build();
+    apigw.update_account().patch_operations(set).send().await.unwrap();
+    let third = Deployment::new("logs-role-3");
+    third.run(&["run", "--service", &third.service, "--region", region]).assert_ok();
+    let now = apigw.get_account().send().await.unwrap().cloudwatch_role_arn().unwrap_or_default().to_string();
+    assert!(now.ends_with(":role/deployer-apigateway-cloudwatch"), "{now}");
 }

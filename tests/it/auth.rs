@@ -67,6 +67,15 @@ async fn an_api_key_guards_every_method_within_its_usage_plan_its_value_shown_ne
     let failed = d.run(&["step", "08-verify", "--verify-http-url", &open]);
     assert_eq!(failed.code, 1, "{}", failed.stderr);
     assert!(failed.stderr.contains("without x-api-key answered HTTP 200, not 403"), "{}", failed.stderr);
+    // The keyed request must succeed: a 403 is retried (a new plan key takes a moment), then fails.
+    let verify = |url: &str| {
+        let mut command = d.command(&["step", "08-verify", "--verify-http-url", url, "--output", "json"]);
+        crate::support::Outcome::from(command.env("DEPLOYER_TIME_SCALE", "0.01").output().unwrap())
+    };
+    verify(&http_backend(Backend::KeyLate)).assert_ok();
+    let refused = verify(&http_backend(Backend::KeyRefused));
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("with the API key answered HTTP 403"), "{}", refused.stderr);
 
     write_config(&d, "");
     d.run(&["run"]).assert_ok();
@@ -86,7 +95,9 @@ async fn an_api_key_guards_every_method_within_its_usage_plan_its_value_shown_ne
 
 #[tokio::test]
 async fn a_cognito_authorizer_guards_every_method_and_goes_with_the_setting() {
-    let d = Deployment::new("auth-pool");
+    // Through the proxy: it plays UpdateAuthorizer's change of user pools, which moto cannot patch.
+    let proxy = crate::proxy::Proxy::start(&crate::support::moto().url(), crate::proxy::Rules::default());
+    let d = Deployment { endpoint: proxy.url.clone(), ..Deployment::new("auth-pool") };
     for (bad, expected) in [
         ("[auth]\nkind = \"cognito\"", "needs user_pool_arn"),
         (
@@ -116,9 +127,56 @@ async fn a_cognito_authorizer_guards_every_method_and_goes_with_the_setting() {
     assert_eq!(method_auth(&d, "OPTIONS").await, ("NONE".into(), None, false), "preflights stay open");
     assert_eq!(d.run(&["run"]).changed(), 0, "a second run changes nothing");
 
+    // Another pool: the authorizer is updated in place, and only a new deployment puts it live.
+    let other_pool = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_ZyXwVu987";
+    write_config(&d, &format!("[auth]\nkind = \"cognito\"\nuser_pool_arn = \"{other_pool}\""));
+    let moved = d.run(&["run"]);
+    moved.assert_ok();
+    let through_proxy = aws_sdk_apigateway::Client::new(&crate::strict_model::via(&proxy).await);
+    let authorizer = through_proxy.get_authorizer().rest_api_id(&api_id).authorizer_id(&authorizer_id);
+    assert_eq!(authorizer.send().await.unwrap().provider_arns(), [other_pool]);
+    let deployed: Vec<String> = moved
+        .changes()
+        .into_iter()
+        .filter(|(r, a, _)| r.starts_with("deployment of") && a == "created")
+        .map(|c| c.0)
+        .collect();
+    assert_eq!(deployed.len(), 1, "the changed authorizer is deployed: {:?}", moved.changes());
+
     write_config(&d, "");
     d.run(&["run"]).assert_ok();
     assert_eq!(method_auth(&d, "POST").await.0, "NONE");
     assert!(client.get_authorizer().rest_api_id(&api_id).authorizer_id(&authorizer_id).send().await.is_err());
+    assert_eq!(d.run(&["run"]).changed(), 0);
+}
+
+/// A live API switched to `api_key`: when 03 makes its methods require a key, the key and a usage plan on
+/// the live stages exist already, so callers with the key are never locked out until 07 runs.
+#[tokio::test]
+async fn switching_a_live_api_to_api_key_makes_the_key_and_plan_before_any_method_requires_them() {
+    let d = Deployment::new("auth-switch");
+    write_config(&d, "");
+    d.run(&["run"]).assert_ok();
+    write_config(&d, "[auth]\nkind = \"api_key\"");
+    d.run(&["step", "03-api-gateway"]).assert_ok();
+    assert!(method_auth(&d, "GET").await.2, "03 made the methods require a key");
+    let client = aws_sdk_apigateway::Client::new(&sdk_config().await);
+    let plans = client.get_usage_plans().send().await.unwrap();
+    let plan =
+        plans.items().iter().find(|p| p.name() == Some("auth-switch-usage-plan")).expect("a usage plan after 03");
+    let api_id = output(&d, "03-api-gateway", "rest_api_id");
+    let stages: Vec<(&str, &str)> =
+        plan.api_stages().iter().map(|s| (s.api_id().unwrap_or_default(), s.stage().unwrap_or_default())).collect();
+    assert!(stages.contains(&(api_id.as_str(), "prod")), "the live stage is in the plan: {stages:?}");
+    let keys = client.get_usage_plan_keys().usage_plan_id(plan.id().unwrap()).send().await.unwrap();
+    assert_eq!(keys.items().len(), 1, "the key is in the plan");
+
+    d.run(&["run"]).assert_ok();
+    let plans = client.get_usage_plans().send().await.unwrap();
+    let ours: Vec<_> = plans.items().iter().filter(|p| p.name() == Some("auth-switch-usage-plan")).collect();
+    assert_eq!(ours.len(), 1, "07 found the plan rather than making another");
+    assert_eq!(ours[0].api_stages().len(), 2, "07 added the dev stage");
+    let keys = client.get_api_keys().name_query("auth-switch-api-key").send().await.unwrap();
+    assert_eq!(keys.items().len(), 1);
     assert_eq!(d.run(&["run"]).changed(), 0);
 }

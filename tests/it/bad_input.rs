@@ -391,7 +391,9 @@ async fn uv_bundles_a_wheel_for_the_functions_platform_caches_it_and_refuses_one
     let refused = run(&d, &["run", "--service", &d.service, "--architecture", "arm64"], &wheels);
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(
-        refused.stderr.contains("uv finds no wheel of fastlib==1.0 for Lambda (manylinux2014_aarch64"),
+        refused.stderr.contains(
+            "uv finds no wheel of fastlib==1.0 for Lambda (manylinux_2_28_aarch64, manylinux2014_aarch64, CPython 3.12)"
+        ),
         "{}",
         refused.stderr
     );
@@ -410,4 +412,34 @@ async fn uv_bundles_a_wheel_for_the_functions_platform_caches_it_and_refuses_one
     again.assert_ok();
     assert_eq!(again.requests().1, 0, "the same bundle, nothing to upload: {:?}", again.changes());
     assert_eq!(d.state()["steps"]["02-lambda"]["outputs"]["code_sha256"], sha);
+}
+
+/// Lambda runs python3.12 and later on Amazon Linux 2023 (glibc 2.34): a `manylinux_2_28` wheel is
+/// bundled for them, by pip and by uv, and refused for python3.11 (Amazon Linux 2, glibc 2.26).
+#[tokio::test]
+async fn a_manylinux_2_28_wheel_is_bundled_for_python_3_12_and_refused_for_3_11_by_pip_and_uv() {
+    for installer in ["pip", "uv"] {
+        let d = Deployment::new(&format!("wheel-glibc-{installer}"));
+        let wheels = d.path("wheels");
+        let files = [("newlib/__init__.py", "X = 1\n")];
+        tagged_wheel(&wheels, "newlib", "py3-none-manylinux_2_28_x86_64", &files);
+        std::fs::write(d.path("backend/requirements.txt"), "newlib==1.0\n").unwrap();
+        let run = |runtime: &str| {
+            let mut command = d.command(&["run", "--service", &d.service, "--runtime", runtime, "--output", "json"]);
+            command.env("DEPLOYER_INSTALLER", installer).env("UV_NO_INDEX", "1").env("UV_FIND_LINKS", &wheels);
+            command.env("PIP_NO_INDEX", "1").env("PIP_FIND_LINKS", &wheels);
+            Outcome::from(command.output().unwrap())
+        };
+        let old = run("python3.11");
+        assert_eq!(old.code, 2, "{installer}: {}", old.stderr);
+        assert!(
+            old.stderr.contains("finds no wheel of newlib==1.0 for Lambda (manylinux2014_x86_64"),
+            "{}",
+            old.stderr
+        );
+        assert!(!d.state_path().exists(), "nothing written");
+        run("python3.12").assert_ok();
+        let cached: Vec<_> = std::fs::read_dir(d.path(".deployer/cache")).unwrap().flatten().collect();
+        assert!(cached.iter().any(|e| e.path().join("newlib/__init__.py").is_file()), "{installer} installed it");
+    }
 }

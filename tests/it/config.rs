@@ -181,7 +181,9 @@ sort_key = ""
 
 #[tokio::test]
 async fn reserved_concurrency_is_set_kept_and_removed_with_the_setting() {
-    let d = Deployment::new("cfg-reserved");
+    // Through the proxy: it answers GetAccountSettings, which moto has not.
+    let proxy = crate::proxy::Proxy::start(&crate::support::moto().url(), crate::proxy::Rules::default());
+    let d = Deployment { endpoint: proxy.url.clone(), ..Deployment::new("cfg-reserved") };
     let file = "service = \"cfg-reserved\"\n[functions.usage-handler]\nreserved_concurrency = 5\n";
     std::fs::write(d.path("deployer.toml"), file).unwrap();
     d.run(&["run"]).assert_ok();
@@ -391,4 +393,58 @@ async fn a_functions_secrets_give_it_their_arns_and_the_role_exactly_those_and_n
     assert!(!env("cfg-secret-conversation-api").await.contains_key("OPENAI_API_KEY_SECRET_ARN"), "removed with it");
     let statements = policy(iam).await["Statement"].as_array().unwrap().clone();
     assert!(!statements.iter().any(|s| s["Sid"] == "ReadOwnSecrets"), "{statements:?}");
+}
+
+/// A secret encrypted with a customer key named by its alias: the role may decrypt with the key itself
+/// (an alias in a policy's Resource grants nothing), and deployer never asks for the secret's value.
+#[tokio::test]
+async fn a_secret_whose_key_is_named_by_alias_grants_decrypt_on_the_key_and_its_value_is_never_asked_for() {
+    let d = Deployment::new("cfg-kms");
+    d.run(&["init", "--service", "cfg-kms"]).assert_ok();
+    let kms = aws_sdk_kms::Client::new(&sdk_config().await);
+    let key = kms.create_key().send().await.unwrap().key_metadata().unwrap().clone();
+    kms.create_alias().alias_name("alias/cfg-kms-secrets").target_key_id(key.key_id()).send().await.unwrap();
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk_config().await);
+    let made = secrets.create_secret().name("cfg-kms/token").kms_key_id("alias/cfg-kms-secrets").secret_string("t0k3n");
+    made.send().await.unwrap();
+    append(&d, "[functions.usage-handler.secrets]\nTOKEN = \"cfg-kms/token\"");
+
+    let proxy = crate::proxy::Proxy::start(&crate::support::moto().url(), crate::proxy::Rules::default());
+    let run = d.command(&["run", "--output", "json"]).env("AWS_ENDPOINT_URL", &proxy.url).output().unwrap();
+    crate::support::Outcome::from(run).assert_ok();
+    let asked: Vec<String> = proxy.seen(|s| s.reads.keys().chain(s.writes.keys()).cloned().collect());
+    assert!(asked.iter().any(|op| op == "DescribeSecret"), "{asked:?}");
+    assert!(!asked.iter().any(|op| op == "GetSecretValue"), "the value is never asked for: {asked:?}");
+
+    let iam = aws_sdk_iam::Client::new(&sdk_config().await);
+    let got = iam.get_role_policy().role_name("cfg-kms-lambda-role").policy_name("cfg-kms-lambda-access");
+    let document = got.send().await.unwrap().policy_document().to_string();
+    let text = percent_encoding::percent_decode_str(&document).decode_utf8().unwrap().into_owned();
+    let policy: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let statements = policy["Statement"].as_array().unwrap();
+    let decrypt = statements.iter().find(|s| s["Sid"] == "DecryptOwnSecrets").expect("a decrypt statement");
+    assert_eq!(decrypt["Resource"], json!([key.arn().unwrap()]), "the key's own ARN, not its alias");
+}
+
+/// A new account's concurrency quota is often 10, and AWS keeps 100 unreserved: a reservation there is
+/// refused before anything is written, naming the quota, and doctor says the same.
+#[tokio::test]
+async fn a_reservation_beyond_the_accounts_concurrency_quota_is_refused_before_anything_is_written() {
+    use crate::proxy::{Proxy, Rules};
+    let rules = Rules { lambda_concurrency_quota: Some(10), ..Rules::default() };
+    let proxy = Proxy::start(&crate::support::moto().url(), rules);
+    let d = Deployment { endpoint: proxy.url.clone(), ..Deployment::new("cfg-quota") };
+    let file = "service = \"cfg-quota\"\n[functions.usage-handler]\nreserved_concurrency = 5\n";
+    std::fs::write(d.path("deployer.toml"), file).unwrap();
+    let doctor = d.run(&["doctor"]);
+    assert_eq!(doctor.code, 1, "{}", doctor.stdout);
+    assert!(doctor.stdout.contains("Lambda concurrency quota in us-east-1 is 10"), "{}", doctor.stdout);
+    for command in ["plan", "run"] {
+        let refused = d.run(&[command]);
+        assert_eq!(refused.code, 2, "{command}: {}", refused.stderr);
+        let said = "quota in us-east-1 is 10 and AWS keeps 100 of it unreserved, so at most 0 can be reserved";
+        assert!(refused.stderr.contains(said), "{command}: {}", refused.stderr);
+    }
+    assert_eq!(proxy.seen(|s| s.write_count()), 0, "nothing written: {:?}", proxy.seen(|s| s.writes.clone()));
+    assert!(!d.state_path().exists(), "no state file");
 }

@@ -92,3 +92,25 @@ async fn a_destroy_killed_midway_is_continued_by_resume() {
     assert_eq!(inventory(&d.service).await, empty_inventory());
     assert!(d.state().get("destroying").is_none());
 }
+
+/// The APIs go before their access log groups: a group deleted first would be made again by a request the
+/// API still served.
+#[tokio::test]
+async fn destroy_deletes_each_api_before_its_access_log_groups() {
+    let d = Deployment::new("destroy-order");
+    d.deploy_without_domain().assert_ok();
+    let proxy = Proxy::start(&moto().url(), Rules::default());
+    let destroyed = d.command(&["destroy", "--yes", "--output", "json"]).env("AWS_ENDPOINT_URL", &proxy.url).output();
+    crate::support::Outcome::from(destroyed.unwrap()).assert_ok();
+    let order = proxy.seen(|s| s.order.clone());
+    let position = |wanted: &str| order.iter().position(|op| op == wanted);
+    let first_group = position("DeleteLogGroup").expect("log groups deleted");
+    let mut first_api = usize::MAX;
+    for api in ["DELETE /restapis/*", "DELETE /v2/*/*"] {
+        let deleted = position(api).unwrap_or_else(|| panic!("{api} in {order:?}"));
+        // Its groups are listed (then deleted) right after it.
+        assert_eq!(order.get(deleted + 1).map(String::as_str), Some("DescribeLogGroups"), "{api}: {order:?}");
+        first_api = first_api.min(deleted);
+    }
+    assert!(first_api < first_group, "a log group went before the APIs: {order:?}");
+}

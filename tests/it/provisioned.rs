@@ -80,3 +80,34 @@ async fn provisioned_concurrency_puts_the_apis_on_a_live_alias_republished_only_
     let marker = &d.state()["steps"]["02-lambda"]["outputs"]["provisioned_concurrency.conversation-api"];
     assert_eq!(marker, "", "emptied once the instances are gone: later runs look no more");
 }
+
+/// Lambda refuses provisioned instances above the reservation, and on an alias that is still moving to a
+/// new version (routing weights): a reservation that rises goes first, one that falls goes last, and the
+/// instances wait for the alias to settle.
+#[tokio::test]
+async fn reservation_and_provisioned_instances_change_together_in_the_order_lambda_accepts() {
+    let d = Deployment::new("prov-order");
+    let proxy = Proxy::start(&moto().url(), Rules::default());
+    let name = "prov-order-conversation-api";
+    let both = |reserved: i32, provisioned: i32| {
+        format!(
+            "[functions.conversation-api]\nreserved_concurrency = {reserved}\nprovisioned_concurrency = {provisioned}"
+        )
+    };
+    write_config(&d, &both(3, 2));
+    run(&d, &proxy).assert_ok();
+
+    // Both raised, with new code: the alias moves, then carries weights for a while.
+    let handler = d.path("backend/handlers/api/conversation.py");
+    let code = std::fs::read_to_string(&handler).unwrap();
+    std::fs::write(&handler, format!("{code}\n# changed\n")).unwrap();
+    write_config(&d, &both(20, 10));
+    let raised = run(&d, &proxy);
+    raised.assert_ok();
+    assert_eq!(proxy.seen(|s| (s.reserved.get(name).copied(), s.provisioned.get(name).copied())), (Some(20), Some(10)));
+
+    write_config(&d, &both(5, 4));
+    run(&d, &proxy).assert_ok();
+    assert_eq!(proxy.seen(|s| (s.reserved.get(name).copied(), s.provisioned.get(name).copied())), (Some(5), Some(4)));
+    assert_eq!(run(&d, &proxy).changed(), 0);
+}

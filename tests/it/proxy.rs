@@ -41,6 +41,9 @@ pub struct Rules {
     pub latency: Option<Latency>,
     /// Keep the bodies of the requests whose path ends with this (what moto drops, e.g. an update's field).
     pub keep_bodies_of: Option<&'static str>,
+    /// The account's Lambda concurrency quota GetAccountSettings answers (moto has no such call; the proxy
+    /// answers it): 1,000, AWS's default, unless set.
+    pub lambda_concurrency_quota: Option<i32>,
     /// Play API Gateway v2's UpdateStage, which moto answers with HTTP 500: the stage is read, deleted and
     /// created again with the update applied (see `update_websocket_stage`).
     pub play_websocket_update_stage: bool,
@@ -87,6 +90,24 @@ pub struct Seen {
     pub answers_lost: Vec<String>,
     /// Lambda's provisioned concurrency, which moto does not serve: answered here, function → instances.
     pub provisioned: BTreeMap<String, i32>,
+    /// Reserved concurrency set through the proxy (moto's), function → executions: provisioned instances
+    /// above it are refused, as Lambda refuses them.
+    pub reserved: BTreeMap<String, i32>,
+    /// Authorizer → the user pools UpdateAuthorizer gave it, which moto cannot patch: the proxy keeps them
+    /// and shows them in moto's answers.
+    pub authorizer_pools: BTreeMap<String, Vec<String>>,
+    /// When a function's alias with provisioned instances last moved to another version: Lambda shifts its
+    /// traffic gradually, and the alias carries routing weights for `ALIAS_SHIFT`.
+    pub alias_moved: BTreeMap<String, std::time::Instant>,
+}
+
+/// How long an alias with provisioned instances routes to two versions after it moved (minutes on AWS).
+pub const ALIAS_SHIFT: Duration = Duration::from_millis(1500);
+
+impl Seen {
+    fn shifting(&self, function: &str) -> bool {
+        self.alias_moved.get(function).is_some_and(|t| t.elapsed() < ALIAS_SHIFT)
+    }
 }
 
 impl Seen {
@@ -156,6 +177,20 @@ fn provisioned_concurrency(
         hyper::Method::PUT => {
             let asked: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
             let n = asked["ProvisionedConcurrentExecutions"].as_i64().unwrap_or_default() as i32;
+            let refusal = if seen.shifting(&function) {
+                Some("Alias with weights can not be used with Provisioned Concurrency")
+            } else if seen.reserved.get(&function).is_some_and(|reserved| n > *reserved) {
+                Some("Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function")
+            } else {
+                None
+            };
+            if let Some(message) = refusal {
+                let body = serde_json::json!({"Type": "User", "message": message}).to_string();
+                let mut response = answer(StatusCode::BAD_REQUEST, body);
+                let kind = "InvalidParameterValueException".parse().expect("a valid header value");
+                response.headers_mut().insert("x-amzn-errortype", kind);
+                return response;
+            }
             seen.provisioned.insert(function, n);
             *seen.writes.entry("PutProvisionedConcurrencyConfig".into()).or_default() += 1;
             answer(StatusCode::ACCEPTED, config(n))
@@ -359,6 +394,9 @@ async fn handle(
     }
 
     let query = parts.uri.query().unwrap_or_default();
+    if parts.uri.path().ends_with("/account-settings") && service == "lambda" {
+        return Ok(account_settings(seen, rules.lambda_concurrency_quota.unwrap_or(1000)));
+    }
     if parts.uri.path().ends_with("/provisioned-concurrency") {
         return Ok(provisioned_concurrency(seen, &parts, &body));
     }
@@ -393,9 +431,25 @@ async fn handle(
     let uri = format!("{upstream}{}", parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
     let mut forward = Request::builder().method(parts.method.clone()).uri(uri);
     for (header, value) in &parts.headers {
-        forward = forward.header(header, value);
+        if header != "content-length" {
+            forward = forward.header(header, value);
+        }
     }
-    let forward = forward.body(Full::new(body.clone())).expect("a forwardable request");
+    let sent = match authorizer_id(&parts) {
+        Some(id) if parts.method == hyper::Method::PATCH => {
+            let mut seen = seen.lock().unwrap();
+            let pools = seen.authorizer_pools.get(&id).cloned();
+            let (kept, pools) = take_pool_operations(&body, pools);
+            if let Some(pools) = pools {
+                seen.authorizer_pools.insert(id, pools);
+            }
+            forward = forward.header("content-length", kept.len());
+            kept
+        }
+        _ => body.clone(),
+    };
+    let call_body = sent.clone();
+    let forward = forward.body(Full::new(sent)).expect("a forwardable request");
     let answer = match client.request(forward).await {
         Ok(answer) => answer,
         Err(error) => {
@@ -417,6 +471,20 @@ async fn handle(
     }
     let (answer_parts, body) = answer.into_parts();
     let body = body.collect().await?.to_bytes();
+    let body = match authorizer_id(&parts) {
+        Some(id) if parts.method == hyper::Method::GET && answer_parts.status.is_success() => {
+            show_pools(&seen.lock().unwrap().authorizer_pools, Some(&id), body)
+        }
+        None if parts.method == hyper::Method::GET && parts.uri.path().ends_with("/authorizers") => {
+            show_pools(&seen.lock().unwrap().authorizer_pools, None, body)
+        }
+        _ => body,
+    };
+    let body = if service == "lambda" && answer_parts.status.is_success() {
+        lambda_concurrency(&mut seen.lock().unwrap(), &parts, &call_body, body)
+    } else {
+        body
+    };
     let body = match model {
         Some(model) => model.after(&call, answer_parts.status.as_u16(), body),
         None => body,
@@ -480,4 +548,93 @@ async fn update_websocket_stage(
     let mut response = Response::new(Full::new(created));
     *response.status_mut() = if status.is_success() { StatusCode::OK } else { status };
     response
+}
+
+/// What the proxy's provisioned-concurrency play needs of moto's Lambda answers: reservations set or
+/// removed, aliases with provisioned instances moved (their answers carry routing weights meanwhile).
+fn lambda_concurrency(seen: &mut Seen, parts: &hyper::http::request::Parts, request: &Bytes, answer: Bytes) -> Bytes {
+    let segments: Vec<&str> = parts.uri.path().split('/').filter(|s| !s.is_empty()).collect();
+    let asked: serde_json::Value = serde_json::from_slice(request).unwrap_or_default();
+    match (parts.method.as_str(), segments.as_slice()) {
+        ("PUT", [_, "functions", name, "concurrency"]) => {
+            let n = asked["ReservedConcurrentExecutions"].as_i64().unwrap_or_default() as i32;
+            seen.reserved.insert(name.to_string(), n);
+        }
+        ("DELETE", [_, "functions", name, "concurrency"]) => {
+            seen.reserved.remove(*name);
+        }
+        ("PUT", [_, "functions", name, "aliases", _]) if seen.provisioned.contains_key(*name) => {
+            seen.alias_moved.insert(name.to_string(), std::time::Instant::now());
+        }
+        ("GET", [_, "functions", name, "aliases", _]) if seen.shifting(name) => {
+            let mut alias: serde_json::Value = serde_json::from_slice(&answer).unwrap_or_default();
+            alias["RoutingConfig"] = serde_json::json!({"AdditionalVersionWeights": {"1": 0.5}});
+            return Bytes::from(alias.to_string());
+        }
+        _ => {}
+    }
+    answer
+}
+
+/// Lambda's GetAccountSettings, which moto has not: the quota, less what the proxy saw reserved.
+fn account_settings(seen: &Mutex<Seen>, quota: i32) -> Response<Full<Bytes>> {
+    let mut seen = seen.lock().unwrap();
+    *seen.reads.entry("GetAccountSettings".into()).or_default() += 1;
+    let reserved: i32 = seen.reserved.values().sum();
+    let body = serde_json::json!({
+        "AccountLimit": {"ConcurrentExecutions": quota, "UnreservedConcurrentExecutions": quota - reserved,
+                         "CodeSizeUnzipped": 262144000, "CodeSizeZipped": 52428800, "TotalCodeSize": 80530636800_i64},
+        "AccountUsage": {"FunctionCount": 0, "TotalCodeSize": 0}
+    });
+    Response::new(Full::new(Bytes::from(body.to_string())))
+}
+
+/// `/restapis/API/authorizers/ID`'s ID.
+fn authorizer_id(parts: &hyper::http::request::Parts) -> Option<String> {
+    match parts.uri.path().split('/').filter(|s| !s.is_empty()).collect::<Vec<_>>().as_slice() {
+        ["restapis", _, "authorizers", id] => Some(id.to_string()),
+        _ => None,
+    }
+}
+
+/// UpdateAuthorizer's `/providerARNs` operations, which moto refuses (HTTP 500): taken out of the request
+/// and applied to `pools` (the authorizer's, when the proxy has seen them).
+fn take_pool_operations(body: &Bytes, pools: Option<Vec<String>>) -> (Bytes, Option<Vec<String>>) {
+    let mut request: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let Some(operations) = request["patchOperations"].as_array().cloned() else { return (body.clone(), pools) };
+    let (on_pools, others): (Vec<_>, Vec<_>) =
+        operations.into_iter().partition(|o| o["path"].as_str().is_some_and(|p| p.starts_with("/providerARNs")));
+    if on_pools.is_empty() {
+        return (body.clone(), pools);
+    }
+    let mut pools = pools.unwrap_or_default();
+    for operation in on_pools {
+        let value = operation["value"].as_str().unwrap_or_default().to_string();
+        match operation["op"].as_str() {
+            Some("add") => pools.push(value),
+            Some("remove") => pools.retain(|p| *p != value),
+            _ => {}
+        }
+    }
+    request["patchOperations"] = serde_json::Value::Array(others);
+    (Bytes::from(request.to_string()), Some(pools))
+}
+
+/// moto's authorizer answers (one, or a listing) with the pools the proxy keeps for them.
+fn show_pools(kept: &BTreeMap<String, Vec<String>>, one: Option<&str>, body: Bytes) -> Bytes {
+    if kept.is_empty() {
+        return body;
+    }
+    let mut answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let mut replace = |authorizer: &mut serde_json::Value| {
+        let id = authorizer["id"].as_str().unwrap_or_default().to_string();
+        if let Some(pools) = kept.get(&id).filter(|_| one.is_none_or(|o| o == id)) {
+            authorizer["providerARNs"] = serde_json::json!(pools);
+        }
+    };
+    match answer["item"].as_array_mut() {
+        Some(items) => items.iter_mut().for_each(&mut replace),
+        None => replace(&mut answer),
+    }
+    Bytes::from(answer.to_string())
 }

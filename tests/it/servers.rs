@@ -26,7 +26,15 @@ pub enum Backend {
     NoCorsOnErrors,
     /// As `Healthy`, with `[auth] kind = "api_key"`: API Gateway's 403 (with CORS) without `x-api-key`.
     KeyRequired,
+    /// As `KeyRequired`, but the key is refused too for the first `KEY_LATE` (a usage plan's key takes a
+    /// moment to be accepted).
+    KeyLate,
+    /// Every request refused with 403, the key too (a key in no usage plan of the stage).
+    KeyRefused,
 }
+
+/// How long `Backend::KeyLate` refuses the key after the server starts.
+pub const KEY_LATE: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// The origin 08-verify's preflight probe sends, which no deployment lists.
 const REFUSED: &str = "https://deployer-cors-probe.invalid";
@@ -47,17 +55,22 @@ fn spawn<F: Future<Output = ()> + 'static>(
 
 /// The base URL of a stand-in REST API stage: `http://127.0.0.1:PORT/prod`.
 pub fn http_backend(behaviour: Backend) -> String {
+    let started = std::time::Instant::now();
     let address = spawn(move |listener| async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else { continue };
-            let service = hyper::service::service_fn(move |request| async move { answer(behaviour, request) });
+            let service = hyper::service::service_fn(move |request| async move { answer(behaviour, started, request) });
             tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service));
         }
     });
     format!("http://{address}/prod")
 }
 
-fn answer(behaviour: Backend, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::http::Error> {
+fn answer(
+    behaviour: Backend,
+    started: std::time::Instant,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, hyper::http::Error> {
     let origin = request.headers().get("origin").and_then(|o| o.to_str().ok()).unwrap_or("*").to_string();
     let listed = origin != REFUSED || matches!(behaviour, Backend::AllowsEveryOrigin);
     // An origin not listed gets the stage's first one, as the deployed preflight answers.
@@ -72,7 +85,13 @@ fn answer(behaviour: Backend, request: Request<Incoming>) -> Result<Response<Ful
         return forbidden.body(Full::new(Bytes::from_static(br#"{"message":"Missing Authentication Token"}"#)));
     }
     let keyless = request.headers().get("x-api-key").is_none_or(|k| k.is_empty());
-    if matches!(behaviour, Backend::KeyRequired) && keyless && request.method() != Method::OPTIONS {
+    let refused = match behaviour {
+        Backend::KeyRequired => keyless,
+        Backend::KeyLate => keyless || started.elapsed() < KEY_LATE,
+        Backend::KeyRefused => true,
+        _ => false,
+    };
+    if refused && request.method() != Method::OPTIONS {
         let forbidden = Response::builder().status(StatusCode::FORBIDDEN).header("access-control-allow-origin", "*");
         return forbidden.body(Full::new(Bytes::from_static(br#"{"message":"Forbidden"}"#)));
     }
@@ -83,9 +102,12 @@ fn answer(behaviour: Backend, request: Request<Incoming>) -> Result<Response<Ful
             .body(Full::new(Bytes::new()));
     }
     match behaviour {
-        Backend::Healthy | Backend::AllowsEveryOrigin | Backend::NoCorsOnErrors | Backend::KeyRequired => {
-            cors(Response::builder()).body(Full::new(Bytes::from_static(b"[]")))
-        }
+        Backend::Healthy
+        | Backend::AllowsEveryOrigin
+        | Backend::NoCorsOnErrors
+        | Backend::KeyRequired
+        | Backend::KeyLate
+        | Backend::KeyRefused => cors(Response::builder()).body(Full::new(Bytes::from_static(b"[]"))),
         Backend::BadGateway => cors(Response::builder().status(StatusCode::BAD_GATEWAY))
             .body(Full::new(Bytes::from_static(br#"{"message": "Internal server error"}"#))),
         Backend::NoCors => Response::builder().body(Full::new(Bytes::from_static(b"[]"))),

@@ -154,10 +154,18 @@ impl Resource for CloudWatchRole<'_> {
         Some(crate::ensure::PLANNED.to_string())
     }
 
+    /// The role the account names, if IAM still has it: a deleted one is as good as none (API Gateway
+    /// then writes no logs at all).
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<String>> {
         let account =
             self.ctx.aws.apigateway().get_account().send().await.aws_context(|| "apigateway:GetAccount".to_string())?;
-        Ok(account.cloudwatch_role_arn().filter(|arn| !arn.is_empty()).map(str::to_string))
+        let Some(arn) = account.cloudwatch_role_arn().filter(|arn| !arn.is_empty()) else { return Ok(None) };
+        let name = arn.rsplit('/').next().unwrap_or(arn);
+        let got = self.ctx.aws.iam().get_role().role_name(name).send().await;
+        let got = absent_if(got, |e| e.is_no_such_entity_exception()).aws_context(|| {
+            format!("iam:GetRole {name} (API Gateway's CloudWatch Logs role in {})", self.ctx.settings.region)
+        })?;
+        Ok(got.map(|_| arn.to_string()))
     }
 
     async fn create(&self) -> Result<String> {

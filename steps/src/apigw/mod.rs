@@ -1,11 +1,13 @@
 //! API Gateway helpers that more than one step uses: Lambda integration URIs, execute-api hosts, the
 //! "exactly one API of this name" lookup, the Lambda invoke permission for API Gateway (03, 04), and the
 //! stages: a REST stage's throttling (03, 07) and an auto-deploying WebSocket stage (04, 07), each with
-//! its access logs and the account's CloudWatch role they need (`access_logs`).
+//! its access logs and the account's CloudWatch role they need (`access_logs`); the API key and usage
+//! plan of `[auth] api_key` (03, 07).
 
 pub mod access_logs;
 mod permission;
 mod stages;
+pub mod usage_plan;
 
 use anyhow::{bail, Result};
 

@@ -17,6 +17,15 @@ pub(super) struct ReservedConcurrency<'a> {
     pub wanted: Option<i32>,
 }
 
+impl ReservedConcurrency<'_> {
+    /// Whether the wanted reservation allows more than the one in force (none allows the most).
+    pub async fn rises(&self) -> Result<bool> {
+        let cap = |n: Option<i32>| n.unwrap_or(i32::MAX);
+        let live = self.find(None).await?.flatten();
+        Ok(cap(self.wanted) > cap(live))
+    }
+}
+
 impl Resource for ReservedConcurrency<'_> {
     /// The reservation in force, `None` for none.
     type Live = Option<i32>;

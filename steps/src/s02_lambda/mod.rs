@@ -104,6 +104,35 @@ fn forget_once_removed(recorder: &dyn Recorder, key: &str, wanted: Option<i32>) 
     }
 }
 
+/// A function's reservation and provisioned instances. Provisioned instances may not exceed the
+/// reservation, so a reservation that rises is set before them and one that falls after them.
+async fn concurrency(
+    ctx: &Context<'_>,
+    recorder: &dyn Recorder,
+    spec: &FunctionSpec,
+    function: &aws_sdk_lambda::types::FunctionConfiguration,
+) -> Result<()> {
+    let reservation = reserved_concurrency(ctx, recorder, spec);
+    let rises = match &reservation {
+        Some(r) if ctx.settings.provisioned_concurrency(spec).is_some() => r.rises().await?,
+        _ => false,
+    };
+    let (before, after) = if rises { (reservation, None) } else { (None, reservation) };
+    if let Some(reservation) = &before {
+        reserve(reservation, recorder).await?;
+    }
+    provisioned_concurrency(ctx, recorder, spec, function).await?;
+    if let Some(reservation) = &after {
+        reserve(reservation, recorder).await?;
+    }
+    Ok(())
+}
+
+async fn reserve(reservation: &ReservedConcurrency<'_>, recorder: &dyn Recorder) -> Result<()> {
+    ensure(reservation, recorder).await?;
+    forget_once_removed(recorder, &reservation.key, reservation.wanted)
+}
+
 /// `provisioned_concurrency`: the `live` alias on a version of the function as it is now, and the
 /// instances on it; without the setting (but with it once), the instances go and the APIs invoke the
 /// function again (`invoke_arn.X` emptied). Nothing at all for a function that never had it.
@@ -264,16 +293,8 @@ impl Step for Lambda {
         });
         let functions: Vec<Function> = functions.collect::<Result<_>>()?;
         let live = all(functions.iter().map(|f| async move { ensure(f, recorder).await })).await?;
-        let provisioned =
-            FUNCTIONS.iter().zip(&live).map(|(spec, live)| provisioned_concurrency(ctx, recorder, spec, live));
-        all(provisioned).await?;
-        all(FUNCTIONS.iter().filter_map(|spec| reserved_concurrency(ctx, recorder, spec)).map(
-            |reservation| async move {
-                ensure(&reservation, recorder).await?;
-                forget_once_removed(recorder, &reservation.key, reservation.wanted)
-            },
-        ))
-        .await?;
+        let concurrency = FUNCTIONS.iter().zip(&live).map(|(spec, live)| concurrency(ctx, recorder, spec, live));
+        all(concurrency).await?;
         let groups = LogGroups {
             ctx,
             whose: format!("the {} functions", FUNCTIONS.len()),

@@ -11,10 +11,12 @@ use aws_sdk_lambda::types::{FunctionConfiguration, ProvisionedConcurrencyStatusE
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{is_planned, Resource, PLANNED};
 use crate::package::hex;
+use crate::retry::{retry_while, Patience};
 use crate::step::Context;
 
 pub(super) const ALIAS: &str = "live";
@@ -165,6 +167,38 @@ pub(super) struct ProvisionedConcurrency<'a> {
     pub(super) wanted: Option<i32>,
 }
 
+/// While an alias with provisioned instances moves to a new version, Lambda shifts its traffic gradually:
+/// the alias carries routing weights, and PutProvisionedConcurrencyConfig refuses it ("Alias with weights
+/// can not be used with Provisioned Concurrency", terraform-provider-aws #24957). The shift takes minutes.
+const WEIGHTS_CLEAR: Patience =
+    Patience { first: Duration::from_secs(2), max: Duration::from_secs(15), limit: Duration::from_secs(900) };
+
+impl ProvisionedConcurrency<'_> {
+    /// Returns once the alias routes to one version only.
+    async fn wait_for_one_version(&self) -> Result<()> {
+        let name = &self.function_name;
+        // `Err(None)`: weights still there; `Err(Some(_))`: the look failed.
+        let look = || async {
+            let alias = self.ctx.aws.lambda().get_alias().function_name(name).name(ALIAS).send().await;
+            let alias = alias.aws_context(|| format!("lambda:GetAlias {name}:{ALIAS}")).map_err(Some)?;
+            let weights = alias.routing_config().and_then(|r| r.additional_version_weights());
+            if weights.is_some_and(|w| !w.is_empty()) {
+                return Err(None);
+            }
+            Ok(())
+        };
+        match retry_while(WEIGHTS_CLEAR, look, Option::is_none).await {
+            Ok(()) => Ok(()),
+            Err(Some(failed)) => Err(failed),
+            Err(None) => bail!(
+                "alias {name}:{ALIAS} still routes to two versions after {} minutes (Lambda is moving it): run \
+                 `deployer resume` once it has settled",
+                WEIGHTS_CLEAR.limit.as_secs() / 60
+            ),
+        }
+    }
+}
+
 impl Resource for ProvisionedConcurrency<'_> {
     /// The instances asked for, `None` for none.
     type Live = Option<i32>;
@@ -230,6 +264,7 @@ impl Resource for ProvisionedConcurrency<'_> {
         let (lambda, name) = (self.ctx.aws.lambda(), &self.function_name);
         match self.wanted {
             Some(n) => {
+                self.wait_for_one_version().await?;
                 let put = lambda.put_provisioned_concurrency_config().function_name(name).qualifier(ALIAS);
                 put.provisioned_concurrent_executions(n).send().await.aws_context(|| {
                     format!(

@@ -102,7 +102,7 @@ impl Role<'_> {
         });
         if let Some(statements) = policy["Statement"].as_array_mut() {
             statements.extend(self.ctx.settings.vpc.is_some().then(vpc_statement));
-            statements.extend(secrets::policy_statements(self.secrets, partition, account, region));
+            statements.extend(secrets::policy_statements(self.secrets, region));
         }
         Ok(policy)
     }

@@ -2,7 +2,7 @@
 //! never returns a value), for the role's policy and the functions' `NAME_SECRET_ARN` variables. The
 //! functions read the values themselves at run time; no value passes through deployer.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context as _, Result};
 use futures::future::try_join_all;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -37,17 +37,26 @@ async fn describe(ctx: &Context<'_>, id: &str) -> Result<Secret> {
         )
     };
     let Some(arn) = got.arn() else { bail!("secretsmanager:DescribeSecret {id} answered without an ARN") };
-    Ok(Secret { arn: arn.to_string(), kms_key: got.kms_key_id().map(str::to_string) })
+    let kms_key = match got.kms_key_id() {
+        Some(key) => Some(key_arn(ctx, key).await?),
+        None => None,
+    };
+    Ok(Secret { arn: arn.to_string(), kms_key })
+}
+
+/// The ARN of the key a secret names by ID, ARN, alias or alias ARN: a policy's `Resource` must name the
+/// key itself, as an alias there grants nothing (KMS: "aliases in a policy's Resource do not name the key").
+async fn key_arn(ctx: &Context<'_>, key: &str) -> Result<String> {
+    let described = ctx.aws.kms().describe_key().key_id(key).send().await;
+    let described =
+        described.aws_context(|| format!("kms:DescribeKey {key} (the key of a secret in deployer.toml)"))?;
+    let metadata = described.key_metadata().with_context(|| format!("kms:DescribeKey {key} answered no key"))?;
+    metadata.arn().map(str::to_string).with_context(|| format!("kms:DescribeKey {key} answered no ARN"))
 }
 
 /// The role's statements for them: read exactly these secrets, and decrypt with their own KMS keys, only
 /// through Secrets Manager.
-pub(super) fn policy_statements(
-    secrets: &BTreeMap<String, Secret>,
-    partition: &str,
-    account: &str,
-    region: &str,
-) -> Vec<Value> {
+pub(super) fn policy_statements(secrets: &BTreeMap<String, Secret>, region: &str) -> Vec<Value> {
     if secrets.is_empty() {
         return Vec::new();
     }
@@ -55,17 +64,7 @@ pub(super) fn policy_statements(
     let mut statements = vec![
         json!({"Sid": "ReadOwnSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": arns}),
     ];
-    let mut keys: Vec<String> = secrets
-        .values()
-        .filter_map(|s| s.kms_key.as_deref())
-        .map(|key| {
-            if key.starts_with("arn:") {
-                key.to_string()
-            } else {
-                format!("arn:{partition}:kms:{region}:{account}:key/{key}")
-            }
-        })
-        .collect();
+    let mut keys: Vec<String> = secrets.values().filter_map(|s| s.kms_key.clone()).collect();
     keys.sort();
     keys.dedup();
     if !keys.is_empty() {

@@ -12,6 +12,11 @@ use crate::step::Context;
 pub(super) const KEY: &str = "authorizer_id";
 const IDENTITY_SOURCE: &str = "method.request.header.Authorization";
 
+/// What a deployment serves of the authorizer for `pool_arn`.
+pub(super) fn described(pool_arn: &str) -> serde_json::Value {
+    serde_json::json!(["COGNITO_USER_POOLS", pool_arn, IDENTITY_SOURCE])
+}
+
 pub(super) struct CognitoAuthorizer<'a> {
     pub(super) ctx: &'a Context<'a>,
     pub(super) api_id: &'a str,

@@ -13,8 +13,14 @@ use crate::step::Context;
 
 use super::methods::{Method, MethodKind, ECHO_ORIGIN_TEMPLATE};
 
-/// What the deployed API should be; a new deployment is made when this changes.
-pub(super) fn configuration_digest(methods: &[Method<'_>], gateway_responses: &[serde_json::Value]) -> String {
+/// What the deployed API should be; a new deployment is made when this changes. An authorizer's settings
+/// count (API Gateway serves an updated authorizer only from the next deployment); without one the digest
+/// is what it was before they did, so no deployment is made again for it.
+pub(super) fn configuration_digest(
+    methods: &[Method<'_>],
+    gateway_responses: &[serde_json::Value],
+    authorizer: Option<serde_json::Value>,
+) -> String {
     let described: Vec<_> = methods
         .iter()
         .map(|m| match &m.kind {
@@ -27,7 +33,9 @@ pub(super) fn configuration_digest(methods: &[Method<'_>], gateway_responses: &[
             }
         })
         .collect();
-    hex(&Sha256::digest(json!([described, gateway_responses]).to_string()))
+    let mut parts = vec![json!(described), json!(gateway_responses)];
+    parts.extend(authorizer);
+    hex(&Sha256::digest(serde_json::Value::Array(parts).to_string()))
 }
 
 /// The deployment of the wanted configuration on the stage. Its description names the configuration's

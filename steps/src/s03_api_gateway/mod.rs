@@ -54,6 +54,7 @@ use async_trait::async_trait;
 use std::collections::BTreeSet;
 
 use crate::apigw::access_logs::{self, ensure_logging_role, AccessLog};
+use crate::apigw::usage_plan;
 use crate::apigw::{
     ensure_invoke_permissions, execute_api_host, read_rest_stage, rest_access_log_differs, StageThrottling,
 };
@@ -89,12 +90,14 @@ impl Step for ApiGateway {
         &[ids::LAMBDA]
     }
 
-    /// The API with everything in it (resources, routes, integrations, stages, deployments).
+    /// The API with everything in it (resources, routes, integrations, stages, deployments), then its
+    /// access log groups: deleted first, a group would be made again by a request the API still served.
     async fn destroy(&self, ctx: &Context<'_>, _teardown: &Teardown, recorder: &dyn Recorder) -> Result<()> {
-        if let Some(api_id) = ctx.get_optional(&outputs::REST_API_ID) {
-            access_logs::delete_log_groups(ctx, recorder, api_id).await?;
+        remove(&RestApi { ctx, name: ctx.name("rest-api") }, recorder).await?;
+        match ctx.get_optional(&outputs::REST_API_ID) {
+            Some(api_id) => access_logs::delete_log_groups(ctx, recorder, api_id).await,
+            None => Ok(()),
         }
-        remove(&RestApi { ctx, name: ctx.name("rest-api") }, recorder).await
     }
 
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
@@ -111,6 +114,7 @@ impl Step for ApiGateway {
         let resource_ids = ensure_resource_tree(ctx, recorder, &api.id, &root, &routes, &listing.ids).await?;
         let access =
             Access { any_origin: ctx.settings.allows_any_origin(), auth: method_auth(ctx, recorder, &api.id).await? };
+        key_access_before_methods_require_it(ctx, recorder, &api.id, &listing, access.auth.api_key_required).await?;
         let methods = wanted_methods(ctx, &api.id, &routes, &resource_ids, &listing.methods, &access, partition)?;
         all(methods.iter().map(|m| ensure(m, recorder))).await?;
         remove_unused_authorizer(ctx, recorder, &api.id).await?;
@@ -126,7 +130,11 @@ impl Step for ApiGateway {
         ensure_permissions(ctx, recorder, &api.id, &routes).await?;
 
         let stage = &ctx.settings.stage;
-        let config = configuration_digest(&methods, &gateway_responses::described());
+        let authorizer = match ctx.settings.auth.kind {
+            AuthKind::Cognito => ctx.settings.auth.user_pool_arn.as_deref().map(authorizer::described),
+            _ => None,
+        };
+        let config = configuration_digest(&methods, &gateway_responses::described(), authorizer);
         let seen = Prefetched::none();
         let deployment = Deployment { ctx, api_id: &api.id, stage, config: &config, seen: &seen };
         let deployment_id = ensure(&deployment, recorder).await?;
@@ -169,6 +177,40 @@ async fn method_auth(ctx: &Context<'_>, recorder: &dyn Recorder, api_id: &str) -
             MethodAuth { authorization_type: "COGNITO_USER_POOLS", authorizer_id: Some(id), api_key_required: false }
         }
     })
+}
+
+/// A live API whose methods are about to require a key (`[auth]` switched to `api_key`): the key and the
+/// usage plan on the stages that exist come first, or every caller is refused until `07-stages` makes
+/// them. `07-stages` then finds them by name and adds the plan's other stage. Without `api_key`, a key
+/// recorded here is forgotten (07 removes what it made).
+async fn key_access_before_methods_require_it(
+    ctx: &Context<'_>,
+    recorder: &dyn Recorder,
+    api_id: &str,
+    listing: &resources::Listing,
+    key_required: bool,
+) -> Result<()> {
+    if !key_required {
+        if recorder.recorded(usage_plan::KEY_ID).is_some_and(|id| !id.is_empty()) {
+            recorder.record(usage_plan::KEY_ID, "")?;
+            recorder.record(usage_plan::PLAN_ID, "")?;
+        }
+        return Ok(());
+    }
+    let open = listing.methods.iter().any(|((_, verb), m)| verb != "OPTIONS" && m.api_key_required() != Some(true));
+    if !open {
+        return Ok(());
+    }
+    let mut live = Vec::new();
+    for stage in access_logs::stages_of(ctx) {
+        if read_rest_stage(ctx, api_id, stage).await?.is_some() {
+            live.push(stage);
+        }
+    }
+    if live.is_empty() {
+        return Ok(());
+    }
+    usage_plan::ensure_key_access(ctx, recorder, api_id, &live).await
 }
 
 /// An authorizer deployer made, once `[auth]` no longer asks for it (the methods have stopped using it).

@@ -38,15 +38,14 @@ use aws_sdk_apigateway::types::{Op, PatchOperation};
 use std::collections::HashMap;
 
 use crate::apigw::access_logs::{self, ensure_logging_role, AccessLog};
+use crate::apigw::usage_plan::{self, ensure_key_access, ApiKey, UsagePlan};
 use crate::apigw::{
     ensure_websocket_stage, execute_api_host, read_rest_stage, rest_access_log_differs, LiveStage, StageThrottling,
 };
 use crate::aws::AwsContext;
 use crate::ensure::{ensure, is_planned, record_if_changed, remove, Prefetched, Recorder, Resource};
 use crate::settings::AuthKind;
-use usage_plan::{ApiKey, PlanKey, UsagePlan};
 
-mod usage_plan;
 use crate::manual::{ids, stage_variables, DEV_STAGE as DEV};
 use crate::outputs;
 use crate::step::{Context, Step, Teardown};
@@ -140,9 +139,7 @@ impl Step for Stages {
 /// made is removed when the kind changes (its recorded ID emptied, so later runs look no more).
 async fn api_key_access(ctx: &Context<'_>, recorder: &dyn Recorder, api_id: &str, stages: &[&str]) -> Result<()> {
     if ctx.settings.auth.kind == AuthKind::ApiKey {
-        let key_id = ensure(&ApiKey { ctx }, recorder).await?;
-        let plan = ensure(&UsagePlan { ctx, api_id, stages: stages.to_vec() }, recorder).await?;
-        return ensure(&PlanKey { ctx, plan_id: &plan.id, key_id: &key_id }, recorder).await;
+        return ensure_key_access(ctx, recorder, api_id, stages).await;
     }
     let made = |key: &str| recorder.recorded(key).is_some_and(|id| !id.is_empty());
     if made(usage_plan::PLAN_ID) {

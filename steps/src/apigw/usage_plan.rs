@@ -1,6 +1,7 @@
 //! `[auth] kind = "api_key"`: the API key `SERVICE-api-key` and the usage plan `SERVICE-usage-plan` that
-//! binds it to both REST stages with its throttle and quota. Here, not in `03-api-gateway`, because a
-//! usage plan names stages, and the dev stage is this step's. Neither create takes an idempotency token:
+//! binds it to the REST stages with its throttle and quota. `07-stages` ensures them on both stages (a
+//! plan names stages, and the dev stage is 07's); `03-api-gateway` ensures them first on the stages that
+//! exist when a live API starts to require a key, so that no caller is locked out meanwhile. Neither create takes an idempotency token:
 //! each ID is recorded the moment it is made, and found by name otherwise. The key's value is never
 //! recorded: `deployer outputs` asks API Gateway for it.
 
@@ -8,14 +9,26 @@ use anyhow::{Context as _, Result};
 use aws_sdk_apigateway::types::{ApiStage, Op, PatchOperation, QuotaPeriodType, QuotaSettings, ThrottleSettings};
 
 use crate::aws::{absent_if, AwsContext};
-use crate::ensure::{is_planned, Resource, PLANNED};
+use crate::ensure::{ensure, is_planned, Recorder, Resource, PLANNED};
 use crate::step::Context;
 
-pub(super) const KEY_ID: &str = "api_key_id";
-pub(super) const PLAN_ID: &str = "usage_plan_id";
+pub const KEY_ID: &str = "api_key_id";
 
-pub(super) struct ApiKey<'a> {
-    pub(super) ctx: &'a Context<'a>,
+/// The key, a usage plan on `stages`, and the key in the plan.
+pub async fn ensure_key_access(
+    ctx: &Context<'_>,
+    recorder: &dyn Recorder,
+    api_id: &str,
+    stages: &[&str],
+) -> Result<()> {
+    let key_id = ensure(&ApiKey { ctx }, recorder).await?;
+    let plan = ensure(&UsagePlan { ctx, api_id, stages: stages.to_vec() }, recorder).await?;
+    ensure(&PlanKey { ctx, plan_id: &plan.id, key_id: &key_id }, recorder).await
+}
+pub const PLAN_ID: &str = "usage_plan_id";
+
+pub struct ApiKey<'a> {
+    pub ctx: &'a Context<'a>,
 }
 
 impl Resource for ApiKey<'_> {
@@ -77,15 +90,15 @@ impl Resource for ApiKey<'_> {
 }
 
 /// The plan as deployer.toml wants it: the stages, a throttle per key, and a quota if any.
-pub(super) struct UsagePlan<'a> {
-    pub(super) ctx: &'a Context<'a>,
-    pub(super) api_id: &'a str,
+pub struct UsagePlan<'a> {
+    pub ctx: &'a Context<'a>,
+    pub api_id: &'a str,
     /// Empty when only removing it.
-    pub(super) stages: Vec<&'a str>,
+    pub stages: Vec<&'a str>,
 }
 
-pub(super) struct LivePlan {
-    pub(super) id: String,
+pub struct LivePlan {
+    pub id: String,
     stages: Vec<String>,
     throttle: Option<(f64, i32)>,
     quota: Option<(i32, String)>,
@@ -264,10 +277,10 @@ impl Resource for UsagePlan<'_> {
 }
 
 /// The key's place in the plan.
-pub(super) struct PlanKey<'a> {
-    pub(super) ctx: &'a Context<'a>,
-    pub(super) plan_id: &'a str,
-    pub(super) key_id: &'a str,
+pub struct PlanKey<'a> {
+    pub ctx: &'a Context<'a>,
+    pub plan_id: &'a str,
+    pub key_id: &'a str,
 }
 
 impl Resource for PlanKey<'_> {
