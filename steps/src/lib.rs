@@ -27,6 +27,7 @@ pub mod names;
 pub mod null_members;
 pub mod outputs;
 pub mod package;
+pub mod regions;
 pub mod retry;
 pub mod settings;
 pub mod site;

@@ -762,13 +762,12 @@ fn validate_indexes(table: &str, indexes: &[IndexSettings]) -> Result<(), InputE
 fn validate_region(region: &str) -> Result<(), InputError> {
     let well_formed = region.split('-').count() >= 3
         && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if well_formed {
-        Ok(())
-    } else {
-        Err(InputError(format!(
+    if !well_formed {
+        return Err(InputError(format!(
             "region '{region}' is not an AWS region name: use one such as us-east-1 or eu-west-2 (--region or AWS_REGION)"
-        )))
+        )));
     }
+    crate::regions::validate(region)
 }
 
 fn validate_runtime(runtime: &str) -> Result<(), InputError> {

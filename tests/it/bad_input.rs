@@ -145,6 +145,12 @@ const CASES: &[Case] = &[
         expect: "not an AWS region name",
     },
     Case {
+        name: "region no partition has",
+        args: &["run", "--service", "no-region", "--region", "us-east-7"],
+        state: None,
+        expect: "region 'us-east-7' is not one AWS has (did you mean us-east-1?)",
+    },
+    Case {
         name: "invalid stage",
         args: &["run", "--service", "bad-stage", "--stage", "pro d"],
         state: None,
