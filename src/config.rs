@@ -53,8 +53,8 @@ pub struct ConfigFile {
     spa_fallback: Option<bool>,
     /// How long logs are kept, in days (one of CloudWatch Logs' values); default 30.
     log_retention_days: Option<i32>,
-    /// How long 06-domain waits for the certificate, e.g. "45m", "90s", "1h".
-    #[schemars(regex(pattern = r"^[0-9]+(s|m|h)$"))]
+    /// How long 06-domain waits for the certificate: seconds, or with units, e.g. "45m", "90s", "1h30m".
+    #[schemars(pattern(deployer_steps::settings::DURATION_PATTERN))]
     cert_wait: Option<String>,
     /// Every AWS request goes here (e.g. a local moto), instead of AWS.
     endpoint_url: Option<String>,

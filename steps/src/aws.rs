@@ -162,8 +162,16 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     fn aws_context(self, call: impl FnOnce() -> String) -> Result<T> {
-        self.map_err(|err| anyhow!("{}: {}", call(), describe(&err)))
+        self.map_err(|err| aws_error(&err, &call()))
     }
+}
+
+/// A failed AWS call as [`AwsContext`] words it.
+pub fn aws_error<E>(err: &SdkError<E, HttpResponse>, call: &str) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    anyhow!("{call}: {}", describe(err))
 }
 
 fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(err: &SdkError<E, HttpResponse>) -> String {

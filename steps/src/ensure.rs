@@ -6,6 +6,9 @@ use anyhow::{anyhow, Result};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use std::future::Future;
+use std::time::Duration;
+
+use crate::retry::{retry_while, Attempt, Patience};
 
 /// What ensuring a resource did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -174,8 +177,10 @@ pub fn is_planned(id: &str) -> bool {
     id == PLANNED
 }
 
-/// How many times a create is tried when it fails and the resource still cannot be found.
-const CREATE_ATTEMPTS: u32 = 5;
+/// How a create that failed, with the resource still not found, is tried again: five tries in about three
+/// seconds, for a passing fault the SDK's own retries did not outlast.
+const CREATE_AGAIN: Patience =
+    Patience { first: Duration::from_millis(200), max: Duration::from_millis(1600), limit: Duration::from_secs(3) };
 
 pub async fn ensure<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Result<R::Live> {
     if recorder.planning() {
@@ -231,22 +236,20 @@ async fn plan<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Result<R::L
 /// service may have made it and only the answer was lost: retrying blindly would make a second one of
 /// the resources without an idempotency token (a REST API). Not found: the create is tried again.
 async fn create_or_find<R: Resource>(resource: &R, recorded: Option<&str>) -> Result<R::Live> {
-    let mut attempt = 1;
-    loop {
-        let failure = match resource.create().await {
-            Ok(live) => return Ok(live),
-            Err(failure) if failure.is::<AfterCreate>() => return Err(failure),
-            Err(failure) => failure,
-        };
-        if let Some(live) = resource.find(recorded).await? {
-            return Ok(live);
+    let attempt = || async {
+        match resource.create().await {
+            Ok(live) => Ok(live),
+            Err(failure) if failure.is::<AfterCreate>() => Err(Attempt::Stop(failure)),
+            Err(failure) => match resource.find(recorded).await {
+                Ok(Some(live)) => Ok(live),
+                Ok(None) => Err(Attempt::Again(failure)),
+                Err(lookup) => Err(Attempt::Stop(lookup)),
+            },
         }
-        if attempt == CREATE_ATTEMPTS {
-            return Err(failure);
-        }
-        crate::clock::sleep(std::time::Duration::from_millis(200 * u64::from(attempt))).await;
-        attempt += 1;
-    }
+    };
+    retry_while(CREATE_AGAIN, attempt, Attempt::again).await.map_err(|failed| match failed {
+        Attempt::Again(failure) | Attempt::Stop(failure) => failure,
+    })
 }
 
 /// How many requests one step keeps in flight at once.

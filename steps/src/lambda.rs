@@ -12,14 +12,16 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
-use crate::aws::{absent_if, AwsContext};
+use crate::aws::{absent_if, aws_error, AwsContext};
 use crate::ensure::Resource;
+use crate::retry::{retry_while, Attempt, Patience};
 use crate::step::Context;
 
 /// How long a function may stay Pending or InProgress.
 pub const FUNCTION_WAIT: Duration = Duration::from_secs(300);
-/// How many times an update refused with 409 (another update in progress) is tried again.
-const CONFLICT_ATTEMPTS: u32 = 5;
+/// An update refused with 409 (another update in progress) is tried again once the function is ready, for
+/// as long as a function may stay `InProgress`.
+const CONFLICTS: Patience = Patience { first: Duration::ZERO, max: Duration::ZERO, limit: FUNCTION_WAIT };
 
 async fn configuration(ctx: &Context<'_>, name: &str) -> Result<FunctionConfiguration> {
     let got = ctx.aws.lambda().get_function().function_name(name).send().await;
@@ -72,28 +74,28 @@ pub async fn update_when_ready<T, E, Fut>(
     ctx: &Context<'_>,
     name: &str,
     operation: &str,
-    mut send: impl FnMut() -> Fut,
+    send: impl Fn() -> Fut,
 ) -> Result<FunctionConfiguration>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
 {
-    let mut attempt = 1;
-    loop {
+    let attempt = || async {
         match send().await {
-            Err(err)
-                if attempt < CONFLICT_ATTEMPTS
-                    && err.as_service_error().is_some_and(|e| e.code() == Some("ResourceConflictException")) =>
-            {
-                wait_ready(ctx, name).await?;
-                attempt += 1;
+            Err(err) if err.as_service_error().is_some_and(|e| e.code() == Some("ResourceConflictException")) => {
+                // The wait is the pause: the next try goes once the function accepts changes.
+                wait_ready(ctx, name).await.map_err(Attempt::Stop)?;
+                Err(Attempt::Again(err))
             }
-            other => {
-                other.aws_context(|| format!("lambda:{operation} {name}"))?;
-                return wait_ready(ctx, name).await;
-            }
+            Err(err) => Err(Attempt::Stop(aws_error(&err, &format!("lambda:{operation} {name}")))),
+            Ok(_) => Ok(()),
         }
-    }
+    };
+    retry_while(CONFLICTS, attempt, Attempt::again).await.map_err(|failed| match failed {
+        Attempt::Again(err) => aws_error(&err, &format!("lambda:{operation} {name}")),
+        Attempt::Stop(failure) => failure,
+    })?;
+    wait_ready(ctx, name).await
 }
 
 fn live_environment(live: &FunctionConfiguration) -> HashMap<String, String> {

@@ -32,6 +32,7 @@ pub mod retry;
 pub mod settings;
 pub mod site;
 pub mod step;
+pub mod walk;
 
 #[cfg(test)]
 mod layout_tests;

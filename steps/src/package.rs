@@ -54,23 +54,10 @@ fn is_excluded(name: &str) -> bool {
 
 /// Adds every file below `dir` to `entries`, keyed by its '/'-separated path relative to `root`.
 fn collect(root: &Path, dir: &Path, entries: &mut BTreeMap<String, PathBuf>) -> Result<()> {
-    let listing = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
-    for entry in listing {
-        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
-        let path = entry.path();
-        if is_excluded(&entry.file_name().to_string_lossy()) {
-            continue;
-        }
-        let meta = std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?;
-        if meta.is_dir() {
-            collect(root, &path, entries)?;
-        } else if meta.is_file() {
-            // Invariant: `path` was found by walking down from `root`.
-            let relative = path.strip_prefix(root).expect("walked path lies under its root");
-            let name: Vec<String> =
-                relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
-            entries.insert(name.join("/"), path);
-        }
+    let prefix = dir.strip_prefix(root).ok().filter(|p| !p.as_os_str().is_empty());
+    let prefix = prefix.map(|p| format!("{}/", p.to_string_lossy().replace('\\', "/"))).unwrap_or_default();
+    for (key, path) in crate::walk::files_below(dir, |name| !is_excluded(name))? {
+        entries.insert(format!("{prefix}{key}"), path);
     }
     Ok(())
 }

@@ -25,6 +25,19 @@ impl Patience {
         Patience { first: Duration::from_secs(1), max: Duration::from_secs(8), limit: Duration::from_secs(120) };
 }
 
+/// How a try that can fail in two ways failed: in a way that passes with time (tried again), or not.
+#[derive(Debug)]
+pub enum Attempt<E> {
+    Again(E),
+    Stop(anyhow::Error),
+}
+
+impl<E> Attempt<E> {
+    pub fn again(&self) -> bool {
+        matches!(self, Attempt::Again(_))
+    }
+}
+
 /// `attempt` until it succeeds, fails in a way `passes` does not accept, or `patience` runs out.
 pub async fn retry_while<T, E, Fut>(
     patience: Patience,

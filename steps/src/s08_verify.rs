@@ -47,7 +47,7 @@ use crate::ensure::{Change, NotYetCreated, Recorder};
 use crate::logs::last_log_event;
 use crate::manual::{ids, FUNCTIONS};
 use crate::outputs;
-use crate::retry::{retry_while, Patience};
+use crate::retry::{retry_while, Attempt, Patience};
 use crate::settings::AuthKind;
 use crate::step::{Context, Step};
 
@@ -291,15 +291,15 @@ async fn keyed_request(
 ) -> Result<(u16, HeaderMap)> {
     let attempt = || async {
         match request(client, Method::GET, url, origin, Some(key)).await {
-            Ok((403, _)) => Err(None),
+            Ok((403, _)) => Err(Attempt::Again(())),
             Ok(answer) => Ok(answer),
-            Err(failed) => Err(Some(failed)),
+            Err(failed) => Err(Attempt::Stop(failed)),
         }
     };
-    let (status, headers) = match retry_while(KEY_ACCEPTED, attempt, Option::is_none).await {
+    let (status, headers) = match retry_while(KEY_ACCEPTED, attempt, Attempt::again).await {
         Ok(answer) => answer,
-        Err(Some(failed)) => return Err(failed),
-        Err(None) => bail!(
+        Err(Attempt::Stop(failed)) => return Err(failed),
+        Err(Attempt::Again(())) => bail!(
             "GET {url} with the API key answered HTTP 403 for {} s: the key is in no usage plan of this stage; run \
              `deployer step 07-stages`",
             KEY_ACCEPTED.limit.as_secs()

@@ -48,20 +48,50 @@ fn default_cert_wait() -> u64 {
     DEFAULT_CERT_WAIT_SECONDS
 }
 
-/// "45m", "90s", "1h", or plain seconds.
+/// A duration as the flags and deployer.toml take it: plain seconds ("90"), or numbers with units run
+/// together ("90s", "45m", "1h30m", "2d", "1w"). The schema's pattern and [`parse_duration_seconds`] are
+/// both this definition (a test holds them to it).
+pub const DURATION_PATTERN: &str = r"^([0-9]+|([0-9]+(s|m|h|d|w))+)$";
+const DURATION_UNITS: [char; 5] = ['s', 'm', 'h', 'd', 'w'];
+/// Ten years: past this a duration is a typo, and a start time that far back would not exist.
+const LONGEST_DURATION: u64 = 10 * 365 * 24 * 3600;
+
+/// Whether `text` is of [`DURATION_PATTERN`]'s form.
+fn duration_form(text: &str) -> bool {
+    if text.chars().all(|c| c.is_ascii_digit()) {
+        return !text.is_empty();
+    }
+    let mut digits = 0;
+    for c in text.chars() {
+        match c {
+            '0'..='9' => digits += 1,
+            unit if DURATION_UNITS.contains(&unit) && digits > 0 => digits = 0,
+            _ => return false,
+        }
+    }
+    digits == 0
+}
+
+/// [`DURATION_PATTERN`]'s durations in seconds, read by `humantime`; at most ten years.
 pub fn parse_duration_seconds(text: &str) -> Result<u64, InputError> {
     let text = text.trim();
-    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let scale = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        _ => 0,
+    let refused = |why: &str| {
+        InputError(format!(
+            "'{text}' is not a duration{why}: give it as seconds (90) or with units, e.g. 90s, 45m, 1h30m, 2d"
+        ))
     };
-    match number.parse::<u64>() {
-        Ok(n) if scale > 0 => Ok(n * scale),
-        _ => Err(InputError(format!("'{text}' is not a duration: give it as 90s, 45m or 1h"))),
+    if !duration_form(text) {
+        return Err(refused(""));
     }
+    let seconds = if text.chars().all(|c| c.is_ascii_digit()) {
+        text.parse::<u64>().map_err(|_| refused(" deployer can count"))?
+    } else {
+        humantime::parse_duration(text).map_err(|e| refused(&format!(" ({e})")))?.as_secs()
+    };
+    if seconds > LONGEST_DURATION {
+        return Err(refused(" of ten years or less"));
+    }
+    Ok(seconds)
 }
 
 fn default_true() -> bool {
@@ -777,5 +807,22 @@ fn validate_runtime(runtime: &str) -> Result<(), InputError> {
         _ => Err(InputError(format!(
             "runtime '{runtime}' is not a supported Python runtime: use python3.9 or later, e.g. {DEFAULT_RUNTIME}"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_plain_seconds_and_units_run_together_without_overflow() {
+        for (text, seconds) in
+            [("90", 90), ("90s", 90), ("45m", 2700), ("1h30m", 5400), ("2d", 172_800), ("1w", 604_800)]
+        {
+            assert_eq!(parse_duration_seconds(text), Ok(seconds), "{text}");
+        }
+        for bad in ["", "1x", "h", "1h 30m", "-5s", "1.5h", "99999999999999999999", "999999999999d", "11000d"] {
+            assert!(parse_duration_seconds(bad).is_err(), "{bad} refused");
+        }
     }
 }

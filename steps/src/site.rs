@@ -39,56 +39,28 @@ impl SiteFile {
 /// Every file below `dist`, sorted by key.
 pub fn scan(dist: &Path) -> Result<Vec<SiteFile>> {
     let mut files = Vec::new();
-    walk(dist, dist, &mut files)?;
-    files.sort_by(|a, b| a.key.cmp(&b.key));
+    for (key, path) in crate::walk::files_below(dist, |name| name != ".DS_Store")? {
+        let content = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        files.push(SiteFile { key, md5: hex(&Md5::digest(&content)), body: Body::File(path) });
+    }
     Ok(files)
 }
 
-fn walk(root: &Path, dir: &Path, files: &mut Vec<SiteFile>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry.with_context(|| format!("reading {}", dir.display()))?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if name == ".DS_Store" {
-            continue;
-        }
-        if path.is_dir() {
-            walk(root, &path, files)?;
-        } else if path.is_file() {
-            // Invariant: `path` was found by walking down from `root`.
-            let relative = path.strip_prefix(root).expect("walked path lies under its root");
-            let key: Vec<String> =
-                relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
-            let content = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            files.push(SiteFile { key: key.join("/"), md5: hex(&Md5::digest(&content)), body: Body::File(path) });
-        }
+/// The `Content-Type` S3 serves `key` with: the registered type of its extension (`mime_guess`), with
+/// `charset=utf-8` on text, which browsers otherwise guess; `application/octet-stream` when unknown.
+pub fn content_type(key: &str) -> String {
+    // Source maps are JSON; the registry lists no type for `.map`.
+    if key.to_ascii_lowercase().ends_with(".map") {
+        return "application/json".to_string();
     }
-    Ok(())
-}
-
-pub fn content_type(key: &str) -> &'static str {
-    let extension = key.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-    match extension.as_str() {
-        "html" | "htm" => "text/html; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "json" | "map" => "application/json",
-        "txt" => "text/plain; charset=utf-8",
-        "xml" => "application/xml",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "avif" => "image/avif",
-        "ico" => "image/x-icon",
-        "woff" => "font/woff",
-        "woff2" => "font/woff2",
-        "ttf" => "font/ttf",
-        "otf" => "font/otf",
-        "wasm" => "application/wasm",
-        "pdf" => "application/pdf",
-        "webmanifest" => "application/manifest+json",
-        _ => "application/octet-stream",
+    let guessed = mime_guess::from_path(key).first_or_octet_stream();
+    let essence = guessed.essence_str();
+    let text = guessed.type_() == mime_guess::mime::TEXT || essence == "application/javascript";
+    match essence {
+        // RFC 9239: JavaScript is text/javascript.
+        "application/javascript" => "text/javascript; charset=utf-8".to_string(),
+        _ if text => format!("{essence}; charset=utf-8"),
+        _ => essence.to_string(),
     }
 }
 
@@ -172,6 +144,20 @@ mod tests {
         assert_eq!(content_type("assets/app.8b2e4d.JS"), "text/javascript; charset=utf-8");
         assert_eq!(content_type("logo.svg"), "image/svg+xml");
         assert_eq!(content_type("LICENSE"), "application/octet-stream");
+        for (key, wanted) in [
+            ("media/intro.mp4", "video/mp4"),
+            ("media/intro.webm", "video/webm"),
+            ("audio/ding.mp3", "audio/mpeg"),
+            ("data/export.csv", "text/csv; charset=utf-8"),
+            ("docs/README.md", "text/markdown; charset=utf-8"),
+            ("assets/app.js.map", "application/json"),
+            ("app.mjs", "text/javascript; charset=utf-8"),
+            ("data.json", "application/json"),
+            ("site.webmanifest", "application/manifest+json"),
+            ("module.wasm", "application/wasm"),
+        ] {
+            assert_eq!(content_type(key), wanted, "{key}");
+        }
         assert_eq!(cache_control("index.html"), "no-cache");
         assert_eq!(cache_control("config.js"), "no-cache");
         assert_eq!(cache_control("assets/app.8b2e4d.js"), "public, max-age=31536000, immutable");

@@ -89,3 +89,16 @@ fn the_schema_refuses_unknown_keys_and_values_outside_their_lists() {
         assert!(!validator.is_valid(&as_json(bad)), "the schema lets through {why}: {bad}");
     }
 }
+
+/// The schema's duration pattern, run by a real regex engine, and the parser agree on every sample.
+#[test]
+fn the_schemas_duration_pattern_and_the_parser_accept_the_same_durations() {
+    let pattern = serde_json::json!({"type": "string", "pattern": deployer_steps::settings::DURATION_PATTERN});
+    let validator = jsonschema::validator_for(&pattern).unwrap();
+    for text in ["90", "90s", "45m", "1h30m", "2d", "1w", "3h2m1s", "", "1x", "h", "1h 30m", "-5s", "1.5h", "1H", "m5"]
+    {
+        let by_schema = validator.is_valid(&serde_json::json!(text));
+        let by_parser = deployer_steps::settings::parse_duration_seconds(text).is_ok();
+        assert_eq!(by_schema, by_parser, "{text:?}: schema {by_schema}, parser {by_parser}");
+    }
+}

@@ -16,7 +16,7 @@ use std::time::Duration;
 use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{is_planned, Resource, PLANNED};
 use crate::package::hex;
-use crate::retry::{retry_while, Patience};
+use crate::retry::{retry_while, Attempt, Patience};
 use crate::step::Context;
 
 pub(super) const ALIAS: &str = "live";
@@ -177,20 +177,19 @@ impl ProvisionedConcurrency<'_> {
     /// Returns once the alias routes to one version only.
     async fn wait_for_one_version(&self) -> Result<()> {
         let name = &self.function_name;
-        // `Err(None)`: weights still there; `Err(Some(_))`: the look failed.
         let look = || async {
             let alias = self.ctx.aws.lambda().get_alias().function_name(name).name(ALIAS).send().await;
-            let alias = alias.aws_context(|| format!("lambda:GetAlias {name}:{ALIAS}")).map_err(Some)?;
+            let alias = alias.aws_context(|| format!("lambda:GetAlias {name}:{ALIAS}")).map_err(Attempt::Stop)?;
             let weights = alias.routing_config().and_then(|r| r.additional_version_weights());
             if weights.is_some_and(|w| !w.is_empty()) {
-                return Err(None);
+                return Err(Attempt::Again(()));
             }
             Ok(())
         };
-        match retry_while(WEIGHTS_CLEAR, look, Option::is_none).await {
+        match retry_while(WEIGHTS_CLEAR, look, Attempt::again).await {
             Ok(()) => Ok(()),
-            Err(Some(failed)) => Err(failed),
-            Err(None) => bail!(
+            Err(Attempt::Stop(failed)) => Err(failed),
+            Err(Attempt::Again(())) => bail!(
                 "alias {name}:{ALIAS} still routes to two versions after {} minutes (Lambda is moving it): run \
                  `deployer resume` once it has settled",
                 WEIGHTS_CLEAR.limit.as_secs() / 60

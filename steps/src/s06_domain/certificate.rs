@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{recorded_token, Recorder, Resource, PLANNED};
 use crate::package::hex;
-use crate::retry::{retry_while, Patience};
+use crate::retry::{retry_while, Attempt, Patience};
 use crate::step::Context;
 
 use super::records::fqdn;
@@ -103,18 +103,17 @@ impl Certificate<'_> {
         if complete(&live) {
             return Ok(live);
         }
-        // `Err(None)`: not all there yet; `Err(Some(_))`: the look itself failed.
         let look = || async {
             match self.describe(&live.arn).await {
                 Ok(Some(found)) if complete(&found) => Ok(found),
-                Ok(_) => Err(None),
-                Err(failed) => Err(Some(failed)),
+                Ok(_) => Err(Attempt::Again(())),
+                Err(failed) => Err(Attempt::Stop(failed)),
             }
         };
-        match retry_while(VALIDATION_RECORDS, look, Option::is_none).await {
+        match retry_while(VALIDATION_RECORDS, look, Attempt::again).await {
             Ok(found) => return Ok(found),
-            Err(Some(failed)) => return Err(failed),
-            Err(None) => {}
+            Err(Attempt::Stop(failed)) => return Err(failed),
+            Err(Attempt::Again(())) => {}
         }
         bail!(
             "certificate {} shows no DNS validation record for some of {} after two minutes: run `deployer resume` \
