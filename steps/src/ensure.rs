@@ -177,10 +177,10 @@ pub fn is_planned(id: &str) -> bool {
     id == PLANNED
 }
 
-/// How a create that failed, with the resource still not found, is tried again: five tries in about three
-/// seconds, for a passing fault the SDK's own retries did not outlast.
+/// How a create that failed, with the resource still not found, is tried again: for a passing fault the
+/// SDK's own retries did not outlast, for up to twenty seconds.
 const CREATE_AGAIN: Patience =
-    Patience { first: Duration::from_millis(200), max: Duration::from_millis(1600), limit: Duration::from_secs(3) };
+    Patience { first: Duration::from_millis(200), max: Duration::from_millis(1600), limit: Duration::from_secs(20) };
 
 pub async fn ensure<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Result<R::Live> {
     if recorder.planning() {

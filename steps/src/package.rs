@@ -180,9 +180,11 @@ mod tests {
         let dir = backend();
         let cache = tempfile::tempdir().unwrap();
         let first = build(dir.path(), cache.path(), "python3.12", "x86_64").unwrap();
-        // A later mtime must not change the bytes.
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        std::fs::write(dir.path().join("lib/helpers.py"), "X = 1\n").unwrap();
+        // A later mtime must not change the bytes: set one a day later, rather than wait for the clock.
+        let file = std::fs::File::options().write(true).open(dir.path().join("lib/helpers.py")).unwrap();
+        let later = file.metadata().unwrap().modified().unwrap() + std::time::Duration::from_secs(86_400);
+        file.set_modified(later).unwrap();
+        assert_eq!(std::fs::metadata(dir.path().join("lib/helpers.py")).unwrap().modified().unwrap(), later);
         let second = build(dir.path(), cache.path(), "python3.12", "x86_64").unwrap();
         assert_eq!(first.zip, second.zip);
         assert_eq!(first.code_sha256, second.code_sha256);

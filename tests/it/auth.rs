@@ -24,7 +24,11 @@ async fn method_auth(d: &Deployment, verb: &str) -> (String, Option<String>, boo
 }
 
 async fn assert_key_and_plan_gone(client: &aws_sdk_apigateway::Client, key_id: &str) {
-    assert!(client.get_api_key().api_key(key_id).send().await.is_err(), "the key {key_id} is deleted");
+    let gone = client.get_api_key().api_key(key_id).send().await.expect_err("the key is deleted");
+    assert!(
+        gone.as_service_error().is_some_and(|e| e.is_not_found_exception()),
+        "the key {key_id} is deleted: {gone:?}"
+    );
     let plans = client.get_usage_plans().send().await.unwrap();
     assert!(plans.items().iter().all(|p| p.name() != Some("auth-key-usage-plan")), "the plan is deleted");
 }
@@ -146,7 +150,9 @@ async fn a_cognito_authorizer_guards_every_method_and_goes_with_the_setting() {
     write_config(&d, "");
     d.run(&["run"]).assert_ok();
     assert_eq!(method_auth(&d, "POST").await.0, "NONE");
-    assert!(client.get_authorizer().rest_api_id(&api_id).authorizer_id(&authorizer_id).send().await.is_err());
+    let gone = client.get_authorizer().rest_api_id(&api_id).authorizer_id(&authorizer_id).send().await;
+    let gone = gone.expect_err("the authorizer is deleted");
+    assert!(gone.as_service_error().is_some_and(|e| e.is_not_found_exception()), "{gone:?}");
     assert_eq!(d.run(&["run"]).changed(), 0);
 }
 

@@ -45,7 +45,13 @@ async fn destroy_asks_for_consent_keeps_tables_with_data_then_removes_everything
     let items = controls.origin_access_control_list().map(|l| l.items().to_vec()).unwrap_or_default();
     assert!(!items.iter().any(|c| c.name().starts_with("destroy-all-")), "the OAC is gone");
     assert!(
-        crate::support::s3().await.head_bucket().bucket("destroy-all-frontend").send().await.is_err(),
+        crate::support::s3()
+            .await
+            .head_bucket()
+            .bucket("destroy-all-frontend")
+            .send()
+            .await
+            .is_err_and(|e| e.as_service_error().is_some_and(|e| e.is_not_found())),
         "bucket gone"
     );
     assert_eq!(d.state()["steps"], serde_json::json!({}));

@@ -63,25 +63,45 @@ async fn logs_follow_prints_lines_written_after_it_started() {
     let d = Deployment::new("logs-follow");
     d.deploy_without_domain().assert_ok();
     write_log("logs-follow-prompt-crud", &["first line"]).await;
-    let mut follow = d
-        .command(&["logs", "prompt-crud", "--follow", "--output", "json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(follow.stdout.take().unwrap()).lines();
-    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
-    assert_eq!(first["message"], "first line");
+    let mut follow = KilledOnDrop(
+        d.command(&["logs", "prompt-crud", "--follow", "--output", "json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // Read on a thread, so that a line that never comes fails the test instead of hanging it.
+    let stdout = follow.0.stdout.take().unwrap();
+    let (sender, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || -> serde_json::Value {
+        let line = lines.recv_timeout(std::time::Duration::from_secs(60)).expect("a line within a minute");
+        serde_json::from_str(&line).unwrap()
+    };
+    assert_eq!(next()["message"], "first line");
 
     let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk_config().await);
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
     let event = InputLogEvent::builder().timestamp(now).message("written later").build().unwrap();
     let put = logs.put_log_events().log_group_name("/aws/lambda/logs-follow-prompt-crud");
     put.log_stream_name("2026/11/29/[$LATEST]a").log_events(event).send().await.unwrap();
-    let second: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
-    assert_eq!(second["message"], "written later");
-    let _ = follow.kill();
-    let _ = follow.wait();
+    assert_eq!(next()["message"], "written later");
+}
+
+/// A child process that is killed and reaped when the test ends, however it ends.
+struct KilledOnDrop(std::process::Child);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 #[tokio::test]

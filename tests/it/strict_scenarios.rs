@@ -60,6 +60,7 @@ async fn strict_the_certificate_is_requested_at_the_start_of_a_run_beside_the_st
     assert!(first("RequestCertificate") < first("POST /restapis"), "{order:?}");
     let early = fresh.events.iter().position(|e| e["event"] == "notice" && e["step"] == "06-domain");
     let second_step = fresh.events.iter().position(|e| e["event"] == "step_started" && e["step"] == "02-lambda");
+    let (early, second_step) = (early.expect("a head-start notice"), second_step.expect("02 started"));
     assert!(early < second_step, "the head start is announced at the start");
     assert_eq!(inventory(&d.service).await, strict_inventory(&d.service));
     // Done, 06 gets no head start on the next run.
@@ -184,6 +185,7 @@ async fn strict_killed_at_ten_points_then_resumed_gives_one_of_everything() {
             .spawn()
             .unwrap();
         let stalled = proxy.wait_for_stall(&mut child);
+        assert!(stalled, "the deploy ended before request {after}: every kill point must fall inside it");
         let _ = child.kill(); // SIGKILL: no chance to clean up
         let _ = child.wait();
         proxy.release();
@@ -193,6 +195,6 @@ async fn strict_killed_at_ten_points_then_resumed_gives_one_of_everything() {
         assert_eq!(inventory(&d.service).await, strict_inventory(&d.service), "killed after {after} requests");
         let again = deploy(&d, &proxy);
         again.assert_ok();
-        assert_eq!(again.changed(), 0, "a run after the resume changes nothing (killed after {after}, {stalled})");
+        assert_eq!(again.changed(), 0, "a run after the resume changes nothing (killed after {after})");
     }
 }
