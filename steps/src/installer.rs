@@ -70,6 +70,32 @@ impl Installer {
         Ok(output)
     }
 
+    /// Builds `spec` (a VCS URL, a source archive or a local folder) here, without its dependencies
+    /// (requirements.txt lists those, fetched for Lambda), into `target`; `cwd` is requirements.txt's folder.
+    pub fn build(self, spec: &str, target: &Path, cwd: &Path) -> Result<Output> {
+        // Absolute, as the installer runs in `cwd`.
+        let target = &std::path::absolute(target).with_context(|| format!("resolving {}", target.display()))?;
+        let mut command = match self {
+            Installer::Uv => {
+                let mut c = Command::new("uv");
+                c.args(["pip", "install", "--quiet", "--no-deps", "--target"]).arg(target);
+                c
+            }
+            Installer::Pip => {
+                let mut c = Command::new("python3");
+                c.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", "--target"]);
+                c.arg(target);
+                c
+            }
+        };
+        command.arg(spec).current_dir(cwd);
+        let output = command.output().with_context(|| format!("running {} to build {spec}", self.name()))?;
+        if self == Installer::Uv {
+            let _ = std::fs::remove_file(target.join(".lock"));
+        }
+        Ok(output)
+    }
+
     /// The requirement the installer found no distribution of (no wheel for the platform, or none at all).
     pub fn no_wheel_for(self, said: &str) -> Option<String> {
         let marker = match self {

@@ -28,6 +28,7 @@ pub mod null_members;
 pub mod outputs;
 pub mod package;
 pub mod regions;
+pub mod requirements;
 pub mod retry;
 pub mod settings;
 pub mod site;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::InputError;
 use crate::installer::{wheel_platforms, Installer};
+use crate::requirements::{self, Line};
 
 /// The backend folders that go into the bundle, as the manual's `zip -r` lists them.
 pub const SOURCE_DIRS: &[&str] = &["handlers", "src", "lib", "utils"];
@@ -77,18 +78,38 @@ fn write_zip(entries: &BTreeMap<String, PathBuf>) -> Result<Vec<u8>> {
     Ok(writer.finish().context("writing the code bundle")?.into_inner())
 }
 
-/// The requirement lines of `requirements.txt`, without comments and blank lines.
-fn requirement_lines(backend: &Path) -> Result<Vec<String>> {
+/// requirements.txt read for Lambda (markers judged for its platform): nothing when there is none.
+fn requirements(backend: &Path, python_version: &str, architecture: &str) -> Result<Vec<Line>> {
     let path = backend.join("requirements.txt");
     if !path.exists() {
         return Ok(Vec::new());
     }
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(text
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or_default().trim().to_string())
-        .filter(|l| !l.is_empty())
-        .collect())
+    Ok(requirements::for_lambda(&text, backend, python_version, architecture)?)
+}
+
+/// What the installs are made of, for the cache key: each line, and a local folder's files with it (its
+/// code changes under the same line).
+fn described(lines: &[Line]) -> Result<String> {
+    let mut described = Vec::new();
+    for line in lines {
+        match line {
+            Line::Platform { spec, .. } | Line::Option(spec) => described.push(spec.clone()),
+            Line::Built { spec, local, .. } => {
+                let mut digest = Sha256::new();
+                let files = match local {
+                    Some(folder) => crate::walk::files_below(folder, |n| !is_excluded(n))?,
+                    None => Vec::new(),
+                };
+                for (key, path) in files {
+                    digest.update(key.as_bytes());
+                    digest.update(std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?);
+                }
+                described.push(format!("{spec} {}", hex(&digest.finalize())));
+            }
+        }
+    }
+    Ok(described.join("\n"))
 }
 
 fn installed_requirements(
@@ -97,13 +118,13 @@ fn installed_requirements(
     runtime: &str,
     architecture: &str,
 ) -> Result<Option<PathBuf>> {
-    let lines = requirement_lines(backend)?;
-    if lines.is_empty() {
+    let python_version = runtime.trim_start_matches("python");
+    let lines = requirements(backend, python_version, architecture)?;
+    if lines.iter().all(|l| matches!(l, Line::Option(_))) {
         return Ok(None);
     }
-    let python_version = runtime.trim_start_matches("python");
     let platform = wheel_platforms(architecture, python_version).join(", ");
-    let key = Sha256::digest(format!("{runtime}\n{platform}\n{}", lines.join("\n")));
+    let key = Sha256::digest(format!("{runtime}\n{platform}\n{}", described(&lines)?));
     let target = cache_dir.join(format!("pip-{}", &hex(&key)[..16]));
     if target.is_dir() {
         return Ok(Some(target));
@@ -111,32 +132,93 @@ fn installed_requirements(
     let staging = cache_dir.join(format!("pip-staging-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
+    let installed = install(backend, &staging, &lines, python_version, architecture, &platform);
+    if let Err(failed) = installed {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(failed);
+    }
+    // A rename publishes the cache entry whole, so a killed install never leaves a half-filled cache.
+    std::fs::rename(&staging, &target).with_context(|| format!("caching pip install in {}", target.display()))?;
+    Ok(Some(target))
+}
+
+/// Installs `lines` into `staging`: what the index or a wheel's URL gives, for Lambda's platform; then
+/// what must be built, here; then checks each named requirement arrived with something to import.
+fn install(
+    backend: &Path,
+    staging: &Path,
+    lines: &[Line],
+    python_version: &str,
+    architecture: &str,
+    platform: &str,
+) -> Result<()> {
     let installer = Installer::chosen()?;
     let tool = installer.name();
-    let installed = installer.install(&backend.join("requirements.txt"), &staging, python_version, architecture)?;
-    if !installed.status.success() {
-        let _ = std::fs::remove_dir_all(&staging);
-        let said = String::from_utf8_lossy(&installed.stderr);
-        if let Some(requirement) = installer.no_wheel_for(&said) {
+    let for_platform: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| match l {
+            Line::Platform { spec, .. } | Line::Option(spec) => Some(spec.as_str()),
+            Line::Built { .. } => None,
+        })
+        .collect();
+    if lines.iter().any(|l| matches!(l, Line::Platform { .. })) {
+        let file = staging.with_extension("requirements.txt");
+        std::fs::write(&file, for_platform.join("\n") + "\n").with_context(|| format!("writing {}", file.display()))?;
+        let installed = installer.install(&file, staging, python_version, architecture);
+        let _ = std::fs::remove_file(&file);
+        let installed = installed?;
+        if !installed.status.success() {
+            let said = String::from_utf8_lossy(&installed.stderr);
+            if let Some(requirement) = installer.no_wheel_for(&said) {
+                return Err(InputError(format!(
+                    "{}/requirements.txt: {tool} finds no wheel of {requirement} for Lambda ({platform}, CPython \
+                     {python_version}): pin a version that publishes one (its files on PyPI), or use another package; \
+                     nothing was uploaded",
+                    backend.display()
+                ))
+                .into());
+            }
+            bail!(
+                "{tool} could not install {}/requirements.txt ({}): {}; fix the requirement, or check your network and \
+                 {tool} configuration",
+                backend.display(),
+                installed.status,
+                said.trim()
+            );
+        }
+    }
+    for line in lines {
+        let Line::Built { spec, .. } = line else { continue };
+        let before = distributions(staging);
+        let built = installer.build(spec, staging, backend)?;
+        if built.status.success() && distributions(staging) <= before {
             return Err(InputError(format!(
-                "{}/requirements.txt: {tool} finds no wheel of {requirement} for Lambda ({platform}, CPython \
-                 {python_version}): pin a version that publishes one (its files on PyPI), or use another package; \
-                 nothing was uploaded",
+                "{}/requirements.txt: {tool} built {spec}, but no distribution arrived in the bundle; check that it \
+                 is a Python project (pyproject.toml or setup.py); nothing was uploaded",
                 backend.display()
             ))
             .into());
         }
-        bail!(
-            "{tool} could not install {}/requirements.txt ({}): {}; fix the requirement, or check your network and \
-             {tool} configuration",
-            backend.display(),
-            installed.status,
-            said.trim()
-        );
+        if !built.status.success() {
+            return Err(InputError(format!(
+                "{}/requirements.txt: {tool} could not build {spec} ({}): {}; fix the URL or path (it is built here, \
+                 without its dependencies, which requirements.txt must list); nothing was uploaded",
+                backend.display(),
+                built.status,
+                String::from_utf8_lossy(&built.stderr).trim()
+            ))
+            .into());
+        }
     }
-    let missing = crate::installed::missing(&lines, &staging);
+    let named = lines.iter().filter_map(|l| {
+        let spec = match l {
+            Line::Platform { spec, .. } | Line::Built { spec, .. } => spec.as_str(),
+            Line::Option(_) => return None,
+        };
+        Some((spec, l.name()?))
+    });
+    let missing = crate::installed::missing(named, staging);
     if !missing.is_empty() {
-        let _ = std::fs::remove_dir_all(&staging);
         return Err(InputError(format!(
             "{}/requirements.txt lists {}, but {tool} installed nothing to import for it: the functions would fail \
              with \"Unable to import module\". Check the name (the distribution's, as on PyPI) and that it ships \
@@ -146,9 +228,13 @@ fn installed_requirements(
         ))
         .into());
     }
-    // A rename publishes the cache entry whole, so a killed install never leaves a half-filled cache.
-    std::fs::rename(&staging, &target).with_context(|| format!("caching pip install in {}", target.display()))?;
-    Ok(Some(target))
+    Ok(())
+}
+
+/// How many distributions an install folder holds (its `.dist-info` folders).
+fn distributions(folder: &Path) -> usize {
+    let entries = std::fs::read_dir(folder).into_iter().flatten().flatten();
+    entries.filter(|e| e.file_name().to_string_lossy().ends_with(".dist-info")).count()
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -224,8 +310,9 @@ mod tests {
     fn comment_only_requirements_need_no_pip() {
         let dir = backend();
         std::fs::write(dir.path().join("requirements.txt"), "# nothing yet\n\n").unwrap();
-        assert!(requirement_lines(dir.path()).unwrap().is_empty());
+        assert!(requirements(dir.path(), "3.12", "x86_64").unwrap().is_empty());
         std::fs::write(dir.path().join("requirements.txt"), "requests==2.32.3  # http\n").unwrap();
-        assert_eq!(requirement_lines(dir.path()).unwrap(), vec!["requests==2.32.3"]);
+        let spec = Line::Platform { spec: "requests==2.32.3".into(), name: Some("requests".into()) };
+        assert_eq!(requirements(dir.path(), "3.12", "x86_64").unwrap(), vec![spec]);
     }
 }

@@ -445,3 +445,61 @@ async fn a_manylinux_2_28_wheel_is_bundled_for_python_3_12_and_refused_for_3_11_
         assert!(cached.iter().any(|e| e.path().join("newlib/__init__.py").is_file()), "{installer} installed it");
     }
 }
+
+/// requirements.txt as pip reads it, for Lambda: a marker for another platform leaves its line out, one
+/// for Lambda's keeps it, and a local folder (built here) is bundled, with pip and with uv.
+#[tokio::test]
+async fn requirements_markers_are_judged_for_lambda_and_a_local_folder_is_built_and_bundled() {
+    for installer in ["pip", "uv"] {
+        let d = Deployment::new(&format!("reqs-{installer}"));
+        let wheels = d.path("wheels");
+        tagged_wheel(&wheels, "fastlib", "cp312-cp312-manylinux2014_x86_64", &[("fastlib/__init__.py", "X = 1\n")]);
+        local_package(&d.path("backend/vendored/helper"), "helper");
+        let requirements = "pywin32>=300; sys_platform == \"win32\"  # Windows only\n\
+                            fastlib==1.0 ; python_version >= \"3.12\"\n./vendored/helper\n";
+        std::fs::write(d.path("backend/requirements.txt"), requirements).unwrap();
+        let mut command = d.command(&["run", "--service", &d.service, "--output", "json"]);
+        command.env("DEPLOYER_INSTALLER", installer);
+        command.env("UV_NO_INDEX", "1").env("UV_FIND_LINKS", &wheels);
+        command.env("PIP_NO_INDEX", "1").env("PIP_FIND_LINKS", &wheels);
+        Outcome::from(command.output().unwrap()).assert_ok();
+        let cache: Vec<_> = std::fs::read_dir(d.path(".deployer/cache")).unwrap().flatten().map(|e| e.path()).collect();
+        let bundle =
+            cache.iter().find(|p| p.join("fastlib").is_dir()).unwrap_or_else(|| panic!("{installer}: {cache:?}"));
+        assert!(bundle.join("helper/__init__.py").is_file(), "{installer}: the local folder is built and bundled");
+        assert!(!bundle.join("pywin32").exists(), "{installer}: Windows' requirement left out");
+    }
+}
+
+/// A package in `folder` whose build needs nothing from an index: its PEP 517 backend is in the folder.
+fn local_package(folder: &std::path::Path, name: &str) {
+    std::fs::create_dir_all(folder.join(name)).unwrap();
+    std::fs::write(folder.join(name).join("__init__.py"), "HELPER = True\n").unwrap();
+    let pyproject = format!(
+        "[build-system]\nrequires = []\nbuild-backend = \"backend\"\nbackend-path = [\".\"]\n\n\
+         [project]\nname = \"{name}\"\nversion = \"1.0\"\n"
+    );
+    std::fs::write(folder.join("pyproject.toml"), pyproject).unwrap();
+    let backend = r#"
+import base64, hashlib, os, zipfile
+NAME, VERSION = "__NAME__", "1.0"
+def _files():
+    info = f"{NAME}-{VERSION}.dist-info"
+    code = open(os.path.join(NAME, "__init__.py")).read()
+    files = {f"{NAME}/__init__.py": code,
+             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {NAME}\nVersion: {VERSION}\n",
+             f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    digest = lambda t: base64.urlsafe_b64encode(hashlib.sha256(t.encode()).digest()).rstrip(b"=").decode()
+    files[f"{info}/RECORD"] = "".join(f"{p},sha256={digest(t)},{len(t.encode())}\n" for p, t in files.items()) + f"{info}/RECORD,,\n"
+    return files
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    wheel = f"{NAME}-{VERSION}-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, wheel), "w") as archive:
+        for path, text in _files().items():
+            archive.writestr(path, text)
+    return wheel
+"#;
+    std::fs::write(folder.join("backend.py"), backend.replace("__NAME__", name)).unwrap();
+}
