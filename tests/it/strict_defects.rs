@@ -212,3 +212,29 @@ async fn strict_defect_a_vpc_added_to_deployed_functions_waits_for_the_roles_eni
     let config = lambda.get_function_configuration().function_name(name).send().await.unwrap();
     assert_eq!(config.vpc_config().unwrap().subnet_ids(), ["subnet-0abc12345def67890"]);
 }
+
+/// A preflight template emptied by hand (console or aws CLI) comes back as `null`, which the SDK cannot
+/// read in a map: the API is still read, and the template put back.
+#[tokio::test]
+async fn strict_defect_a_template_emptied_by_hand_is_read_and_put_back() {
+    let d = Deployment::new("strict-nulls");
+    let proxy = crate::strict_scenarios::strict_proxy();
+    through(&d, &proxy, &["run", "--service", &d.service]).assert_ok();
+    let api_id = d.state()["steps"]["03-api-gateway"]["outputs"]["rest_api_id"].as_str().unwrap().to_string();
+    let client = aws_sdk_apigateway::Client::new(&crate::support::sdk_config().await);
+    let resources = client.get_resources().rest_api_id(&api_id).send().await.unwrap();
+    let usage = resources.items().iter().find(|r| r.path() == Some("/usage")).unwrap().id().unwrap().to_string();
+    let emptied = client.put_integration_response().rest_api_id(&api_id).resource_id(&usage).http_method("OPTIONS");
+    // Its own answer already holds the null, which this plain SDK client cannot read: the put is done anyway.
+    let _ = emptied.status_code("200").response_templates("application/json", "").send().await;
+    let raw = aws_sdk_apigateway::Client::new(&crate::strict_model::via(&proxy).await);
+    let unreadable = raw.get_resources().rest_api_id(&api_id).embed("methods").send().await;
+    assert!(unreadable.is_err(), "the SDK alone cannot read a null template");
+
+    let repaired = through(&d, &proxy, &["step", "03-api-gateway"]);
+    repaired.assert_ok();
+    let changed: Vec<String> =
+        repaired.changes().into_iter().filter(|(_, a, _)| a == "updated").map(|(r, _, _)| r).collect();
+    assert_eq!(changed, ["method OPTIONS /usage"], "{:?}", repaired.changes());
+    assert_eq!(through(&d, &proxy, &["run"]).requests().1, 0, "then nothing to write");
+}

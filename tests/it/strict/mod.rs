@@ -61,7 +61,8 @@ pub enum Behaviour {
     ApiGatewayV2Targets,
     /// API Gateway parses a mapping template when it is put (PutIntegration, PutIntegrationResponse,
     /// PutGatewayResponse) and refuses one that Velocity cannot parse with BadRequestException; moto
-    /// stores any text. Checked by Apache Velocity 1.7 where it is installed (`velocity.rs`).
+    /// stores any text. Checked by Apache Velocity 1.7 where it is installed (`velocity.rs`). A template
+    /// set to `""` is answered as `null` (aws-cli#1610), which the Rust SDK cannot read in a map.
     MappingTemplates,
 }
 
@@ -400,7 +401,7 @@ impl Model {
             "route53" => return self.route53_after(world, call, body),
             "acm" => return self.acm_after(world, call, body),
             "cloudfront" => return self.cloudfront_after(world, call, body),
-            "apigateway" => return self.apigateway_after(world, call, body),
+            "apigateway" => return self.apigateway_after(world, call, self.templates_after(call, body)),
             _ => {}
         }
         body
