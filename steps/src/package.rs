@@ -94,7 +94,14 @@ fn described(lines: &[Line]) -> Result<String> {
     let mut described = Vec::new();
     for line in lines {
         match line {
-            Line::Platform { spec, .. } | Line::Option(spec) => described.push(spec.clone()),
+            Line::Platform { spec, .. } => described.push(spec.clone()),
+            // A nested file's requirements change under the same `-r FILE` line.
+            Line::Option(option) => {
+                let file = option.strip_prefix("-r ").or_else(|| option.strip_prefix("-c ")).map(Path::new);
+                let content = file.and_then(|f| std::fs::read(f).ok()).unwrap_or_default();
+                let digest = if content.is_empty() { String::new() } else { hex(&Sha256::digest(&content)) };
+                described.push(format!("{option} {digest}").trim_end().to_string());
+            }
             Line::Built { spec, local, .. } => {
                 let mut digest = Sha256::new();
                 let files = match local {

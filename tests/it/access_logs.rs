@@ -76,18 +76,20 @@ async fn every_stage_of_both_apis_writes_json_access_logs_to_its_group_kept_for_
     }
 }
 
+/// Sets the account's CloudWatch role for API Gateway in the client's region ("" for none).
+async fn set_account_role(apigw: &aws_sdk_apigateway::Client, arn: &str) {
+    use aws_sdk_apigateway::types::{Op, PatchOperation};
+    let set = PatchOperation::builder().op(Op::Replace).path("/cloudwatchRoleArn").value(arn).build();
+    apigw.update_account().patch_operations(set).send().await.unwrap();
+}
+
 /// In a region of its own, so that no other test's deploy sets the account's role meanwhile.
 #[tokio::test]
 async fn the_accounts_cloudwatch_role_is_made_only_where_a_region_has_none_and_anothers_is_kept() {
     let region = "eu-west-3";
     let config = config_in(region).await;
     let apigw = aws_sdk_apigateway::Client::new(&config);
-    let clear = aws_sdk_apigateway::types::PatchOperation::builder()
-        .op(aws_sdk_apigateway::types::Op::Replace)
-        .path("/cloudwatchRoleArn")
-        .value("")
-        .build();
-    apigw.update_account().patch_operations(clear).send().await.unwrap();
+    set_account_role(&apigw, "").await;
 
     // A run killed between CreateRole and AttachRolePolicy left deployer's role without its policy.
     let iam = aws_sdk_iam::Client::new(&config);
@@ -118,12 +120,7 @@ async fn the_accounts_cloudwatch_role_is_made_only_where_a_region_has_none_and_a
         .await
         .unwrap();
     let theirs = "arn:aws:iam::123456789012:role/platform-team-apigateway-logs";
-    let set = aws_sdk_apigateway::types::PatchOperation::builder()
-        .op(aws_sdk_apigateway::types::Op::Replace)
-        .path("/cloudwatchRoleArn")
-        .value(theirs)
-        .build();
-    apigw.update_account().patch_operations(set).send().await.unwrap();
+    set_account_role(&apigw, theirs).await;
     let other = Deployment::new("logs-role-2");
     let second = other.run(&["run", "--service", &other.service, "--region", region]);
     second.assert_ok();
@@ -135,12 +132,7 @@ async fn the_accounts_cloudwatch_role_is_made_only_where_a_region_has_none_and_a
 
     // A role the account names but IAM no longer has writes no logs: deployer sets its own.
     let gone = "arn:aws:iam::123456789012:role/deleted-apigateway-logs";
-    let set = aws_sdk_apigateway::types::PatchOperation::builder()
-        .op(aws_sdk_apigateway::types::Op::Replace)
-        .path("/cloudwatchRoleArn")
-        .value(gone)
-        .build();
-    apigw.update_account().patch_operations(set).send().await.unwrap();
+    set_account_role(&apigw, gone).await;
     let third = Deployment::new("logs-role-3");
     third.run(&["run", "--service", &third.service, "--region", region]).assert_ok();
     let now = apigw.get_account().send().await.unwrap().cloudwatch_role_arn().unwrap_or_default().to_string();

@@ -427,10 +427,7 @@ async fn a_manylinux_2_28_wheel_is_bundled_for_python_3_12_and_refused_for_3_11_
         tagged_wheel(&wheels, "newlib", "py3-none-manylinux_2_28_x86_64", &files);
         std::fs::write(d.path("backend/requirements.txt"), "newlib==1.0\n").unwrap();
         let run = |runtime: &str| {
-            let mut command = d.command(&["run", "--service", &d.service, "--runtime", runtime, "--output", "json"]);
-            command.env("DEPLOYER_INSTALLER", installer).env("UV_NO_INDEX", "1").env("UV_FIND_LINKS", &wheels);
-            command.env("PIP_NO_INDEX", "1").env("PIP_FIND_LINKS", &wheels);
-            Outcome::from(command.output().unwrap())
+            run_with_wheels(&d, &["run", "--service", &d.service, "--runtime", runtime], installer, &wheels)
         };
         let old = run("python3.11");
         assert_eq!(old.code, 2, "{installer}: {}", old.stderr);
@@ -458,17 +455,22 @@ async fn requirements_markers_are_judged_for_lambda_and_a_local_folder_is_built_
         let requirements = "pywin32>=300; sys_platform == \"win32\"  # Windows only\n\
                             fastlib==1.0 ; python_version >= \"3.12\"\n./vendored/helper\n";
         std::fs::write(d.path("backend/requirements.txt"), requirements).unwrap();
-        let mut command = d.command(&["run", "--service", &d.service, "--output", "json"]);
-        command.env("DEPLOYER_INSTALLER", installer);
-        command.env("UV_NO_INDEX", "1").env("UV_FIND_LINKS", &wheels);
-        command.env("PIP_NO_INDEX", "1").env("PIP_FIND_LINKS", &wheels);
-        Outcome::from(command.output().unwrap()).assert_ok();
+        run_with_wheels(&d, &["run", "--service", &d.service], installer, &wheels).assert_ok();
         let cache: Vec<_> = std::fs::read_dir(d.path(".deployer/cache")).unwrap().flatten().map(|e| e.path()).collect();
         let bundle =
             cache.iter().find(|p| p.join("fastlib").is_dir()).unwrap_or_else(|| panic!("{installer}: {cache:?}"));
         assert!(bundle.join("helper/__init__.py").is_file(), "{installer}: the local folder is built and bundled");
         assert!(!bundle.join("pywin32").exists(), "{installer}: Windows' requirement left out");
     }
+}
+
+/// `deployer ARGS --output json` with `installer`, which finds wheels in `wheels` only (no index).
+fn run_with_wheels(d: &Deployment, args: &[&str], installer: &str, wheels: &std::path::Path) -> Outcome {
+    let mut command = d.command(args);
+    command.arg("--output").arg("json").env("DEPLOYER_INSTALLER", installer);
+    command.env("UV_NO_INDEX", "1").env("UV_FIND_LINKS", wheels);
+    command.env("PIP_NO_INDEX", "1").env("PIP_FIND_LINKS", wheels);
+    Outcome::from(command.output().unwrap())
 }
 
 /// A package in `folder` whose build needs nothing from an index: its PEP 517 backend is in the folder.

@@ -335,7 +335,9 @@ async fn a_vpc_section_puts_every_function_in_the_vpc_with_eni_permissions_and_i
 
 #[tokio::test]
 async fn a_functions_secrets_give_it_their_arns_and_the_role_exactly_those_and_no_value_is_ever_read() {
-    let d = Deployment::new("cfg-secret");
+    // Through the proxy, which sees every call: GetSecretValue must be none of them.
+    let proxy = crate::proxy::Proxy::start(&crate::support::moto().url(), crate::proxy::Rules::default());
+    let d = Deployment { endpoint: proxy.url.clone(), ..Deployment::new("cfg-secret") };
     d.run(&["init", "--service", "cfg-secret"]).assert_ok();
     let template = std::fs::read_to_string(d.path("deployer.toml")).unwrap();
     let value = "sk-never-in-state-8f3a1c9b";
@@ -386,6 +388,9 @@ async fn a_functions_secrets_give_it_their_arns_and_the_role_exactly_those_and_n
     for (place, text) in [("state file", &state), ("stdout", &deployed.stdout), ("stderr", &deployed.stderr)] {
         assert!(!text.contains(value), "the secret's value is in the {place}");
     }
+    let asked: Vec<String> = proxy.seen(|s| s.reads.keys().cloned().collect());
+    assert!(asked.iter().any(|op| op == "DescribeSecret"), "{asked:?}");
+    assert!(!asked.iter().any(|op| op == "GetSecretValue"), "no value is ever asked for: {asked:?}");
     assert_eq!(d.run(&["run"]).changed(), 0, "a second run changes nothing");
 
     std::fs::write(d.path("deployer.toml"), &template).unwrap();
