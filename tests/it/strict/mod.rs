@@ -1,9 +1,9 @@
 //! Strict mode of the test proxy: what real AWS does that moto does not, modelled in front of moto, per
 //! behaviour, on one time scale (every duration below is multiplied by `Strict::scale`, so a test waits
-//! seconds for what takes AWS minutes). The figures and their sources are in ../shared/reference/REAL-AWS.md;
-//! each behaviour names the AWS documentation page it follows. The proxy asks [`Model::before`] whether to
-//! answer a request itself (a refusal AWS would give), and [`Model::after`] how to rewrite moto's answer
-//! (an in-between state AWS would show).
+//! seconds for what takes AWS minutes). Each behaviour names the AWS documentation page (or the reports)
+//! its figures come from; the README's "Real AWS and the emulator" lists them. The proxy asks
+//! [`Model::before`] whether to answer a request itself (a refusal AWS would give), and [`Model::after`] how
+//! to rewrite moto's answer (an in-between state AWS would show).
 
 use bytes::Bytes;
 use http_body_util::Full;
