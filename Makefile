@@ -7,14 +7,17 @@ export AWS_SECRET_ACCESS_KEY ?= test
 export NO_PROXY := 127.0.0.1,localhost
 
 PREFIX  ?= $(HOME)/.local
+# Where cargo puts its builds: CARGO_TARGET_DIR when set, as cargo does.
+TARGET  := $(or $(CARGO_TARGET_DIR),target)
 
 .PHONY: build test lint demo check bench release install
 
 build:
 	cargo build
 
+# Every crate's tests, even when one test binary fails.
 test:
-	cargo test --workspace
+	cargo test --workspace --no-fail-fast
 
 lint:
 	cargo fmt --all -- --check
@@ -26,10 +29,10 @@ demo: build
 	@rm -rf $(DEMO) && mkdir -p $(DEMO)
 	@url=$$(tests/moto.sh start $(DEMO)/moto.pid) && echo "moto at $$url" && \
 	trap 'tests/moto.sh stop $(DEMO)/moto.pid' EXIT && \
-	./target/debug/deployer run --service $(SERVICE) --domain $(DOMAIN) \
+	$(TARGET)/debug/deployer run --service $(SERVICE) --domain $(DOMAIN) \
 	  --backend fixtures/backend --frontend fixtures/frontend \
 	  --endpoint-url $$url --state $(DEMO)/state.json && \
-	./target/debug/deployer outputs --state $(DEMO)/state.json
+	$(TARGET)/debug/deployer outputs --state $(DEMO)/state.json
 
 release:
 	cargo build --release
@@ -37,10 +40,10 @@ release:
 # One binary (rustls, no OpenSSL), into $(PREFIX)/bin.
 install: release
 	install -d $(PREFIX)/bin
-	install -m 0755 target/release/deployer $(PREFIX)/bin/deployer
+	install -m 0755 $(TARGET)/release/deployer $(PREFIX)/bin/deployer
 
 # Not part of CI: times fresh deploy, no-op, resume and frontend sync against moto, then the same against
 # a simulated AWS (latency, quotas, in-between states; see README).
 bench: release
-	tests/bench.sh
+	BIN=$(TARGET)/release/deployer tests/bench.sh
 	cargo bench --bench simulated_aws
