@@ -109,5 +109,8 @@ async fn reservation_and_provisioned_instances_change_together_in_the_order_lamb
     write_config(&d, &both(5, 4));
     run(&d, &proxy).assert_ok();
     assert_eq!(proxy.seen(|s| (s.reserved.get(name).copied(), s.provisioned.get(name).copied())), (Some(5), Some(4)));
+    let reads = |proxy: &Proxy| proxy.seen(|s| s.reads.get("GET /2019-09-30/*/*").copied().unwrap_or(0));
+    let before = reads(&proxy);
     assert_eq!(run(&d, &proxy).changed(), 0);
+    assert_eq!(reads(&proxy) - before, 1, "the reservation is read once, for its order and its check alike");
 }

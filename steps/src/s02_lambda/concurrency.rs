@@ -5,7 +5,7 @@
 use anyhow::{bail, Result};
 
 use crate::aws::{absent_if, AwsContext};
-use crate::ensure::Resource;
+use crate::ensure::{Prefetched, Resource};
 use crate::step::Context;
 
 pub(super) struct ReservedConcurrency<'a> {
@@ -15,14 +15,24 @@ pub(super) struct ReservedConcurrency<'a> {
     pub key: String,
     /// `None`: no reservation (the setting was removed).
     pub wanted: Option<i32>,
+    /// The reservation [`ReservedConcurrency::rises`] read, for the ensure that follows.
+    pub seen: Prefetched<Option<i32>>,
 }
 
 impl ReservedConcurrency<'_> {
     /// Whether the wanted reservation allows more than the one in force (none allows the most).
     pub async fn rises(&self) -> Result<bool> {
         let cap = |n: Option<i32>| n.unwrap_or(i32::MAX);
-        let live = self.find(None).await?.flatten();
+        let live = self.read().await?;
+        self.seen.set(Some(live));
         Ok(cap(self.wanted) > cap(live))
+    }
+
+    async fn read(&self) -> Result<Option<i32>> {
+        let got = self.ctx.aws.lambda().get_function_concurrency().function_name(&self.function_name).send().await;
+        let got = absent_if(got, |e| e.is_resource_not_found_exception())
+            .aws_context(|| format!("lambda:GetFunctionConcurrency {}", self.function_name))?;
+        Ok(got.and_then(|g| g.reserved_concurrent_executions()))
     }
 }
 
@@ -43,12 +53,12 @@ impl Resource for ReservedConcurrency<'_> {
         Some(self.key.clone())
     }
 
-    /// A function yet to be created (in a plan) has no reservation.
+    /// A function yet to be created (in a plan) has no reservation. Read once: `rises` may have.
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<Option<i32>>> {
-        let got = self.ctx.aws.lambda().get_function_concurrency().function_name(&self.function_name).send().await;
-        let got = absent_if(got, |e| e.is_resource_not_found_exception())
-            .aws_context(|| format!("lambda:GetFunctionConcurrency {}", self.function_name))?;
-        Ok(Some(got.and_then(|g| g.reserved_concurrent_executions())))
+        match self.seen.take() {
+            Some(seen) => Ok(seen),
+            None => Ok(Some(self.read().await?)),
+        }
     }
 
     async fn create(&self) -> Result<Option<i32>> {

@@ -42,7 +42,9 @@
 //! `GetAlias`, `CreateAlias`, `UpdateAlias`, `Get/Put/DeleteProvisionedConcurrencyConfig`, the
 //! `function_active_v2` and `function_updated_v2` waiters, `sts:GetCallerIdentity` (once per run);
 //! `logs:DescribeLogGroups`, `CreateLogGroup`, `PutRetentionPolicy`; `secretsmanager:DescribeSecret` (only
-//! for secrets deployer.toml names).
+//! for secrets deployer.toml names) and `kms:DescribeKey` (only for a secret with a key of its own). A
+//! reservation that rises is set before the provisioned instances, one that falls after them; the
+//! instances wait (`GetAlias`) until the alias routes to one version.
 //!
 //! Files: `role.rs` the role and its policy, `function.rs` the functions, `concurrency.rs` their
 //! reservations, `secrets.rs` the secrets they read; the function environment that `04-websocket` extends
@@ -64,7 +66,7 @@ use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
 use crate::aws::{absent_if, AwsContext};
-use crate::ensure::{all, ensure, record_if_changed, remove, Change, Recorder};
+use crate::ensure::{all, ensure, record_if_changed, remove, Change, Prefetched, Recorder};
 use crate::error::InputError;
 use crate::log_groups::LogGroups;
 use crate::manual::{handler_file, ids, FunctionSpec, FUNCTIONS};
@@ -93,6 +95,7 @@ fn reserved_concurrency<'a>(
         function_name: ctx.name(spec.suffix),
         key,
         wanted,
+        seen: Prefetched::none(),
     })
 }
 

@@ -32,7 +32,10 @@
 //! `CreateResource`, `GetMethod`, `PutMethod`, `UpdateMethod`, `PutIntegration`, `PutMethodResponse`,
 //! `DeleteMethod`, `DeleteMethodResponse`, `PutIntegrationResponse`, `GetAuthorizer(s)`, `CreateAuthorizer`,
 //! `UpdateAuthorizer`, `DeleteAuthorizer`, `GetGatewayResponses`, `PutGatewayResponse`, `CreateDeployment`, `GetStage`, `GetDeployment`, `UpdateStage`;
-//! `lambda:GetPolicy`, `AddPermission`, `RemovePermission`.
+//! `lambda:GetPolicy`, `AddPermission`, `RemovePermission`. When a live API starts to require an API key,
+//! first the key and usage plan on its live stages (`GetApiKeys`, `CreateApiKey`, `GetUsagePlans`,
+//! `CreateUsagePlan`, `CreateUsagePlanKey`, recorded as `api_key_id` and `usage_plan_id`; `07-stages` then
+//! finds them by name).
 //!
 //! Files: `api.rs` the API, `resources.rs` its paths, `methods.rs` methods, integrations and preflights,
 //! `deployment.rs` the deployment; the stage's throttling is [`crate::apigw::StageThrottling`], shared with
