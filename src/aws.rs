@@ -12,6 +12,8 @@ use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use aws_smithy_http_client::{Builder, ConnectorBuilder};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use deployer_steps::clock;
+use deployer_steps::settings::parse_duration_seconds;
+use deployer_steps::InputError;
 use std::time::Duration;
 
 use crate::pace::PacedClient;
@@ -61,23 +63,74 @@ fn paced(endpoint_url: Option<&str>) -> bool {
     !custom || std::env::var("DEPLOYER_PACE").is_ok_and(|v| v == "aws")
 }
 
-pub async fn load(region: &str, endpoint_url: Option<&str>, max_attempts: u32) -> SdkConfig {
+/// How long AWS may keep deployer waiting. Every request: `connect` to open the connection, `read` from
+/// sending the request (its upload included) to the answer's headers, and the same `read` for an answer's
+/// body that stalls. Every operation, its retries and pacing waits included: `operation`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub read: Duration,
+    pub operation: Duration,
+}
+
+impl Timeouts {
+    /// AWS answers in well under a second; 2 minutes leaves room for a 50 MB code upload at about
+    /// 3 Mbit/s. The operation's 15 minutes covers the retries and the longest pacing queue (custom
+    /// domains, one update per 30 s).
+    const DEFAULT: Timeouts = Timeouts {
+        connect: Duration::from_secs(5),
+        read: Duration::from_secs(120),
+        operation: Duration::from_secs(900),
+    };
+
+    /// The defaults, or `DEPLOYER_READ_TIMEOUT` and `DEPLOYER_OPERATION_TIMEOUT` (durations: 90, 90s, 5m).
+    pub fn from_env() -> Result<Timeouts, InputError> {
+        let read = |name: &str, default: Duration| match std::env::var(name) {
+            Ok(text) => match parse_duration_seconds(&text) {
+                Ok(0) => Err(InputError(format!("{name}=0: give a duration of at least one second, e.g. 2m"))),
+                Ok(seconds) => Ok(Duration::from_secs(seconds)),
+                Err(why) => Err(InputError(format!("{name}: {why}"))),
+            },
+            Err(_) => Ok(default),
+        };
+        Ok(Timeouts {
+            read: read("DEPLOYER_READ_TIMEOUT", Self::DEFAULT.read)?,
+            operation: read("DEPLOYER_OPERATION_TIMEOUT", Self::DEFAULT.operation)?,
+            ..Self::DEFAULT
+        })
+    }
+
+    /// The SDK's timeouts run on its sleep, which tests speed up (`ScaledSleep`): they are stretched by as
+    /// much, so that they stay the durations given.
+    fn config(&self) -> TimeoutConfig {
+        let real = |d: Duration| d.div_f64(clock::time_scale());
+        TimeoutConfig::builder()
+            .connect_timeout(real(self.connect))
+            .read_timeout(real(self.read))
+            .operation_timeout(real(self.operation))
+            .build()
+    }
+}
+
+pub async fn load(region: &str, endpoint_url: Option<&str>, max_attempts: u32, timeouts: Timeouts) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
-        // Standard mode retries throttling and transient errors with backoff.
+        // Standard mode retries throttling and transient errors, timeouts included, with backoff.
         .retry_config(retry_config(max_attempts))
-        .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_secs(5)).build());
+        .timeout_config(timeouts.config());
+    // An answer whose body stops coming fails after the read timeout (the SDK's stalled-stream protection,
+    // its grace period set to match).
+    let stalled = StalledStreamProtectionConfig::enabled().grace_period(timeouts.read).download_enabled(true);
     if paced(endpoint_url) {
         // Paced to AWS's quotas, so that a deploy is rarely throttled (see `pace.rs`). The pacing waits
-        // inside the HTTP connector, where the SDK's upload stall check counts the wait as a stalled body:
-        // past its 20 s grace period (CreateDomainName waits 33 s) the request would fail as "minimum
-        // throughput 0 B/s". Uploads are left unchecked; a stalled download still fails.
-        loader = loader.http_client(PacedClient::new(https_client())).stalled_stream_protection(
-            StalledStreamProtectionConfig::enabled().upload_enabled(false).download_enabled(true).build(),
-        );
+        // inside the HTTP connector, where the SDK's upload stall check counts the wait as a stalled body
+        // (CreateDomainName waits 33 s), so uploads are left to the read timeout, which starts after it.
+        loader = loader
+            .http_client(PacedClient::new(https_client()))
+            .stalled_stream_protection(stalled.upload_enabled(false).build());
     } else {
         // Set rather than left to the SDK's default, so that a service's client can wrap it (`null_members`).
-        loader = loader.http_client(https_client());
+        loader = loader.http_client(https_client()).stalled_stream_protection(stalled.upload_enabled(true).build());
     }
     if clock::time_scale() < 1.0 {
         loader = loader.sleep_impl(ScaledSleep);

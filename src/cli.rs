@@ -122,6 +122,10 @@ pub enum Command {
         /// At most this many lines per function (before --follow goes on).
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Only the lines that match this CloudWatch Logs filter pattern (FilterLogEvents' syntax: ERROR,
+        /// "exact phrase", ?ERROR ?WARN, { $.level = "error" }).
+        #[arg(long)]
+        filter: Option<String>,
         #[command(flatten)]
         settings: SettingsArgs,
     },

@@ -2,6 +2,7 @@
 //! stdout with `--output json`.
 
 use deployer_steps::calls::{CallLog, Requests};
+use deployer_steps::ensure::fields_line;
 use deployer_steps::Change;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -95,16 +96,28 @@ pub trait Reporter {
     fn step_finished(&self, id: &str, counts: Counts, elapsed: Duration);
     fn step_failed(&self, id: &str, error: &str);
     fn notice(&self, step: &str, message: &str);
+    /// Whether a notice the last run showed is shown again (`-v`, JSON); else it is shown once.
+    fn repeats_notices(&self) -> bool;
     /// `calls`: the AWS requests the run made.
     fn run_finished(&self, counts: Counts, elapsed: Duration, calls: Requests);
+    /// After a whole run: where its users reach what it deployed, as (label, URL).
+    fn deployed(&self, _urls: &[(&str, String)]) {}
+}
+
+/// The URLs as lines under a heading, labels aligned.
+fn url_lines(urls: &[(&str, String)]) -> Vec<String> {
+    let width = urls.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
+    std::iter::once("Deployed:".to_string())
+        .chain(urls.iter().map(|(label, url)| format!("  {label:<width$}  {url}")))
+        .collect()
 }
 
 fn describe(resource: &str, change: &Change, mode: Mode) -> String {
     match (change, mode) {
         (Change::Created, Mode::Apply) => format!("+ {resource} (created)"),
         (Change::Created, Mode::Plan) => format!("+ {resource} (to create)"),
-        (Change::Updated(fields), Mode::Apply) => format!("~ {resource} (updated: {})", fields.join(", ")),
-        (Change::Updated(fields), Mode::Plan) => format!("~ {resource} (to update: {})", fields.join(", ")),
+        (Change::Updated(fields), Mode::Apply) => format!("~ {resource} (updated: {})", fields_line(fields)),
+        (Change::Updated(fields), Mode::Plan) => format!("~ {resource} (to update: {})", fields_line(fields)),
         (Change::Unchanged, _) => format!("= {resource} (unchanged)"),
         (Change::Deleted, Mode::Apply) => format!("- {resource} (deleted)"),
         (Change::Deleted, Mode::Plan) => format!("- {resource} (to delete)"),
@@ -124,7 +137,7 @@ fn seconds(elapsed: Duration) -> String {
 /// How much text progress shows (`-q`, default, `-v`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detail {
-    /// Errors, notices and the final summary.
+    /// Errors and the final summary.
     Quiet,
     /// Steps and the resources that changed.
     Changes,
@@ -169,18 +182,27 @@ impl Reporter for Plain {
             say!("<== {id}: done, {} in {}", counts.summary(self.mode), seconds(elapsed));
         }
     }
-    fn step_failed(&self, id: &str, error: &str) {
-        say!("<== {id}: FAILED: {error}");
+    // The error itself is printed once, by main, with what to do next.
+    fn step_failed(&self, id: &str, _error: &str) {
+        say!("<== {id}: FAILED (the error follows)");
     }
     fn notice(&self, step: &str, message: &str) {
-        say!("    note ({step}): {message}");
+        if self.detail != Detail::Quiet {
+            say!("    note ({step}): {message}");
+        }
+    }
+    fn repeats_notices(&self) -> bool {
+        self.detail == Detail::Everything
     }
     fn run_finished(&self, counts: Counts, elapsed: Duration, calls: Requests) {
         say!("{}", finished_line(self.mode, counts, elapsed, calls));
     }
+    fn deployed(&self, urls: &[(&str, String)]) {
+        url_lines(urls).iter().for_each(|line| say!("{line}"));
+    }
 }
 
-/// One spinner per step, resource lines printed above it.
+/// Each step's header, its resource lines under it, and a spinner below them until its ✔ or ✘ line.
 pub struct Terminal {
     spinner: RefCell<Option<ProgressBar>>,
     detail: Detail,
@@ -199,25 +221,32 @@ impl Terminal {
         }
     }
 
-    fn finish(&self, line: String) {
+    fn finish(&self, line: Option<String>) {
         if let Some(bar) = self.spinner.borrow_mut().take() {
             bar.finish_and_clear();
         }
-        say!("{line}");
+        if let Some(line) = line {
+            say!("{line}");
+        }
     }
 }
 
 impl Reporter for Terminal {
     fn step_started(&self, id: &str, title: &str) {
+        if self.detail != Detail::Quiet {
+            say!("{id}: {title}");
+        }
         let bar = ProgressBar::new_spinner();
         // Invariant: the template is a literal known to parse.
         bar.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("valid spinner template"));
-        bar.set_message(format!("{id}: {title}"));
+        bar.set_message(id.to_string());
         bar.enable_steady_tick(Duration::from_millis(100));
         *self.spinner.borrow_mut() = Some(bar);
     }
     fn step_skipped(&self, id: &str, reason: &str) {
-        say!("- {id}: skipped ({reason})");
+        if self.detail != Detail::Quiet {
+            say!("- {id}: skipped ({reason})");
+        }
     }
     fn resource(&self, _step: &str, resource: &str, change: &Change) {
         if self.detail.shows(change) {
@@ -225,16 +254,25 @@ impl Reporter for Terminal {
         }
     }
     fn step_finished(&self, id: &str, counts: Counts, elapsed: Duration) {
-        self.finish(format!("✔ {id}: {} in {}", counts.summary(self.mode), seconds(elapsed)));
+        let line = format!("✔ {id}: {} in {}", counts.summary(self.mode), seconds(elapsed));
+        self.finish(if self.detail == Detail::Quiet { None } else { Some(line) });
     }
-    fn step_failed(&self, id: &str, error: &str) {
-        self.finish(format!("✘ {id}: {error}"));
+    fn step_failed(&self, id: &str, _error: &str) {
+        self.finish(Some(format!("✘ {id}: failed")));
     }
     fn notice(&self, step: &str, message: &str) {
-        self.println(format!("    note ({step}): {message}"));
+        if self.detail != Detail::Quiet {
+            self.println(format!("    note ({step}): {message}"));
+        }
+    }
+    fn repeats_notices(&self) -> bool {
+        self.detail == Detail::Everything
     }
     fn run_finished(&self, counts: Counts, elapsed: Duration, calls: Requests) {
         say!("{}", finished_line(self.mode, counts, elapsed, calls));
+    }
+    fn deployed(&self, urls: &[(&str, String)]) {
+        url_lines(urls).iter().for_each(|line| say!("{line}"));
     }
 }
 
@@ -258,15 +296,17 @@ impl Reporter for Json {
         self.emit(json!({"event": "step_skipped", "step": id, "reason": reason}));
     }
     fn resource(&self, step: &str, resource: &str, change: &Change) {
-        let (action, fields) = match change {
+        let (action, changes) = match change {
             Change::Created => ("created", vec![]),
             Change::Updated(fields) => ("updated", fields.clone()),
             Change::Unchanged => ("unchanged", vec![]),
             Change::Deleted => ("deleted", vec![]),
         };
+        let fields: Vec<&str> = changes.iter().map(|f| f.name.as_str()).collect();
+        // `fields` names them; `changes` adds the live and wanted values where the step shows them.
         self.emit(json!({
             "event": "resource", "step": step, "resource": resource, "action": action, "fields": fields,
-            "planned": self.mode == Mode::Plan
+            "changes": changes, "planned": self.mode == Mode::Plan
         }));
     }
     fn step_finished(&self, id: &str, counts: Counts, elapsed: Duration) {
@@ -280,6 +320,14 @@ impl Reporter for Json {
     }
     fn notice(&self, step: &str, message: &str) {
         self.emit(json!({"event": "notice", "step": step, "message": message}));
+    }
+    fn repeats_notices(&self) -> bool {
+        true
+    }
+    fn deployed(&self, urls: &[(&str, String)]) {
+        let urls: serde_json::Map<String, serde_json::Value> =
+            urls.iter().map(|(label, url)| (label.to_string(), json!(url))).collect();
+        self.emit(json!({"event": "deployed", "urls": urls}));
     }
     fn run_finished(&self, counts: Counts, elapsed: Duration, calls: Requests) {
         self.emit(json!({

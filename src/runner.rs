@@ -9,7 +9,7 @@ use deployer_steps::ensure::{NotYetCreated, PLANNED};
 use deployer_steps::outputs;
 use deployer_steps::package::hex;
 use deployer_steps::s08_verify::Drift;
-use deployer_steps::{Change, Clients, Context, InputError, Recorder, Settings, Step, Teardown};
+use deployer_steps::{Change, Clients, Context, InputError, NoAnswer, Recorder, Settings, Step, Teardown};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::cell::{Cell, RefCell};
@@ -78,6 +78,8 @@ pub struct Runner<'a> {
     compared: RefCell<BTreeSet<String>>,
     /// Done steps already looked at in this run (see `look.rs`), waiting for their turn.
     looked_ahead: RefCell<LooksAhead>,
+    /// The digests of the notices this run gave (see [`Runner::notice`]).
+    notices_given: RefCell<BTreeSet<String>>,
 }
 
 impl<'a> Runner<'a> {
@@ -96,6 +98,7 @@ impl<'a> Runner<'a> {
             remote,
             compared: RefCell::default(),
             looked_ahead: RefCell::default(),
+            notices_given: RefCell::default(),
         }
     }
 }
@@ -144,6 +147,28 @@ impl Runner<'_> {
 
     fn save(&self) -> Result<()> {
         state::save(self.state_path, &self.state.borrow())
+    }
+
+    /// Shows a step's notice, unless the last run showed the very same one (`-v` shows each one).
+    pub fn notice(&self, step: &str, message: &str) {
+        let key = hex(&Sha256::digest(format!("{step}\0{message}")))[..16].to_string();
+        let shown = self.state.borrow().notices_shown.contains(&key);
+        self.notices_given.borrow_mut().insert(key);
+        if !shown || self.reporter.repeats_notices() {
+            self.reporter.notice(step, message);
+        }
+    }
+
+    /// Remembers the notices given, for the next runs. The state file is written only when a new notice
+    /// was given: a run that changes nothing leaves it as it was.
+    pub fn remember_notices(&self) -> Result<()> {
+        let given = self.notices_given.take();
+        let remembered: BTreeSet<String> = self.state.borrow().notices_shown.union(&given).cloned().collect();
+        if remembered == self.state.borrow().notices_shown {
+            return Ok(());
+        }
+        self.state.borrow_mut().notices_shown = remembered;
+        self.save()
     }
 
     /// Uploads the checkpoints to the remote state, if there is one.
@@ -306,14 +331,14 @@ impl Runner<'_> {
         if let Some(drift) = err.downcast_ref::<Drift>() {
             self.mark_drifted(drift)?;
         }
-        let message = format!("{err:#}");
+        let failed = StepFailed::new(id, &err, Then::Resume, &self.state.borrow().settings);
         self.set_status(id, |r| {
             r.status = Status::Failed;
             r.finished_at = Some(now());
-            r.error = Some(message.clone());
+            r.error = Some(failed.message.clone());
         })?;
-        self.reporter.step_failed(id, &message);
-        Ok(anyhow!(StepFailed { step: id.to_string(), message }))
+        self.reporter.step_failed(id, &failed.message);
+        Ok(anyhow!(failed))
     }
 
     /// `destroy`: first every step's refusals (nothing is deleted if one refuses), then each step's
@@ -335,9 +360,9 @@ impl Runner<'_> {
             let recorder = StepRecorder::new(self, id);
             let snapshot = self.snapshot();
             if let Err(err) = step.destroy(&snapshot.context(self.clients), &teardown, &recorder).await {
-                let message = format!("{err:#}");
-                self.reporter.step_failed(id, &message);
-                return Err(anyhow!(StepFailed { step: id.to_string(), message }));
+                let failed = StepFailed::new(id, &err, Then::DestroyAgain, &snapshot.settings);
+                self.reporter.step_failed(id, &failed.message);
+                return Err(anyhow!(failed));
             }
             let counts = *recorder.counts.borrow();
             self.state.borrow_mut().steps.remove(id);
@@ -408,15 +433,19 @@ impl Runner<'_> {
             };
             let result = step.run(&ctx, &recorder).await;
             let counts = recorder.replay(self.reporter, id);
+            // A plan shows every notice: it records nothing, so it cannot tell what was shown before.
+            for notice in recorder.notices.borrow().iter() {
+                self.reporter.notice(id, notice);
+            }
             match result {
                 Err(err) if err.is::<NotYetCreated>() => {
                     self.reporter.notice(id, &err.to_string());
                     incomplete.insert(id);
                 }
                 Err(err) => {
-                    let message = format!("{err:#}");
-                    self.reporter.step_failed(id, &message);
-                    return Err(anyhow!(StepFailed { step: id.to_string(), message }));
+                    let failed = StepFailed::new(id, &err, Then::PlanAgain, &settings);
+                    self.reporter.step_failed(id, &failed.message);
+                    return Err(anyhow!(failed));
                 }
                 Ok(()) => {}
             }
@@ -468,21 +497,73 @@ impl std::fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
-/// A step failed: the state file records it and `deployer resume` retries it.
+/// What the user does after a step failed, by command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Then {
+    /// `run`, `step`, `resume`: what was created is recorded, `resume` goes on from the failed step.
+    Resume,
+    /// `plan`: nothing was changed.
+    PlanAgain,
+    /// `destroy`: what was deleted has left the state file.
+    DestroyAgain,
+}
+
+/// A step failed: the error, once, and one instruction that fits it.
 #[derive(Debug)]
 pub struct StepFailed {
     pub step: String,
     pub message: String,
+    /// What to do next; empty when the message already says (e.g. "… then `deployer resume`").
+    pub next: String,
+}
+
+impl StepFailed {
+    pub fn new(step: &str, err: &anyhow::Error, then: Then, settings: &Settings) -> StepFailed {
+        let message = format!("{err:#}");
+        let command = match then {
+            Then::Resume => "deployer resume",
+            Then::PlanAgain => "deployer plan",
+            Then::DestroyAgain => "deployer destroy",
+        };
+        let next = if let Some(unanswered) = err.downcast_ref::<NoAnswer>() {
+            format!(
+                "{} did not answer in time, after retries. Check your network and the endpoint, then run `{command}`; \
+                 on a slow link, allow longer with DEPLOYER_READ_TIMEOUT (default 2m).",
+                endpoint(unanswered.service(), settings)
+            )
+        } else if message.contains("`deployer ") {
+            String::new()
+        } else {
+            match then {
+                Then::Resume => "What was created is recorded in the state file: fix the cause, then run `deployer \
+                                 resume` to continue from this step."
+                    .to_string(),
+                Then::PlanAgain => "Nothing was changed: fix the cause, then run `deployer plan` again.".to_string(),
+                Then::DestroyAgain => "What was deleted has left the state file: fix the cause, then run `deployer \
+                                       destroy` again."
+                    .to_string(),
+            }
+        };
+        StepFailed { step: step.to_string(), message, next }
+    }
+}
+
+/// The endpoint a service's requests went to: the custom one, or AWS's in the region.
+fn endpoint(service: &str, settings: &Settings) -> String {
+    let custom = settings.endpoint_url.clone().or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
+    match custom.filter(|url| !url.is_empty()) {
+        Some(url) => format!("The endpoint {url}"),
+        None => format!("AWS's {service} endpoint in {}", settings.region),
+    }
 }
 
 impl std::fmt::Display for StepFailed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "step {} failed: {}\nWhat was created is recorded in the state file; fix the cause above, then run \
-             `deployer resume` to continue from this step.",
-            self.step, self.message
-        )
+        write!(f, "step {} failed: {}", self.step, self.message)?;
+        if !self.next.is_empty() {
+            write!(f, "\n{}", self.next)?;
+        }
+        Ok(())
     }
 }
 
@@ -567,6 +648,6 @@ impl Recorder for StepRecorder<'_> {
     }
 
     fn notice(&self, message: &str) {
-        self.runner.reporter.notice(self.step, message);
+        self.runner.notice(self.step, message);
     }
 }

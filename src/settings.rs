@@ -6,7 +6,8 @@ use deployer_steps::settings::{
     DEFAULT_LOG_RETENTION_DAYS, DEFAULT_PRICE_CLASS, DEFAULT_REGION, DEFAULT_RUNTIME, DEFAULT_STAGE,
     DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE,
 };
-use deployer_steps::{InputError, Settings};
+use deployer_steps::{names, InputError, Settings};
+use std::io::Write as _;
 use std::path::Path;
 
 use crate::aws;
@@ -17,10 +18,17 @@ use crate::state::State;
 /// The settings of a command: its flags over deployer.toml (when there is one) over the state file's.
 pub async fn settings_for(cli: &Cli, args: &SettingsArgs, recorded: Option<&State>) -> Result<Settings, InputError> {
     let path = cli.config.clone().unwrap_or_else(|| config::DEFAULT_PATH.into());
-    let (args, functions) = match config::load(&path, cli.config.is_some())? {
+    let (mut args, functions) = match config::load(&path, cli.config.is_some())? {
         Some(file) => (config::overlay(args, &file), Some(file.structure())),
         None => (args.clone(), None),
     };
+    if let Some(given) = args.domain.take() {
+        let domain = names::normalise_domain(&given);
+        if domain != given && !cli.quiet && cli.output != crate::cli::Output::Json {
+            let _ = writeln!(std::io::stderr(), "note: domain '{given}' read as '{domain}'");
+        }
+        args.domain = Some(domain);
+    }
     resolve_settings(&args, functions, recorded.map(|s| &s.settings), &cli.state).await
 }
 
@@ -36,7 +44,7 @@ async fn resolve_settings(
 
     let service = args.service.clone().or_else(|| recorded.map(|r| r.service.clone())).ok_or_else(|| {
         InputError(format!(
-            "no --service given and no state file at {}: start with `deployer run --service NAME --domain DOMAIN`",
+            "no --service given, no deployer.toml and no state file at {}: start with `deployer init --service NAME` (it writes deployer.toml), then `deployer run`",
             state_path.display()
         ))
     })?;

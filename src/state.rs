@@ -7,7 +7,7 @@
 use anyhow::{Context as _, Result};
 use deployer_steps::{InputError, Outputs, Settings, Teardown};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -24,6 +24,10 @@ pub struct State {
     /// Set while a `destroy` is under way, so that `resume` after a kill continues the destroy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destroying: Option<Teardown>,
+    /// Digests of the notices shown: a notice given on every run is shown once, until its words change
+    /// (`-v` shows them all).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub notices_shown: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,7 +56,13 @@ pub struct StepRecord {
 
 impl State {
     pub fn new(settings: Settings) -> Self {
-        Self { schema_version: SCHEMA_VERSION, settings, steps: BTreeMap::new(), destroying: None }
+        Self {
+            schema_version: SCHEMA_VERSION,
+            settings,
+            steps: BTreeMap::new(),
+            destroying: None,
+            notices_shown: BTreeSet::new(),
+        }
     }
 
     pub fn status(&self, step: &str) -> Option<Status> {

@@ -61,7 +61,7 @@ impl Reporter for Markdown {
             return;
         }
         let fields = match change {
-            Change::Updated(fields) => fields.join(", "),
+            Change::Updated(fields) => deployer_steps::ensure::fields_line(fields),
             _ => String::new(),
         };
         self.rows.borrow_mut().push([step.to_string(), resource.to_string(), self.verb(change).to_string(), fields]);
@@ -71,6 +71,9 @@ impl Reporter for Markdown {
         out!("### deployer: step {id} failed\n\n```\n{error}\n```\n");
     }
     fn notice(&self, _step: &str, _message: &str) {}
+    fn repeats_notices(&self) -> bool {
+        true
+    }
     fn run_finished(&self, counts: Counts, _elapsed: Duration, _calls: Requests) {
         out!("{}", document(self.mode, counts, &self.rows.borrow()));
     }

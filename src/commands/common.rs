@@ -62,7 +62,8 @@ pub(super) async fn interrupted<T>(
 
 /// The clients for these settings, once the endpoint has answered with working credentials.
 pub(super) async fn connect(cli: &Cli, settings: &Settings) -> Result<Clients> {
-    let config = aws::load(&settings.region, settings.endpoint_url.as_deref(), cli.max_attempts).await;
+    let timeouts = aws::Timeouts::from_env()?;
+    let config = aws::load(&settings.region, settings.endpoint_url.as_deref(), cli.max_attempts, timeouts).await;
     let clients = Clients::new(config);
     preflight(&clients, settings).await?;
     Ok(clients)

@@ -26,14 +26,15 @@ pub struct Source {
 }
 
 /// `deployer logs [FUNCTION | --api] [--follow] [--since] [--limit]`, until Ctrl-C with `--follow`.
-pub async fn run(
-    cli: &Cli,
-    args: &SettingsArgs,
-    asked: Asked<'_>,
-    since: &str,
-    limit: usize,
-    follow: bool,
-) -> Result<()> {
+/// Which lines `logs` shows: how far back, how many per source, whether it follows, and a filter pattern.
+pub struct Query<'a> {
+    pub since: &'a str,
+    pub limit: usize,
+    pub follow: bool,
+    pub filter: Option<&'a str>,
+}
+
+pub async fn run(cli: &Cli, args: &SettingsArgs, asked: Asked<'_>, query: Query<'_>) -> Result<()> {
     let recorded = state::load(&cli.state)?;
     let settings = settings_for(cli, args, recorded.as_ref()).await?;
     settings.validate()?;
@@ -44,10 +45,10 @@ pub async fn run(
             .collect(),
         Asked::Api => api_stages(recorded.as_ref(), &settings.stage)?,
     };
-    let since = Duration::from_secs(parse_duration_seconds(since)?);
+    let since = Duration::from_secs(parse_duration_seconds(query.since)?);
     let clients = connect(cli, &settings).await?;
     tokio::select! {
-        shown = show(&clients, &sources, since, limit, follow, cli.output) => shown,
+        shown = show(&clients, &sources, since, &query, cli.output) => shown,
         _ = tokio::signal::ctrl_c() => Ok(()),
     }
 }
@@ -102,15 +103,14 @@ pub async fn show(
     clients: &Clients,
     sources: &[Source],
     since: Duration,
-    limit: usize,
-    follow: bool,
+    query: &Query<'_>,
     output: Output,
 ) -> Result<()> {
     let mut from = now_millis() - since.as_millis() as i64;
     let mut first = true;
     loop {
         let fetched = futures::future::try_join_all(
-            sources.iter().map(|source| recent_log_events(clients, &source.group, from, limit)),
+            sources.iter().map(|source| recent_log_events(clients, &source.group, from, query.limit, query.filter)),
         )
         .await?;
         let mut lines: Vec<(&Source, LogEvent)> = Vec::new();
@@ -131,7 +131,7 @@ pub async fn show(
             print_line(source, event, output);
             from = from.max(event.timestamp + 1);
         }
-        if !follow {
+        if !query.follow {
             return Ok(());
         }
         first = false;

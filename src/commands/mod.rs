@@ -63,7 +63,7 @@ async fn open_remote(cli: &Cli) -> Result<Option<remote::Remote>> {
         None => aws::environment_region().await.unwrap_or_else(|| DEFAULT_REGION.to_string()),
     };
     let endpoint = given.and_then(|s| s.endpoint_url.clone());
-    let config = aws::load(&region, endpoint.as_deref(), cli.max_attempts).await;
+    let config = aws::load(&region, endpoint.as_deref(), cli.max_attempts, aws::Timeouts::from_env()?).await;
     Ok(Some(remote::Remote::new(Clients::new(config), bucket, key)))
 }
 
@@ -78,9 +78,10 @@ async fn command(cli: &Cli, remote: Option<&remote::Remote>) -> Result<()> {
             Some(teardown) => destroy::destroy(cli, &SettingsArgs::default(), teardown, true, remote).await,
             None => run::deploy(cli, &SettingsArgs::default(), Selection::Resume, remote).await,
         },
-        Command::Logs { function, api, follow, since, limit, settings } => {
+        Command::Logs { function, api, follow, since, limit, filter, settings } => {
             let asked = if *api { logs::Asked::Api } else { logs::Asked::Function(function.as_deref()) };
-            logs::run(cli, settings, asked, since, *limit, *follow).await
+            let query = logs::Query { since, limit: *limit, follow: *follow, filter: filter.as_deref() };
+            logs::run(cli, settings, asked, query).await
         }
         Command::Destroy { yes, delete_zone, delete_data, settings } => {
             let teardown = Teardown { delete_zone: *delete_zone, delete_data: *delete_data };

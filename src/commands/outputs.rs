@@ -48,6 +48,27 @@ pub fn collect(state: &State) -> Vec<(&'static str, String)> {
     candidates.into_iter().filter_map(|(name, value)| value.map(|v| (name, v))).collect()
 }
 
+/// Where users reach the deployment, for the end of a run: (label, URL), each URL once.
+pub fn urls(state: &State) -> Vec<(&'static str, String)> {
+    let values = collect(state);
+    let get = |name: &str| values.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+    let candidates = [
+        ("site", get("SITE_URL")),
+        ("API", get("API_BASE_URL")),
+        ("WebSocket", get("WS_URL")),
+        ("API (execute-api)", get("API_INVOKE_URL")),
+        ("WebSocket (execute-api)", get("WEBSOCKET_URL")),
+        ("CloudFront", get("CLOUDFRONT_DOMAIN").map(|domain| format!("https://{domain}"))),
+    ];
+    let mut urls: Vec<(&'static str, String)> = Vec::new();
+    for (label, url) in candidates {
+        if let Some(url) = url.filter(|u| !urls.iter().any(|(_, seen)| seen == u)) {
+            urls.push((label, url));
+        }
+    }
+    urls
+}
+
 /// The API key's value, asked of API Gateway when `[auth] kind = "api_key"` made one: it is never in the
 /// state file.
 async fn api_key(cli: &Cli, state: &State) -> Result<Option<(&'static str, String)>> {
@@ -65,7 +86,7 @@ pub async fn show(cli: &Cli, format: OutputsFormat) -> Result<()> {
     let (state_path, output) = (cli.state.as_path(), cli.output);
     let Some(state) = state::load(state_path)? else {
         return Err(InputError(format!(
-            "there is no state file at {}: deploy first with `deployer run --service NAME --domain DOMAIN`",
+            "there is no state file at {}: nothing is deployed from here yet; start with `deployer init --service NAME` (it writes deployer.toml), then `deployer run`",
             state_path.display()
         ))
         .into());

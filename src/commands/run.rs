@@ -22,7 +22,7 @@ pub async fn deploy(
     let recorded = state::load(&cli.state)?;
     if resume && recorded.is_none() {
         return Err(InputError(format!(
-            "there is no state file at {}, so nothing to resume: start with `deployer run --service NAME --domain DOMAIN` \
+            "there is no state file at {}, so nothing to resume: start with `deployer init --service NAME` (it writes deployer.toml), then `deployer run` \
              (or pass --state with the file of an earlier run)",
             cli.state.display()
         ))
@@ -49,8 +49,13 @@ pub async fn deploy(
     }
     let reporter = reporter(cli, Mode::Apply);
     let runner = Runner::new(&cli.state, current, &clients, reporter.as_ref(), remote);
-    if interrupted(cli, &clients, runner.run(&selected, &selection)).await? {
+    let outcome = interrupted(cli, &clients, runner.run(&selected, &selection)).await;
+    runner.remember_notices()?;
+    if outcome? {
         return Err(runner.mark_interrupted()?.into());
+    }
+    if matches!(selection, Selection::All | Selection::Resume) {
+        reporter.deployed(&super::outputs::urls(&runner.state.borrow()));
     }
     if let Selection::One(id) = &selection {
         let all: Vec<&dyn deployer_steps::Step> = steps.iter().map(|s| s.as_ref()).collect();
@@ -61,7 +66,7 @@ pub async fn deploy(
                  to bring them up to date",
                 stale.join(" and ")
             );
-            runner.reporter.notice(id, &message);
+            runner.notice(id, &message);
         }
     }
     Ok(())

@@ -20,7 +20,7 @@ pub fn list_steps(output: Output) {
 pub fn show(cli: &Cli) -> Result<()> {
     let Some(state) = state::load(&cli.state)? else {
         return Err(InputError(format!(
-            "there is no state file at {}: nothing has been deployed with it yet (`deployer run --service NAME ...`)",
+            "there is no state file at {}: nothing is deployed from here yet; start with `deployer init --service NAME` (it writes deployer.toml), then `deployer run`",
             cli.state.display()
         ))
         .into());

@@ -46,7 +46,7 @@ impl Runner<'_> {
                 // Silence here could last minutes (a certificate's validation): say what is awaited.
                 let waiting = "the steps before it are done; waiting for what it started early (a certificate's DNS \
                                validation takes minutes)";
-                self.reporter.notice(step.id(), waiting);
+                self.notice(step.id(), waiting);
                 Ok(counts.merged(head.await?))
             }
             Either::Left((Err(err), head)) => {
@@ -66,7 +66,7 @@ impl Runner<'_> {
         let snapshot = self.snapshot();
         let ctx = snapshot.context(self.clients);
         self.mark_started(id)?;
-        self.reporter.notice(id, "started early, beside the steps before it (its wait is the longest)");
+        self.notice(id, "started early, beside the steps before it (its wait is the longest)");
         let recorder = StepRecorder { stopping: Some(stopping), ..StepRecorder::new(self, id) };
         match step.head_start(&ctx, &recorder).await {
             Ok(()) => Ok(*recorder.counts.borrow()),

@@ -88,6 +88,9 @@ impl Runner<'_> {
         }
         self.reporter.step_started(id, step.title());
         let counts = look.check.replay(self.reporter, id);
+        for notice in look.check.notices.borrow().iter() {
+            self.notice(id, notice);
+        }
         self.reporter.step_finished(id, counts, look.took);
         Ok(Some(counts))
     }
@@ -99,7 +102,7 @@ impl Runner<'_> {
 pub(super) struct MemoryRecorder {
     pub(super) values: RefCell<BTreeMap<String, String>>,
     pub(super) reports: RefCell<Vec<(String, Change)>>,
-    notices: RefCell<Vec<String>>,
+    pub(super) notices: RefCell<Vec<String>>,
     planning: bool,
 }
 
@@ -113,15 +116,12 @@ impl MemoryRecorder {
         }
     }
 
-    /// Shows what the step reported; returns its counts.
+    /// Shows what the step reported (its notices are the caller's to show); returns its counts.
     pub(super) fn replay(&self, reporter: &dyn Reporter, step: &str) -> Counts {
         let mut counts = Counts::default();
         for (resource, change) in self.reports.borrow().iter() {
             counts.add(change);
             reporter.resource(step, resource, change);
-        }
-        for notice in self.notices.borrow().iter() {
-            reporter.notice(step, notice);
         }
         counts
     }

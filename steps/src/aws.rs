@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use tokio::sync::OnceCell;
 
 use crate::calls::CallLog;
+use crate::error::NoAnswer;
 use crate::null_members::without_null_members;
 
 /// Who the credentials belong to: ARNs need the account and partition.
@@ -171,7 +172,24 @@ pub fn aws_error<E>(err: &SdkError<E, HttpResponse>, call: &str) -> anyhow::Erro
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    if let Some(detail) = unanswered(err) {
+        return anyhow::Error::new(NoAnswer { call: call.to_string(), detail });
+    }
     anyhow!("{call}: {}", describe(err))
+}
+
+/// What timed out, when the call failed for want of an answer: the HTTP read timeout (nothing back
+/// after the request was sent), a stalled answer (the SDK's stalled-stream protection), or the
+/// operation timeout (every attempt together).
+fn unanswered<E: std::error::Error + 'static>(err: &SdkError<E, HttpResponse>) -> Option<String> {
+    match err {
+        SdkError::TimeoutError(_) => Some("the operation timeout passed".to_string()),
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => Some(causes(err)),
+        SdkError::ResponseError(_) | SdkError::DispatchFailure(_) if causes(err).contains("minimum throughput") => {
+            Some(format!("the answer stalled: {}", causes(err)))
+        }
+        _ => None,
+    }
 }
 
 fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(err: &SdkError<E, HttpResponse>) -> String {
@@ -190,7 +208,6 @@ fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(err: &SdkErro
             format!("HTTP {status} {said}")
         }
         SdkError::DispatchFailure(_) => format!("could not reach AWS: {}", causes(err)),
-        SdkError::TimeoutError(_) => "AWS did not answer in time: run `deployer resume` to try again".to_string(),
         _ => DisplayErrorContext(err).to_string(),
     }
 }

@@ -33,3 +33,11 @@ pub fn scaled(wait: Duration) -> Duration {
 pub async fn sleep(wait: Duration) {
     tokio::time::sleep(scaled(wait)).await;
 }
+
+/// Today's date in UTC, as YYYY-MM-DD.
+pub fn today() -> String {
+    let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
+    // Invariant: any time after 1970 formats; the fallback only keeps the signature infallible.
+    let text = now.fmt(aws_smithy_types::date_time::Format::DateTime).unwrap_or_default();
+    text.chars().take(10).collect()
+}

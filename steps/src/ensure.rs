@@ -15,11 +15,61 @@ use crate::retry::{retry_while, Attempt, Patience};
 #[serde(tag = "action", content = "fields", rename_all = "snake_case")]
 pub enum Change {
     Created,
-    /// The names of the fields that were brought back in line.
-    Updated(Vec<String>),
+    /// The fields that were (or, in a plan, would be) brought back in line.
+    Updated(Vec<Field>),
     Unchanged,
     /// Removed because it is no longer wanted (e.g. a site file deleted from `dist/`).
     Deleted,
+}
+
+/// A field that differs: its name and, where the resource can show them, its live and wanted values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Field {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
+/// Values longer than this are shown by a digest: a plan line stays one line.
+const LONGEST_SHOWN_VALUE: usize = 48;
+
+impl Field {
+    pub fn with_values(name: &str, from: &str, to: &str) -> Field {
+        Field { name: name.to_string(), from: Some(shown(from)), to: Some(shown(to)) }
+    }
+}
+
+/// A value as a plan line shows it: as it is when short, else its length and the start of its SHA-256.
+fn shown(value: &str) -> String {
+    if value.chars().count() <= LONGEST_SHOWN_VALUE {
+        return value.to_string();
+    }
+    use sha2::Digest as _;
+    let digest = crate::package::hex(&sha2::Sha256::digest(value.as_bytes()));
+    format!("({} chars, sha256 {})", value.chars().count(), &digest[..8])
+}
+
+impl From<&str> for Field {
+    fn from(name: &str) -> Field {
+        Field { name: name.to_string(), from: None, to: None }
+    }
+}
+
+/// `memory 512 → 1024`, or the name alone.
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.from, &self.to) {
+            (Some(from), Some(to)) => write!(f, "{} {from} → {to}", self.name),
+            _ => f.write_str(&self.name),
+        }
+    }
+}
+
+/// The fields of a change, as one line: "memory 512 → 1024, code".
+pub fn fields_line(fields: &[Field]) -> String {
+    fields.iter().map(Field::to_string).collect::<Vec<_>>().join(", ")
 }
 
 /// The runner's side of a step: persists IDs and reports changes. Steps never print and never write the
@@ -114,6 +164,11 @@ pub trait Resource {
     fn differences(&self, _live: &Self::Live) -> Result<Vec<&'static str>> {
         Ok(Vec::new())
     }
+    /// A differing field's (live, wanted) values as people read them, for the plan and the run's report;
+    /// `None` (the default) shows the field's name alone.
+    fn values(&self, _live: &Self::Live, _field: &str) -> Option<(String, String)> {
+        None
+    }
     /// In a plan, what the resource would look like once created, when that is known without creating it
     /// (a role's ARN): lets the plan go on to what depends on it. `None` stops the step's plan there.
     fn planned(&self) -> Option<Self::Live> {
@@ -197,13 +252,14 @@ pub async fn ensure<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Resul
         recorder.record(&key, &id)?;
     }
     let fields = resource.differences(&live)?;
+    let shown = described(resource, &live, &fields);
     if !fields.is_empty() {
         live = resource.update(live, &fields).await?;
     }
     let change = match (created, fields.is_empty()) {
         (true, _) => Change::Created,
         (false, true) => Change::Unchanged,
-        (false, false) => Change::Updated(fields.iter().map(|f| f.to_string()).collect()),
+        (false, false) => Change::Updated(shown),
     };
     recorder.report(&resource.label(), &change);
     Ok(live)
@@ -223,13 +279,19 @@ async fn plan<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Result<R::L
         return Ok(planned);
     };
     let fields = resource.differences(&live)?;
-    let change = if fields.is_empty() {
-        Change::Unchanged
-    } else {
-        Change::Updated(fields.iter().map(|f| f.to_string()).collect())
-    };
+    let change =
+        if fields.is_empty() { Change::Unchanged } else { Change::Updated(described(resource, &live, &fields)) };
     recorder.report(&resource.label(), &change);
     Ok(live)
+}
+
+/// Each differing field with its values where the resource shows them.
+fn described<R: Resource>(resource: &R, live: &R::Live, fields: &[&'static str]) -> Vec<Field> {
+    let field = |name: &&str| match resource.values(live, name) {
+        Some((from, to)) => Field::with_values(name, &from, &to),
+        None => Field::from(*name),
+    };
+    fields.iter().map(field).collect()
 }
 
 /// Creates the resource; when the create fails, looks for it again before anything else, because the

@@ -13,10 +13,16 @@ pub enum Installer {
 }
 
 impl Installer {
-    /// `DEPLOYER_INSTALLER` when set, else uv when it runs, else pip.
+    /// `DEPLOYER_INSTALLER` when set (uv must then run), else uv when it runs, else pip.
     pub fn chosen() -> Result<Installer> {
         match std::env::var("DEPLOYER_INSTALLER").ok().as_deref() {
-            Some("uv") => Ok(Installer::Uv),
+            Some("uv") if uv_runs() => Ok(Installer::Uv),
+            Some("uv") => Err(crate::InputError(
+                "DEPLOYER_INSTALLER=uv, but `uv --version` does not run here: install uv (`python3 -m pip install \
+                 uv`), or unset DEPLOYER_INSTALLER to install with pip"
+                    .to_string(),
+            )
+            .into()),
             Some("pip") => Ok(Installer::Pip),
             Some(other) => bail!("DEPLOYER_INSTALLER={other} is not an installer: use pip or uv, or unset it"),
             None if uv_runs() => Ok(Installer::Uv),

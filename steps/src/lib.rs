@@ -49,7 +49,7 @@ pub mod s08_verify;
 
 pub use aws::{Clients, Identity};
 pub use ensure::{ensure, remove, Change, Recorder, Resource};
-pub use error::InputError;
+pub use error::{InputError, NoAnswer};
 pub use settings::Settings;
 pub use step::{Context, Outputs, Step, Teardown};
 

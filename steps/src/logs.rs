@@ -23,15 +23,18 @@ pub fn function_group(function: &str) -> String {
     format!("/aws/lambda/{function}")
 }
 
-/// The group's log events since `since_millis`, the last `limit` of them; `None` when there is no such
-/// group (a function never invoked, an API stage not deployed).
+/// The group's log events since `since_millis` that match `filter` (a CloudWatch Logs filter pattern),
+/// the last `limit` of them; `None` when there is no such group (a function never invoked, an API stage
+/// not deployed).
 pub async fn recent_log_events(
     aws: &Clients,
     group: &str,
     since_millis: i64,
     limit: usize,
+    filter: Option<&str>,
 ) -> Result<Option<Vec<LogEvent>>> {
-    let pages = aws.logs().filter_log_events().log_group_name(group).start_time(since_millis).into_paginator().send();
+    let request = aws.logs().filter_log_events().log_group_name(group).start_time(since_millis);
+    let pages = request.set_filter_pattern(filter.map(String::from)).into_paginator().send();
     let pages: Vec<_> = pages.collect().await;
     let mut events = Vec::new();
     for page in pages {

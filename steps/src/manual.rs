@@ -18,6 +18,76 @@ pub mod ids {
     pub const VERIFY: &str = "08-verify";
 }
 
+// ---- 2.2 Lambda's Python runtimes ----
+
+/// A Python runtime Lambda offers, with the dates AWS projects for its end, in the "Supported runtimes"
+/// table of the Lambda Developer Guide's "Lambda runtimes" page (AWS can move them): deprecated (no more
+/// security patches), then no function can be created with it, then none updated.
+pub struct RuntimeSpec {
+    pub id: &'static str,
+    pub deprecated: &'static str,
+    pub blocks_create: &'static str,
+    pub blocks_update: &'static str,
+}
+
+/// Newest first; a runtime missing here (python3.8 and older) can no longer be deployed at all.
+pub const RUNTIMES: &[RuntimeSpec] = &[
+    RuntimeSpec {
+        id: "python3.14",
+        deprecated: "2029-06-30",
+        blocks_create: "2029-07-31",
+        blocks_update: "2029-08-31",
+    },
+    RuntimeSpec {
+        id: "python3.13",
+        deprecated: "2029-06-30",
+        blocks_create: "2029-07-31",
+        blocks_update: "2029-08-31",
+    },
+    RuntimeSpec {
+        id: "python3.12",
+        deprecated: "2028-10-31",
+        blocks_create: "2028-11-30",
+        blocks_update: "2029-01-10",
+    },
+    RuntimeSpec {
+        id: "python3.11",
+        deprecated: "2026-06-30",
+        blocks_create: "2026-07-31",
+        blocks_update: "2026-08-31",
+    },
+    RuntimeSpec {
+        id: "python3.10",
+        deprecated: "2026-06-30",
+        blocks_create: "2026-07-31",
+        blocks_update: "2026-08-31",
+    },
+    RuntimeSpec { id: "python3.9", deprecated: "2025-12-15", blocks_create: "2026-06-01", blocks_update: "2026-07-01" },
+];
+
+/// What to tell a user of `runtime` on `today` (YYYY-MM-DD), once it is deprecated; `None` before.
+pub fn runtime_warning(runtime: &str, today: &str) -> Option<String> {
+    let spec = RUNTIMES.iter().find(|r| r.id == runtime)?;
+    let newest = RUNTIMES[0].id;
+    // "blocks creating … since DATE" once it has passed, "will block creating … on DATE" before.
+    let when = |date: &str, what: &str| {
+        if today >= date {
+            format!("blocks {what} since {date}")
+        } else {
+            format!("will block {what} on {date}")
+        }
+    };
+    (today >= spec.deprecated).then(|| {
+        format!(
+            "{runtime} is deprecated since {} (no more security patches); Lambda {} and {}, by AWS's published \
+             dates: move to {newest} (runtime in deployer.toml, or --runtime)",
+            spec.deprecated,
+            when(spec.blocks_create, "creating functions with it"),
+            when(spec.blocks_update, "updating them"),
+        )
+    })
+}
+
 // ---- 2.1 DynamoDB tables ----
 
 /// One table of the manual: its name suffix, key schema and TTL attribute.
@@ -162,5 +232,32 @@ mod tests {
     fn dev_is_development_and_every_other_stage_production() {
         assert_eq!(stage_variables("dev")["environment"], "development");
         assert_eq!(stage_variables("prod")["environment"], "production");
+    }
+}
+
+#[cfg(test)]
+mod runtime_tests {
+    use super::*;
+
+    #[test]
+    fn a_runtime_is_warned_of_from_its_deprecation_and_each_date_reads_as_past_or_coming() {
+        assert_eq!(runtime_warning("python3.12", "2028-10-30"), None);
+        let soon = runtime_warning("python3.12", "2028-11-01").unwrap();
+        assert!(soon.contains("will block creating functions with it on 2028-11-30"), "{soon}");
+        let late = runtime_warning("python3.11", "2026-12-06").unwrap();
+        assert!(
+            late.contains("blocks updating them since 2026-08-31") && late.contains("move to python3.14"),
+            "{late}"
+        );
+        assert_eq!(runtime_warning("python3.99", "2030-01-01"), None, "not a runtime: refused by the settings");
+    }
+
+    #[test]
+    fn the_runtimes_dates_are_in_order_and_newest_first() {
+        for r in RUNTIMES {
+            assert!(r.deprecated < r.blocks_create && r.blocks_create < r.blocks_update, "{}", r.id);
+        }
+        let minors: Vec<u32> = RUNTIMES.iter().map(|r| r.id.trim_start_matches("python3.").parse().unwrap()).collect();
+        assert!(minors.windows(2).all(|w| w[0] > w[1]), "{minors:?}");
     }
 }

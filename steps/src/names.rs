@@ -47,6 +47,20 @@ pub fn validate_service(service: &str) -> Result<(), InputError> {
     Ok(())
 }
 
+/// A domain as DNS compares names, where the intent is clear: lower case, without `https://` or
+/// `http://`, a final `/` or a trailing dot. Anything else (a path, a port) is left for
+/// [`validate_domain`] to refuse.
+pub fn normalise_domain(given: &str) -> String {
+    let mut domain = given.trim().to_ascii_lowercase();
+    for scheme in ["https://", "http://"] {
+        if let Some(rest) = domain.strip_prefix(scheme) {
+            domain = rest.to_string();
+        }
+    }
+    let domain = domain.strip_suffix('/').unwrap_or(&domain);
+    domain.strip_suffix('.').unwrap_or(domain).to_string()
+}
+
 pub fn validate_domain(domain: &str) -> Result<(), InputError> {
     let fix = "give the apex domain you own, e.g. --domain new-service.com";
     let labels: Vec<&str> = domain.split('.').collect();
@@ -108,5 +122,20 @@ mod tests {
         for bad in ["localhost", "New-Service.com", "-a.com", "a..com", "a.com.", "a.c0m", "http://a.com"] {
             assert!(validate_domain(bad).is_err(), "{bad} should be refused");
         }
+    }
+}
+
+#[cfg(test)]
+mod normalise_tests {
+    use super::*;
+
+    #[test]
+    fn a_domain_is_lowered_and_loses_its_scheme_slash_and_trailing_dot_but_not_a_path() {
+        assert_eq!(normalise_domain("New-Service.COM"), "new-service.com");
+        assert_eq!(normalise_domain(" https://new-service.com/ "), "new-service.com");
+        assert_eq!(normalise_domain("HTTP://new-service.com."), "new-service.com");
+        assert_eq!(normalise_domain("new-service.com/app"), "new-service.com/app");
+        assert!(validate_domain(&normalise_domain("new-service.com/app")).is_err());
+        assert!(validate_domain(&normalise_domain("HTTPS://New-Service.com.")).is_ok());
     }
 }

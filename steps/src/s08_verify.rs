@@ -160,7 +160,7 @@ impl Recorder for CheckRecorder<'_> {
         let difference = match change {
             Change::Unchanged => return,
             Change::Created => format!("{resource} is missing"),
-            Change::Updated(fields) => format!("{resource} differs ({})", fields.join(", ")),
+            Change::Updated(fields) => format!("{resource} differs ({})", crate::ensure::fields_line(fields)),
             Change::Deleted => format!("{resource} should not be there"),
         };
         self.differences.borrow_mut().push(difference);

@@ -800,14 +800,16 @@ fn validate_region(region: &str) -> Result<(), InputError> {
     crate::regions::validate(region)
 }
 
+/// A runtime of the manual's table (Lambda refuses any other at CreateFunction, mid-deploy).
 fn validate_runtime(runtime: &str) -> Result<(), InputError> {
-    let version = runtime.strip_prefix("python3.").and_then(|v| v.parse::<u32>().ok());
-    match version {
-        Some(minor) if minor >= 9 => Ok(()),
-        _ => Err(InputError(format!(
-            "runtime '{runtime}' is not a supported Python runtime: use python3.9 or later, e.g. {DEFAULT_RUNTIME}"
-        ))),
+    if crate::manual::RUNTIMES.iter().any(|r| r.id == runtime) {
+        return Ok(());
     }
+    let known: Vec<&str> = crate::manual::RUNTIMES.iter().map(|r| r.id).collect();
+    Err(InputError(format!(
+        "runtime '{runtime}' is not a Python runtime Lambda offers: use one of {} (default {DEFAULT_RUNTIME})",
+        known.join(", ")
+    )))
 }
 
 #[cfg(test)]

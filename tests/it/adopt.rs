@@ -8,19 +8,14 @@ use crate::proxy::{Proxy, Rules};
 use crate::strict_scenarios::through;
 use crate::support::{full_inventory, inventory, moto, Deployment, REGION};
 
-/// The aws CLI, or `None` (with the reason) where it is missing and `DEPLOYER_REQUIRE_AWSCLI` is not set.
-fn aws_cli() -> Option<()> {
+/// Fails the test, naming how to get it, where the aws CLI is missing (`make test` installs it).
+fn require_aws_cli() {
     let found = Command::new("aws").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
-    if found.is_ok_and(|s| s.success()) {
-        return Some(());
-    }
-    let how = "install it with `python3 -m pip install awscli`";
     assert!(
-        std::env::var_os("DEPLOYER_REQUIRE_AWSCLI").is_none(),
-        "DEPLOYER_REQUIRE_AWSCLI is set but there is no `aws`: {how}"
+        found.is_ok_and(|s| s.success()),
+        "this test runs the manual's aws CLI commands, and there is no `aws` on PATH: {}",
+        crate::support::GET_TOOLS
     );
-    eprintln!("skipped: the manual's commands need the aws CLI: {how}");
-    None
 }
 
 /// Runs the manual's commands against moto for `d`'s service and `SERVICE.com`.
@@ -52,9 +47,7 @@ fn deploy_by_hand(d: &Deployment) {
 
 #[tokio::test]
 async fn a_service_deployed_with_the_manuals_aws_cli_commands_is_adopted_whole_and_the_next_run_writes_nothing() {
-    if aws_cli().is_none() {
-        return;
-    }
+    require_aws_cli();
     let d = Deployment::new("manual-made");
     deploy_by_hand(&d);
     // moto has no UpdateStage for WebSocket stages, which adopting the manual's stage needs.

@@ -160,7 +160,13 @@ const CASES: &[Case] = &[
         name: "unsupported runtime",
         args: &["run", "--service", "bad-runtime", "--runtime", "python2.7"],
         state: None,
-        expect: "python3.9 or later",
+        expect: "not a Python runtime Lambda offers: use one of python3.14,",
+    },
+    Case {
+        name: "runtime Lambda does not offer (yet)",
+        args: &["run", "--service", "bad-runtime", "--runtime", "python3.99"],
+        state: None,
+        expect: "not a Python runtime Lambda offers",
     },
     Case {
         name: "endpoint not a URL",
@@ -379,6 +385,7 @@ fn a_handler_function_missing_from_its_module_exits_2_naming_it() {
 
 #[tokio::test]
 async fn uv_bundles_a_wheel_for_the_functions_platform_caches_it_and_refuses_one_for_another() {
+    crate::support::require_uv();
     let d = Deployment::new("wheel-arch");
     let wheels = d.path("wheels");
     tagged_wheel(&wheels, "fastlib", "cp312-cp312-manylinux2014_x86_64", &[("fastlib/__init__.py", "X = 1\n")]);
@@ -420,6 +427,7 @@ async fn uv_bundles_a_wheel_for_the_functions_platform_caches_it_and_refuses_one
 /// bundled for them, by pip and by uv, and refused for python3.11 (Amazon Linux 2, glibc 2.26).
 #[tokio::test]
 async fn a_manylinux_2_28_wheel_is_bundled_for_python_3_12_and_refused_for_3_11_by_pip_and_uv() {
+    crate::support::require_uv();
     for installer in ["pip", "uv"] {
         let d = Deployment::new(&format!("wheel-glibc-{installer}"));
         let wheels = d.path("wheels");
@@ -447,6 +455,7 @@ async fn a_manylinux_2_28_wheel_is_bundled_for_python_3_12_and_refused_for_3_11_
 /// for Lambda's keeps it, and a local folder (built here) is bundled, with pip and with uv.
 #[tokio::test]
 async fn requirements_markers_are_judged_for_lambda_and_a_local_folder_is_built_and_bundled() {
+    crate::support::require_uv();
     for installer in ["pip", "uv"] {
         let d = Deployment::new(&format!("reqs-{installer}"));
         let wheels = d.path("wheels");
@@ -504,4 +513,15 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     return wheel
 "#;
     std::fs::write(folder.join("backend.py"), backend.replace("__NAME__", name)).unwrap();
+}
+
+#[test]
+fn a_domain_given_as_a_url_in_capitals_is_read_as_its_dns_name_with_a_note() {
+    let d = Deployment::new("domain-url");
+    let given = "HTTPS://Domain-Url.COM./";
+    let plan = d.command(&["plan", "--service", &d.service, "--domain", given]).output().unwrap();
+    let said = String::from_utf8_lossy(&plan.stderr);
+    assert!(plan.status.success(), "{said}");
+    assert!(said.contains(&format!("note: domain '{given}' read as 'domain-url.com'")), "{said}");
+    assert!(said.contains("+ hosted zone domain-url.com (to create)"), "the plan uses the DNS name: {said}");
 }

@@ -68,3 +68,27 @@ async fn doctor_names_the_zones_name_servers_when_the_registrar_lists_others() {
     let text = String::from_utf8_lossy(&checked.stdout);
     assert!(text.lines().any(|l| l.starts_with("ok    registrar: no DNS answer")), "{text}");
 }
+
+/// The installer chosen with DEPLOYER_INSTALLER must run here, or doctor fails its check naming the fix,
+/// as `run` refuses it before anything is created.
+#[test]
+fn doctor_fails_the_python_check_when_the_chosen_installer_does_not_run() {
+    let d = Deployment::new("doctor-uv");
+    std::fs::write(d.path("backend/requirements.txt"), "fastlib==1.0\n").unwrap();
+    let no_tools = d.path("no-tools");
+    std::fs::create_dir_all(&no_tools).unwrap();
+    let args = ["doctor", "--service", &d.service];
+    let checked = d.command(&args).env("DEPLOYER_INSTALLER", "uv").env("PATH", &no_tools).output().unwrap();
+    let text = String::from_utf8_lossy(&checked.stdout);
+    assert!(!checked.status.success(), "{text}");
+    let line = text.lines().find(|l| l.contains("python:")).unwrap_or_default();
+    assert!(
+        line.starts_with("FAIL") && line.contains("DEPLOYER_INSTALLER=uv, but `uv --version` does not run"),
+        "{text}"
+    );
+
+    let mut run = d.command(&["run", "--service", &d.service]);
+    let refused = run.env("DEPLOYER_INSTALLER", "uv").env("PATH", &no_tools).output().unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(!d.state_path().exists(), "nothing written");
+}

@@ -112,3 +112,42 @@ async fn a_create_whose_answer_is_lost_does_not_make_a_second_api() {
     // Exactly one REST API and one WebSocket API, found again after the lost answers.
     assert_eq!(inventory(&d.service).await, full_inventory(&d.service));
 }
+
+/// An endpoint that goes silent (no answer at all, or an answer frozen halfway through its body) fails
+/// the step within the read timeout and the retries, naming the endpoint and `deployer resume`, once; the
+/// resume then finishes the deploy.
+#[tokio::test]
+async fn a_frozen_endpoint_fails_the_step_in_bounded_time_naming_it_and_resume() {
+    let rules = [
+        ("silent", Rules { stall_after: Some(40), ..Rules::default() }),
+        ("half", Rules { freeze_mid_answer_after: Some(40), ..Rules::default() }),
+    ];
+    for (how, rules) in rules {
+        let d = Deployment::new(&format!("frozen-{how}"));
+        let proxy = Proxy::start(&moto().url(), rules);
+        let args = d.deploy_args();
+        let started = std::time::Instant::now();
+        let output = d
+            .command(&args.iter().map(String::as_str).collect::<Vec<_>>())
+            .env("AWS_ENDPOINT_URL", &proxy.url)
+            .env("DEPLOYER_READ_TIMEOUT", "2")
+            .env("DEPLOYER_RETRY_BACKOFF_MS", "20")
+            .output()
+            .unwrap();
+        let took = started.elapsed();
+        proxy.release();
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{how}: {said}");
+        // A few attempts of 2 s each, and the backoff (12-16 s here; a loaded machine takes longer): far
+        // from the minutes of a hang.
+        assert!(took < std::time::Duration::from_secs(60), "{how}: failed after {took:?}: {said}");
+        assert!(said.contains(&format!("The endpoint {} did not answer in time", proxy.url)), "{how}: {said}");
+        assert!(said.contains("run `deployer resume`") && said.contains("DEPLOYER_READ_TIMEOUT"), "{how}: {said}");
+        let error = said.lines().find(|l| l.starts_with("error: step ")).expect("an error line");
+        let call = error.split(": ").nth(1).unwrap();
+        assert_eq!(said.matches(call).count(), 1, "{how}: the error once: {said}");
+
+        d.run(&["resume"]).assert_ok();
+        assert_eq!(inventory(&d.service).await, full_inventory(&d.service), "{how}");
+    }
+}

@@ -29,6 +29,11 @@ async fn logs_prints_a_functions_lines_in_order_and_says_which_have_none() {
     let messages: Vec<&str> = one.events.iter().map(|e| e["message"].as_str().unwrap()).collect();
     assert_eq!(messages, ["START RequestId: 1", "listed 3 conversations", "END RequestId: 1"]);
     assert!(one.events.iter().all(|e| e["function"] == "logs-svc-conversation-api"));
+    // The filter pattern goes to FilterLogEvents, which matches it (moto matches plain terms).
+    let filtered = d.run(&["logs", "conversation-api", "--filter", "conversations"]);
+    filtered.assert_ok();
+    let messages: Vec<&str> = filtered.events.iter().map(|e| e["message"].as_str().unwrap()).collect();
+    assert_eq!(messages, ["listed 3 conversations"]);
 
     let every = d.command(&["logs"]).output().unwrap();
     assert!(every.status.success());

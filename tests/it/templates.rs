@@ -40,7 +40,7 @@ fn allowed_origin(engine: &Engine, template: &str, stage: &BTreeMap<String, Stri
 
 #[tokio::test]
 async fn every_mapping_template_parses_under_apache_velocity_and_the_preflight_echoes_only_listed_origins() {
-    let Some(engine) = engine() else { return };
+    let engine = engine();
     let d = Deployment::new("vtl");
     d.deploy().assert_ok();
     let domain = format!("{}.com", d.service);

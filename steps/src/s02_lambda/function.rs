@@ -197,6 +197,44 @@ impl Resource for Function<'_> {
         Ok(fields)
     }
 
+    fn values(&self, live: &FunctionConfiguration, field: &str) -> Option<(String, String)> {
+        let settings = self.ctx.settings;
+        let text = |v: Option<String>| v.unwrap_or_else(|| "(none)".to_string());
+        Some(match field {
+            "memory" => {
+                (text(live.memory_size().map(|m| format!("{m} MB"))), format!("{} MB", settings.memory(self.spec)))
+            }
+            "timeout" => (text(live.timeout().map(|t| format!("{t} s"))), format!("{} s", settings.timeout(self.spec))),
+            "runtime" => (text(live.runtime().map(|r| r.as_str().to_string())), settings.runtime.clone()),
+            "handler" => (text(live.handler().map(String::from)), settings.handler(self.spec).to_string()),
+            "role" => (text(live.role().map(String::from)), self.role_arn.to_string()),
+            "architecture" => (
+                live.architectures().first().map_or("x86_64", |a| a.as_str()).to_string(),
+                self.architecture.to_string(),
+            ),
+            "code" => (text(live.code_sha256().map(String::from)), self.package.code_sha256.clone()),
+            // The variables that differ, as NAME=value on each side (the others are left as they are).
+            "environment" => {
+                let live_variables = live.environment().and_then(|e| e.variables()).cloned().unwrap_or_default();
+                let wanted = self.owned_environment();
+                let stale = self.stale_secret_variables(live);
+                let mut names: Vec<&String> =
+                    wanted.iter().filter(|(k, v)| live_variables.get(*k) != Some(*v)).map(|(k, _)| k).collect();
+                names.extend(stale.iter());
+                names.sort();
+                let side = |values: &dyn Fn(&String) -> Option<String>| {
+                    let pairs: Vec<String> = names
+                        .iter()
+                        .map(|n| format!("{n}={}", values(n).unwrap_or_else(|| "(unset)".into())))
+                        .collect();
+                    pairs.join(" ")
+                };
+                (side(&|n| live_variables.get(n).cloned()), side(&|n| wanted.get(n).cloned()))
+            }
+            _ => return None,
+        })
+    }
+
     /// Waits out `Pending` or `InProgress` first (a run resumed after a kill may find the function so), then
     /// updates the configuration and the code, each waited for.
     async fn update(&self, _live: FunctionConfiguration, fields: &[&'static str]) -> Result<FunctionConfiguration> {

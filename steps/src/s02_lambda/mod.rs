@@ -281,6 +281,9 @@ impl Step for Lambda {
     }
 
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
+        if let Some(warning) = crate::manual::runtime_warning(&ctx.settings.runtime, &crate::clock::today()) {
+            recorder.notice(&warning);
+        }
         let packages = self.packages(ctx)?;
         let identity = ctx.aws.identity().await?;
         let secrets = secrets::described(ctx).await?;

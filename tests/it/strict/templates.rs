@@ -49,7 +49,7 @@ impl Model {
         };
         let request = call.json();
         let templates = request[field].as_object()?;
-        let engine = crate::velocity::engine()?;
+        let engine = crate::velocity::engine_if_installed().ok()?;
         let why = templates.values().filter_map(|t| t.as_str()).find_map(|t| engine.parses(t).err())?;
         // Worded as API Gateway's validation errors are ("Invalid mapping expression specified: …").
         let message =
