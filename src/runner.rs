@@ -20,6 +20,7 @@ use std::time::Instant;
 mod dependents;
 mod head_start;
 mod look;
+mod tally;
 
 use crate::progress::{Counts, Reporter};
 use crate::state::now;
@@ -80,6 +81,8 @@ pub struct Runner<'a> {
     looked_ahead: RefCell<LooksAhead>,
     /// The digests of the notices this run gave (see [`Runner::notice`]).
     notices_given: RefCell<BTreeSet<String>>,
+    /// Every resource reported so far, once (see `tally.rs`).
+    tally: tally::Tally,
 }
 
 impl<'a> Runner<'a> {
@@ -99,6 +102,7 @@ impl<'a> Runner<'a> {
             compared: RefCell::default(),
             looked_ahead: RefCell::default(),
             notices_given: RefCell::default(),
+            tally: tally::Tally::default(),
         }
     }
 }
@@ -156,6 +160,15 @@ impl Runner<'_> {
         self.notices_given.borrow_mut().insert(key);
         if !shown || self.reporter.repeats_notices() {
             self.reporter.notice(step, message);
+        }
+    }
+
+    /// Shows and counts a step's report of a resource, unless this run has counted it already; returns
+    /// whether it did.
+    pub fn report(&self, step: &str, resource: &str, change: &Change, counts: &mut Counts) {
+        if let Some(change) = self.tally.admit(resource, change) {
+            counts.add(&change);
+            self.reporter.resource(step, resource, &change);
         }
     }
 
@@ -231,6 +244,8 @@ impl Runner<'_> {
         if !matches!(selection, Selection::One(_)) {
             total.merge(self.revisit_stale(steps).await?);
         }
+        // Each resource once, however many steps reported it.
+        let total = self.tally.counts();
         self.reporter.run_finished(total, started.elapsed(), self.clients.calls.totals());
         Ok(total)
     }
@@ -432,7 +447,7 @@ impl Runner<'_> {
                 compared: &compared,
             };
             let result = step.run(&ctx, &recorder).await;
-            let counts = recorder.replay(self.reporter, id);
+            let counts = recorder.replay(self, id);
             // A plan shows every notice: it records nothing, so it cannot tell what was shown before.
             for notice in recorder.notices.borrow().iter() {
                 self.reporter.notice(id, notice);
@@ -457,6 +472,7 @@ impl Runner<'_> {
             }
             outputs.insert(id.to_string(), recorder.values.into_inner());
         }
+        let total = self.tally.counts();
         self.reporter.run_finished(total, started.elapsed(), self.clients.calls.totals());
         Ok(total)
     }
@@ -643,8 +659,7 @@ impl Recorder for StepRecorder<'_> {
     }
 
     fn report(&self, resource: &str, change: &Change) {
-        self.counts.borrow_mut().add(change);
-        self.runner.reporter.resource(self.step, resource, change);
+        self.runner.report(self.step, resource, change, &mut self.counts.borrow_mut());
     }
 
     fn notice(&self, message: &str) {

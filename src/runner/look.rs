@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::{fingerprint, Runner};
-use crate::progress::{Counts, Reporter};
+use crate::progress::Counts;
 use crate::state::Status;
 
 /// What a look at a done step found.
@@ -87,7 +87,7 @@ impl Runner<'_> {
             };
         }
         self.reporter.step_started(id, step.title());
-        let counts = look.check.replay(self.reporter, id);
+        let counts = look.check.replay(self, id);
         for notice in look.check.notices.borrow().iter() {
             self.notice(id, notice);
         }
@@ -116,12 +116,12 @@ impl MemoryRecorder {
         }
     }
 
-    /// Shows what the step reported (its notices are the caller's to show); returns its counts.
-    pub(super) fn replay(&self, reporter: &dyn Reporter, step: &str) -> Counts {
+    /// Shows what the step reported, each resource once in the run (its notices are the caller's to
+    /// show); returns its counts.
+    pub(super) fn replay(&self, runner: &Runner<'_>, step: &str) -> Counts {
         let mut counts = Counts::default();
         for (resource, change) in self.reports.borrow().iter() {
-            counts.add(change);
-            reporter.resource(step, resource, change);
+            runner.report(step, resource, change, &mut counts);
         }
         counts
     }

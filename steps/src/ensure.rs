@@ -198,7 +198,10 @@ pub trait Resource {
 pub async fn remove<R: Resource>(resource: &R, recorder: &dyn Recorder) -> Result<()> {
     let recorded = resource.key().and_then(|k| recorder.recorded(&k));
     if let Some(live) = resource.find(recorded.as_deref()).await? {
-        resource.delete(live).await?;
+        // A plan reports it as to delete and leaves it.
+        if !recorder.planning() {
+            resource.delete(live).await?;
+        }
         recorder.report(&resource.label(), &Change::Deleted);
     }
     Ok(())

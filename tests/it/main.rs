@@ -15,6 +15,7 @@ mod domain;
 mod dynamodb_lambda;
 mod faults;
 mod frontend;
+mod iam_policy;
 mod logs;
 mod plan;
 mod provisioned;

@@ -132,3 +132,66 @@ fn the_ci_workflow_uses_commands_and_flags_deployer_has() {
         }
     }
 }
+
+/// (changed, deleted, unchanged) of a run's or a plan's `run_finished`, each resource counted once. A plan
+/// says "to create" of a stage's throttling where the run creates the stage, then sets it ("updated"):
+/// the kinds may differ there, not the counts.
+fn counts(outcome: &crate::support::Outcome) -> (u64, u64, u64) {
+    let f = outcome.event("run_finished").expect("run_finished");
+    let n = |k: &str| f[k].as_u64().unwrap();
+    (n("created") + n("updated") + n("deleted"), n("deleted"), n("unchanged"))
+}
+
+/// A reviewer reads a plan's counts as what the run will do: after settings that change a function and
+/// both APIs' stages, the plan's counts are the run's, each resource once. An existing stage is never
+/// "to create", even when the REST API's next deployment is yet to be made (an API key's methods).
+#[tokio::test]
+async fn a_plans_counts_are_the_next_runs_and_an_existing_stage_is_not_to_create() {
+    let d = Deployment::new("plan-counts");
+    d.deploy_without_domain().assert_ok();
+    // moto cannot update a WebSocket stage's throttling: the proxy plays it.
+    let rules = crate::proxy::Rules { play_websocket_update_stage: true, ..Default::default() };
+    let proxy = crate::proxy::Proxy::start(&crate::support::moto().url(), rules);
+    let through = |args: &[&str]| {
+        let output = d.command(args).args(["--output", "json"]).env("AWS_ENDPOINT_URL", &proxy.url).output().unwrap();
+        crate::support::Outcome::from(output)
+    };
+
+    std::fs::write(d.path("deployer.toml"), "service = \"plan-counts\"\n[auth]\nkind = \"api_key\"\n").unwrap();
+    let keyed = through(&["plan"]);
+    keyed.assert_ok();
+    assert!(
+        keyed.changes().iter().any(|(r, a, _)| r.starts_with("deployment of") && a == "created"),
+        "{:?}",
+        keyed.changes()
+    );
+    let stage_created = keyed.changes().into_iter().find(|(r, a, _)| r.starts_with("stage ") && a == "created");
+    assert_eq!(stage_created, None, "the stages exist: {:?}", keyed.changes());
+
+    std::fs::write(d.path("deployer.toml"), "service = \"plan-counts\"\n[functions.usage-handler]\nmemory = 256\n")
+        .unwrap();
+    let planned = through(&["plan", "--throttle-rate", "50"]);
+    planned.assert_ok();
+    let changes = planned.changes();
+    let labels: std::collections::BTreeSet<&String> = changes.iter().map(|(r, _, _)| r).collect();
+    assert_eq!(labels.len(), changes.len(), "each resource once: {changes:?}");
+    let ran = through(&["run", "--throttle-rate", "50"]);
+    ran.assert_ok();
+    assert_eq!(counts(&planned), counts(&ran), "plan: {:?}\nrun: {:?}", planned.changes(), ran.changes());
+    assert!(counts(&ran).0 >= 3, "the function and both APIs' stages changed: {:?}", ran.changes());
+}
+
+/// On a new account the plan lists what the first run makes, each resource once (the account's CloudWatch
+/// role too, which every stage with access logs needs): the counts are the run's.
+#[tokio::test]
+async fn a_fresh_plan_counts_the_resources_the_first_run_makes() {
+    let account = crate::support::private_moto();
+    let d = Deployment::on(&account, "plan-first");
+    let planned = d.run(&["plan", "--service", &d.service]);
+    planned.assert_ok();
+    let role = planned.changes().into_iter().filter(|(r, _, _)| r.contains("CloudWatch Logs role")).count();
+    assert_eq!(role, 1, "the account's role once, not once per stage: {:?}", planned.changes());
+    let ran = d.deploy_without_domain();
+    ran.assert_ok();
+    assert_eq!(counts(&planned), counts(&ran), "plan: {:?}\nrun: {:?}", planned.changes(), ran.changes());
+}

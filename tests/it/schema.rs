@@ -36,7 +36,7 @@ fn uncommented(template: &str) -> String {
 }
 
 fn readme_toml_blocks() -> Vec<String> {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/guide.md")).unwrap();
     readme.split("```toml\n").skip(1).map(|block| block.split("```").next().unwrap().to_string()).collect()
 }
 

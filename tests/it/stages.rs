@@ -74,3 +74,55 @@ async fn a_main_stage_named_dev_makes_no_second_stage() {
     let names: Vec<&str> = stages.items().iter().filter_map(|s| s.stage_name()).collect();
     assert_eq!(names, ["dev"]);
 }
+
+/// The stage names of the REST and the WebSocket API.
+async fn stage_names(rest_id: &str, ws_id: &str) -> (Vec<String>, Vec<String>) {
+    let config = sdk_config().await;
+    let rest = aws_sdk_apigateway::Client::new(&config).get_stages().rest_api_id(rest_id).send().await.unwrap();
+    let ws = aws_sdk_apigatewayv2::Client::new(&config).get_stages().api_id(ws_id).send().await.unwrap();
+    let mut rest: Vec<String> = rest.item().iter().filter_map(|s| s.stage_name().map(String::from)).collect();
+    let mut ws: Vec<String> = ws.items().iter().filter_map(|s| s.stage_name().map(String::from)).collect();
+    rest.sort();
+    ws.sort();
+    (rest, ws)
+}
+
+/// A changed `--stage` leaves no old stage live: plan lists the old one as to delete on both APIs, with
+/// counts the run then matches, and the run deletes it.
+#[tokio::test]
+async fn a_changed_main_stage_deletes_the_old_one_which_plan_shows_first_with_the_runs_counts() {
+    let d = Deployment::new("stage-moved");
+    d.deploy_without_domain().assert_ok();
+    let (rest_id, ws_id) =
+        (output(&d, "03-api-gateway", "rest_api_id"), output(&d, "04-websocket", "websocket_api_id"));
+    assert_eq!(
+        stage_names(&rest_id, &ws_id).await,
+        (vec!["dev".into(), "prod".into()], vec!["dev".into(), "prod".into()])
+    );
+
+    let planned = d.run(&["plan", "--stage", "staging"]);
+    planned.assert_ok();
+    let deleted: Vec<String> =
+        planned.changes().into_iter().filter(|(_, action, _)| action == "deleted").map(|(r, _, _)| r).collect();
+    assert_eq!(
+        deleted,
+        ["REST stage prod (no longer the settings' stage)", "WebSocket stage prod (no longer the settings' stage)"]
+    );
+    assert_eq!(stage_names(&rest_id, &ws_id).await.0, ["dev", "prod"], "plan deleted nothing");
+
+    let ran = d.run(&["run", "--stage", "staging"]);
+    ran.assert_ok();
+    assert_eq!(
+        stage_names(&rest_id, &ws_id).await,
+        (vec!["dev".into(), "staging".into()], vec!["dev".into(), "staging".into()])
+    );
+    // Changed and unchanged resources (the new stage's throttling is "to create" in the plan, where the run
+    // creates the stage with the deployment, then sets it).
+    let counts = |o: &crate::support::Outcome| {
+        let f = o.event("run_finished").unwrap().clone();
+        let n = |k: &str| f[k].as_u64().unwrap();
+        (n("created") + n("updated") + n("deleted"), n("deleted"), n("unchanged"))
+    };
+    assert_eq!(counts(&planned), counts(&ran), "plan: {:?}\nrun: {:?}", planned.changes(), ran.changes());
+    assert_eq!(d.run(&["run"]).changed(), 0, "the next run has nothing left to do");
+}

@@ -66,6 +66,11 @@ pub const GET_TOOLS: &str =
     "run the tests with `make test`, which installs moto, the aws CLI and uv into a venv under \
                          target/ (tests/tools), or put that venv's bin/ on PATH";
 
+/// A moto for one test alone, stopped when dropped: an account no other test touches meanwhile.
+pub fn private_moto() -> Moto {
+    start_moto("0")
+}
+
 fn start_moto(acm_validation_wait: &str) -> Moto {
     let on_path = std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("moto_server").is_file()));

@@ -41,8 +41,10 @@ pub fn rest_access_log_differs(live: Option<&LiveStage>, wanted: &AccessLog) -> 
 impl Resource for StageThrottling<'_> {
     type Live = LiveStage;
 
+    /// A stage of an existing API is looked at even when its next deployment is yet to be made: it exists,
+    /// and only what differs of it is to update.
     fn under_planned(&self) -> bool {
-        is_planned(self.api_id) || is_planned(self.deployment_id)
+        is_planned(self.api_id)
     }
 
     fn planned(&self) -> Option<LiveStage> {

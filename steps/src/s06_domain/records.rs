@@ -1,6 +1,6 @@
 //! Route 53 records: the certificates' validation CNAMEs and the alias records of the four names.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use aws_sdk_route53::types::{
     AliasTarget, Change as RecordChange, ChangeAction, ChangeBatch, ResourceRecordSet, RrType,
 };
@@ -36,7 +36,7 @@ pub(super) async fn delete_records(
     recorder: &dyn Recorder,
 ) -> Result<()> {
     let all = Records { ctx, zone_id, what: "records", wanted: Vec::new() };
-    let live = all.find(None).await?.unwrap_or_default();
+    let live = all.list_zone().await?;
     let ours: BTreeSet<String> = names.iter().map(|n| fqdn(n)).collect();
     let is_ours = |r: &&ResourceRecordSet| {
         let name = fqdn(r.name());
@@ -95,6 +95,28 @@ pub(super) fn record_shape(r: &ResourceRecordSet) -> RecordShape {
 }
 
 impl Records<'_> {
+    /// Every record set of the zone, page by page.
+    async fn list_zone(&self) -> Result<Vec<ResourceRecordSet>> {
+        let route53 = self.ctx.aws.route53();
+        let mut records = Vec::new();
+        let (mut name, mut kind) = (None, None);
+        loop {
+            let page = route53
+                .list_resource_record_sets()
+                .hosted_zone_id(self.zone_id)
+                .set_start_record_name(name)
+                .set_start_record_type(kind)
+                .send()
+                .await
+                .aws_context(|| format!("route53:ListResourceRecordSets {}", self.zone_id))?;
+            records.extend(page.resource_record_sets().iter().cloned());
+            if !page.is_truncated() {
+                return Ok(records);
+            }
+            (name, kind) = (page.next_record_name().map(str::to_string), page.next_record_type().cloned());
+        }
+    }
+
     fn differing<'r>(&'r self, live: &[ResourceRecordSet]) -> Vec<&'r ResourceRecordSet> {
         let live: BTreeSet<_> = live.iter().map(record_shape).collect();
         self.wanted.iter().filter(|w| !live.contains(&record_shape(w))).collect()
@@ -122,28 +144,17 @@ impl Resource for Records<'_> {
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<Self::Live>> {
-        let route53 = self.ctx.aws.route53();
-        let mut records = Vec::new();
-        let (mut name, mut kind) = (None, None);
-        loop {
-            let page = route53
-                .list_resource_record_sets()
-                .hosted_zone_id(self.zone_id)
-                .set_start_record_name(name)
-                .set_start_record_type(kind)
-                .send()
-                .await
-                .aws_context(|| format!("route53:ListResourceRecordSets {}", self.zone_id))?;
-            records.extend(page.resource_record_sets().iter().cloned());
-            if !page.is_truncated() {
-                return Ok(Some(records));
-            }
-            (name, kind) = (page.next_record_name().map(str::to_string), page.next_record_type().cloned());
-        }
+        let records = self.list_zone().await?;
+        // None of the wanted records in the zone: they are to create, not an update of others.
+        let named = |r: &ResourceRecordSet| {
+            self.wanted.iter().any(|w| fqdn(w.name()) == fqdn(r.name()) && w.r#type() == r.r#type())
+        };
+        Ok(records.iter().any(named).then_some(records))
     }
 
+    /// Every wanted record, in one change batch (a zone that vanished fails it with NoSuchHostedZone).
     async fn create(&self) -> Result<Self::Live> {
-        bail!("hosted zone {} vanished while its records were being written: run `deployer resume`", self.zone_id)
+        self.update(Vec::new(), &[]).await
     }
 
     fn id(&self, _live: &Self::Live) -> String {

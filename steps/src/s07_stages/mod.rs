@@ -23,10 +23,13 @@
 //! The stage resources are [`crate::apigw::StageThrottling`] and [`crate::apigw::AutoDeployStage`], which
 //! `03-api-gateway` and `04-websocket` ensure for the main stage.
 //!
-//! AWS calls: `apigateway:GetStage`, `CreateStage`, `UpdateStage`, `GetApiKey(s)`, `CreateApiKey`,
+//! - A main stage the settings no longer name (the `stages` it recorded, after `--stage` changed) is deleted
+//!   from both APIs, after the usage plan moved; `plan` lists it as to delete.
+//!
+//! AWS calls: `apigateway:GetStage`, `CreateStage`, `UpdateStage`, `DeleteStage`, `GetApiKey(s)`, `CreateApiKey`,
 //! `DeleteApiKey`, `GetUsagePlan(s)`, `CreateUsagePlan`, `UpdateUsagePlan`, `DeleteUsagePlan`,
 //! `GetUsagePlanKey`, `CreateUsagePlanKey`; `apigatewayv2:GetStage`, `CreateStage`,
-//! `UpdateStage`.
+//! `UpdateStage`, `DeleteStage`.
 //!
 //! Outputs: `stages` (comma-separated), `STAGE_invoke_url` and `STAGE_websocket_url` for each stage,
 //! `cors_origins` (the main stage's, comma-separated), `api_key_id` and `usage_plan_id` (with `api_key`;
@@ -49,6 +52,9 @@ use crate::settings::AuthKind;
 use crate::manual::{ids, stage_variables, DEV_STAGE as DEV};
 use crate::outputs;
 use crate::step::{Context, Step, Teardown};
+
+mod retired;
+use retired::{Api, RetiredStage};
 
 pub const ID: &str = ids::STAGES;
 
@@ -130,8 +136,17 @@ impl Step for Stages {
                 &format!("wss://{}/{stage}", execute_api_host(ws_api_id, region)),
             )?;
         }
-        record_if_changed(recorder, "stages", &stages.join(","))?;
-        api_key_access(ctx, recorder, rest_api_id, &stages).await
+        api_key_access(ctx, recorder, rest_api_id, &stages).await?;
+        // Recorded once the stages it no longer names are gone, so that a kill in between deletes them next.
+        let previous = recorder.recorded("stages").unwrap_or_default();
+        for stage in previous.split(',').filter(|s| !s.is_empty() && !stages.contains(s)) {
+            for (api, api_id) in [(Api::Rest, rest_api_id), (Api::WebSocket, ws_api_id)] {
+                if !is_planned(api_id) {
+                    remove(&RetiredStage { ctx, api, api_id, stage }, recorder).await?;
+                }
+            }
+        }
+        record_if_changed(recorder, "stages", &stages.join(","))
     }
 }
 
