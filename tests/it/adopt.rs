@@ -10,7 +10,9 @@ use crate::support::{full_inventory, inventory, moto, Deployment, REGION};
 
 /// Fails the test, naming how to get it, where the aws CLI is missing (`make test` installs it).
 fn require_aws_cli() {
-    let found = Command::new("aws").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
+    let mut aws = Command::new("aws");
+    aws.arg("--version").env("PATH", crate::support::tools_path());
+    let found = aws.stdout(Stdio::null()).stderr(Stdio::null()).status();
     assert!(
         found.is_ok_and(|s| s.success()),
         "this test runs the manual's aws CLI commands, and there is no `aws` on PATH: {}",
@@ -23,6 +25,7 @@ fn deploy_by_hand(d: &Deployment) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/manual/deploy.sh");
     let log = std::fs::File::create(d.path("manual.log")).unwrap();
     let status = Command::new("bash")
+        .env("PATH", crate::support::tools_path())
         .arg(script)
         .args([&moto().url(), &d.service, &format!("{}.com", d.service)])
         .arg(d.path("backend"))

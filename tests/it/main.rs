@@ -17,6 +17,7 @@ mod faults;
 mod frontend;
 mod iam_policy;
 mod logs;
+mod output;
 mod plan;
 mod provisioned;
 mod proxy;

@@ -61,10 +61,24 @@ pub fn new_account_moto() -> &'static Moto {
     MOTO.get_or_init(|| start_moto("0"))
 }
 
+/// PATH with the tools `make test` installs (`TARGET/tools/venv/bin`, beside this test binary's build
+/// folder) first, so that a plain `cargo test` finds them once they are installed.
+pub fn tools_path() -> std::ffi::OsString {
+    static PATH: OnceLock<std::ffi::OsString> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let inherited = std::env::var_os("PATH").unwrap_or_default();
+        // The test binary is TARGET/debug/deps/it-HASH.
+        let exe = std::env::current_exe().unwrap_or_default();
+        let venv = exe.ancestors().nth(3).map(|target| target.join("tools/venv/bin")).filter(|bin| bin.is_dir());
+        let dirs = venv.into_iter().chain(std::env::split_paths(&inherited));
+        std::env::join_paths(dirs).unwrap_or(inherited)
+    })
+    .clone()
+}
+
 /// How to get a tool the tests run: `make test` installs them.
-pub const GET_TOOLS: &str =
-    "run the tests with `make test`, which installs moto, the aws CLI and uv into a venv under \
-                         target/ (tests/tools), or put that venv's bin/ on PATH";
+pub const GET_TOOLS: &str = "run `make test` (or `make tools` once, then `cargo test`): it installs moto, the aws \
+                             CLI and uv into a venv under target/tools, which the tests put first on PATH";
 
 /// A moto for one test alone, stopped when dropped: an account no other test touches meanwhile.
 pub fn private_moto() -> Moto {
@@ -72,8 +86,7 @@ pub fn private_moto() -> Moto {
 }
 
 fn start_moto(acm_validation_wait: &str) -> Moto {
-    let on_path = std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("moto_server").is_file()));
+    let on_path = std::env::split_paths(&tools_path()).any(|dir| dir.join("moto_server").is_file());
     assert!(on_path, "the tests deploy to moto_server, and it is not on PATH: {GET_TOOLS}");
     let port = free_port();
     let log = std::env::temp_dir().join(format!("deployer-tests-moto-{port}.log"));
@@ -84,6 +97,7 @@ fn start_moto(acm_validation_wait: &str) -> Moto {
     );
     let mut child: Child = Command::new("bash")
         .args(["-c", &script])
+        .env("PATH", tools_path())
         .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         .env("MOTO_ACM_VALIDATION_WAIT", acm_validation_wait)
         .stdin(Stdio::piped())
@@ -231,6 +245,7 @@ impl Deployment {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(BIN);
         cmd.current_dir(self.dir.path())
+            .env("PATH", tools_path())
             .args(args)
             .env("AWS_ENDPOINT_URL", &self.endpoint)
             .env("AWS_ACCESS_KEY_ID", "test")
@@ -641,6 +656,6 @@ pub fn empty_inventory() -> Inventory {
 
 /// Fails the test, naming how to get it, where uv does not run (`make test` installs it, in tests/tools).
 pub fn require_uv() {
-    let runs = Command::new("uv").arg("--version").output().is_ok_and(|o| o.status.success());
+    let runs = Command::new("uv").arg("--version").env("PATH", tools_path()).output().is_ok_and(|o| o.status.success());
     assert!(runs, "this test installs with uv, and `uv` does not run: {GET_TOOLS}");
 }

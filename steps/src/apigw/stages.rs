@@ -97,6 +97,17 @@ impl Resource for StageThrottling<'_> {
         Ok(fields)
     }
 
+    fn values(&self, live: &LiveStage, field: &str) -> Option<(String, String)> {
+        let s = self.ctx.settings;
+        let all_methods = live.method_settings().and_then(|m| m.get("*/*"));
+        let shown = |rate: f64, burst: i32| format!("{rate}/s burst {burst}");
+        (field == "throttling").then(|| {
+            let now = all_methods
+                .map_or("none".to_string(), |m| shown(m.throttling_rate_limit(), m.throttling_burst_limit()));
+            (now, shown(f64::from(s.throttle_rate), s.throttle_burst as i32))
+        })
+    }
+
     async fn update(&self, _live: LiveStage, fields: &[&'static str]) -> Result<LiveStage> {
         let s = self.ctx.settings;
         let patch =
