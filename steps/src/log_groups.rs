@@ -69,6 +69,15 @@ impl Resource for LogGroups<'_> {
         Ok(if self.names.iter().all(kept) { vec![] } else { vec!["retention"] })
     }
 
+    /// The retentions the groups have now (each distinct one), and the wanted one.
+    fn values(&self, live: &Self::Live, field: &str) -> Option<(String, String)> {
+        let days = |d: &Option<i32>| d.map_or("never expire".to_string(), |d| format!("{d} days"));
+        let now: std::collections::BTreeSet<String> =
+            self.names.iter().map(|n| live.get(n).map_or("no group".to_string(), days)).collect();
+        (field == "retention")
+            .then(|| (now.into_iter().collect::<Vec<_>>().join(", "), days(&Some(self.retention_days))))
+    }
+
     async fn update(&self, mut live: Self::Live, _fields: &[&'static str]) -> Result<Self::Live> {
         let logs = self.ctx.aws.logs();
         for name in &self.names {

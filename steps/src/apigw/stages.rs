@@ -278,6 +278,17 @@ impl Resource for AutoDeployStage<'_> {
         Ok(fields)
     }
 
+    fn values(&self, live: &LiveWebSocketStage, field: &str) -> Option<(String, String)> {
+        let s = self.ctx.settings;
+        (field == "throttling").then(|| {
+            let now = match (live.rate, live.burst) {
+                (Some(rate), Some(burst)) => throttling_shown(rate, burst),
+                _ => "none".to_string(),
+            };
+            (now, throttling_shown(f64::from(s.throttle_rate), s.throttle_burst as i32))
+        })
+    }
+
     async fn update(&self, live: LiveWebSocketStage, _fields: &[&'static str]) -> Result<LiveWebSocketStage> {
         let mut variables = live.variables;
         variables.extend(self.variables.clone());
@@ -321,4 +332,9 @@ pub async fn ensure_websocket_stage(
     access_logs::ensure_logging_role(ctx, recorder, writes_logs).await?;
     resource.prefetched.set(live);
     ensure(&resource, recorder).await.map(|_| ())
+}
+
+/// A stage's throttling as a plan line shows it: "100/s burst 200".
+fn throttling_shown(rate: f64, burst: i32) -> String {
+    format!("{rate}/s burst {burst}")
 }

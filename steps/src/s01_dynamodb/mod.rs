@@ -358,6 +358,20 @@ impl Resource for Table<'_> {
         Ok(fields)
     }
 
+    fn values(&self, live: &LiveTable, field: &str) -> Option<(String, String)> {
+        match field {
+            "ttl" => {
+                let now = live.ttl.as_ref().filter(|t| t.is_on()).map_or("off".to_string(), |t| t.attribute.clone());
+                Some((now, self.ttl_attribute().unwrap_or("off").to_string()))
+            }
+            "billing_mode" => {
+                let now = live.description.billing_mode_summary().and_then(|b| b.billing_mode());
+                Some((now.map_or("PROVISIONED".to_string(), |m| m.as_str().to_string()), "PAY_PER_REQUEST".to_string()))
+            }
+            _ => None,
+        }
+    }
+
     async fn update(&self, mut live: LiveTable, fields: &[&'static str]) -> Result<LiveTable> {
         if fields.contains(&"billing_mode") {
             self.client()
