@@ -30,8 +30,14 @@ pub const CODE_SHA256: Output = Output::of(ids::LAMBDA, "code_sha256");
 /// Outputs recorded for people (`deployer status`) or for the step itself, read by no later step: they do
 /// not count in the fingerprints of the steps after, so new code does not make 03 and 04 look again.
 pub fn read_by_no_other_step(key: &str) -> bool {
-    key == CODE_SHA256.key || key.starts_with("reserved_concurrency.") || key.starts_with("provisioned_concurrency.")
+    key == CODE_SHA256.key
+        || key == REST_METHODS.key
+        || key.starts_with("reserved_concurrency.")
+        || key.starts_with("provisioned_concurrency.")
 }
+
+/// The REST methods `03-api-gateway` made, "VERB PATH" per line: what it may delete once no route names it.
+pub const REST_METHODS: Output = Output::of(ids::API_GATEWAY, "methods");
 
 /// `function_arn.SUFFIX` of `02-lambda`.
 pub fn function_arn(suffix: &str) -> Output {

@@ -179,6 +179,70 @@ sort_key = ""
     assert!(refused.stderr.contains("route /status/{id} has methods [\"FETCH\"]"), "{}", refused.stderr);
 }
 
+/// Routes that leave deployer.toml leave the API: `plan` lists their methods and resources as to delete
+/// first, and the run deletes exactly those, the manual's five route families becoming the file's two.
+#[tokio::test]
+async fn routes_that_leave_the_file_are_planned_as_to_delete_then_deleted() {
+    let d = Deployment::new("cfg-unrouted");
+    std::fs::write(d.path("deployer.toml"), "service = \"cfg-unrouted\"\n").unwrap();
+    d.run(&["run"]).assert_ok();
+    let file = r#"service = "cfg-unrouted"
+
+[[routes]]
+path = "/conversations"
+methods = ["GET"]
+function = "conversation-api"
+
+[[routes]]
+path = "/prompts/{id}"
+methods = ["GET"]
+function = "prompt-crud"
+"#;
+    std::fs::write(d.path("deployer.toml"), file).unwrap();
+    let planned = d.run(&["plan"]);
+    planned.assert_ok();
+    let mut deleted: Vec<String> =
+        planned.changes().into_iter().filter(|(_, action, _)| action == "deleted").map(|(r, _, _)| r).collect();
+    deleted.sort();
+    assert_eq!(
+        deleted,
+        [
+            "method DELETE /prompts/{id} (no route names it)",
+            "method GET /prompts (no route names it)",
+            "method OPTIONS /prompts (no route names it)",
+            "method POST /conversations (no route names it)",
+            "method POST /prompts (no route names it)",
+            "method PUT /prompts/{id} (no route names it)",
+            "resource /conversations/{id} and what is under it (no route names it)",
+            "resource /usage and what is under it (no route names it)",
+        ]
+    );
+    let ran = d.run(&["run"]);
+    ran.assert_ok();
+    // What was planned as to delete is what the run deleted. (Not every count: moto's CreateDeployment
+    // drops the stage's variables and throttling, which the run then puts back; AWS keeps them.)
+    let mut deleted_by_run: Vec<String> =
+        ran.changes().into_iter().filter(|(_, action, _)| action == "deleted").map(|(r, _, _)| r).collect();
+    deleted_by_run.sort();
+    assert_eq!(deleted_by_run, deleted);
+    let found = crate::support::inventory("cfg-unrouted").await;
+    let mut wanted = [
+        "/",
+        "/conversations",
+        "GET /conversations AWS_PROXY",
+        "OPTIONS /conversations MOCK",
+        "/prompts",
+        "/prompts/{id}",
+        "GET /prompts/{id} AWS_PROXY",
+        "OPTIONS /prompts/{id} MOCK",
+    ]
+    .map(String::from)
+    .to_vec();
+    wanted.sort();
+    assert_eq!(found.rest_methods, wanted);
+    assert_eq!(d.run(&["run"]).changed(), 0);
+}
+
 #[tokio::test]
 async fn reserved_concurrency_is_set_kept_and_removed_with_the_setting() {
     // Through the proxy: it answers GetAccountSettings, which moto has not.

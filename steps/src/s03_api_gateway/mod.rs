@@ -27,10 +27,12 @@
 //!   configuration (a digest of routes, integrations and CORS, kept in the deployment's description, so it
 //!   is recognised whatever a kill interrupted). A re-run creates none.
 //! - Stage throttling on all methods (`*/*`): `--throttle-rate` requests/s, `--throttle-burst`.
+//! - A method deployer made that no route names any more, and a resource left with only such methods,
+//!   deleted (`plan`: to delete first); what others made on the API is kept.
 //!
 //! AWS calls: `apigateway:GetRestApi`, `GetRestApis`, `CreateRestApi`, `UpdateRestApi`, `GetResources`,
 //! `CreateResource`, `GetMethod`, `PutMethod`, `UpdateMethod`, `PutIntegration`, `PutMethodResponse`,
-//! `DeleteMethod`, `DeleteMethodResponse`, `PutIntegrationResponse`, `GetAuthorizer(s)`, `CreateAuthorizer`,
+//! `DeleteMethod`, `DeleteResource`, `DeleteMethodResponse`, `PutIntegrationResponse`, `GetAuthorizer(s)`, `CreateAuthorizer`,
 //! `UpdateAuthorizer`, `DeleteAuthorizer`, `GetGatewayResponses`, `PutGatewayResponse`, `CreateDeployment`, `GetStage`, `GetDeployment`, `UpdateStage`;
 //! `lambda:GetPolicy`, `AddPermission`, `RemovePermission`. When a live API starts to require an API key,
 //! first the key and usage plan on its live stages (`GetApiKeys`, `CreateApiKey`, `GetUsagePlans`,
@@ -41,7 +43,8 @@
 //! `deployment.rs` the deployment; the stage's throttling is [`crate::apigw::StageThrottling`], shared with
 //! `07-stages`, and the invoke permission [`crate::apigw::InvokePermission`], shared with `04-websocket`.
 //!
-//! Outputs: `rest_api_id`, `root_resource_id`, `deployment_id`, `stage`,
+//! Outputs: `rest_api_id`, `root_resource_id`, `deployment_id`, `stage`, `methods` (the methods it made,
+//! `VERB PATH` per line),
 //! `invoke_url` (`https://ID.execute-api.REGION.amazonaws.com/STAGE`), `authorizer_id` (with `cognito`; empty
 //! once removed).
 
@@ -51,6 +54,7 @@ mod deployment;
 mod gateway_responses;
 mod methods;
 mod resources;
+mod unrouted;
 
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
@@ -120,6 +124,8 @@ impl Step for ApiGateway {
         key_access_before_methods_require_it(ctx, recorder, &api.id, &listing, access.auth.api_key_required).await?;
         let methods = wanted_methods(ctx, &api.id, &routes, &resource_ids, &listing.methods, &access, partition)?;
         all(methods.iter().map(|m| ensure(m, recorder))).await?;
+        unrouted::remove_unrouted(ctx, recorder, &api.id, &listing, &methods).await?;
+        record_if_changed(recorder, &outputs::REST_METHODS.key, &unrouted::recorded_form(&methods))?;
         remove_unused_authorizer(ctx, recorder, &api.id).await?;
         let mut listed = gateway_responses::list(ctx, &api.id).await?;
         let responses = gateway_responses::KINDS.map(|kind| GatewayResponse {
