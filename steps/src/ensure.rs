@@ -32,8 +32,8 @@ pub struct Field {
     pub to: Option<String>,
 }
 
-/// Values longer than this are shown by a digest: a plan line stays one line.
-const LONGEST_SHOWN_VALUE: usize = 48;
+/// Values longer than this are shown by a digest: a plan line stays readable.
+const LONGEST_SHOWN_VALUE: usize = 120;
 
 impl Field {
     pub fn with_values(name: &str, from: &str, to: &str) -> Field {
@@ -65,6 +65,23 @@ impl std::fmt::Display for Field {
             _ => f.write_str(&self.name),
         }
     }
+}
+
+/// Variables as a plan line shows them: `NAME=value` for each name, each value cut (`(unset)` where
+/// there is none).
+pub fn variables_shown(names: &[&String], value: impl Fn(&str) -> Option<String>) -> String {
+    let pair = |name: &&String| format!("{name}={}", value(name).map_or_else(|| "(unset)".to_string(), |v| cut(&v)));
+    names.iter().map(pair).collect::<Vec<_>>().join(" ")
+}
+
+/// One value of several in a field (a variable's), cut to 40 characters with its length: the field's
+/// line shows which changed and how, not every character.
+fn cut(value: &str) -> String {
+    let length = value.chars().count();
+    if length <= 40 {
+        return value.to_string();
+    }
+    format!("{}…({length} chars)", value.chars().take(24).collect::<String>())
 }
 
 /// The fields of a change, as one line: "memory 512 → 1024, code".
@@ -353,6 +370,19 @@ pub async fn all<T>(work: impl IntoIterator<Item = impl Future<Output = Result<T
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_fields_values_are_shown_whole_when_short_and_cut_or_digested_when_long() {
+        let memory = Field::with_values("memory", "512 MB", "1024 MB");
+        assert_eq!(memory.to_string(), "memory 512 MB → 1024 MB");
+        let long = "x".repeat(130);
+        let digested = Field::with_values("policy", &long, "y").to_string();
+        assert!(digested.starts_with("policy (130 chars, sha256 ") && digested.ends_with(") → y"), "{digested}");
+        let (a, b) = ("A".to_string(), "B".to_string());
+        let values = |name: &str| (name == "A").then(|| "v".repeat(50));
+        assert_eq!(variables_shown(&[&a, &b], values), format!("A={}…(50 chars) B=(unset)", "v".repeat(24)));
+    }
+
     use super::*;
     use std::cell::RefCell;
     use std::collections::BTreeMap;

@@ -75,6 +75,11 @@ impl Resource for ReservedConcurrency<'_> {
         Ok(if *live == self.wanted { vec![] } else { vec!["reserved_concurrency"] })
     }
 
+    fn values(&self, live: &Option<i32>, _field: &str) -> Option<(String, String)> {
+        let shown = |n: &Option<i32>| n.map_or("none".to_string(), |n| n.to_string());
+        Some((shown(live), shown(&self.wanted)))
+    }
+
     async fn update(&self, _live: Option<i32>, _fields: &[&'static str]) -> Result<Option<i32>> {
         let lambda = self.ctx.aws.lambda();
         let name = &self.function_name;

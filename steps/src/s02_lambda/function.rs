@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::aws::{absent_if, AwsContext};
 use crate::ensure::AfterCreate;
-use crate::ensure::Resource;
+use crate::ensure::{variables_shown, Resource};
 use crate::lambda::{check_not_failed, environment_has, merged_environment, update_when_ready, wait_ready};
 use crate::manual::{FunctionSpec, TABLE_VARIABLES};
 use crate::outputs;
@@ -222,14 +222,10 @@ impl Resource for Function<'_> {
                     wanted.iter().filter(|(k, v)| live_variables.get(*k) != Some(*v)).map(|(k, _)| k).collect();
                 names.extend(stale.iter());
                 names.sort();
-                let side = |values: &dyn Fn(&String) -> Option<String>| {
-                    let pairs: Vec<String> = names
-                        .iter()
-                        .map(|n| format!("{n}={}", values(n).unwrap_or_else(|| "(unset)".into())))
-                        .collect();
-                    pairs.join(" ")
-                };
-                (side(&|n| live_variables.get(n).cloned()), side(&|n| wanted.get(n).cloned()))
+                (
+                    variables_shown(&names, |n| live_variables.get(n).cloned()),
+                    variables_shown(&names, |n| wanted.get(n).cloned()),
+                )
             }
             _ => return None,
         })

@@ -46,7 +46,7 @@ use crate::apigw::{
     ensure_websocket_stage, execute_api_host, read_rest_stage, rest_access_log_differs, LiveStage, StageThrottling,
 };
 use crate::aws::AwsContext;
-use crate::ensure::{ensure, is_planned, record_if_changed, remove, Prefetched, Recorder, Resource};
+use crate::ensure::{ensure, is_planned, record_if_changed, remove, variables_shown, Prefetched, Recorder, Resource};
 use crate::settings::AuthKind;
 
 use crate::manual::{ids, stage_variables, DEV_STAGE as DEV};
@@ -232,6 +232,21 @@ impl Resource for RestStage<'_> {
             fields.push("variables");
         }
         Ok(fields)
+    }
+
+    /// The variables that differ, as NAME=value on each side; the deployment's IDs.
+    fn values(&self, live: &Self::Live, field: &str) -> Option<(String, String)> {
+        match field {
+            "deployment" => Some((live.0.clone().unwrap_or_else(|| "none".into()), self.follows?.to_string())),
+            "variables" => {
+                let mut names: Vec<&String> =
+                    self.variables.iter().filter(|(k, v)| live.1.get(*k) != Some(*v)).map(|(k, _)| k).collect();
+                names.sort();
+                let live_shown = variables_shown(&names, |n| live.1.get(n).cloned());
+                Some((live_shown, variables_shown(&names, |n| self.variables.get(n).cloned())))
+            }
+            _ => None,
+        }
     }
 
     async fn update(&self, live: Self::Live, fields: &[&'static str]) -> Result<Self::Live> {
