@@ -160,6 +160,15 @@ impl Resource for FunctionEnvironment<'_> {
         Ok(if environment_has(live, &self.variables) { vec![] } else { vec!["environment"] })
     }
 
+    fn values(&self, live: &FunctionConfiguration, _field: &str) -> Option<(String, String)> {
+        let now = live.environment().and_then(|e| e.variables()).cloned().unwrap_or_default();
+        let mut names: Vec<&String> =
+            self.variables.iter().filter(|(k, v)| now.get(*k) != Some(*v)).map(|(k, _)| k).collect();
+        names.sort();
+        let shown = |values: &dyn Fn(&str) -> Option<String>| crate::ensure::variables_shown(&names, values);
+        Some((shown(&|n| now.get(n).cloned()), shown(&|n| self.variables.get(n).cloned())))
+    }
+
     async fn update(&self, _live: FunctionConfiguration, _fields: &[&'static str]) -> Result<FunctionConfiguration> {
         let name = &self.function_name;
         // Merged with what is live once the function accepts changes: another step may just have updated it.

@@ -262,6 +262,13 @@ impl Resource for WebSocketApi<'_> {
         live.id.clone()
     }
 
+    fn values(&self, live: &LiveApi, _field: &str) -> Option<(String, String)> {
+        Some((
+            live.route_selection.clone().unwrap_or_else(|| "none".to_string()),
+            WEBSOCKET_ROUTE_SELECTION.to_string(),
+        ))
+    }
+
     fn differences(&self, live: &LiveApi) -> Result<Vec<&'static str>> {
         Ok(if live.route_selection.as_deref() == Some(WEBSOCKET_ROUTE_SELECTION) {
             vec![]
@@ -344,6 +351,11 @@ impl Resource for ProxyIntegration<'_> {
         live.integration_id().unwrap_or_default().to_string()
     }
 
+    fn values(&self, live: &Integration, _field: &str) -> Option<(String, String)> {
+        let kind = live.integration_type().map_or("none", |t| t.as_str());
+        Some((format!("{kind} {}", live.integration_method().unwrap_or_default()), "AWS_PROXY POST".to_string()))
+    }
+
     fn differences(&self, live: &Integration) -> Result<Vec<&'static str>> {
         let same =
             live.integration_type() == Some(&IntegrationType::AwsProxy) && live.integration_method() == Some("POST");
@@ -422,6 +434,10 @@ impl Resource for WebSocketRoute<'_> {
 
     fn id(&self, live: &Route) -> String {
         live.route_id().unwrap_or_default().to_string()
+    }
+
+    fn values(&self, live: &Route, _field: &str) -> Option<(String, String)> {
+        Some((live.target().unwrap_or("none").to_string(), self.target.clone()))
     }
 
     fn differences(&self, live: &Route) -> Result<Vec<&'static str>> {

@@ -110,6 +110,12 @@ impl Resource for InvokePermission<'_> {
         self.statement_id.to_string()
     }
 
+    /// The statement as Lambda holds it, and the source ARN wanted.
+    fn values(&self, live: &Value, _field: &str) -> Option<(String, String)> {
+        let now = live.pointer("/Condition/ArnLike/AWS:SourceArn").and_then(Value::as_str).unwrap_or("none");
+        Some((now.to_string(), self.source_arn.clone()))
+    }
+
     fn differences(&self, live: &Value) -> Result<Vec<&'static str>> {
         Ok(if self.wanted_statement_matches(live) { vec![] } else { vec!["source_arn"] })
     }

@@ -204,6 +204,20 @@ impl Resource for UsagePlan<'_> {
         live.id.clone()
     }
 
+    fn values(&self, live: &LivePlan, field: &str) -> Option<(String, String)> {
+        let throttle =
+            |t: Option<(f64, i32)>| t.map_or("none".to_string(), |(rate, burst)| format!("{rate}/s burst {burst}"));
+        let quota = |q: &Option<(i32, String)>| {
+            q.as_ref().map_or("none".to_string(), |(n, period)| format!("{n} per {period}"))
+        };
+        Some(match field {
+            "stages" => (live.stages.join(", "), self.stage_ids().join(", ")),
+            "throttle" => (throttle(live.throttle), throttle(Some(self.throttle()))),
+            "quota" => (quota(&live.quota), quota(&self.quota())),
+            _ => return None,
+        })
+    }
+
     fn differences(&self, live: &LivePlan) -> Result<Vec<&'static str>> {
         let mut fields = Vec::new();
         if live.stages != self.stage_ids() {

@@ -136,6 +136,11 @@ impl Resource for LiveAlias<'_> {
         live.alias_arn.clone()
     }
 
+    /// What the alias's version was published from (code and configuration digests).
+    fn values(&self, live: &LiveVersion, _field: &str) -> Option<(String, String)> {
+        Some((live.description.clone().unwrap_or_else(|| "none".to_string()), self.description()))
+    }
+
     fn differences(&self, live: &LiveVersion) -> Result<Vec<&'static str>> {
         Ok(if live.description.as_deref() == Some(self.description().as_str()) { vec![] } else { vec!["version"] })
     }
@@ -256,6 +261,11 @@ impl Resource for ProvisionedConcurrency<'_> {
 
     fn differences(&self, live: &Option<i32>) -> Result<Vec<&'static str>> {
         Ok(if *live == self.wanted { vec![] } else { vec!["provisioned_concurrency"] })
+    }
+
+    fn values(&self, live: &Option<i32>, _field: &str) -> Option<(String, String)> {
+        let shown = |n: &Option<i32>| n.map_or("none".to_string(), |n| format!("{n} instances"));
+        Some((shown(live), shown(&self.wanted)))
     }
 
     /// Lambda provisions in the background (minutes); the alias serves on demand meanwhile.

@@ -198,6 +198,18 @@ impl Resource for Role<'_> {
         Ok(fields)
     }
 
+    /// The policy documents, as JSON (digested when long).
+    fn values(&self, live: &LiveRole, field: &str) -> Option<(String, String)> {
+        match field {
+            "trust_policy" => Some((live.trust_policy.to_string(), Self::trust_policy().to_string())),
+            "access_policy" => {
+                let now = live.access_policy.as_ref().map_or_else(|| "none".to_string(), Value::to_string);
+                Some((now, self.access_policy().ok()?.to_string()))
+            }
+            _ => None,
+        }
+    }
+
     async fn update(&self, mut live: LiveRole, fields: &[&'static str]) -> Result<LiveRole> {
         let iam = self.ctx.aws.iam();
         if fields.contains(&"trust_policy") {

@@ -100,6 +100,10 @@ impl Resource for RestApi<'_> {
         live.id.clone()
     }
 
+    fn values(&self, live: &LiveApi, _field: &str) -> Option<(String, String)> {
+        Some((if live.regional { "REGIONAL" } else { "not REGIONAL" }.to_string(), "REGIONAL".to_string()))
+    }
+
     fn differences(&self, live: &LiveApi) -> Result<Vec<&'static str>> {
         Ok(if live.regional { vec![] } else { vec!["endpoint_type"] })
     }

@@ -103,6 +103,16 @@ impl Resource for CognitoAuthorizer<'_> {
         live.id.clone()
     }
 
+    fn values(&self, live: &LiveAuthorizer, field: &str) -> Option<(String, String)> {
+        Some(match field {
+            "user_pool" => (live.pools.join(", "), self.pool_arn?.to_string()),
+            "identity_source" => {
+                (live.identity_source.clone().unwrap_or_else(|| "none".to_string()), IDENTITY_SOURCE.to_string())
+            }
+            _ => return None,
+        })
+    }
+
     fn differences(&self, live: &LiveAuthorizer) -> Result<Vec<&'static str>> {
         let mut fields = Vec::new();
         if self.pool_arn.is_some_and(|pool| live.pools != [pool]) {

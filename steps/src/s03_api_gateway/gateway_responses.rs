@@ -106,6 +106,15 @@ impl Resource for GatewayResponse<'_> {
         self.kind.to_string()
     }
 
+    /// The CORS headers it carries, and those wanted.
+    fn values(&self, live: &Self::Live, _field: &str) -> Option<(String, String)> {
+        let wanted = wanted_parameters();
+        let mut names: Vec<&String> = wanted.keys().filter(|h| live.get(*h) != wanted.get(*h)).collect();
+        names.sort();
+        let shown = |values: &Self::Live| crate::ensure::variables_shown(&names, |n| values.get(n).cloned());
+        Some((shown(live), shown(&wanted)))
+    }
+
     fn differences(&self, live: &Self::Live) -> Result<Vec<&'static str>> {
         let wanted = wanted_parameters();
         let carries = wanted.iter().all(|(header, value)| live.get(header) == Some(value));

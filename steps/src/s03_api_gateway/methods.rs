@@ -360,6 +360,37 @@ impl Resource for Method<'_> {
         self.label_detail()
     }
 
+    /// Authorization as `TYPE[, authorizer ID][, API key]`; the integration as `TYPE URI (timeout)`.
+    fn values(&self, live: &LiveMethod, field: &str) -> Option<(String, String)> {
+        let auth_shown = |kind: &str, authorizer: Option<&str>, key: bool| {
+            let mut parts = vec![kind.to_string()];
+            parts.extend(authorizer.map(|id| format!("authorizer {id}")));
+            if key {
+                parts.push("API key".to_string());
+            }
+            parts.join(", ")
+        };
+        let integration_shown = |i: &Integration| {
+            let kind = i.r#type().map_or("none", |t| t.as_str());
+            format!("{kind} {} ({} ms)", i.uri().unwrap_or_default(), i.timeout_in_millis())
+        };
+        match (field, &self.kind) {
+            ("authorization", _) => {
+                let auth = self.auth();
+                let now = live.authorization.as_deref().unwrap_or("none");
+                Some((
+                    auth_shown(now, live.authorizer_id.as_deref(), live.api_key_required),
+                    auth_shown(auth.authorization_type, auth.authorizer_id.as_deref(), auth.api_key_required),
+                ))
+            }
+            ("integration", MethodKind::Proxy { uri, .. }) => Some((
+                live.integration.as_ref().map_or_else(|| "none".to_string(), integration_shown),
+                format!("AWS_PROXY {uri} ({INTEGRATION_TIMEOUT_MS} ms)"),
+            )),
+            _ => None,
+        }
+    }
+
     fn differences(&self, live: &LiveMethod) -> Result<Vec<&'static str>> {
         let mut fields = Vec::new();
         let auth = self.auth();

@@ -109,6 +109,11 @@ impl Resource for Bucket<'_> {
         self.name.clone()
     }
 
+    fn values(&self, blocked: &bool, _field: &str) -> Option<(String, String)> {
+        let shown = |on: bool| if on { "all public access blocked" } else { "not all blocked" }.to_string();
+        Some((shown(*blocked), shown(true)))
+    }
+
     fn differences(&self, blocked: &bool) -> Result<Vec<&'static str>> {
         Ok(if *blocked { vec![] } else { vec!["public_access_block"] })
     }
@@ -207,6 +212,10 @@ impl Resource for BucketPolicy<'_> {
 
     fn differences(&self, live: &Value) -> Result<Vec<&'static str>> {
         Ok(if *live == self.wanted() { vec![] } else { vec!["policy"] })
+    }
+
+    fn values(&self, live: &Value, _field: &str) -> Option<(String, String)> {
+        Some((live.to_string(), self.wanted().to_string()))
     }
 
     async fn update(&self, _live: Value, _fields: &[&'static str]) -> Result<Value> {

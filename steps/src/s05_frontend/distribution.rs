@@ -357,6 +357,21 @@ impl Resource for Distribution<'_> {
         Ok(checks.into_iter().filter(|(_, same)| !same).map(|(field, _)| field).collect())
     }
 
+    fn values(&self, live: &LiveDistribution, field: &str) -> Option<(String, String)> {
+        let c = &live.config;
+        let on = |b: Option<bool>| if b == Some(true) { "on" } else { "off" }.to_string();
+        Some(match field {
+            "price_class" => (
+                c.price_class().map_or("none".to_string(), |p| p.as_str().to_string()),
+                self.ctx.settings.price_class.clone(),
+            ),
+            "default_root_object" => (c.default_root_object().unwrap_or("none").to_string(), "index.html".to_string()),
+            "enabled" => (on(Some(c.enabled())), on(Some(true))),
+            "ipv6" => (on(c.is_ipv6_enabled()), on(Some(true))),
+            _ => return None,
+        })
+    }
+
     async fn update(&self, live: LiveDistribution, _fields: &[&'static str]) -> Result<LiveDistribution> {
         let distribution = update_distribution_config(self.ctx, &live.id, |config| self.apply_owned(config)).await?;
         Ok(LiveDistribution {

@@ -105,6 +105,25 @@ impl Resource for DistributionAliases<'_> {
         self.id.to_string()
     }
 
+    fn values(&self, live: &DistributionConfig, field: &str) -> Option<(String, String)> {
+        match field {
+            "aliases" => {
+                let mut now: Vec<&str> =
+                    live.aliases().map(|a| a.items()).unwrap_or_default().iter().map(String::as_str).collect();
+                now.sort();
+                let mut wanted: Vec<&str> = self.aliases.iter().map(String::as_str).collect();
+                wanted.sort();
+                let list = |names: Vec<&str>| if names.is_empty() { "none".to_string() } else { names.join(", ") };
+                Some((list(now), list(wanted)))
+            }
+            "certificate" => {
+                let now = live.viewer_certificate().and_then(|c| c.acm_certificate_arn()).unwrap_or("CloudFront's");
+                Some((now.to_string(), self.certificate.to_string()))
+            }
+            _ => None,
+        }
+    }
+
     fn differences(&self, live: &DistributionConfig) -> Result<Vec<&'static str>> {
         let live_aliases: BTreeSet<&str> =
             live.aliases().map(|a| a.items()).unwrap_or_default().iter().map(String::as_str).collect();

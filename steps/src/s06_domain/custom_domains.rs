@@ -121,6 +121,10 @@ impl Resource for RestDomain<'_> {
         self.name.to_string()
     }
 
+    fn values(&self, live: &LiveRestDomain, _field: &str) -> Option<(String, String)> {
+        Some((live.certificate.clone().unwrap_or_else(|| "none".to_string()), self.certificate.to_string()))
+    }
+
     fn differences(&self, live: &LiveRestDomain) -> Result<Vec<&'static str>> {
         Ok(if live.certificate.as_deref() == Some(self.certificate) { vec![] } else { vec!["certificate"] })
     }
@@ -218,6 +222,10 @@ impl Resource for BasePathMapping<'_> {
 
     fn id(&self, _live: &(String, String)) -> String {
         self.domain.to_string()
+    }
+
+    fn values(&self, live: &(String, String), _field: &str) -> Option<(String, String)> {
+        Some((format!("{}/{}", live.0, live.1), format!("{}/{}", self.rest_api_id, self.stage)))
     }
 
     fn differences(&self, live: &(String, String)) -> Result<Vec<&'static str>> {
@@ -325,6 +333,10 @@ impl Resource for WebSocketDomain<'_> {
 
     fn differences(&self, live: &Self::Live) -> Result<Vec<&'static str>> {
         Ok(if live.0.as_deref() == Some(self.certificate) { vec![] } else { vec!["certificate"] })
+    }
+
+    fn values(&self, live: &Self::Live, _field: &str) -> Option<(String, String)> {
+        Some((live.0.clone().unwrap_or_else(|| "none".to_string()), self.certificate.to_string()))
     }
 
     async fn update(&self, live: Self::Live, _fields: &[&'static str]) -> Result<Self::Live> {

@@ -161,6 +161,31 @@ impl Resource for Records<'_> {
         self.zone_id.to_string()
     }
 
+    /// The names whose records differ: what they hold now, and what is wanted.
+    fn values(&self, live: &Self::Live, _field: &str) -> Option<(String, String)> {
+        let differing = self.differing(live);
+        let names: BTreeSet<String> = differing.iter().map(|r| fqdn(r.name())).collect();
+        let shown = |records: Vec<&ResourceRecordSet>| {
+            let mut lines: Vec<String> = records
+                .into_iter()
+                .filter(|r| names.contains(&fqdn(r.name())))
+                .map(|r| {
+                    let shape = record_shape(r);
+                    let target =
+                        shape.alias.map_or_else(|| shape.values.join(" "), |(name, _)| format!("alias {name}"));
+                    format!("{} {} {target}", shape.name.trim_end_matches('.'), shape.kind)
+                })
+                .collect();
+            lines.sort();
+            if lines.is_empty() {
+                "none".to_string()
+            } else {
+                lines.join("; ")
+            }
+        };
+        Some((shown(live.iter().collect()), shown(differing)))
+    }
+
     fn differences(&self, live: &Self::Live) -> Result<Vec<&'static str>> {
         Ok(if self.differing(live).is_empty() { vec![] } else { vec!["records"] })
     }
