@@ -410,6 +410,10 @@ impl Resource for ApiMapping<'_> {
         Ok(if live.1 == self.api_id && live.2 == self.stage { vec![] } else { vec!["target"] })
     }
 
+    fn values(&self, live: &Self::Live, _field: &str) -> Option<(String, String)> {
+        Some((format!("{}/{}", live.1, live.2), format!("{}/{}", self.api_id, self.stage)))
+    }
+
     async fn update(&self, live: Self::Live, _fields: &[&'static str]) -> Result<Self::Live> {
         self.ctx
             .aws
