@@ -60,6 +60,8 @@ fn in_a_terminal_each_steps_resources_are_under_its_header_and_above_its_tick() 
             None => script.env_remove(key),
         };
     }
+    // A person's terminal, whatever the test process's own (CI's TERM=dumb or NO_COLOR turn animation off).
+    script.env("TERM", "xterm-256color").env_remove("NO_COLOR");
     let ran = script.current_dir(d.path("")).args(["-qec", &command, "/dev/null"]).output().unwrap();
     let text = String::from_utf8_lossy(&ran.stdout).replace('\r', "\n");
     assert!(ran.status.success(), "{text}");
