@@ -163,8 +163,7 @@ impl Runner<'_> {
         }
     }
 
-    /// Shows and counts a step's report of a resource, unless this run has counted it already; returns
-    /// whether it did.
+    /// Shows and counts a step's report of a resource, unless this run has counted it already.
     pub fn report(&self, step: &str, resource: &str, change: &Change, counts: &mut Counts) {
         if let Some(change) = self.tally.admit(resource, change) {
             counts.add(&change);
@@ -222,7 +221,6 @@ impl Runner<'_> {
     /// head start that has not finished gets it at the beginning, beside the steps before it.
     pub async fn run(&self, steps: &[&dyn Step], selection: &Selection) -> Result<Counts> {
         let started = Instant::now();
-        let mut total = Counts::default();
         let mut changed_steps: BTreeSet<&str> = BTreeSet::new();
         if *selection == Selection::All {
             *self.looked_ahead.borrow_mut() = self.look_ahead(steps).await?;
@@ -236,13 +234,13 @@ impl Runner<'_> {
                 }
                 Ok(counts)
             };
-            total.merge(self.beside(steps[at], before).await?);
+            self.beside(steps[at], before).await?;
         }
         for n in head_start.unwrap_or(0)..steps.len() {
-            total.merge(self.run_nth(steps, n, selection, &mut changed_steps).await?);
+            self.run_nth(steps, n, selection, &mut changed_steps).await?;
         }
         if !matches!(selection, Selection::One(_)) {
-            total.merge(self.revisit_stale(steps).await?);
+            self.revisit_stale(steps).await?;
         }
         // Each resource once, however many steps reported it.
         let total = self.tally.counts();
@@ -410,7 +408,6 @@ impl Runner<'_> {
     pub async fn plan(&self, steps: &[&dyn Step]) -> Result<Counts> {
         self.clients.calls.set_read_only(true);
         let started = Instant::now();
-        let mut total = Counts::default();
         let settings: Settings = self.state.borrow().settings.clone();
         let mut outputs = self.state.borrow().outputs();
         let work_dir = self.work_dir();
@@ -465,7 +462,6 @@ impl Runner<'_> {
                 Ok(()) => {}
             }
             self.reporter.step_finished(id, counts, clock.elapsed());
-            total.merge(counts);
             // Outputs naming what is yet to be created cannot be looked up by the steps after it.
             if recorder.values.borrow().values().any(|v| v.contains(PLANNED)) {
                 planned.insert(id);
