@@ -98,9 +98,6 @@ pub enum Command {
         /// Delete the hosted zone too, if deployer created it (its name servers are then lost).
         #[arg(long)]
         delete_zone: bool,
-        /// Delete tables that hold items.
-        #[arg(long)]
-        delete_data: bool,
         #[command(flatten)]
         settings: SettingsArgs,
     },
@@ -264,4 +261,8 @@ pub struct SettingsArgs {
     /// 08-verify: send the WebSocket smoke test to this URL instead of the deployed API (not recorded).
     #[arg(long)]
     pub verify_ws_url: Option<String>,
+    /// Delete tables that hold items: on `destroy` every table, on `run` those deployer.toml no longer
+    /// has (kept otherwise). Back them up first. Not recorded.
+    #[arg(long)]
+    pub delete_data: bool,
 }

@@ -2,9 +2,10 @@
 //! line overrides the file; the file overrides what the state file recorded; the manual's values fill the
 //! rest. An unknown key is an error that names it and its line.
 
+use deployer_steps::manual::{FUNCTIONS, ROUTES, TABLES, WEBSOCKET_ROUTES};
 use deployer_steps::settings::{
-    AuthSettings, FunctionSettings, RouteSettings, TableSettings, VpcSettings, ARCHITECTURES, LOG_RETENTION_DAYS,
-    PRICE_CLASSES,
+    AuthSettings, FunctionSettings, RouteSettings, TableSettings, VpcSettings, WebSocketSettings, ARCHITECTURES,
+    LOG_RETENTION_DAYS, PRICE_CLASSES,
 };
 use deployer_steps::InputError;
 use schemars::JsonSchema;
@@ -69,15 +70,20 @@ pub struct ConfigFile {
     #[serde(default)]
     throttling: Throttling,
     // Not `#[serde(flatten)]` into a `Structure`: flatten would turn off `deny_unknown_fields`.
-    /// Per-function changes to the manual, by function suffix (e.g. `[functions.websocket-message]`).
+    /// Per-function changes to the manual, by function name (e.g. `[functions.websocket-message]`), and
+    /// functions of this file's own (a handler each).
     #[serde(default)]
     functions: BTreeMap<String, FunctionSettings>,
     /// The REST routes, instead of the manual's.
     #[serde(default)]
     routes: Vec<RouteSettings>,
-    /// Per-table changes to the manual's key schema, by table (e.g. `[tables.usage]`).
+    /// Per-table changes to the manual's key schema, by table (e.g. `[tables.usage]`), and tables of this
+    /// file's own (a partition key each).
     #[serde(default)]
     tables: BTreeMap<String, TableSettings>,
+    /// WebSocket route keys besides the manual's `$connect`, `$disconnect` and `$default`.
+    #[serde(default)]
+    websocket: WebSocketSettings,
     /// The VPC every function runs in; none by default.
     vpc: Option<VpcSettings>,
     /// Who may call the REST API: `kind = "none"` (default), `"api_key"` or `"cognito"`.
@@ -90,6 +96,7 @@ impl ConfigFile {
             functions: self.functions.clone(),
             routes: self.routes.clone(),
             tables: self.tables.clone(),
+            websocket: self.websocket.clone(),
             vpc: self.vpc.clone(),
             auth: self.auth.clone(),
         }
@@ -102,6 +109,7 @@ pub struct Structure {
     pub functions: BTreeMap<String, FunctionSettings>,
     pub routes: Vec<RouteSettings>,
     pub tables: BTreeMap<String, TableSettings>,
+    pub websocket: WebSocketSettings,
     pub vpc: Option<VpcSettings>,
     pub auth: Option<AuthSettings>,
 }
@@ -187,6 +195,7 @@ pub fn overlay(cli: &SettingsArgs, file: &ConfigFile) -> SettingsArgs {
         dev_cors_origins: given_or(&cli.dev_cors_origins, || file.dev_cors_origins.clone().unwrap_or_default()),
         verify_http_url: cli.verify_http_url.clone(),
         verify_ws_url: cli.verify_ws_url.clone(),
+        delete_data: cli.delete_data,
     }
 }
 
@@ -199,9 +208,43 @@ pub fn given_or(given: &[String], otherwise: impl FnOnce() -> Vec<String>) -> Ve
     }
 }
 
+/// The manual's functions, tables and routes, written out as deployer.toml declares them: what a file
+/// without them deploys, so that the whole backend reads in one file.
+fn manual_backend() -> String {
+    let mut text = String::from(
+        "# The backend: the manual's functions, tables and routes. Add your own beside them (any name: a\n\
+         # function needs a handler, a table a partition_key), or switch one of these off with enabled = false.\n",
+    );
+    for function in FUNCTIONS {
+        let memory = format!("memory = {}", function.memory_mb);
+        text += &format!("\n[functions.{}]\nhandler = \"{}\"\n{memory:<29}# MB\n", function.suffix, function.handler);
+    }
+    for table in TABLES {
+        text += &format!("\n[tables.{}]\npartition_key = \"{}\"\n", table.suffix, table.partition_key);
+        text += &table.sort_key.map(|key| format!("sort_key = \"{key}\"\n")).unwrap_or_default();
+        text += &table.ttl_attribute.map(|ttl| format!("ttl_attribute = \"{ttl}\"\n")).unwrap_or_default();
+    }
+    text += "\n# The REST routes (OPTIONS is added to each for CORS):\n";
+    for route in ROUTES {
+        let methods: Vec<String> = route.methods.iter().map(|m| format!("\"{m}\"")).collect();
+        text += &format!(
+            "[[routes]]\npath = \"{}\"\nmethods = [{}]\nfunction = \"{}\"\n",
+            route.path,
+            methods.join(", "),
+            route.function
+        );
+    }
+    text += "\n# The WebSocket routes, chosen by the messages' \"action\" ($request.body.action):\n";
+    for (key, function) in WEBSOCKET_ROUTES {
+        text += &format!("[[websocket.routes]]\nroute_key = \"{key}\"\nfunction = \"{function}\"\n");
+    }
+    text
+}
+
 /// The commented file `deployer init` writes: the manual's values, every key shown.
 pub fn template(service: &str, domain: Option<&str>) -> String {
     let domain = domain.map_or_else(|| "# domain = \"example.com\"".to_string(), |d| format!("domain = \"{d}\""));
+    let backend = manual_backend();
     format!(
         r#"#:schema ./{SCHEMA_FILE}
 # deployer.toml: the settings of `deployer run` (the manual's section 1). Flags on the command line
@@ -229,36 +272,25 @@ cert_wait = "45m"            # how long 06-domain waits for the certificate
 rate = 100                   # steady requests per second
 burst = 200
 
-# The REST routes, instead of the manual's (OPTIONS is added to each for CORS):
-# [[routes]]
-# path = "/conversations"
-# methods = ["GET", "POST"]
-# function = "conversation-api"
-
-# Per-table changes to the manual's key schema (conversations, prompts, usage, websocket-connections);
-# "" removes the sort key or the TTL. A key schema cannot change on an existing table.
-# [tables.usage]
-# partition_key = "userId"
-# sort_key = "date"
-# ttl_attribute = ""
+{backend}
+# More per function (each optional):
+# [functions.websocket-message]
+# timeout = 29               # seconds; API Gateway gives up after 29
+# architecture = "arm64"
+# reserved_concurrency = 10  # executions kept for it, and its ceiling (0 stops it); default: none
+# provisioned_concurrency = 2   # instances kept warm (no cold starts, billed hourly); the APIs then call its `live` alias
+# tables = ["usage"]         # the tables it may reach (NAME_TABLE variables, a role naming only those); default: all
+# enabled = false            # leave it out, with its routes; `run` deletes it if it was deployed
+# [functions.websocket-message.secrets]   # Secrets Manager secrets it may read, by variable name:
+# OPENAI_API_KEY = "{service}/openai"     # it gets OPENAI_API_KEY_SECRET_ARN (the ARN, never the value)
+#
+# More per table: "" removes the sort key or the TTL (a key schema cannot change on an existing table);
+# enabled = false leaves a table out, kept with its data until `deployer run --delete-data`.
 # [[tables.usage.global_secondary_indexes]]   # one per query pattern; added or removed one at a time
 # name = "by-date"
 # partition_key = "date"
 # sort_key = "userId"
 # projection = "ALL"         # or "KEYS_ONLY", or the attributes to include: ["tokens"]
-
-# Per-function changes to the manual (conversation-api, prompt-crud, usage-handler, websocket-connect,
-# websocket-disconnect, websocket-message):
-# [functions.websocket-message]
-# memory = 1024              # MB
-# timeout = 29               # seconds; API Gateway gives up after 29
-# handler = "handlers.websocket.message.handler"
-# architecture = "arm64"
-# reserved_concurrency = 10  # executions kept for it, and its ceiling (0 stops it); default: none
-# [functions.conversation-api]
-# provisioned_concurrency = 2   # instances kept warm (no cold starts, billed hourly); the APIs then call its `live` alias
-# [functions.websocket-message.secrets]   # Secrets Manager secrets it may read, by variable name:
-# OPENAI_API_KEY = "{service}/openai"     # it gets OPENAI_API_KEY_SECRET_ARN (the ARN, never the value)
 
 # The VPC all functions run in, to reach private resources; they then need a NAT gateway or VPC
 # endpoints for the internet and DynamoDB. Default: none.

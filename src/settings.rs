@@ -104,9 +104,13 @@ async fn resolve_settings(
             || recorded.map(|r| r.auth.clone()).unwrap_or_default(),
             |s| s.auth.clone().unwrap_or_default(),
         ),
+        websocket: structure
+            .as_ref()
+            .map_or_else(|| recorded.map(|r| r.websocket.clone()).unwrap_or_default(), |s| s.websocket.clone()),
         tables: structure.map_or_else(|| recorded.map(|r| r.tables.clone()).unwrap_or_default(), |s| s.tables),
         verify_http_url: args.verify_http_url.clone(),
         verify_ws_url: args.verify_ws_url.clone(),
+        delete_data: args.delete_data,
     })
 }
 

@@ -241,10 +241,12 @@ mod tests {
             functions: Default::default(),
             routes: Default::default(),
             tables: Default::default(),
+            websocket: Default::default(),
             vpc: None,
             auth: Default::default(),
             verify_http_url: None,
             verify_ws_url: None,
+            delete_data: false,
         }
     }
 

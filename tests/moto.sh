@@ -12,8 +12,10 @@ case "$cmd" in
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     mkdir -p "$(dirname "$pidfile")"
     # Managed policies exist only when loaded; certificates are ISSUED at once instead of after 60 s.
+    # tools/moto_server.py is moto_server with AWS's behaviour where moto departs from it; python3 is the
+    # venv's (moto_server's, first on PATH).
     MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ACM_VALIDATION_WAIT=0 \
-      nohup moto_server -H 127.0.0.1 -p "$port" >"$pidfile.log" 2>&1 &
+      nohup python3 "$(dirname "$0")/tools/moto_server.py" -H 127.0.0.1 -p "$port" >"$pidfile.log" 2>&1 &
     echo $! >"$pidfile"
     for _ in $(seq 1 400); do
       if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

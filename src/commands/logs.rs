@@ -3,7 +3,6 @@
 use anyhow::Result;
 use deployer_steps::apigw::access_logs::group_name;
 use deployer_steps::logs::{function_group, now_millis, recent_log_events, LogEvent};
-use deployer_steps::manual::FUNCTIONS;
 use deployer_steps::outputs::{self, Output as Recorded};
 use deployer_steps::settings::parse_duration_seconds;
 use deployer_steps::{names, Clients, InputError, Settings};
@@ -81,21 +80,19 @@ fn api_stages(recorded: Option<&state::State>, stage: &str) -> Result<Vec<Source
 
 /// The functions asked for: one by its suffix (`conversation-api`) or full name, or all of them.
 pub fn functions(settings: &Settings, asked: Option<&str>) -> Result<Vec<String>, InputError> {
-    let all: Vec<String> = FUNCTIONS.iter().map(|f| names::resource(&settings.service, f.suffix)).collect();
+    let deployed = settings.function_names();
+    let all: Vec<String> = deployed.iter().map(|f| names::resource(&settings.service, f)).collect();
     let Some(asked) = asked else {
         return Ok(all);
     };
     let full = names::resource(&settings.service, asked);
     match all.iter().find(|name| **name == asked || **name == full) {
         Some(name) => Ok(vec![name.clone()]),
-        None => {
-            let suffixes: Vec<&str> = FUNCTIONS.iter().map(|f| f.suffix).collect();
-            Err(InputError(format!(
-                "'{asked}' is not a function of {}: use one of {}",
-                settings.service,
-                suffixes.join(", ")
-            )))
-        }
+        None => Err(InputError(format!(
+            "'{asked}' is not a function of {}: use one of {}",
+            settings.service,
+            deployed.join(", ")
+        ))),
     }
 }
 

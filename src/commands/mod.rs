@@ -83,8 +83,8 @@ async fn command(cli: &Cli, remote: Option<&remote::Remote>) -> Result<()> {
             let query = logs::Query { since, limit: *limit, follow: *follow, filter: filter.as_deref() };
             logs::run(cli, settings, asked, query).await
         }
-        Command::Destroy { yes, delete_zone, delete_data, settings } => {
-            let teardown = Teardown { delete_zone: *delete_zone, delete_data: *delete_data };
+        Command::Destroy { yes, delete_zone, settings } => {
+            let teardown = Teardown { delete_zone: *delete_zone, delete_data: settings.delete_data };
             destroy::destroy(cli, settings, teardown, *yes, remote).await
         }
         Command::Status => status::show(cli),

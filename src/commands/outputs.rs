@@ -3,24 +3,26 @@
 
 use anyhow::Result;
 use deployer_steps::aws::AwsContext;
-use deployer_steps::manual::{ids, TABLE_VARIABLES};
+use deployer_steps::manual::ids;
 use deployer_steps::outputs::{self as keys, Output as Key, SITE_URL_KEY};
+use deployer_steps::settings::table_variable;
 use deployer_steps::settings::AuthKind;
 use deployer_steps::InputError;
+use std::borrow::Cow;
 
 use super::common::connect;
 use crate::cli::{Cli, Output, OutputsFormat};
 use crate::state::{self, State};
 
 /// (name, value) pairs, in the order people read them; only those recorded so far.
-pub fn collect(state: &State) -> Vec<(&'static str, String)> {
+pub fn collect(state: &State) -> Vec<(Cow<'static, str>, String)> {
     let get = |step: &str, key: &str| state.steps.get(step).and_then(|s| s.outputs.get(key)).cloned();
     let typed = |key: &Key| get(key.step, &key.key);
     let s = &state.settings;
     let service = &s.service;
     let table =
         |suffix: &str| Some(format!("{service}-{suffix}")).filter(|_| typed(&keys::table_arn(suffix)).is_some());
-    let mut candidates = vec![
+    let candidates = vec![
         ("SERVICE_NAME", Some(service.clone())),
         ("AWS_REGION", Some(s.region.clone())),
         ("STAGE", Some(s.stage.clone())),
@@ -34,8 +36,11 @@ pub fn collect(state: &State) -> Vec<(&'static str, String)> {
         ("REST_API_ID", typed(&keys::REST_API_ID)),
         ("WEBSOCKET_API_ID", typed(&keys::WEBSOCKET_API_ID)),
     ];
-    candidates.extend(TABLE_VARIABLES.iter().map(|(variable, suffix)| (*variable, table(suffix))));
-    candidates.extend([
+    let tables = s.table_names().into_iter().map(|name| (table_variable(name), name));
+    let mut candidates: Vec<(Cow<'static, str>, Option<String>)> =
+        candidates.into_iter().map(|(name, value)| (Cow::Borrowed(name), value)).collect();
+    candidates.extend(tables.map(|(variable, name)| (Cow::Owned(variable), table(name))));
+    let more = [
         ("LAMBDA_PREFIX", typed(&keys::ROLE_ARN).map(|_| format!("{service}-"))),
         ("LAMBDA_ROLE_ARN", typed(&keys::ROLE_ARN)),
         ("S3_BUCKET", typed(&keys::BUCKET)),
@@ -44,8 +49,9 @@ pub fn collect(state: &State) -> Vec<(&'static str, String)> {
         ("HOSTED_ZONE_ID", typed(&keys::ZONE_ID)),
         ("NAME_SERVERS", get(ids::DOMAIN, "name_servers")),
         ("CERTIFICATE_ARN", get(ids::DOMAIN, "certificate_arn")),
-    ]);
-    candidates.into_iter().filter_map(|(name, value)| value.map(|v| (name, v))).collect()
+    ];
+    candidates.extend(more.into_iter().map(|(name, value)| (Cow::Borrowed(name), value)));
+    candidates.into_iter().filter_map(|(name, value)| value.filter(|v| !v.is_empty()).map(|v| (name, v))).collect()
 }
 
 /// Where users reach the deployment, for the end of a run: (label, URL), each URL once.
@@ -92,7 +98,7 @@ pub async fn show(cli: &Cli, format: OutputsFormat) -> Result<()> {
         .into());
     };
     let mut values = collect(&state);
-    values.extend(api_key(cli, &state).await?);
+    values.extend(api_key(cli, &state).await?.map(|(name, key)| (Cow::Borrowed(name), key)));
     match (output, format) {
         (Output::Json, _) => {
             let map: serde_json::Map<String, serde_json::Value> =

@@ -7,7 +7,6 @@ use anyhow::Result;
 
 use crate::aws::{AwsContext, Clients};
 use crate::error::InputError;
-use crate::manual::FUNCTIONS;
 use crate::settings::Settings;
 
 /// What AWS keeps unreserved in every account and region.
@@ -16,11 +15,12 @@ pub const UNRESERVED_MINIMUM: i32 = 100;
 /// The executions the settings set aside: each function's reservation, or its provisioned instances
 /// where those are more (they come out of the unreserved pool too).
 pub fn reserved_by(settings: &Settings) -> i32 {
-    FUNCTIONS
-        .iter()
-        .map(|spec| {
-            let reserved = settings.reserved_concurrency(spec).unwrap_or(0);
-            reserved.max(settings.provisioned_concurrency(spec).unwrap_or(0))
+    settings
+        .function_names()
+        .into_iter()
+        .map(|function| {
+            let reserved = settings.reserved_concurrency(function).unwrap_or(0);
+            reserved.max(settings.provisioned_concurrency(function).unwrap_or(0))
         })
         .sum()
 }

@@ -7,6 +7,44 @@ use crate::error::InputError;
 const LONGEST_SUFFIX: &str = "-websocket-disconnect";
 pub const MAX_SERVICE_LEN: usize = 64 - LONGEST_SUFFIX.len();
 
+/// The longest Lambda function name (and IAM role name, which a function with its own tables shares).
+pub const FUNCTION_NAME_MOST: usize = 64;
+/// The longest DynamoDB table name.
+pub const TABLE_NAME_MOST: usize = 255;
+/// Names the service's own resources take in the IAM role namespace, where a function of deployer.toml's
+/// with its own `tables` gets a role of its name.
+const RESERVED_FUNCTION_NAMES: &[&str] = &["lambda-role"];
+
+/// A function or table deployer.toml adds: named like the service (lowercase letters, digits, single
+/// hyphens, from a letter), so that `SERVICE-NAME` is valid in Lambda, IAM and DynamoDB and `NAME_TABLE`
+/// is a variable; `SERVICE-NAME` at most `most` characters.
+pub fn validate_added(service: &str, section: &str, name: &str, most: usize) -> Result<(), InputError> {
+    let well_formed = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.ends_with('-')
+        && !name.contains("--");
+    if !well_formed {
+        return Err(InputError(format!(
+            "[{section}.{name}]: name it with lowercase letters, digits and single hyphens, starting with a letter \
+             (e.g. billing-webhook)"
+        )));
+    }
+    let full = resource(service, name);
+    if full.len() > most {
+        return Err(InputError(format!(
+            "[{section}.{name}] would be named '{full}', {} characters; AWS allows {most}: shorten the name by {}",
+            full.len(),
+            full.len() - most
+        )));
+    }
+    if section == "functions" && RESERVED_FUNCTION_NAMES.contains(&name) {
+        return Err(InputError(format!(
+            "[functions.{name}]: '{full}' is the name of the functions' shared role: choose another name"
+        )));
+    }
+    Ok(())
+}
+
 pub fn resource(service: &str, suffix: &str) -> String {
     format!("{service}-{suffix}")
 }

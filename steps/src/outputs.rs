@@ -32,9 +32,29 @@ pub const CODE_SHA256: Output = Output::of(ids::LAMBDA, "code_sha256");
 pub fn read_by_no_other_step(key: &str) -> bool {
     key == CODE_SHA256.key
         || key == REST_METHODS.key
+        || key == FUNCTIONS.key
+        || key == TABLES.key
+        || key == WEBSOCKET_ROUTES.key
+        || key.starts_with("role_arn.")
         || key.starts_with("reserved_concurrency.")
         || key.starts_with("provisioned_concurrency.")
 }
+
+/// The tables `01-dynamodb` made and keeps, by name after `SERVICE-`, one per line: a table that left
+/// deployer.toml stays listed (and kept) until `run --delete-data` deletes it.
+pub const TABLES: Output = Output::of(ids::DYNAMODB, "tables");
+
+/// The functions `02-lambda` made, by name after `SERVICE-`, one per line: what it deletes once
+/// deployer.toml no longer has them.
+pub const FUNCTIONS: Output = Output::of(ids::LAMBDA, "functions");
+
+/// `role_arn.NAME` of `02-lambda`: the role of a function that lists its `tables`; empty once it went.
+pub fn own_role_arn(function: &str) -> Output {
+    Output { step: ids::LAMBDA, key: Cow::Owned(format!("role_arn.{function}")) }
+}
+
+/// The WebSocket route keys `04-websocket` made, one per line: what it deletes once no setting names them.
+pub const WEBSOCKET_ROUTES: Output = Output::of(ids::WEBSOCKET, "websocket_routes");
 
 /// The REST methods `03-api-gateway` made, "VERB PATH" per line: what it may delete once no route names it.
 pub const REST_METHODS: Output = Output::of(ids::API_GATEWAY, "methods");

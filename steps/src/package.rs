@@ -13,8 +13,21 @@ use crate::requirements::{self, Line};
 
 /// The backend folders that go into the bundle, as the manual's `zip -r` lists them.
 pub const SOURCE_DIRS: &[&str] = &["handlers", "src", "lib", "utils"];
-/// Lambda refuses a directly uploaded zip larger than this.
-const MAX_DIRECT_UPLOAD: usize = 50 * 1024 * 1024;
+const MB: usize = 1024 * 1024;
+/// Lambda refuses a directly uploaded zip larger than this ("Lambda quotas": 50 MB zipped).
+const MAX_DIRECT_UPLOAD: usize = 50 * MB;
+/// Lambda refuses code larger than this unzipped ("Lambda quotas": 250 MB, layers included).
+const MAX_UNZIPPED: usize = 250 * MB;
+
+/// The bundle's files, summed as Lambda counts them once unzipped.
+fn unzipped_size(entries: &BTreeMap<String, PathBuf>) -> Result<usize> {
+    let mut total = 0;
+    for path in entries.values() {
+        let bytes = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
+        total += usize::try_from(bytes).unwrap_or(usize::MAX);
+    }
+    Ok(total)
+}
 
 pub struct Package {
     pub zip: Vec<u8>,
@@ -37,13 +50,23 @@ pub fn build(backend: &Path, cache_dir: &Path, runtime: &str, architecture: &str
             collect(backend, &path, &mut entries)?;
         }
     }
+    let unzipped = unzipped_size(&entries)?;
+    if unzipped > MAX_UNZIPPED {
+        return Err(InputError(format!(
+            "the code bundle holds {} MB of files, over Lambda's 250 MB for a function's unzipped code (a quota \
+             AWS does not raise): trim requirements.txt, or move large dependencies into a Lambda layer",
+            unzipped / MB
+        ))
+        .into());
+    }
     let zip = write_zip(&entries)?;
     if zip.len() > MAX_DIRECT_UPLOAD {
-        bail!(
-            "the code bundle is {} MB, over Lambda's 50 MB limit for a direct upload: trim requirements.txt \
-             or move large dependencies into a Lambda layer",
-            zip.len() / (1024 * 1024)
-        );
+        return Err(InputError(format!(
+            "the code bundle is {} MB zipped, over Lambda's 50 MB for a direct upload (a quota AWS does not \
+             raise): trim requirements.txt, or move large dependencies into a Lambda layer",
+            zip.len() / MB
+        ))
+        .into());
     }
     let code_sha256 = aws_smithy_types::base64::encode(Sha256::digest(&zip));
     Ok(Package { zip, code_sha256, files: entries.len() })

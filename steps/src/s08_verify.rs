@@ -45,7 +45,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::aws::{AwsContext, Clients};
 use crate::ensure::{Change, NotYetCreated, Recorder};
 use crate::logs::last_log_event;
-use crate::manual::{ids, FUNCTIONS};
+use crate::manual::ids;
 use crate::outputs;
 use crate::retry::{retry_while, Attempt, Patience};
 use crate::settings::AuthKind;
@@ -456,6 +456,10 @@ async fn request(
 
 async fn smoke_websocket(ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
     let deployed = ctx.get(&outputs::WEBSOCKET_URL);
+    if deployed.as_ref().is_ok_and(|url| url.is_empty()) && ctx.settings.verify_ws_url.is_none() {
+        recorder.notice("WebSocket smoke test skipped: the settings route nothing to a WebSocket API");
+        return Ok(());
+    }
     let Some(url) = smoke_target(ctx, &ctx.settings.verify_ws_url, deployed)? else {
         recorder.notice(&skipped_reason(ctx, "WebSocket", "--verify-ws-url"));
         return Ok(());
@@ -491,7 +495,7 @@ async fn ping(url: &str) -> Result<()> {
 /// One line per function: the last minutes' invocations and errors (one GetMetricData for all of them),
 /// and its last log line.
 async fn activity(ctx: &Context<'_>) -> Result<Vec<String>> {
-    let names: Vec<String> = FUNCTIONS.iter().map(|spec| ctx.name(spec.suffix)).collect();
+    let names: Vec<String> = ctx.settings.function_names().into_iter().map(|function| ctx.name(function)).collect();
     let (metrics, logs) = futures::join!(
         invocations(ctx.aws, &names),
         futures::future::join_all(names.iter().map(|name| last_log_event(ctx.aws, name)))
@@ -513,7 +517,7 @@ async fn activity(ctx: &Context<'_>) -> Result<Vec<String>> {
         lines.push(format!("{name}: {invoked} invocations, {errors} errors in the last 5 minutes; {last}"));
     }
     if quiet > 0 {
-        lines.push(format!("{quiet} of {} functions have no invocations yet (nothing logged)", FUNCTIONS.len()));
+        lines.push(format!("{quiet} of {} functions have no invocations yet (nothing logged)", names.len()));
     }
     Ok(lines)
 }

@@ -6,6 +6,7 @@ mod access_logs;
 mod adopt;
 mod apis;
 mod auth;
+mod backend;
 mod bad_input;
 mod checkpoints;
 mod config;

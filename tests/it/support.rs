@@ -90,9 +90,12 @@ fn start_moto(acm_validation_wait: &str) -> Moto {
     assert!(on_path, "the tests deploy to moto_server, and it is not on PATH: {GET_TOOLS}");
     let port = free_port();
     let log = std::env::temp_dir().join(format!("deployer-tests-moto-{port}.log"));
+    // moto_server with AWS's behaviour where moto departs from it (see the script); the venv's python3.
+    let server = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/moto_server.py");
     // moto runs in the background of a wrapper that waits on stdin, then kills moto by its PID.
     let script = format!(
-        "moto_server -H 127.0.0.1 -p {port} </dev/null >'{}' 2>&1 & pid=$!; echo $pid; read _; kill $pid",
+        "python3 '{}' -H 127.0.0.1 -p {port} </dev/null >'{}' 2>&1 & pid=$!; echo $pid; read _; kill $pid",
+        server.display(),
         log.display()
     );
     let mut child: Child = Command::new("bash")

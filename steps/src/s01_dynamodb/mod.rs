@@ -1,6 +1,7 @@
 //! Manual section 2.1, "DynamoDB tables": step `01-dynamodb`.
 //!
-//! Tables (on-demand billing), with the key schemas the backend's handlers use ([`crate::manual::TABLES`]):
+//! Tables (on-demand billing): the manual's, with the key schemas its handlers use ([`crate::manual::TABLES`]),
+//! and deployer.toml's own (`[tables.NAME]`); `enabled = false` leaves one out:
 //!
 //! | table                          | partition key       | sort key              | TTL attribute |
 //! |--------------------------------|---------------------|-----------------------|---------------|
@@ -12,13 +13,17 @@
 //! Global secondary indexes come from deployer.toml (`indexes.rs`): given to CreateTable, else added and
 //! removed one per UpdateTable with everything ACTIVE in between.
 //!
-//! AWS calls: `DescribeTable`, `CreateTable`, `UpdateTable` (billing mode, one index), the `table_exists` waiter,
+//! AWS calls: `DescribeTable`, `CreateTable`, `UpdateTable`, `DeleteTable` (asked only) (billing mode, one index), the `table_exists` waiter,
 //! `DescribeTimeToLive`, `UpdateTimeToLive`. The tables are ensured concurrently. A TTL `ENABLING` counts as
 //! enabled (AWS takes up to an hour); a changed TTL attribute disables the old one first, and since AWS allows
 //! one TTL change per table per hour, the step then says to resume in an hour.
 //! A table whose key schema differs cannot be changed in place: the step stops and says so.
 //!
-//! Outputs: `table_arn.<suffix>` for each table (e.g. `table_arn.conversations`).
+//! A table deployer made that the settings no longer have is kept, data and all, with a notice, until
+//! `run --delete-data` (`retired.rs`).
+//!
+//! Outputs: `table_arn.<name>` for each table (e.g. `table_arn.conversations`), `tables` (their names,
+//! kept ones included).
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use async_trait::async_trait;
@@ -32,14 +37,15 @@ use aws_sdk_dynamodb::types::{
 use std::time::Duration;
 
 use crate::aws::{absent_if, AwsContext};
-use crate::ensure::{all, ensure, remove, Recorder, Resource};
+use crate::ensure::{all, ensure, record_if_changed, remove, Recorder, Resource};
 use crate::error::InputError;
-use crate::manual::{ids, TableSpec, TABLES};
+use crate::manual::ids;
 use crate::outputs;
-use crate::settings::{IndexSettings, TableSettings};
+use crate::settings::{self, IndexSettings};
 use indexes::IndexChange;
 
 mod indexes;
+mod retired;
 use crate::step::{Context, Step, Teardown};
 
 pub const ID: &str = ids::DYNAMODB;
@@ -61,16 +67,20 @@ impl Step for DynamoDb {
         Some(&["tables"])
     }
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
-        let tables = TABLES.iter().map(|spec| Table { ctx, spec, name: ctx.name(spec.suffix) });
+        let tables = ctx.settings.deployed_tables().into_iter().map(|spec| Table::of(ctx, spec));
         all(tables.map(|t| async move { ensure(&t, recorder).await })).await?;
-        Ok(())
+        let before = tables_before(|key| recorder.recorded(key));
+        let kept = retired::kept_or_deleted(ctx, recorder, &before).await?;
+        let mut deployed: Vec<String> = ctx.settings.table_names().into_iter().map(String::from).collect();
+        deployed.extend(kept);
+        record_if_changed(recorder, &outputs::TABLES.key, &deployed.join("\n"))
     }
 
     async fn check_teardown(&self, ctx: &Context<'_>, teardown: &Teardown) -> Result<()> {
         if teardown.delete_data {
             return Ok(());
         }
-        let tables = TABLES.iter().map(|spec| Table { ctx, spec, name: ctx.name(spec.suffix) });
+        let tables = every_table(ctx).into_iter().map(|spec| Table::of(ctx, spec));
         let holding: Vec<Option<String>> =
             all(tables.map(|t| async move { Ok(t.holds_items().await?.then(|| t.name.clone())) })).await?;
         let holding: Vec<String> = holding.into_iter().flatten().collect();
@@ -85,17 +95,49 @@ impl Step for DynamoDb {
         .into())
     }
 
+    /// The tables of the settings, and those deployer made that left them.
     async fn destroy(&self, ctx: &Context<'_>, _teardown: &Teardown, recorder: &dyn Recorder) -> Result<()> {
-        let tables = TABLES.iter().map(|spec| Table { ctx, spec, name: ctx.name(spec.suffix) });
+        let tables = every_table(ctx).into_iter().map(|spec| Table::of(ctx, spec));
         all(tables.map(|t| async move { remove(&t, recorder).await })).await?;
         Ok(())
     }
 }
 
+/// The tables deployed before this run: as recorded, or (by state files older than that record) the
+/// manual's with a recorded ARN.
+fn tables_before(recorded: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    match recorded(&outputs::TABLES.key) {
+        Some(list) => list.lines().filter(|l| !l.is_empty()).map(String::from).collect(),
+        None => crate::manual::TABLES
+            .iter()
+            .map(|t| t.suffix.to_string())
+            .filter(|t| recorded(&outputs::table_arn(t).key).is_some_and(|arn| !arn.is_empty()))
+            .collect(),
+    }
+}
+
+/// The settings' tables, then those deployed before that the settings no longer have.
+fn every_table(ctx: &Context<'_>) -> Vec<settings::Table> {
+    let recorded = |key: &str| ctx.outputs.get(ID).and_then(|o| o.get(key)).cloned();
+    let mut tables = ctx.settings.deployed_tables();
+    for name in tables_before(recorded) {
+        if !tables.iter().any(|t| t.name == name) {
+            tables.push(ctx.settings.table(&name));
+        }
+    }
+    tables
+}
+
 struct Table<'a> {
     ctx: &'a Context<'a>,
-    spec: &'static TableSpec,
+    spec: settings::Table,
     name: String,
+}
+
+impl<'a> Table<'a> {
+    fn of(ctx: &'a Context<'a>, spec: settings::Table) -> Table<'a> {
+        Table { ctx, name: ctx.name(&spec.name), spec }
+    }
 }
 
 /// A table as AWS describes it, with its TTL setting when the spec has one.
@@ -123,29 +165,16 @@ impl Table<'_> {
         self.ctx.aws.dynamodb()
     }
 
-    fn custom(&self) -> Option<&TableSettings> {
-        self.ctx.settings.tables.get(self.spec.suffix)
-    }
-
-    /// deployer.toml's partition key, else the manual's.
     fn partition_key(&self) -> &str {
-        self.custom().and_then(|t| t.partition_key.as_deref()).unwrap_or(self.spec.partition_key)
+        &self.spec.partition_key
     }
 
-    /// deployer.toml's sort key (`""`: none), else the manual's.
     fn sort_key(&self) -> Option<&str> {
-        match self.custom().and_then(|t| t.sort_key.as_deref()) {
-            Some(key) => Some(key).filter(|k| !k.is_empty()),
-            None => self.spec.sort_key,
-        }
+        self.spec.sort_key.as_deref()
     }
 
-    /// deployer.toml's TTL attribute (`""`: none), else the manual's.
     fn ttl_attribute(&self) -> Option<&str> {
-        match self.custom().and_then(|t| t.ttl_attribute.as_deref()) {
-            Some(attribute) => Some(attribute).filter(|a| !a.is_empty()),
-            None => self.spec.ttl_attribute,
-        }
+        self.spec.ttl_attribute.as_deref()
     }
 
     fn key_schema(&self) -> Result<Vec<KeySchemaElement>> {
@@ -158,7 +187,7 @@ impl Table<'_> {
 
     /// deployer.toml's global secondary indexes (none in the manual).
     fn indexes(&self) -> &[IndexSettings] {
-        self.custom().map_or(&[], |t| t.global_secondary_indexes.as_slice())
+        &self.spec.indexes
     }
 
     /// The table's keys and the given indexes' keys, all strings.
@@ -276,7 +305,7 @@ impl Resource for Table<'_> {
     }
 
     fn key(&self) -> Option<String> {
-        Some(outputs::table_arn(self.spec.suffix).key.into_owned())
+        Some(outputs::table_arn(&self.spec.name).key.into_owned())
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveTable>> {

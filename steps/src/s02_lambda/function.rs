@@ -12,7 +12,7 @@ use crate::aws::{absent_if, AwsContext};
 use crate::ensure::AfterCreate;
 use crate::ensure::{variables_shown, Resource};
 use crate::lambda::{check_not_failed, environment_has, merged_environment, update_when_ready, wait_ready};
-use crate::manual::{FunctionSpec, TABLE_VARIABLES};
+
 use crate::outputs;
 use crate::package::Package;
 use crate::retry::{retry_while, Patience};
@@ -22,7 +22,8 @@ use super::secrets::Secret;
 
 pub(super) struct Function<'a> {
     pub ctx: &'a Context<'a>,
-    pub spec: &'static FunctionSpec,
+    /// Its name after `SERVICE-`, e.g. `conversation-api`.
+    pub key: &'a str,
     pub name: String,
     pub role_arn: &'a str,
     pub package: &'a Package,
@@ -53,9 +54,10 @@ impl Function<'_> {
             ("CORS_ORIGINS".to_string(), origins.join(",")),
             ("CORS_ORIGIN".to_string(), origins.first().cloned().unwrap_or_else(|| "*".to_string())),
         ]);
-        variables.extend(TABLE_VARIABLES.iter().map(|(name, table)| (name.to_string(), self.ctx.name(table))));
+        let tables = s.table_variables_of(self.key).into_iter();
+        variables.extend(tables.map(|(variable, table)| (variable, self.ctx.name(&table))));
         // The ARN, never the value: the function reads the value itself (GetSecretValue).
-        for (name, id) in s.secrets(self.spec).into_iter().flatten() {
+        for (name, id) in s.secrets(self.key).into_iter().flatten() {
             if let Some(secret) = self.secrets.get(id) {
                 variables.insert(format!("{name}_SECRET_ARN"), secret.arn.clone());
             }
@@ -69,10 +71,10 @@ impl Function<'_> {
             environment_has(live, &self.owned_environment()) && self.stale_secret_variables(live).is_empty();
         let same = [
             live.runtime() == Some(&runtime),
-            live.handler() == Some(self.ctx.settings.handler(self.spec)),
+            live.handler() == Some(self.ctx.settings.handler(self.key)),
             live.role() == Some(self.role_arn),
-            live.timeout() == Some(self.ctx.settings.timeout(self.spec)),
-            live.memory_size() == Some(self.ctx.settings.memory(self.spec)),
+            live.timeout() == Some(self.ctx.settings.timeout(self.key)),
+            live.memory_size() == Some(self.ctx.settings.memory(self.key)),
             env_matches,
             self.vpc_matches(live),
         ];
@@ -118,14 +120,14 @@ impl Function<'_> {
             .function_name(&self.name)
             .runtime(Runtime::from(self.ctx.settings.runtime.as_str()))
             .role(self.role_arn)
-            .handler(self.ctx.settings.handler(self.spec))
-            .timeout(self.ctx.settings.timeout(self.spec))
-            .memory_size(self.ctx.settings.memory(self.spec))
+            .handler(self.ctx.settings.handler(self.key))
+            .timeout(self.ctx.settings.timeout(self.key))
+            .memory_size(self.ctx.settings.memory(self.key))
             .environment(environment)
             .code(code)
             .architectures(Architecture::from(self.architecture))
             .set_vpc_config(self.ctx.settings.vpc.is_some().then(|| self.vpc_config()))
-            .description(format!("{} (managed by deployer)", self.ctx.settings.handler(self.spec)))
+            .description(format!("{} (managed by deployer)", self.ctx.settings.handler(self.key)))
             .send()
             .await?;
         Ok(FunctionConfiguration::builder().set_function_arn(created.function_arn().map(str::to_string)).build())
@@ -150,7 +152,7 @@ impl Resource for Function<'_> {
     }
 
     fn key(&self) -> Option<String> {
-        Some(outputs::function_arn(self.spec.suffix).key.into_owned())
+        Some(outputs::function_arn(self.key).key.into_owned())
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<FunctionConfiguration>> {
@@ -202,11 +204,11 @@ impl Resource for Function<'_> {
         let text = |v: Option<String>| v.unwrap_or_else(|| "(none)".to_string());
         Some(match field {
             "memory" => {
-                (text(live.memory_size().map(|m| format!("{m} MB"))), format!("{} MB", settings.memory(self.spec)))
+                (text(live.memory_size().map(|m| format!("{m} MB"))), format!("{} MB", settings.memory(self.key)))
             }
-            "timeout" => (text(live.timeout().map(|t| format!("{t} s"))), format!("{} s", settings.timeout(self.spec))),
+            "timeout" => (text(live.timeout().map(|t| format!("{t} s"))), format!("{} s", settings.timeout(self.key))),
             "runtime" => (text(live.runtime().map(|r| r.as_str().to_string())), settings.runtime.clone()),
-            "handler" => (text(live.handler().map(String::from)), settings.handler(self.spec).to_string()),
+            "handler" => (text(live.handler().map(String::from)), settings.handler(self.key).to_string()),
             "role" => (text(live.role().map(String::from)), self.role_arn.to_string()),
             "architecture" => (
                 live.architectures().first().map_or("x86_64", |a| a.as_str()).to_string(),
@@ -249,9 +251,9 @@ impl Resource for Function<'_> {
                     .function_name(name)
                     .runtime(Runtime::from(settings.runtime.as_str()))
                     .role(self.role_arn)
-                    .handler(settings.handler(self.spec))
-                    .timeout(settings.timeout(self.spec))
-                    .memory_size(settings.memory(self.spec))
+                    .handler(settings.handler(self.key))
+                    .timeout(settings.timeout(self.key))
+                    .memory_size(settings.memory(self.key))
                     .environment(environment.clone())
                     .vpc_config(self.vpc_config())
                     .send()

@@ -2,12 +2,14 @@
 //!
 //! - Execution role `SERVICE-lambda-role`, trusted by `lambda.amazonaws.com`, with one inline policy
 //!   `SERVICE-lambda-access` (least privilege instead of the manual's managed policies): CloudWatch Logs
-//!   on the service's own log groups `/aws/lambda/SERVICE-*`, the listed DynamoDB actions on the four
-//!   tables of `01-dynamodb` (and their indexes), and `execute-api:ManageConnections` for the websocket
-//!   functions to answer their clients. One role serves the six functions, as in the manual.
+//!   on the service's own log groups `/aws/lambda/SERVICE-*`, the listed DynamoDB actions on every table of
+//!   `01-dynamodb` (and their indexes), and `execute-api:ManageConnections` for the websocket
+//!   functions to answer their clients. One role serves the functions, as in the manual; a function that
+//!   lists its `tables` in deployer.toml gets a role of its own, `SERVICE-FUNCTION`, naming only those
+//!   tables and its own secrets.
 //! - The code bundle of `--backend` (see [`crate::package`]), built once per run.
-//! - Six functions ([`crate::manual::FUNCTIONS`]), ensured concurrently; handler = module path in the
-//!   backend + `.handler`:
+//! - The functions of the settings ([`crate::settings::Settings::function_names`]: the manual's six below,
+//!   and deployer.toml's own), ensured concurrently; handler = module path in the backend + `.handler`:
 //!
 //! | function                     | handler                              | memory  |
 //! |------------------------------|--------------------------------------|---------|
@@ -18,8 +20,9 @@
 //! | `SERVICE-websocket-disconnect` | `handlers.websocket.disconnect.handler` | 512 MB |
 //! | `SERVICE-websocket-message`  | `handlers.websocket.message.handler` | 1024 MB |
 //!
-//!   Timeout 29 s (API Gateway's integration limit). Environment: `SERVICE_NAME`, `STAGE` and the table
-//!   names (`CONVERSATIONS_TABLE`, `PROMPTS_TABLE`, `USAGE_TABLE`, `CONNECTIONS_TABLE`), `CORS_ORIGINS`
+//!   Timeout 29 s (API Gateway's integration limit). Environment: `SERVICE_NAME`, `STAGE` and the names of
+//!   the tables it may reach (`CONVERSATIONS_TABLE`, `PROMPTS_TABLE`, `USAGE_TABLE`, `CONNECTIONS_TABLE`,
+//!   and `NAME_TABLE` for deployer.toml's own), `CORS_ORIGINS`
 //!   (the allowed origins known before `05-frontend`, comma-separated; every request carries its stage's
 //!   whole list as `stageVariables.corsOrigins`, see `07-stages`) and `CORS_ORIGIN` (the first, or `*`,
 //!   for backends that answer one); variables that other steps add are kept. Code is uploaded only when the bundle's SHA-256 differs from `CodeSha256`,
@@ -37,7 +40,7 @@
 //!   `NAME_SECRET_ARN`, and `secretsmanager:GetSecretValue` on exactly those ARNs in the role's policy.
 //!
 //! AWS calls: `iam:GetRole`, `CreateRole`, `UpdateAssumeRolePolicy`, `GetRolePolicy`, `PutRolePolicy`,
-//! `lambda:GetFunction`, `CreateFunction`, `UpdateFunctionConfiguration`, `UpdateFunctionCode`,
+//! `iam:DeleteRole` (a role no function needs), `lambda:GetFunction`, `CreateFunction`, `DeleteFunction`, `UpdateFunctionConfiguration`, `UpdateFunctionCode`,
 //! `GetFunctionConcurrency`, `PutFunctionConcurrency`, `DeleteFunctionConcurrency`, `PublishVersion`,
 //! `GetAlias`, `CreateAlias`, `UpdateAlias`, `Get/Put/DeleteProvisionedConcurrencyConfig`, the
 //! `function_active_v2` and `function_updated_v2` waiters, `sts:GetCallerIdentity` (once per run);
@@ -46,17 +49,22 @@
 //! reservation that rises is set before the provisioned instances, one that falls after them; the
 //! instances wait (`GetAlias`) until the alias routes to one version.
 //!
-//! Files: `role.rs` the role and its policy, `function.rs` the functions, `concurrency.rs` their
+//! - Functions deployer made (recorded as `functions`) that the settings no longer have are deleted with
+//!   their log groups, after the wanted ones are in place (`retired.rs`), and so are the roles of their own.
+//!
+//! Files: `role.rs` the roles and their policy, `function.rs` the functions, `concurrency.rs` their
 //! reservations, `secrets.rs` the secrets they read; the function environment that `04-websocket` extends
 //! lives in [`crate::lambda`].
 //!
-//! Outputs: `role_arn`, `function_arn.<suffix>` for each function, `code_sha256`,
+//! Outputs: `role_arn`, `role_arn.<name>` for a function with a role of its own, `function_arn.<name>` for
+//! each function, `functions` (their names), `code_sha256`,
 //! `reserved_concurrency.<suffix>` and `provisioned_concurrency.<suffix>` where deployer manages one,
 //! `invoke_arn.<suffix>` (the `live` alias the APIs invoke; empty once removed).
 
 mod concurrency;
 mod function;
 mod provisioned;
+mod retired;
 mod role;
 mod secrets;
 
@@ -69,7 +77,7 @@ use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{all, ensure, record_if_changed, remove, Change, Prefetched, Recorder};
 use crate::error::InputError;
 use crate::log_groups::LogGroups;
-use crate::manual::{handler_file, ids, FunctionSpec, FUNCTIONS};
+use crate::manual::{handler_file, ids};
 use crate::outputs;
 use crate::package::{self, Package};
 use crate::settings::Settings;
@@ -85,14 +93,14 @@ pub const ID: &str = ids::LAMBDA;
 fn reserved_concurrency<'a>(
     ctx: &'a Context<'a>,
     recorder: &dyn Recorder,
-    spec: &FunctionSpec,
+    function: &str,
 ) -> Option<ReservedConcurrency<'a>> {
-    let key = format!("reserved_concurrency.{}", spec.suffix);
-    let wanted = ctx.settings.reserved_concurrency(spec);
+    let key = format!("reserved_concurrency.{function}");
+    let wanted = ctx.settings.reserved_concurrency(function);
     let managed = recorder.recorded(&key).is_some_and(|marker| !marker.is_empty());
     (wanted.is_some() || managed).then(|| ReservedConcurrency {
         ctx,
-        function_name: ctx.name(spec.suffix),
+        function_name: ctx.name(function),
         key,
         wanted,
         seen: Prefetched::none(),
@@ -112,19 +120,19 @@ fn forget_once_removed(recorder: &dyn Recorder, key: &str, wanted: Option<i32>) 
 async fn concurrency(
     ctx: &Context<'_>,
     recorder: &dyn Recorder,
-    spec: &FunctionSpec,
-    function: &aws_sdk_lambda::types::FunctionConfiguration,
+    function: &str,
+    live: &aws_sdk_lambda::types::FunctionConfiguration,
 ) -> Result<()> {
-    let reservation = reserved_concurrency(ctx, recorder, spec);
+    let reservation = reserved_concurrency(ctx, recorder, function);
     let rises = match &reservation {
-        Some(r) if ctx.settings.provisioned_concurrency(spec).is_some() => r.rises().await?,
+        Some(r) if ctx.settings.provisioned_concurrency(function).is_some() => r.rises().await?,
         _ => false,
     };
     let (before, after) = if rises { (reservation, None) } else { (None, reservation) };
     if let Some(reservation) = &before {
         reserve(reservation, recorder).await?;
     }
-    provisioned_concurrency(ctx, recorder, spec, function).await?;
+    provisioned_concurrency(ctx, recorder, function, live).await?;
     if let Some(reservation) = &after {
         reserve(reservation, recorder).await?;
     }
@@ -142,16 +150,16 @@ async fn reserve(reservation: &ReservedConcurrency<'_>, recorder: &dyn Recorder)
 async fn provisioned_concurrency(
     ctx: &Context<'_>,
     recorder: &dyn Recorder,
-    spec: &FunctionSpec,
-    function: &aws_sdk_lambda::types::FunctionConfiguration,
+    function: &str,
+    live: &aws_sdk_lambda::types::FunctionConfiguration,
 ) -> Result<()> {
-    let invoke_key = outputs::invoke_arn(spec.suffix).key.into_owned();
-    let key = format!("provisioned_concurrency.{}", spec.suffix);
-    let wanted = ctx.settings.provisioned_concurrency(spec);
-    let function_name = ctx.name(spec.suffix);
+    let invoke_key = outputs::invoke_arn(function).key.into_owned();
+    let key = format!("provisioned_concurrency.{function}");
+    let wanted = ctx.settings.provisioned_concurrency(function);
+    let function_name = ctx.name(function);
     if wanted.is_some() {
-        ensure(&LiveAlias { ctx, function_name: function_name.clone(), key: invoke_key.clone(), function }, recorder)
-            .await?;
+        let alias = LiveAlias { ctx, function_name: function_name.clone(), key: invoke_key.clone(), function: live };
+        ensure(&alias, recorder).await?;
     } else if recorder.recorded(&key).is_none_or(|marker| marker.is_empty()) {
         return Ok(());
     }
@@ -241,8 +249,9 @@ impl Step for Lambda {
                 backend.display()
             )));
         }
-        let missing: Vec<String> = FUNCTIONS
-            .iter()
+        let missing: Vec<String> = settings
+            .function_names()
+            .into_iter()
             .map(|f| handler_file(settings.handler(f)))
             .filter(|file| !backend.join(file).is_file())
             .collect();
@@ -254,8 +263,9 @@ impl Step for Lambda {
                 missing.join(", ")
             )));
         }
-        let undefined: Vec<String> = FUNCTIONS
-            .iter()
+        let undefined: Vec<String> = settings
+            .function_names()
+            .into_iter()
             .map(|f| settings.handler(f))
             .filter(|handler| !defines_handler(backend, handler))
             .map(|handler| format!("{handler} (no `def {}(` in {})", handler_function(handler), handler_file(handler)))
@@ -287,38 +297,64 @@ impl Step for Lambda {
         let packages = self.packages(ctx)?;
         let identity = ctx.aws.identity().await?;
         let secrets = secrets::described(ctx).await?;
-        let (partition, account) = (&identity.partition, &identity.account);
-        let role = Role { ctx, name: ctx.name("lambda-role"), partition, account, secrets: &secrets };
-        let role_arn = ensure(&role, recorder).await?.arn;
-        let functions = FUNCTIONS.iter().map(|spec| {
-            let architecture = ctx.settings.architecture(spec);
+        let account = (identity.partition.as_str(), identity.account.as_str());
+        let before = retired::deployed_before(recorder);
+        let names = ctx.settings.function_names();
+        let shared_arn = ensure(&Role::shared(ctx, account, &secrets), recorder).await?.arn;
+        let own_roles: Vec<Role> = names
+            .iter()
+            .filter(|f| ctx.settings.has_own_role(f))
+            .map(|f| Role::own(ctx, f, account, &secrets))
+            .collect();
+        let own_arns =
+            all(own_roles.iter().map(|role| async move { Ok((role.name.clone(), ensure(role, recorder).await?.arn)) }))
+                .await?;
+        let own_arns: BTreeMap<String, String> = own_arns.into_iter().collect();
+        let functions = names.iter().map(|key| {
+            let architecture = ctx.settings.architecture(key);
             // Invariant: `packages` holds a bundle for every architecture `settings.architectures()` names.
             let package = packages.get(architecture).context("a bundle for every architecture in use")?;
-            let name = ctx.name(spec.suffix);
-            Ok(Function { ctx, spec, name, role_arn: &role_arn, package, architecture, secrets: &secrets })
+            let name = ctx.name(key);
+            let role_arn = own_arns.get(&name).unwrap_or(&shared_arn);
+            Ok(Function { ctx, key, name, role_arn, package, architecture, secrets: &secrets })
         });
         let functions: Vec<Function> = functions.collect::<Result<_>>()?;
         let live = all(functions.iter().map(|f| async move { ensure(f, recorder).await })).await?;
-        let concurrency = FUNCTIONS.iter().zip(&live).map(|(spec, live)| concurrency(ctx, recorder, spec, live));
+        let concurrency = names.iter().zip(&live).map(|(function, live)| concurrency(ctx, recorder, function, live));
         all(concurrency).await?;
         let groups = LogGroups {
             ctx,
-            whose: format!("the {} functions", FUNCTIONS.len()),
+            whose: format!("the {} functions", names.len()),
             prefix: format!("/aws/lambda/{}-", ctx.settings.service),
-            names: FUNCTIONS.iter().map(|spec| format!("/aws/lambda/{}", ctx.name(spec.suffix))).collect(),
+            names: names.iter().map(|function| format!("/aws/lambda/{}", ctx.name(function))).collect(),
             retention_days: ctx.settings.log_retention_days,
         };
         ensure(&groups, recorder).await?;
+        retired::remove_retired(ctx, recorder, &before, account).await?;
+        record_if_changed(recorder, &outputs::FUNCTIONS.key, &names.join("\n"))?;
         let main = packages.get(ctx.settings.architecture.as_str()).context("a bundle for the main architecture")?;
         record_if_changed(recorder, &outputs::CODE_SHA256.key, &main.code_sha256)
     }
 
     /// The functions with their log groups (Lambda makes those on first invocation), then the role.
     async fn destroy(&self, ctx: &Context<'_>, _teardown: &Teardown, recorder: &dyn Recorder) -> Result<()> {
-        all(FUNCTIONS.iter().map(|spec| delete_function(ctx, ctx.name(spec.suffix), recorder))).await?;
+        let mut functions: Vec<String> = ctx.settings.function_names().into_iter().map(String::from).collect();
+        for before in retired::deployed_before(recorder) {
+            if !functions.contains(&before) {
+                functions.push(before);
+            }
+        }
+        all(functions.iter().map(|function| delete_function(ctx, ctx.name(function), recorder))).await?;
         let identity = ctx.aws.identity().await?;
-        let (partition, account, secrets) = (&identity.partition, &identity.account, &BTreeMap::new());
-        remove(&Role { ctx, name: ctx.name("lambda-role"), partition, account, secrets }, recorder).await
+        let account = (identity.partition.as_str(), identity.account.as_str());
+        let secrets = BTreeMap::new();
+        for function in &functions {
+            let recorded = recorder.recorded(&outputs::own_role_arn(function).key).is_some_and(|arn| !arn.is_empty());
+            if recorded || ctx.settings.has_own_role(function) {
+                remove(&Role::own(ctx, function, account, &secrets), recorder).await?;
+            }
+        }
+        remove(&Role::shared(ctx, account, &secrets), recorder).await
     }
 }
 

@@ -1,11 +1,11 @@
-//! The execution role of the six functions and its one inline policy (least privilege).
+//! The functions' execution roles, each with one inline policy (least privilege): the shared one, and one
+//! per function that lists its `tables`.
 
 use anyhow::{Context as _, Result};
 use serde_json::{json, Value};
 
 use crate::aws::{absent_if, AwsContext};
 use crate::ensure::Resource;
-use crate::manual::TABLES;
 use crate::outputs;
 use crate::step::Context;
 
@@ -44,10 +44,46 @@ fn vpc_statement() -> Value {
 pub(super) struct Role<'a> {
     pub ctx: &'a Context<'a>,
     pub name: String,
+    /// Where its ARN is recorded.
+    pub key: String,
     pub partition: &'a str,
     pub account: &'a str,
-    /// The secrets its functions may read (`[functions.X.secrets]`).
-    pub secrets: &'a BTreeMap<String, Secret>,
+    /// The tables its functions may reach, by name after `SERVICE-`.
+    pub tables: Vec<&'a str>,
+    /// The secrets its functions may read (`[functions.X.secrets]`), by their ID there.
+    pub secrets: BTreeMap<String, Secret>,
+}
+
+impl<'a> Role<'a> {
+    /// `SERVICE-lambda-role`, of every function that does not list its `tables`: every table, every secret.
+    pub fn shared(
+        ctx: &'a Context<'a>,
+        (partition, account): (&'a str, &'a str),
+        secrets: &BTreeMap<String, Secret>,
+    ) -> Role<'a> {
+        let (key, tables) = (outputs::ROLE_ARN.key.to_string(), ctx.settings.table_names());
+        Role { ctx, name: ctx.name("lambda-role"), key, partition, account, tables, secrets: secrets.clone() }
+    }
+
+    /// `SERVICE-FUNCTION`, of a function that lists its `tables`: those tables, and its own secrets.
+    pub fn own(
+        ctx: &'a Context<'a>,
+        function: &'a str,
+        (partition, account): (&'a str, &'a str),
+        secrets: &BTreeMap<String, Secret>,
+    ) -> Role<'a> {
+        let ids: Vec<&String> = ctx.settings.secrets(function).into_iter().flat_map(|s| s.values()).collect();
+        let own_secrets = secrets.iter().filter(|(id, _)| ids.contains(id)).map(|(id, s)| (id.clone(), s.clone()));
+        Role {
+            ctx,
+            name: ctx.name(function),
+            key: outputs::own_role_arn(function).key.into_owned(),
+            partition,
+            account,
+            tables: ctx.settings.tables_of(function),
+            secrets: own_secrets.collect(),
+        }
+    }
 }
 
 pub(super) struct LiveRole {
@@ -76,8 +112,8 @@ impl Role<'_> {
         let (partition, account, region) = (self.partition, self.account, &self.ctx.settings.region);
         let service = &self.ctx.settings.service;
         let mut tables = Vec::new();
-        for table in TABLES {
-            let arn = self.ctx.get(&outputs::table_arn(table.suffix))?;
+        for table in &self.tables {
+            let arn = self.ctx.get(&outputs::table_arn(table))?;
             tables.push(json!(arn));
             tables.push(json!(format!("{arn}/index/*")));
         }
@@ -102,7 +138,7 @@ impl Role<'_> {
         });
         if let Some(statements) = policy["Statement"].as_array_mut() {
             statements.extend(self.ctx.settings.vpc.is_some().then(vpc_statement));
-            statements.extend(secrets::policy_statements(self.secrets, region));
+            statements.extend(secrets::policy_statements(&self.secrets, region));
         }
         Ok(policy)
     }
@@ -122,7 +158,7 @@ impl Resource for Role<'_> {
     }
 
     fn key(&self) -> Option<String> {
-        Some(outputs::ROLE_ARN.key.to_string())
+        Some(self.key.clone())
     }
 
     /// A role's ARN follows from its name, so a plan can go on to the functions that assume it.

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use crate::aws::{absent_if, AwsContext};
 use crate::step::Context;
 
+#[derive(Clone)]
 pub(super) struct Secret {
     pub arn: String,
     /// The KMS key that encrypts it, when not Secrets Manager's own (`aws/secretsmanager`).

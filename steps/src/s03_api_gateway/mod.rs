@@ -91,7 +91,16 @@ impl Step for ApiGateway {
         "2.3 REST API (API Gateway)"
     }
     fn settings_used(&self) -> Option<&'static [&'static str]> {
-        Some(&["stage", "cors_origins", "routes", "throttle_rate", "throttle_burst", "auth", "log_retention_days"])
+        Some(&[
+            "stage",
+            "cors_origins",
+            "routes",
+            "functions",
+            "throttle_rate",
+            "throttle_burst",
+            "auth",
+            "log_retention_days",
+        ])
     }
     fn requires(&self) -> &'static [&'static str] {
         &[ids::LAMBDA]

@@ -162,6 +162,7 @@ impl Step for Domain {
         let zone = ensure_zone(ctx, recorder, &names).await?;
         let (cloudfront_cert, regional_cert) = ensure_certificates(ctx, recorder, &names, &zone).await?;
         let targets = ensure_api_domains(ctx, recorder, &names, &regional_cert).await?;
+        let ws_url = if targets.no_websocket { String::new() } else { format!("wss://{}", names.ws) };
         let distribution_id = ctx.get(&outputs::DISTRIBUTION_ID)?;
         let aliases = vec![names.apex.clone(), names.www.clone()];
         ensure(&DistributionAliases { ctx, id: distribution_id, aliases, certificate: &cloudfront_cert }, recorder)
@@ -170,7 +171,7 @@ impl Step for Domain {
 
         record_if_changed(recorder, outputs::SITE_URL_KEY, &format!("https://{}", names.apex))?;
         record_if_changed(recorder, &outputs::API_URL.key, &format!("https://{}", names.api))?;
-        record_if_changed(recorder, &outputs::WS_URL.key, &format!("wss://{}", names.ws))?;
+        record_if_changed(recorder, &outputs::WS_URL.key, &ws_url)?;
         Ok(())
     }
 }
@@ -259,6 +260,8 @@ async fn ensure_certificates(
 struct ApiTargets {
     rest: Target,
     websocket: Option<Target>,
+    /// No WebSocket API (the settings route nothing to one): no `ws.DOMAIN` either.
+    no_websocket: bool,
 }
 
 /// `api.DOMAIN` and `ws.DOMAIN` with their mappings to the main stage.
@@ -272,13 +275,18 @@ async fn ensure_api_domains(
     let rest_api_id = ctx.get(&outputs::REST_API_ID)?;
     let ws_api_id = ctx.get(&outputs::WEBSOCKET_API_ID)?;
     let rest = ensure(&RestDomain { ctx, name: &names.api, certificate }, recorder).await?;
-    let websocket = ensure(&WebSocketDomain { ctx, name: &names.ws, certificate }, recorder).await?;
     let rest_mapping = BasePathMapping { ctx, domain: &names.api, rest_api_id, stage };
+    let rest_target = Target { target: rest.target, zone: rest.zone };
+    if ws_api_id.is_empty() {
+        ensure(&rest_mapping, recorder).await?;
+        return Ok(ApiTargets { rest: rest_target, websocket: None, no_websocket: true });
+    }
+    let websocket = ensure(&WebSocketDomain { ctx, name: &names.ws, certificate }, recorder).await?;
     let ws_mapping = ApiMapping { ctx, domain: &names.ws, api_id: ws_api_id, stage };
     let (rest_mapped, ws_mapped) = futures::join!(ensure(&rest_mapping, recorder), ensure(&ws_mapping, recorder));
     rest_mapped?;
     ws_mapped?;
-    Ok(ApiTargets { rest: Target { target: rest.target, zone: rest.zone }, websocket: websocket.1 })
+    Ok(ApiTargets { rest: rest_target, websocket: websocket.1, no_websocket: false })
 }
 
 /// A and AAAA aliases of DOMAIN and www. to the distribution, A aliases of api. and ws. to API Gateway.
@@ -299,6 +307,7 @@ async fn ensure_alias_records(
     aliases.push(alias_record(&names.api, RrType::A, &targets.rest.target, &targets.rest.zone)?);
     record_if_changed(recorder, "api_domain_target", &targets.rest.target)?;
     match &targets.websocket {
+        None if targets.no_websocket => {}
         Some(target) => {
             aliases.push(alias_record(&names.ws, RrType::A, &target.target, &target.zone)?);
             record_if_changed(recorder, "ws_domain_target", &target.target)?;

@@ -121,7 +121,7 @@ impl Step for Stages {
             ensure(&RestStage { ctx, api_id: rest_api_id, stage, follows, variables, prefetched }, recorder).await?;
             if *stage == main {
                 record_if_changed(recorder, &outputs::CORS_ORIGINS.key, &origins.join(","))?;
-            } else {
+            } else if !ws_api_id.is_empty() {
                 ensure_websocket_stage(ctx, recorder, ws_api_id, stage, stage_variables(stage)).await?;
             }
             let region = &ctx.settings.region;
@@ -130,18 +130,19 @@ impl Step for Stages {
                 &format!("{stage}_invoke_url"),
                 &format!("https://{}/{stage}", execute_api_host(rest_api_id, region)),
             )?;
-            record_if_changed(
-                recorder,
-                &format!("{stage}_websocket_url"),
-                &format!("wss://{}/{stage}", execute_api_host(ws_api_id, region)),
-            )?;
+            // No WebSocket API (no route in the settings): no URL.
+            let websocket_url = match ws_api_id {
+                "" => String::new(),
+                id => format!("wss://{}/{stage}", execute_api_host(id, region)),
+            };
+            record_if_changed(recorder, &format!("{stage}_websocket_url"), &websocket_url)?;
         }
         api_key_access(ctx, recorder, rest_api_id, &stages).await?;
         // Recorded once the stages it no longer names are gone, so that a kill in between deletes them next.
         let previous = recorder.recorded("stages").unwrap_or_default();
         for stage in previous.split(',').filter(|s| !s.is_empty() && !stages.contains(s)) {
             for (api, api_id) in [(Api::Rest, rest_api_id), (Api::WebSocket, ws_api_id)] {
-                if !is_planned(api_id) {
+                if !is_planned(api_id) && !api_id.is_empty() {
                     remove(&RetiredStage { ctx, api, api_id, stage }, recorder).await?;
                 }
             }

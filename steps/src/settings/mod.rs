@@ -1,11 +1,18 @@
 //! The service's settings: what `deployer run` takes on the command line and records in the state file.
 
+mod backend;
+mod quotas;
+mod websocket;
+
+pub use backend::{table_variable, Table, DEFAULT_MEMORY_MB};
+pub use websocket::{WebSocketRouteSettings, WebSocketSettings};
+
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use crate::error::InputError;
-use crate::manual::{self, FunctionSpec, Route, FUNCTIONS, ROUTES, ROUTE_METHODS, TABLES};
+use crate::manual::{FUNCTIONS, ROUTE_METHODS, TABLES};
 use crate::names;
 
 pub const DEFAULT_STAGE: &str = "prod";
@@ -151,12 +158,17 @@ pub struct Settings {
     /// The REST routes, instead of the manual's (deployer.toml `[[routes]]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteSettings>,
-    /// Per-table changes to the manual's key schema and TTL (deployer.toml `[tables.SUFFIX]`).
+    /// Per-table changes to the manual's key schema and TTL, and tables of the file's own (deployer.toml
+    /// `[tables.NAME]`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tables: BTreeMap<String, TableSettings>,
-    /// Per-function changes to the manual's memory, timeout and handler (deployer.toml `[functions.SUFFIX]`).
+    /// Per-function changes to the manual's memory, timeout and handler, and functions of the file's own
+    /// (deployer.toml `[functions.NAME]`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub functions: BTreeMap<String, FunctionSettings>,
+    /// WebSocket route keys besides the manual's (deployer.toml `[[websocket.routes]]`).
+    #[serde(default, skip_serializing_if = "WebSocketSettings::is_empty")]
+    pub websocket: WebSocketSettings,
     /// The VPC every function runs in (deployer.toml `[vpc]`); none by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc: Option<VpcSettings>,
@@ -170,6 +182,10 @@ pub struct Settings {
     /// Likewise for the WebSocket smoke test.
     #[serde(skip)]
     pub verify_ws_url: Option<String>,
+    /// `run --delete-data`: delete the tables deployer.toml no longer has, data and all (`destroy` takes
+    /// it from its teardown). Never recorded: each run must ask again.
+    #[serde(skip)]
+    pub delete_data: bool,
 }
 
 /// One REST route: a path, its methods and the function (by suffix) behind them.
@@ -186,10 +202,15 @@ pub struct RouteSettings {
     pub function: String,
 }
 
-/// One table's departures from the manual's key schema; `""` removes the sort key or the TTL.
+/// One table's departures from the manual's key schema (`""` removes the sort key or the TTL), or a table
+/// of deployer.toml's own (a `partition_key` then is needed).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TableSettings {
+    /// `false` leaves the table out of what is deployed; a table deployed already keeps its data until
+    /// `deployer run --delete-data`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
     /// The partition key (a string attribute), instead of the manual's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition_key: Option<String>,
@@ -296,10 +317,17 @@ pub struct VpcSettings {
     pub security_group_ids: Vec<String>,
 }
 
-/// One function's departures from the manual; what is not given stays as the manual has it.
+/// One function's departures from the manual (what is not given stays as the manual has it), or a
+/// function of deployer.toml's own (a `handler` then is needed).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FunctionSettings {
+    /// `false` leaves the function out (and its routes); `run` deletes it if it was deployed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The tables it may reach (`NAME_TABLE` variables, and a role naming only those); default: every table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tables: Option<Vec<String>>,
     /// Memory in MB (128 to 10240).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 128, max = 10240))]
@@ -329,59 +357,8 @@ pub struct FunctionSettings {
     pub secrets: BTreeMap<String, String>,
 }
 
-/// The manual as these settings change it: deployer.toml's routes, handlers, memory, timeouts, CORS origin.
+/// The CORS origins and secrets as these settings give them.
 impl Settings {
-    fn function(&self, spec: &FunctionSpec) -> Option<&FunctionSettings> {
-        self.functions.get(spec.suffix)
-    }
-    /// The function's handler: deployer.toml's, else the manual's.
-    pub fn handler<'s>(&'s self, spec: &'s FunctionSpec) -> &'s str {
-        self.function(spec).and_then(|f| f.handler.as_deref()).unwrap_or(spec.handler)
-    }
-    pub fn memory(&self, spec: &FunctionSpec) -> i32 {
-        self.function(spec).and_then(|f| f.memory).unwrap_or(spec.memory_mb)
-    }
-    pub fn architecture<'s>(&'s self, spec: &FunctionSpec) -> &'s str {
-        self.function(spec).and_then(|f| f.architecture.as_deref()).unwrap_or(&self.architecture)
-    }
-    /// Every architecture some function runs on, the global one first.
-    pub fn architectures(&self) -> Vec<&str> {
-        let mut all = vec![self.architecture.as_str()];
-        for function in self.functions.values() {
-            if let Some(architecture) = function.architecture.as_deref().filter(|a| !all.contains(a)) {
-                all.push(architecture);
-            }
-        }
-        all
-    }
-    pub fn reserved_concurrency(&self, spec: &FunctionSpec) -> Option<i32> {
-        self.function(spec).and_then(|f| f.reserved_concurrency)
-    }
-    pub fn provisioned_concurrency(&self, spec: &FunctionSpec) -> Option<i32> {
-        self.function(spec).and_then(|f| f.provisioned_concurrency)
-    }
-    pub fn timeout(&self, spec: &FunctionSpec) -> i32 {
-        self.function(spec).and_then(|f| f.timeout).unwrap_or(manual::FUNCTION_TIMEOUT_SECONDS)
-    }
-
-    /// The routes to deploy: deployer.toml's when it has any, else the manual's.
-    pub fn routes(&self) -> Vec<Route<'_>> {
-        if self.routes.is_empty() {
-            return ROUTES
-                .iter()
-                .map(|r| Route { path: r.path, methods: r.methods.to_vec(), function: r.function })
-                .collect();
-        }
-        let given = self.routes.iter();
-        given
-            .map(|r| Route {
-                path: &r.path,
-                methods: r.methods.iter().map(String::as_str).collect(),
-                function: &r.function,
-            })
-            .collect()
-    }
-
     /// The origins stage `stage` allows: the given ones, else the site's (`https://DOMAIN` and
     /// `https://www.DOMAIN` with a domain, and the CloudFront URL once `05-frontend` has made it); the dev
     /// stage adds the dev origins. `["*"]` means any origin.
@@ -400,12 +377,8 @@ impl Settings {
 
     /// Every secret of `[functions.X.secrets]`, by the ID deployer.toml gives (a name or an ARN).
     pub fn secret_ids(&self) -> std::collections::BTreeSet<&str> {
-        self.functions.values().flat_map(|f| f.secrets.values().map(String::as_str)).collect()
-    }
-
-    /// The function's secrets: environment name → secret ID.
-    pub fn secrets(&self, spec: &FunctionSpec) -> Option<&BTreeMap<String, String>> {
-        self.function(spec).map(|f| &f.secrets).filter(|s| !s.is_empty())
+        let deployed = self.function_names().into_iter().filter_map(|name| self.secrets(name));
+        deployed.flat_map(|secrets| secrets.values().map(String::as_str)).collect()
     }
 
     pub fn allows_any_origin(&self) -> bool {
@@ -460,13 +433,15 @@ impl Settings {
                 )));
             }
         }
+        names::validate_service(&self.service)?;
         self.validate_functions()?;
         self.validate_vpc()?;
         self.validate_secrets()?;
         self.validate_auth()?;
-        self.validate_routes()?;
         self.validate_tables()?;
-        names::validate_service(&self.service)?;
+        self.validate_routes()?;
+        self.validate_websocket()?;
+        self.validate_quotas()?;
         if let Some(domain) = &self.domain {
             names::validate_domain(domain)?;
         }
@@ -532,7 +507,7 @@ impl Settings {
     }
 
     fn validate_routes(&self) -> Result<(), InputError> {
-        let functions: Vec<&str> = FUNCTIONS.iter().map(|f| f.suffix).collect();
+        let functions = self.function_names();
         for route in &self.routes {
             let segment_ok = |s: &str| {
                 !s.is_empty()
@@ -556,10 +531,12 @@ impl Settings {
             }
             if !functions.contains(&route.function.as_str()) {
                 return Err(InputError(format!(
-                    "route {} names function '{}': use one of {}",
+                    "route {} names function '{}', which is not deployed: use one of {} (or declare it under \
+                     [functions.{}])",
                     route.path,
                     route.function,
-                    functions.join(", ")
+                    functions.join(", "),
+                    route.function
                 )));
             }
         }
@@ -567,13 +544,25 @@ impl Settings {
     }
 
     fn validate_tables(&self) -> Result<(), InputError> {
-        let known: Vec<&str> = TABLES.iter().map(|t| t.suffix).collect();
-        for (name, table) in &self.tables {
-            if !known.contains(&name.as_str()) {
+        let mut variables = BTreeMap::new();
+        for name in self.table_names() {
+            if let Some(other) = variables.insert(table_variable(name), name) {
                 return Err(InputError(format!(
-                    "[tables.{name}] is not one of the tables: use one of {}",
-                    known.join(", ")
+                    "[tables.{other}] and [tables.{name}] would both reach the functions as {}: rename one",
+                    table_variable(name)
                 )));
+            }
+        }
+        for (name, table) in &self.tables {
+            let added = !TABLES.iter().any(|t| t.suffix == name);
+            if added {
+                names::validate_added(&self.service, "tables", name, names::TABLE_NAME_MOST)?;
+                if table.partition_key.is_none() {
+                    return Err(InputError(format!(
+                        "[tables.{name}] is not one of the manual's tables, so it needs its partition_key, e.g. \
+                         partition_key = \"id\""
+                    )));
+                }
             }
             if table.partition_key.as_deref() == Some("") {
                 return Err(InputError(format!("[tables.{name}] partition_key cannot be empty")));
@@ -694,12 +683,23 @@ impl Settings {
     }
 
     fn validate_functions(&self) -> Result<(), InputError> {
-        let known: Vec<&str> = FUNCTIONS.iter().map(|f| f.suffix).collect();
+        let tables = self.table_names();
         for (name, function) in &self.functions {
-            if !known.contains(&name.as_str()) {
+            if !FUNCTIONS.iter().any(|f| f.suffix == name) {
+                names::validate_added(&self.service, "functions", name, names::FUNCTION_NAME_MOST)?;
+                if function.handler.is_none() {
+                    return Err(InputError(format!(
+                        "[functions.{name}] is not one of the manual's functions, so it needs its handler, e.g. \
+                         handler = \"handlers.api.{}.handler\"",
+                        name.replace('-', "_")
+                    )));
+                }
+            }
+            if let Some(unknown) = function.tables.iter().flatten().find(|t| !tables.contains(&t.as_str())) {
                 return Err(InputError(format!(
-                    "[functions.{name}] is not one of the functions: use one of {}",
-                    known.join(", ")
+                    "[functions.{name}] tables names '{unknown}', which is not deployed: use some of {} (or declare \
+                     it under [tables.{unknown}])",
+                    tables.join(", ")
                 )));
             }
             if function.memory.is_some_and(|m| !(128..=10240).contains(&m)) {
@@ -810,6 +810,40 @@ fn validate_runtime(runtime: &str) -> Result<(), InputError> {
         "runtime '{runtime}' is not a Python runtime Lambda offers: use one of {} (default {DEFAULT_RUNTIME})",
         known.join(", ")
     )))
+}
+
+/// The manual's settings for service `new-service`, as `run` resolves them with no flags and no file.
+#[cfg(test)]
+pub(crate) fn test_settings() -> Settings {
+    let minimal = serde_json::json!({
+        "service": "new-service", "stage": DEFAULT_STAGE, "region": DEFAULT_REGION, "backend": "backend",
+        "frontend": "frontend", "runtime": DEFAULT_RUNTIME,
+    });
+    // Invariant: the fields without defaults are all given.
+    serde_json::from_value(minimal).expect("minimal settings")
+}
+
+#[cfg(test)]
+impl Settings {
+    /// These settings with deployer.toml's `[functions]`, `[tables]`, `[[routes]]` and `[websocket]`.
+    pub(crate) fn with_toml(mut self, text: &str) -> Settings {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Sections {
+            #[serde(default)]
+            functions: BTreeMap<String, FunctionSettings>,
+            #[serde(default)]
+            tables: BTreeMap<String, TableSettings>,
+            #[serde(default)]
+            routes: Vec<RouteSettings>,
+            #[serde(default)]
+            websocket: WebSocketSettings,
+        }
+        let sections: Sections = toml::from_str(text).expect("test TOML");
+        (self.functions, self.tables, self.routes, self.websocket) =
+            (sections.functions, sections.tables, sections.routes, sections.websocket);
+        self
+    }
 }
 
 #[cfg(test)]
