@@ -7,7 +7,7 @@ use deployer_steps::settings::{
     AuthSettings, FunctionSettings, RouteSettings, TableSettings, VpcSettings, WebSocketSettings, ARCHITECTURES,
     LOG_RETENTION_DAYS, PRICE_CLASSES,
 };
-use deployer_steps::InputError;
+use deployer_steps::{names, InputError};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
@@ -28,7 +28,7 @@ pub const SCHEMA_FILE: &str = "deployer.schema.json";
 #[schemars(title = "deployer.toml")]
 pub struct ConfigFile {
     /// The prefix of every resource name: lowercase letters, digits and hyphens, starting with a letter.
-    #[schemars(regex(pattern = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"), length(max = 43))]
+    // Its pattern and longest length are set by `schema()` from the checks' own definitions.
     service: Option<String>,
     /// Served at https://DOMAIN, api.DOMAIN and ws.DOMAIN; none: AWS-generated URLs.
     domain: Option<String>,
@@ -42,7 +42,6 @@ pub struct ConfigFile {
     /// The frontend folder (the built site in dist/), relative to this file.
     frontend: Option<PathBuf>,
     /// The functions' Python runtime; default "python3.12".
-    #[schemars(regex(pattern = r"^python3\.[0-9]+$"))]
     runtime: Option<String>,
     /// The functions' processor; "arm64" (Graviton) costs about 20 % less. Default "x86_64".
     architecture: Option<String>,
@@ -133,9 +132,21 @@ pub fn schema() -> serde_json::Value {
         ("/properties/price_class", json!(PRICE_CLASSES)),
         ("/properties/log_retention_days", json!(LOG_RETENTION_DAYS)),
     ];
-    for (pointer, values) in closed_lists {
+    let runtimes: Vec<&str> = deployer_steps::manual::RUNTIMES.iter().map(|r| r.id).collect();
+    let name_rules = [
+        ("/properties/service", "pattern", json!(names::NAME_PATTERN)),
+        ("/properties/service", "maxLength", json!(names::MAX_SERVICE_LEN)),
+        ("/properties/functions", "propertyNames", json!({ "pattern": names::NAME_PATTERN })),
+        ("/properties/tables", "propertyNames", json!({ "pattern": names::NAME_PATTERN })),
+    ];
+    let rules = closed_lists
+        .into_iter()
+        .chain([("/properties/runtime", json!(runtimes))])
+        .map(|(pointer, values)| (pointer, "enum", values))
+        .chain(name_rules);
+    for (pointer, keyword, value) in rules {
         if let Some(property) = schema.pointer_mut(pointer).and_then(serde_json::Value::as_object_mut) {
-            property.insert("enum".to_string(), values);
+            property.insert(keyword.to_string(), value);
         }
     }
     schema
@@ -273,24 +284,39 @@ rate = 100                   # steady requests per second
 burst = 200
 
 {backend}
-# More per function (each optional):
-# [functions.websocket-message]
+# A function of your own, with every key it may have (a handler is needed, the rest is optional), its
+# REST route and a WebSocket route:
+# [functions.usage-report]
+# handler = "handlers.api.usage.handler"
+# memory = 256               # MB; default 512
 # timeout = 29               # seconds; API Gateway gives up after 29
 # architecture = "arm64"
 # reserved_concurrency = 10  # executions kept for it, and its ceiling (0 stops it); default: none
 # provisioned_concurrency = 2   # instances kept warm (no cold starts, billed hourly); the APIs then call its `live` alias
 # tables = ["usage"]         # the tables it may reach (NAME_TABLE variables, a role naming only those); default: all
-# enabled = false            # leave it out, with its routes; `run` deletes it if it was deployed
-# [functions.websocket-message.secrets]   # Secrets Manager secrets it may read, by variable name:
+# [functions.usage-report.secrets]   # Secrets Manager secrets it may read, by variable name:
 # OPENAI_API_KEY = "{service}/openai"     # it gets OPENAI_API_KEY_SECRET_ARN (the ARN, never the value)
+# [[routes]]
+# path = "/usage/report"
+# methods = ["GET"]
+# function = "usage-report"
+# [[websocket.routes]]
+# route_key = "sendMessage"  # messages whose "action" is "sendMessage"
+# function = "usage-report"
 #
-# More per table: "" removes the sort key or the TTL (a key schema cannot change on an existing table);
-# enabled = false leaves a table out, kept with its data until `deployer run --delete-data`.
-# [[tables.usage.global_secondary_indexes]]   # one per query pattern; added or removed one at a time
-# name = "by-date"
-# partition_key = "date"
-# sort_key = "userId"
-# projection = "ALL"         # or "KEYS_ONLY", or the attributes to include: ["tokens"]
+# A table of your own (a partition_key is needed). "" removes one of the manual's sort keys or TTLs; a key
+# schema cannot change on an existing table. Switch any of the manual's functions or tables off with
+# `enabled = false` in its section: a function goes with its routes, a table stays, with its data, until
+# `deployer run --delete-data`.
+# [tables.invoices]
+# partition_key = "invoiceId"
+# sort_key = "line"
+# ttl_attribute = "expiresAt"
+# [[tables.invoices.global_secondary_indexes]]   # one per query pattern; added or removed one at a time
+# name = "by-line"
+# partition_key = "line"
+# sort_key = "invoiceId"
+# projection = "ALL"         # or "KEYS_ONLY", or the attributes to include: ["total"]
 
 # The VPC all functions run in, to reach private resources; they then need a NAT gateway or VPC
 # endpoints for the internet and DynamoDB. Default: none.
@@ -308,4 +334,27 @@ burst = 200
 # (or kind = "cognito" with user_pool_arn = "arn:aws:cognito-idp:REGION:ACCOUNT:userpool/ID")
 "#
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The schema's name pattern, run by a real regex engine, and deployer's own checks agree on every sample.
+    #[test]
+    fn the_schemas_name_rules_and_the_checks_accept_the_same_names() {
+        let validator = jsonschema::validator_for(&schema()).expect("a valid schema");
+        let long = "a".repeat(names::MAX_SERVICE_LEN);
+        let too_long = "a".repeat(names::MAX_SERVICE_LEN + 1);
+        for name in ["new-service", "a1", "billing-webhook", "", "-svc", "svc-", "a--b", "1abc", "Upper", "a_b", &long]
+        {
+            let service = validator.is_valid(&json!({ "service": name }));
+            assert_eq!(service, names::validate_service(name).is_ok(), "service {name:?}");
+            let function = validator.is_valid(&json!({ "functions": { name: { "handler": "m.f" } } }));
+            let checked = names::validate_added("s", "functions", name, 255).is_ok();
+            assert_eq!(function, checked, "function {name:?}");
+        }
+        assert!(!validator.is_valid(&json!({ "service": too_long })));
+        assert!(!validator.is_valid(&json!({ "runtime": "python3.8" })), "only the runtimes Lambda offers");
+    }
 }

@@ -57,6 +57,11 @@ pub fn unique_token(length: usize) -> String {
     token[..length.min(token.len())].to_string()
 }
 
+/// The service's name, and the names deployer.toml gives functions and tables, as the JSON Schema says
+/// it; [`validate_service`] and [`validate_added`] check the same, character by character (a test holds
+/// them to it).
+pub const NAME_PATTERN: &str = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$";
+
 /// Lowercase letters, digits and single hyphens, starting with a letter: the intersection of the S3
 /// bucket (`SERVICE-frontend`), Lambda, IAM role and DynamoDB naming rules.
 pub fn validate_service(service: &str) -> Result<(), InputError> {

@@ -1,6 +1,7 @@
 //! Any backend: functions, tables, REST routes and WebSocket routes added to and removed from the manual's
 //! with deployer.toml alone, each read back from AWS independently of deployer's own output.
 
+use crate::strict_scenarios::{strict_proxy, through};
 use crate::support::{inventory, sdk_config, Deployment, Outcome};
 use serde_json::Value;
 
@@ -193,4 +194,47 @@ async fn init_writes_the_manuals_shape_out_and_a_deployment_made_without_a_file_
     let with_file = d.run(&["run"]);
     with_file.assert_ok();
     assert_eq!(with_file.requests().1, 0, "the written-out manual is the manual: {:?}", with_file.changes());
+}
+
+/// Replaces `from` in deployer.toml, which must hold it.
+fn edit(d: &Deployment, from: &str, to: &str) {
+    let text = std::fs::read_to_string(d.path("deployer.toml")).unwrap();
+    assert!(text.contains(from), "deployer.toml holds {from}");
+    std::fs::write(d.path("deployer.toml"), text.replacen(from, to, 1)).unwrap();
+}
+
+#[tokio::test]
+async fn strict_adding_narrowing_and_removing_work_under_real_aws_behaviour_with_no_write_on_a_rerun() {
+    let d = initialised("strict-any");
+    let proxy = strict_proxy();
+    through(&d, &proxy, &["run"]).assert_ok();
+    let manual = inventory("strict-any").await;
+
+    write_config(&d, ADDED);
+    // An existing function moved onto a role of its own, which IAM has not propagated yet.
+    let usage = "[functions.usage-handler]\nhandler = \"handlers.api.usage.handler\"\n";
+    edit(&d, usage, &format!("{usage}tables = [\"usage\"]\n"));
+    let added = through(&d, &proxy, &["run"]);
+    added.assert_ok();
+    let lambda = aws_sdk_lambda::Client::new(&sdk_config().await);
+    for (function, role) in [("billing-webhook", "billing-webhook"), ("usage-handler", "usage-handler")] {
+        let got = lambda.get_function_configuration().function_name(format!("strict-any-{function}")).send().await;
+        let got = got.unwrap();
+        assert!(got.role().unwrap().ends_with(&format!(":role/strict-any-{role}")), "{got:?}");
+    }
+    let policy = role_policy("strict-any-usage-handler", "strict-any-lambda-access").await;
+    assert_eq!(table_resources(&policy).len(), 2, "usage and its indexes only: {policy}");
+    let now = inventory("strict-any").await;
+    assert!(now.routes.contains(&"sendMessage -> strict-any-billing-webhook".to_string()), "{:?}", now.routes);
+
+    let again = through(&d, &proxy, &["run"]);
+    again.assert_ok();
+    assert_eq!(again.requests().1, 0, "{:?}", again.changes());
+
+    edit(&d, &format!("{usage}tables = [\"usage\"]\n"), usage);
+    write_config(&d, "");
+    through(&d, &proxy, &["run", "--delete-data"]).assert_ok();
+    let mut after = inventory("strict-any").await;
+    after.rest_deployments = manual.rest_deployments;
+    assert_eq!(after, manual, "back to the manual's shape, the added table deleted as asked");
 }

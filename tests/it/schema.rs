@@ -58,7 +58,7 @@ async fn the_readmes_examples_and_inits_file_with_every_setting_switched_on_fit_
     assert_eq!(beside["title"], "deployer.toml", "init writes the schema the file names");
     assert_valid(&validator, "init's file", &written);
     let every_setting = uncommented(&written);
-    assert!(every_setting.contains("\n[[tables.usage.global_secondary_indexes]]"), "{every_setting}");
+    assert!(every_setting.contains("\n[[tables.invoices.global_secondary_indexes]]"), "{every_setting}");
     assert_valid(&validator, "init's file with every setting on", &every_setting);
     // The same file is one deployer itself accepts (the flag beats the file's endpoint_url), once the
     // secret it names exists.

@@ -22,8 +22,11 @@ impl Model {
     pub(super) fn lambda_before(&self, world: &mut World, call: &Call) -> Option<Answer> {
         let segments = call.segments();
         let now = Instant::now();
-        if self.config.on(Behaviour::IamPropagation) && call.method == "POST" && segments == ["2015-03-31", "functions"]
-        {
+        let creating = call.method == "POST" && segments == ["2015-03-31", "functions"];
+        // A function moved onto a new role (UpdateFunctionConfiguration) meets the same propagation.
+        let reconfiguring =
+            call.method == "PUT" && matches!(segments.as_slice(), ["2015-03-31", "functions", _, "configuration"]);
+        if self.config.on(Behaviour::IamPropagation) && (creating || reconfiguring) {
             let role = call.json()["Role"].as_str().unwrap_or_default().to_string();
             if world.roles.get(&role).is_some_and(|assumable| *assumable > now) {
                 return self.refuse(

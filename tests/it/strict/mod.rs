@@ -31,7 +31,8 @@ pub enum Behaviour {
     /// ~2 s after an update; another update meanwhile is 409 ResourceConflictException; a function can end
     /// `State: Failed` (those named in `Strict::failing_functions`).
     LambdaStates,
-    /// IAM eventual consistency: a new role is not assumable by Lambda for ~10 s (CreateFunction answers
+    /// IAM eventual consistency: a new role is not assumable by Lambda for ~10 s (CreateFunction, or an
+    /// UpdateFunctionConfiguration moving a function onto it, answers
     /// InvalidParameterValueException, as reported in pulumi-aws and terraform-provider-aws threads), nor by
     /// API Gateway (UpdateAccount answers BadRequestException "API Gateway could not successfully write to
     /// CloudWatch Logs using the ARN specified", which terraform-provider-aws retries).
