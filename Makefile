@@ -58,3 +58,4 @@ install: release
 bench: release tools
 	BIN=$(TARGET)/release/deployer tests/bench.sh
 	cargo bench --bench simulated_aws
+	cargo bench --bench at_scale

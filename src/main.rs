@@ -14,11 +14,11 @@ mod cli;
 mod commands;
 mod config;
 mod dns;
+mod layered;
 mod pace;
 mod progress;
 mod remote;
 mod runner;
-mod settings;
 mod state;
 mod summary;
 

@@ -6,7 +6,7 @@
 //! path (REST protocols) or its `X-Amz-Target` header (JSON protocols).
 //!
 //! Quotas ("Amazon API Gateway quotas", "Lambda quotas", "Route 53 quotas", "ACM quotas"): API Gateway
-//! (REST and WebSocket together) 10 requests/s with a burst of 40; CreateRestApi 1 per 3 s;
+//! (REST and WebSocket together) 10 requests/s with a burst of 40; CreateRestApi 1 per 3 s; PutRestApi 1/s;
 //! CreateDeployment 1 per 5 s; CreateDomainName, DeleteDomainName and DeleteRestApi 1 per 30 s;
 //! CreateResource 5/s; GetResources 5 per 2 s; UpdateAccount and UpdateUsagePlan 1 per 20 s;
 //! UpdateDomainName 1 per 30 s. Lambda 15/s. Route 53 5/s. ACM RequestCertificate 5/s,
@@ -45,6 +45,7 @@ fn buckets(service: &str, method: &str, path: &str, target: Option<&str>) -> Vec
             let rest: Vec<&str> = segments.iter().copied().skip_while(|s| *s == "v2").collect();
             let operation = match (method, rest.as_slice()) {
                 ("POST", ["restapis"]) => Some(("apigateway:CreateRestApi", quota(1.0, 3, 1.0))),
+                ("PUT", ["restapis", _]) => Some(("apigateway:PutRestApi", quota(1.0, 1, 1.0))),
                 ("DELETE", ["restapis", _]) => Some(("apigateway:DeleteRestApi", quota(1.0, 30, 1.0))),
                 ("POST", ["restapis", _, "deployments"]) => Some(("apigateway:CreateDeployment", quota(1.0, 5, 1.0))),
                 ("POST", ["restapis", _, "resources", _]) => Some(("apigateway:CreateResource", quota(5.0, 1, 5.0))),

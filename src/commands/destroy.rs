@@ -6,10 +6,10 @@ use std::io::{IsTerminal, Write};
 
 use super::common::{connect, interrupted, locked_state, reporter};
 use crate::cli::{Cli, SettingsArgs};
+use crate::layered::settings_for;
 use crate::progress::Mode;
 use crate::remote;
 use crate::runner::{self, Runner};
-use crate::settings::settings_for;
 use crate::state;
 
 pub async fn destroy(

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use super::common::connect;
 use crate::cli::{Cli, Output as Format, SettingsArgs};
 use crate::dns;
-use crate::settings::settings_for;
+use crate::layered::settings_for;
 use crate::state::{self, State};
 
 /// One check: what it looked at, and what it found or what to do.

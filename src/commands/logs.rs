@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::common::connect;
 use crate::cli::{Cli, Output, SettingsArgs};
-use crate::settings::settings_for;
+use crate::layered::settings_for;
 use crate::state;
 
 /// How often `--follow` asks for new lines.

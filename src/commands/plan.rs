@@ -5,9 +5,9 @@ use deployer_steps::registry;
 
 use super::common::{connect, reporter};
 use crate::cli::{Cli, SettingsArgs};
+use crate::layered::settings_for;
 use crate::progress::{self, Mode};
 use crate::runner::Runner;
-use crate::settings::settings_for;
 use crate::state::{self, State};
 
 pub async fn plan(cli: &Cli, args: &SettingsArgs) -> Result<()> {

@@ -5,10 +5,10 @@ use deployer_steps::{registry, InputError};
 
 use super::common::{connect, interrupted, locked_state, reporter};
 use crate::cli::{Cli, SettingsArgs};
+use crate::layered::settings_for;
 use crate::progress::Mode;
 use crate::remote;
 use crate::runner::{self, Runner, Selection};
-use crate::settings::settings_for;
 use crate::state;
 
 pub async fn deploy(

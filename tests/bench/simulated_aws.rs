@@ -17,86 +17,14 @@ mod support;
 #[path = "../it/velocity.rs"]
 mod velocity;
 
+#[path = "measure.rs"]
+mod measure;
+
+use measure::{measure, seconds};
 use proxy::{Latency, Proxy, Rules};
-use serde_json::Value;
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use strict::Strict;
-use support::{moto, Deployment, Outcome};
-
-/// One measured command: how long, what it asked of AWS, and when each event came.
-struct Measured {
-    took: Duration,
-    outcome: Outcome,
-    /// (time since start, event) for each JSON event line.
-    timeline: Vec<(Duration, Value)>,
-    /// Requests forwarded to moto, by service.
-    by_service: BTreeMap<String, u32>,
-    /// Answers the model refused with a quota error (429 and its kin).
-    throttled: u32,
-}
-
-impl Measured {
-    fn requests(&self) -> u64 {
-        let (reads, writes) = self.outcome.requests();
-        reads + writes
-    }
-
-    /// When the step's `step_finished` event came, from the start of the command.
-    fn finished(&self, step: &str) -> Option<Duration> {
-        self.timeline.iter().find(|(_, e)| e["event"] == "step_finished" && e["step"] == step).map(|(t, _)| *t)
-    }
-
-    fn services(&self) -> String {
-        let parts: Vec<String> = self.by_service.iter().map(|(s, n)| format!("{s} {n}")).collect();
-        parts.join(", ")
-    }
-}
-
-fn quota_refusals(proxy: &Proxy) -> u32 {
-    let refusals = proxy.refusals();
-    ["TooManyRequestsException", "Throttling", "ThrottlingException"].iter().filter_map(|c| refusals.get(*c)).sum()
-}
-
-/// `deployer ARGS --output json` through the proxy, its events timed as they come.
-fn measure(d: &Deployment, proxy: &Proxy, scale: f64, args: &[&str]) -> Measured {
-    let services_before = proxy.seen(|s| s.by_service.clone());
-    let throttled_before = quota_refusals(proxy);
-    let started = Instant::now();
-    let mut child = d
-        .command(args)
-        .args(["--output", "json"])
-        .env("AWS_ENDPOINT_URL", &proxy.url)
-        .env("DEPLOYER_TIME_SCALE", scale.to_string())
-        .env("DEPLOYER_QUOTA_SCALE", "1")
-        .env("DEPLOYER_PACE", "aws")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start deployer");
-    let mut timeline = Vec::new();
-    let mut stdout = String::new();
-    for line in BufReader::new(child.stdout.take().expect("piped stdout")).lines() {
-        let line = line.expect("deployer's stdout");
-        if let Ok(event) = serde_json::from_str::<Value>(&line) {
-            timeline.push((started.elapsed(), event));
-        }
-        stdout.push_str(&line);
-        stdout.push('\n');
-    }
-    let output = child.wait_with_output().expect("deployer's exit");
-    let took = started.elapsed();
-    let outcome = Outcome::from(std::process::Output { stdout: stdout.into_bytes(), ..output });
-    outcome.assert_ok();
-    let mut by_service = proxy.seen(|s| s.by_service.clone());
-    for (service, before) in services_before {
-        *by_service.entry(service).or_default() -= before;
-    }
-    by_service.retain(|_, n| *n > 0);
-    Measured { took, outcome, timeline, by_service, throttled: quota_refusals(proxy) - throttled_before }
-}
+use support::{moto, Deployment};
 
 /// The longest chain of things that must wait for each other in a first deploy with a domain, in the
 /// model's own figures: (what, seconds).
@@ -125,10 +53,6 @@ fn big_site(d: &Deployment) {
     for n in 0..2000 {
         std::fs::write(pages.join(format!("page-{n:04}.html")), format!("<p>page {n}</p>\n")).expect("a page");
     }
-}
-
-fn seconds(d: Duration) -> String {
-    format!("{:.2} s", d.as_secs_f64())
 }
 
 fn main() {

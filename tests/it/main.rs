@@ -24,6 +24,7 @@ mod provisioned;
 mod proxy;
 mod remote;
 mod requests;
+mod scale;
 mod schema;
 mod servers;
 mod stages;

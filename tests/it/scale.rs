@@ -17,11 +17,16 @@ fn function(n: usize) -> String {
 
 /// A handler module per added function, writing deployer.toml beside the backend: the whole fixture.
 pub fn write_fixture(d: &Deployment) {
+    write_fixture_of(d, ADDED_FUNCTIONS, ROUTE_FAMILIES);
+}
+
+/// The fixture with `added` functions besides the manual's and `families` route families.
+pub fn write_fixture_of(d: &Deployment, added: usize, families: usize) {
     let handlers = d.path("backend/handlers/generated");
     std::fs::create_dir_all(&handlers).unwrap();
     std::fs::write(handlers.join("__init__.py"), "").unwrap();
     let mut toml = format!("service = \"{}\"\n", d.service);
-    for n in 0..ADDED_FUNCTIONS {
+    for n in 0..added {
         let module = format!("f{n:02}");
         let body = format!(
             "import os\n\n\ndef handler(event, context):\n    return {{\"statusCode\": 200, \"body\": \"{module} \" + os.environ.get(\"STAGE\", \"\")}}\n"
@@ -48,12 +53,15 @@ pub fn write_fixture(d: &Deployment) {
             );
         }
     }
-    for n in 0..ROUTE_FAMILIES {
-        let owner = function(n % ADDED_FUNCTIONS);
+    for n in 0..families {
+        let owner = function(n % added);
         for (path, methods) in
             [("", "\"GET\", \"POST\""), ("/{id}", "\"GET\", \"PUT\", \"DELETE\""), ("/{id}/items", "\"GET\"")]
         {
-            let _ = writeln!(toml, "\n[[routes]]\npath = \"/r{n:02}{path}\"\nmethods = [{methods}]\nfunction = \"{owner}\"");
+            let _ = writeln!(
+                toml,
+                "\n[[routes]]\npath = \"/r{n:02}{path}\"\nmethods = [{methods}]\nfunction = \"{owner}\""
+            );
         }
     }
     for n in 0..WEBSOCKET_ACTIONS {
@@ -61,4 +69,79 @@ pub fn write_fixture(d: &Deployment) {
         let _ = writeln!(toml, "\n[[websocket.routes]]\nroute_key = \"action-{n:02}\"\nfunction = \"{owner}\"");
     }
     std::fs::write(d.path("deployer.toml"), toml).unwrap();
+}
+
+#[tokio::test]
+async fn a_backend_of_100_functions_deploys_and_reruns_with_no_write() {
+    let d = Deployment::new("scale-moto");
+    write_fixture(&d);
+    let fresh = d.run(&["run"]);
+    fresh.assert_ok();
+    let now = crate::support::inventory("scale-moto").await;
+    assert_eq!(now.functions.len(), 6 + ADDED_FUNCTIONS);
+    assert_eq!(now.tables.len(), 4 + ADDED_TABLES);
+    let resources = now.rest_methods.iter().filter(|m| !m.contains(' ')).count();
+    assert_eq!(resources, 1 + 3 * ROUTE_FAMILIES, "/ and each family's three paths");
+    assert_eq!(now.routes.len(), 3 + WEBSOCKET_ACTIONS);
+    let again = d.run(&["run"]);
+    again.assert_ok();
+    assert_eq!(
+        again.requests().1,
+        0,
+        "{:?}",
+        again.changes().iter().filter(|c| c.1 != "unchanged").collect::<Vec<_>>()
+    );
+    let (reads, _) = again.requests();
+    eprintln!("fresh: {:?}; no-op reads: {reads}", fresh.requests());
+}
+
+/// An inventory as another service's would read: the same backend, named for `to`.
+fn renamed(inventory: &crate::support::Inventory, from: &str, to: &str) -> String {
+    format!("{inventory:?}").replace(&format!("{from}-"), &format!("{to}-"))
+}
+
+#[tokio::test]
+async fn strict_a_backend_of_100_functions_killed_at_ten_points_then_resumed_is_as_if_never_killed() {
+    use crate::proxy::{Proxy, Rules};
+    use crate::strict::Strict;
+    use crate::strict_scenarios::{through, SCALE};
+    use crate::support::{inventory, moto};
+
+    let reference = Deployment::new("scale-ref");
+    write_fixture(&reference);
+    let proxy = Proxy::start(&moto().url(), Rules { strict: Some(Strict::all(SCALE)), ..Rules::default() });
+    through(&reference, &proxy, &["run"]).assert_ok();
+    let requests = proxy.seen(|s| s.forwarded);
+    let expected = inventory("scale-ref").await;
+
+    // Kill points spread over the whole deploy, from its first requests to its last step.
+    for (i, tenth) in (0u32..10).enumerate() {
+        let after = 5 + requests * tenth / 10;
+        let d = Deployment::new(&format!("scale-kill-{i}"));
+        write_fixture(&d);
+        let rules = Rules { strict: Some(Strict::all(SCALE)), stall_after: Some(after), ..Rules::default() };
+        let proxy = Proxy::start(&moto().url(), rules);
+        let mut child = d
+            .command(&["run"])
+            .env("AWS_ENDPOINT_URL", &proxy.url)
+            .env("DEPLOYER_TIME_SCALE", SCALE.to_string())
+            .env("DEPLOYER_PACE", "aws")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        assert!(proxy.wait_for_stall(&mut child), "the deploy ended before request {after} of {requests}");
+        let _ = child.kill(); // SIGKILL: no chance to clean up
+        let _ = child.wait();
+        proxy.release();
+
+        let resumed =
+            if d.state_path().exists() { through(&d, &proxy, &["resume"]) } else { through(&d, &proxy, &["run"]) };
+        resumed.assert_ok();
+        let now = inventory(&d.service).await;
+        assert_eq!(renamed(&now, &d.service, "scale-ref"), format!("{expected:?}"), "killed after {after} requests");
+        let again = through(&d, &proxy, &["run"]);
+        again.assert_ok();
+        assert_eq!(again.requests().1, 0, "a run after the resume writes nothing (killed after {after})");
+    }
 }

@@ -144,10 +144,16 @@ async fn strict_defect_api_gateway_quotas_at_real_time_are_paced_not_hit() {
 #[tokio::test]
 async fn strict_defect_throttled_requests_are_retried_and_counted() {
     // Pacing off (as against an emulator), so the proxy's quotas are hit: each 429 is retried and counted.
+    // Sixty WebSocket actions, whose routes and integrations are made one call each, 16 at a time (the
+    // REST paths come in one PutRestApi).
     let d = Deployment::new("strict-counted");
+    let actions: String = (0..60)
+        .map(|n| format!("[[websocket.routes]]\nroute_key = \"action-{n}\"\nfunction = \"websocket-message\"\n"))
+        .collect();
+    std::fs::write(d.path("deployer.toml"), format!("service = \"{}\"\n{actions}", d.service)).unwrap();
     let proxy = strict_proxy_with(Strict::only(&[crate::strict::Behaviour::ApiGatewayQuotas], 0.2));
     let output = d
-        .command(&["run", "--service", &d.service, "--output", "json", "--max-attempts", "12"])
+        .command(&["run", "--output", "json", "--max-attempts", "12"])
         .env("AWS_ENDPOINT_URL", &proxy.url)
         .env("DEPLOYER_TIME_SCALE", "0.2")
         .output()

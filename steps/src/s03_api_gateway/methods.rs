@@ -20,31 +20,37 @@ pub(super) fn wanted_methods<'a>(
     access: &Access,
     partition: &str,
 ) -> Result<Vec<Method<'a>>> {
-    let Access { any_origin, auth } = access;
-    let any_origin = *any_origin;
     let existing = |path: &str, verb: &str| listed.get(&(path.to_string(), verb.to_string())).map(LiveMethod::of);
-    let region = &ctx.settings.region;
     let mut methods = Vec::new();
     for route in routes {
-        let (target, _) = ctx.invoke_target(route.function)?;
-        let uri = lambda_integration_uri(region, partition, target);
         let resource_id = &resource_ids[route.path];
-        let method = |verb, kind| Method {
-            ctx,
-            api_id,
-            resource_id,
-            path: route.path,
-            verb,
-            kind,
-            existing: existing(route.path, verb),
-            listed: Default::default(),
-        };
-        for verb in &route.methods {
-            methods.push(method(verb, MethodKind::Proxy { uri: uri.clone(), auth: auth.clone() }));
+        for (verb, kind) in route_methods(ctx, route, access, partition)? {
+            let existing = existing(route.path, verb);
+            let listed = Default::default();
+            methods.push(Method { ctx, api_id, resource_id, path: route.path, verb, kind, existing, listed });
         }
-        let allow_methods = route.methods.iter().copied().chain(["OPTIONS"]).collect::<Vec<_>>().join(",");
-        methods.push(method("OPTIONS", MethodKind::Cors { any_origin, allow_methods }));
     }
+    Ok(methods)
+}
+
+/// One route's methods, by verb: an `AWS_PROXY` integration to its function for each of its verbs, and
+/// its preflight. The one definition of a method, for the calls that put one and for the document that
+/// puts many (`document.rs`).
+pub(super) fn route_methods<'r>(
+    ctx: &Context<'_>,
+    route: &Route<'r>,
+    access: &Access,
+    partition: &str,
+) -> Result<Vec<(&'r str, MethodKind)>> {
+    let (target, _) = ctx.invoke_target(route.function)?;
+    let uri = lambda_integration_uri(&ctx.settings.region, partition, target);
+    let mut methods: Vec<(&'r str, MethodKind)> = route
+        .methods
+        .iter()
+        .map(|verb| (*verb, MethodKind::Proxy { uri: uri.clone(), auth: access.auth.clone() }))
+        .collect();
+    let allow_methods = route.methods.iter().copied().chain(["OPTIONS"]).collect::<Vec<_>>().join(",");
+    methods.push(("OPTIONS", MethodKind::Cors { any_origin: access.any_origin, allow_methods }));
     Ok(methods)
 }
 
@@ -134,7 +140,7 @@ pub(super) const ECHO_ORIGIN_TEMPLATE: &str = r#"#set($origin = $input.params("O
 
 impl Method<'_> {
     /// Integration response header values (static values are quoted).
-    fn cors_values(any_origin: bool, allow_methods: &str) -> HashMap<String, String> {
+    pub(super) fn cors_values(any_origin: bool, allow_methods: &str) -> HashMap<String, String> {
         let mut values = HashMap::from([
             (HEADERS_HEADER.to_string(), format!("'{CORS_ALLOW_HEADERS}'")),
             (METHODS_HEADER.to_string(), format!("'{allow_methods}'")),
@@ -150,11 +156,11 @@ impl Method<'_> {
     }
 
     /// The integration response's body template: the echo, unless any origin is allowed.
-    fn cors_template(any_origin: bool) -> Option<&'static str> {
+    pub(super) fn cors_template(any_origin: bool) -> Option<&'static str> {
         (!any_origin).then_some(ECHO_ORIGIN_TEMPLATE)
     }
 
-    fn cors_declared() -> HashMap<String, bool> {
+    pub(super) fn cors_declared() -> HashMap<String, bool> {
         [ORIGIN_HEADER, HEADERS_HEADER, METHODS_HEADER, VARY_HEADER]
             .into_iter()
             .map(|h| (h.to_string(), false))

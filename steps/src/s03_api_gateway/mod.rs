@@ -3,8 +3,11 @@
 //! - REST API `SERVICE-rest-api`, REGIONAL. `CreateRestApi` has no idempotency token and names are not
 //!   unique, so it is looked up by the ID recorded in state, then by name (all pages); several APIs of
 //!   that name stop the step with their IDs. Its ID is recorded the moment it is created.
-//! - The resources and methods of [`crate::manual::ROUTES`] (or deployer.toml's `[[routes]]`), each method an `AWS_PROXY` integration (POST, 29 s timeout,
-//!   API Gateway's limit) to its function of `02-lambda`.
+//! - The resources and methods of the settings' routes ([`crate::settings::Settings::routes`]: the
+//!   manual's, or deployer.toml's `[[routes]]`), each method an `AWS_PROXY` integration (POST, 29 s
+//!   timeout, API Gateway's limit) to its function of `02-lambda`. New paths that would take 20 calls or
+//!   more come in one `PutRestApi` (an OpenAPI document, merge mode; `document.rs`), then every path and
+//!   method is ensured as usual; a few, or methods with an authorizer or a key, take the calls.
 //! - CORS on every resource: `OPTIONS` with a MOCK integration whose 200 response carries
 //!   `Access-Control-Allow-Origin/Headers/Methods` and `Vary: Origin`. The allowed origins differ by stage
 //!   (the dev stage adds a local dev server) and include the CloudFront URL, known only after
@@ -30,7 +33,7 @@
 //! - A method deployer made that no route names any more, and a resource left with only such methods,
 //!   deleted (`plan`: to delete first); what others made on the API is kept.
 //!
-//! AWS calls: `apigateway:GetRestApi`, `GetRestApis`, `CreateRestApi`, `UpdateRestApi`, `GetResources`,
+//! AWS calls: `apigateway:GetRestApi`, `GetRestApis`, `CreateRestApi`, `UpdateRestApi`, `PutRestApi`, `GetResources`,
 //! `CreateResource`, `GetMethod`, `PutMethod`, `UpdateMethod`, `PutIntegration`, `PutMethodResponse`,
 //! `DeleteMethod`, `DeleteResource`, `DeleteMethodResponse`, `PutIntegrationResponse`, `GetAuthorizer(s)`, `CreateAuthorizer`,
 //! `UpdateAuthorizer`, `DeleteAuthorizer`, `GetGatewayResponses`, `PutGatewayResponse`, `CreateDeployment`, `GetStage`, `GetDeployment`, `UpdateStage`;
@@ -40,6 +43,7 @@
 //! finds them by name).
 //!
 //! Files: `api.rs` the API, `resources.rs` its paths, `methods.rs` methods, integrations and preflights,
+//! `document.rs` new paths in bulk,
 //! `deployment.rs` the deployment; the stage's throttling is [`crate::apigw::StageThrottling`], shared with
 //! `07-stages`, and the invoke permission [`crate::apigw::InvokePermission`], shared with `04-websocket`.
 //!
@@ -51,6 +55,7 @@
 mod api;
 mod authorizer;
 mod deployment;
+mod document;
 mod gateway_responses;
 mod methods;
 mod resources;
@@ -127,9 +132,13 @@ impl Step for ApiGateway {
         record_if_changed(recorder, &outputs::ROOT_RESOURCE_ID.key, &root)?;
 
         let routes = ctx.settings.routes();
-        let resource_ids = ensure_resource_tree(ctx, recorder, &api.id, &root, &routes, &listing.ids).await?;
         let access =
             Access { any_origin: ctx.settings.allows_any_origin(), auth: method_auth(ctx, recorder, &api.id).await? };
+        let name = ctx.name("rest-api");
+        let imported =
+            document::import_new_paths(ctx, recorder, &api.id, &name, &routes, &listing, &access, partition).await?;
+        let listing = if imported { list_api(ctx, &api.id).await? } else { listing };
+        let resource_ids = ensure_resource_tree(ctx, recorder, &api.id, &root, &routes, &listing.ids).await?;
         key_access_before_methods_require_it(ctx, recorder, &api.id, &listing, access.auth.api_key_required).await?;
         let methods = wanted_methods(ctx, &api.id, &routes, &resource_ids, &listing.methods, &access, partition)?;
         all(methods.iter().map(|m| ensure(m, recorder))).await?;

@@ -21,7 +21,7 @@ mod templates;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Behaviour {
     /// "Amazon API Gateway quotas": 10 requests/s, burst 40, for REST and WebSocket together; CreateRestApi
-    /// 1 per 3 s; CreateDeployment 1 per 5 s; CreateDomainName, DeleteDomainName, UpdateDomainName (v1 and
+    /// 1 per 3 s; PutRestApi 1/s; CreateDeployment 1 per 5 s; CreateDomainName, DeleteDomainName, UpdateDomainName (v1 and
     /// v2), DeleteRestApi 1 per 30 s; UpdateAccount, UpdateUsagePlan 1 per 20 s; CreateResource 5/s;
     /// GetResources 5 per 2 s. 429 TooManyRequestsException.
     ApiGatewayQuotas,
@@ -342,6 +342,7 @@ impl Model {
         if call.service == "apigateway" && c.on(Behaviour::ApiGatewayQuotas) {
             let per_operation = match (method, rest.as_slice()) {
                 ("POST", ["restapis"]) => Some(("CreateRestApi", 1.0, 3.0, 1.0)),
+                ("PUT", ["restapis", _]) => Some(("PutRestApi", 1.0, 1.0, 1.0)),
                 ("DELETE", ["restapis", _]) => Some(("DeleteRestApi", 1.0, 30.0, 1.0)),
                 ("POST", ["restapis", _, "deployments"]) => Some(("CreateDeployment", 1.0, 5.0, 1.0)),
                 ("POST", ["restapis", _, "resources", _]) => Some(("CreateResource", 5.0, 1.0, 5.0)),
