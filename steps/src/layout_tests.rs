@@ -117,15 +117,34 @@ fn parent_module(files: &BTreeMap<PathBuf, String>, path: &Path, root: &Path) ->
     module_file(files, module_folder.parent().unwrap_or(Path::new("")), &name)
 }
 
+/// The root's re-exports of its parts' modules, `pub use part::{a, b};`: module → the part's folder.
+fn reexports(root_source: &str) -> BTreeMap<String, String> {
+    let mut found = BTreeMap::new();
+    for line in code_lines(root_source) {
+        let Some((part, list)) = line.strip_prefix("pub use ").and_then(|rest| rest.split_once("::{")) else {
+            continue;
+        };
+        for name in list.trim_end_matches("};").split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            found.insert(name.to_string(), part.to_string());
+        }
+    }
+    found
+}
+
 /// File → the files it names: `crate::x` (the root when `x` is no module), `super::x` (the sibling, else
 /// the parent module), and its own children `x::` (declared with `mod x;`, in `x.rs`'s folder `x/` too);
 /// not its own enclosing modules.
 fn import_graph(files: &BTreeMap<PathBuf, String>, root: &Path) -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
     let mut graph = BTreeMap::new();
+    let reexported = reexports(files.get(root).map_or("", String::as_str));
     for (path, source) in files {
         let mut named = BTreeSet::new();
         for name in names_after(source, "crate::") {
-            named.insert(module_file(files, Path::new(""), &name).unwrap_or_else(|| root.to_path_buf()));
+            let file = module_file(files, Path::new(""), &name).or_else(|| {
+                let folder = reexported.get(&name)?;
+                module_file(files, Path::new(folder), &name)
+            });
+            named.insert(file.unwrap_or_else(|| root.to_path_buf()));
         }
         let parent = parent_module(files, path, root);
         let parent_folder = parent.as_deref().map(|p| children_folder(p, root)).unwrap_or_default();
@@ -229,6 +248,19 @@ fn the_cycle_finder_finds_a_circle_and_the_rule_sees_a_step_naming_another() {
     assert!(graph[Path::new("runner/look.rs")].contains(Path::new("state.rs")), "{graph:?}");
     let cycle = find_cycle(&graph).expect("state → runner → look → state is a circle");
     assert_eq!(cycle.len(), 3, "{cycle:?}");
+    // A module re-exported from a part's folder is named at the root, and resolves to its file.
+    let files: BTreeMap<PathBuf, String> = [
+        ("lib.rs", "pub mod contract;\npub use contract::{outputs, step};\n"),
+        ("contract/mod.rs", "pub mod outputs;\npub mod step;\n"),
+        ("contract/outputs.rs", "use crate::step::Context;\n"),
+        ("contract/step.rs", "use crate::outputs::Output;\n"),
+    ]
+    .into_iter()
+    .map(|(p, s)| (PathBuf::from(p), s.to_string()))
+    .collect();
+    let graph = import_graph(&files, Path::new("lib.rs"));
+    assert!(graph[Path::new("contract/step.rs")].contains(Path::new("contract/outputs.rs")), "{graph:?}");
+    assert_eq!(find_cycle(&graph).map(|c| c.len()), Some(2), "outputs ↔ step through the root's re-exports");
     assert_eq!(step_module(Path::new("s03_api_gateway/api.rs")).as_deref(), Some("s03_api_gateway"));
     assert_eq!(step_module(Path::new("settings.rs")), None);
     assert!(names_after("use crate::s02_lambda::X;\n// crate::s05_frontend\n", "crate::").contains("s02_lambda"));

@@ -6,34 +6,26 @@
 //! through the one [`ensure::ensure`] idiom.
 //!
 //! Steps never import each other: they meet through the outputs map ([`outputs`]), the settings and the
-//! manual's data ([`manual`]). What several steps need of one AWS service lives in that service's helper:
-//! [`apigw`], [`lambda`], [`cloudfront`], [`logs`]. A test below keeps it so.
+//! manual's data ([`manual`]). Beside the steps, four parts:
+//! - [`contract`]: what steps and the runner agree on (step, outputs, settings, manual, names, errors);
+//! - [`plumbing`]: AWS plumbing (the clients, `ensure`, the retry, the calls' accounting, the clock);
+//! - [`services`]: what several steps need of one AWS service ([`apigw`], [`lambda`], [`cloudfront`],
+//!   [`logs`], [`log_groups`]);
+//! - [`bundle`]: the code bundle and the site's files.
+//!
+//! Their modules are re-exported here, so a step names `crate::outputs`, not its folder. A test below keeps
+//! the steps apart and the files free of import circles.
 
-pub mod apigw;
-pub mod aws;
-pub mod calls;
-pub mod clock;
-pub mod cloudfront;
-pub mod concurrency_quota;
-pub mod ensure;
-pub mod error;
-pub mod installed;
-pub mod installer;
-pub mod lambda;
-pub mod log_groups;
-pub mod logs;
-pub mod manual;
-pub mod names;
-pub mod null_members;
-pub mod outputs;
-pub mod package;
-pub mod regions;
-pub mod requirements;
-pub mod retry;
-pub mod settings;
-pub mod site;
-pub mod step;
-pub mod walk;
+// The crate's four parts; their modules are re-exported at the root, where the steps name them.
+pub mod bundle;
+pub mod contract;
+pub mod plumbing;
+pub mod services;
+
+pub use bundle::{installed, installer, package, requirements, site, walk};
+pub use contract::{concurrency_quota, error, manual, names, outputs, regions, settings, step};
+pub use plumbing::{aws, calls, clock, ensure, null_members, retry};
+pub use services::{apigw, cloudfront, lambda, log_groups, logs};
 
 #[cfg(test)]
 mod layout_tests;

@@ -238,3 +238,26 @@ async fn strict_adding_narrowing_and_removing_work_under_real_aws_behaviour_with
     after.rest_deployments = manual.rest_deployments;
     assert_eq!(after, manual, "back to the manual's shape, the added table deleted as asked");
 }
+
+#[tokio::test]
+async fn a_renamed_function_is_planned_as_a_delete_and_a_create_and_destroy_removes_what_the_state_names() {
+    let d = initialised("any-rename");
+    write_config(&d, ADDED);
+    d.run(&["run"]).assert_ok();
+
+    let renamed = ADDED.replace("billing-webhook", "billing-hook");
+    write_config(&d, &renamed);
+    let plan = d.run(&["plan"]);
+    plan.assert_ok();
+    let changes = plan.changes();
+    let action = |resource: &str| changes.iter().find(|(r, _, _)| r == resource).map(|(_, a, _)| a.clone());
+    assert_eq!(action("function any-rename-billing-hook").as_deref(), Some("created"), "{changes:?}");
+    let old = "function any-rename-billing-webhook (no longer in deployer.toml)";
+    assert_eq!(action(old).as_deref(), Some("deleted"), "{changes:?}");
+
+    // The file loses the function before any run: destroy still removes it, as the state file names it.
+    write_config(&d, "");
+    d.run(&["destroy", "--yes", "--delete-data"]).assert_ok();
+    let left = inventory("any-rename").await;
+    assert_eq!((left.functions.len(), left.roles.len(), left.tables.len()), (0, 0, 0), "{left:?}");
+}

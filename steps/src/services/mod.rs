@@ -1,0 +1,8 @@
+//! What several steps need of one AWS service, by service: API Gateway (`apigw`), Lambda, CloudFront, the
+//! functions' log groups and logs.
+
+pub mod apigw;
+pub mod cloudfront;
+pub mod lambda;
+pub mod log_groups;
+pub mod logs;
