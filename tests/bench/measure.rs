@@ -33,6 +33,22 @@ impl Measured {
         self.timeline.iter().find(|(_, e)| e["event"] == "step_finished" && e["step"] == step).map(|(t, _)| *t)
     }
 
+    /// When each step finished: "01-dynamodb 0.4 s, …".
+    pub fn steps_finished(&self) -> String {
+        let steps: Vec<String> = self
+            .timeline
+            .iter()
+            .filter(|(_, e)| e["event"] == "step_finished")
+            .map(|(t, e)| format!("{} {:.1} s", e["step"].as_str().unwrap_or("?"), t.as_secs_f64()))
+            .collect();
+        steps.join(", ")
+    }
+
+    /// Steps that failed (on throttling or anything else) before the command succeeded.
+    pub fn steps_failed(&self) -> usize {
+        self.timeline.iter().filter(|(_, e)| e["event"] == "step_failed").count()
+    }
+
     pub fn services(&self) -> String {
         let parts: Vec<String> = self.by_service.iter().map(|(s, n)| format!("{s} {n}")).collect();
         parts.join(", ")

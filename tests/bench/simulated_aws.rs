@@ -123,11 +123,5 @@ fn main() {
     for (what, s) in &path {
         println!("- {what}: {s:.2} s");
     }
-    let steps: Vec<String> = fresh
-        .timeline
-        .iter()
-        .filter(|(_, e)| e["event"] == "step_finished")
-        .map(|(t, e)| format!("{} {:.1} s", e["step"].as_str().unwrap_or("?"), t.as_secs_f64()))
-        .collect();
-    println!("\nThe fresh deploy's steps finished at: {}", steps.join(", "));
+    println!("\nThe fresh deploy's steps finished at: {}", fresh.steps_finished());
 }

@@ -53,11 +53,15 @@ pub fn write_fixture_of(d: &Deployment, added: usize, families: usize) {
             );
         }
     }
+    // Each path of a family to the next function in turn: fewer families still route to every function
+    // while there are as many paths as functions, so that the bench can tell routes from functions.
     for n in 0..families {
-        let owner = function(n % added);
-        for (path, methods) in
+        for (k, (path, methods)) in
             [("", "\"GET\", \"POST\""), ("/{id}", "\"GET\", \"PUT\", \"DELETE\""), ("/{id}/items", "\"GET\"")]
+                .into_iter()
+                .enumerate()
         {
+            let owner = function((3 * n + k) % added);
             let _ = writeln!(
                 toml,
                 "\n[[routes]]\npath = \"/r{n:02}{path}\"\nmethods = [{methods}]\nfunction = \"{owner}\""
@@ -104,7 +108,7 @@ fn renamed(inventory: &crate::support::Inventory, from: &str, to: &str) -> Strin
 async fn strict_a_backend_of_100_functions_killed_at_ten_points_then_resumed_is_as_if_never_killed() {
     use crate::proxy::{Proxy, Rules};
     use crate::strict::Strict;
-    use crate::strict_scenarios::{through, SCALE};
+    use crate::strict_scenarios::{killed_after, through, SCALE};
     use crate::support::{inventory, moto};
 
     let reference = Deployment::new("scale-ref");
@@ -119,21 +123,7 @@ async fn strict_a_backend_of_100_functions_killed_at_ten_points_then_resumed_is_
         let after = 5 + requests * tenth / 10;
         let d = Deployment::new(&format!("scale-kill-{i}"));
         write_fixture(&d);
-        let rules = Rules { strict: Some(Strict::all(SCALE)), stall_after: Some(after), ..Rules::default() };
-        let proxy = Proxy::start(&moto().url(), rules);
-        let mut child = d
-            .command(&["run"])
-            .env("AWS_ENDPOINT_URL", &proxy.url)
-            .env("DEPLOYER_TIME_SCALE", SCALE.to_string())
-            .env("DEPLOYER_PACE", "aws")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        assert!(proxy.wait_for_stall(&mut child), "the deploy ended before request {after} of {requests}");
-        let _ = child.kill(); // SIGKILL: no chance to clean up
-        let _ = child.wait();
-        proxy.release();
+        let proxy = killed_after(&d, &["run"], after);
 
         let resumed =
             if d.state_path().exists() { through(&d, &proxy, &["resume"]) } else { through(&d, &proxy, &["run"]) };

@@ -167,28 +167,41 @@ async fn strict_a_site_file_changed_then_reverted_is_invalidated_both_times() {
     assert_eq!(later, vec![vec![path.clone()], vec![path]], "A → B and B → A are each invalidated");
 }
 
+/// `deployer ARGS` under strict mode, killed (SIGKILL) once the proxy has forwarded `after` requests; the
+/// proxy, released, for the resume.
+pub fn killed_after(d: &Deployment, args: &[&str], after: u32) -> Proxy {
+    let rules = Rules { strict: Some(Strict::all(SCALE)), stall_after: Some(after), ..Rules::default() };
+    let proxy = Proxy::start(&moto().url(), rules);
+    let mut child = d
+        .command(args)
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .env("DEPLOYER_TIME_SCALE", SCALE.to_string())
+        .env("DEPLOYER_PACE", "aws")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stalled = proxy.wait_for_stall(&mut child);
+    assert!(stalled, "the deploy ended before request {after}: every kill point must fall inside it");
+    let _ = child.kill(); // SIGKILL: no chance to clean up
+    let _ = child.wait();
+    proxy.release();
+    proxy
+}
+
 #[tokio::test]
 async fn strict_killed_at_ten_points_then_resumed_gives_one_of_everything() {
-    // A strict deploy makes about 300 requests: kill it after each of these request counts.
-    for (i, after) in [3u32, 12, 30, 60, 90, 120, 160, 200, 240, 280].into_iter().enumerate() {
+    // Kill points spread over a deploy as an uninterrupted one goes (about 250 requests, the waits' polls
+    // varying with the machine's speed): its third request, then each eleventh of it up to nine.
+    let reference = Deployment::new("strict-kill-ref");
+    let proxy = strict_proxy();
+    deploy(&reference, &proxy).assert_ok();
+    let requests = proxy.seen(|s| s.forwarded);
+    let points = std::iter::once(3).chain((1..=9).map(|k| requests * k / 11));
+    for (i, after) in points.enumerate() {
         let d = Deployment::new(&format!("strict-kill-{i}"));
-        let rules = Rules { strict: Some(Strict::all(SCALE)), stall_after: Some(after), ..Rules::default() };
-        let proxy = Proxy::start(&moto().url(), rules);
         let args = d.deploy_args();
-        let mut child = d
-            .command(&args.iter().map(String::as_str).collect::<Vec<_>>())
-            .env("AWS_ENDPOINT_URL", &proxy.url)
-            .env("DEPLOYER_TIME_SCALE", SCALE.to_string())
-            .env("DEPLOYER_PACE", "aws")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let stalled = proxy.wait_for_stall(&mut child);
-        assert!(stalled, "the deploy ended before request {after}: every kill point must fall inside it");
-        let _ = child.kill(); // SIGKILL: no chance to clean up
-        let _ = child.wait();
-        proxy.release();
+        let proxy = killed_after(&d, &args.iter().map(String::as_str).collect::<Vec<_>>(), after);
 
         let resumed = if d.state_path().exists() { through(&d, &proxy, &["resume"]) } else { deploy(&d, &proxy) };
         resumed.assert_ok();
