@@ -60,17 +60,25 @@ pub(super) async fn ensure_routes(
     all(wanted_routes.iter().map(|r| ensure(r, recorder))).await?;
 
     let before = routes_before(recorder);
-    for key in before.iter().filter(|key| !wanted.iter().any(|(k, _)| k == key)) {
-        if let Some(route) = routes.iter().find(|r| r.route_key() == Some(key.as_str())) {
-            let id = route.route_id().unwrap_or_default();
-            remove(&Retired { ctx, api_id, what: Retiring::Route(key), id }, recorder).await?;
-        }
+    let retired = |key: &str| before.iter().any(|b| b == key) && !wanted.iter().any(|(k, _)| *k == key);
+    for route in routes.iter().filter(|r| r.route_key().is_some_and(retired)) {
+        let (key, id) = (route.route_key().unwrap_or_default(), route.route_id().unwrap_or_default());
+        remove(&Retired { ctx, api_id, what: Retiring::Route(key), id }, recorder).await?;
     }
+    // An integration goes once no route targets it: neither a wanted one (whose target is now among
+    // `used`) nor one made by hand, which API Gateway would not let it leave.
     let used: Vec<&str> = proxies.iter().map(|p| p.uri.as_str()).collect();
+    let by_hand = |key: &str| !retired(key) && !wanted.iter().any(|(w, _)| *w == key);
+    let targeted: Vec<String> = routes
+        .iter()
+        .filter(|r| r.route_key().is_some_and(by_hand))
+        .filter_map(|r| r.target().and_then(|t| t.strip_prefix("integrations/")).map(String::from))
+        .collect();
     let service_functions = format!(":function:{}-", ctx.settings.service);
     for integration in &integrations {
         let uri = integration.integration_uri().unwrap_or_default();
-        if uri.contains(&service_functions) && !used.contains(&uri) {
+        let id_targeted = targeted.iter().any(|t| Some(t.as_str()) == integration.integration_id());
+        if uri.contains(&service_functions) && !used.contains(&uri) && !id_targeted {
             let id = integration.integration_id().unwrap_or_default();
             remove(&Retired { ctx, api_id, what: Retiring::Integration(uri), id }, recorder).await?;
         }
