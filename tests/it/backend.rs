@@ -261,3 +261,34 @@ async fn a_renamed_function_is_planned_as_a_delete_and_a_create_and_destroy_remo
     let left = inventory("any-rename").await;
     assert_eq!((left.functions.len(), left.roles.len(), left.tables.len()), (0, 0, 0), "{left:?}");
 }
+
+#[tokio::test]
+async fn a_websocket_integration_a_hand_made_route_targets_is_kept_when_its_own_route_goes() {
+    let d = initialised("any-byhand");
+    write_config(&d, ADDED);
+    d.run(&["run"]).assert_ok();
+    let v2 = aws_sdk_apigatewayv2::Client::new(&sdk_config().await);
+    let api_id = crate::support::output(&d, "04-websocket", "websocket_api_id");
+    let integrations = v2.get_integrations().api_id(&api_id).send().await.unwrap();
+    let billing = integrations
+        .items()
+        .iter()
+        .find(|i| i.integration_uri().is_some_and(|u| u.contains("any-byhand-billing-webhook")))
+        .and_then(|i| i.integration_id())
+        .unwrap()
+        .to_string();
+    let by_hand = v2.create_route().api_id(&api_id).route_key("byHand").target(format!("integrations/{billing}"));
+    by_hand.send().await.unwrap();
+
+    // billing-webhook stays, only its WebSocket route leaves the file.
+    write_config(
+        &d,
+        &ADDED.replace("[[websocket.routes]]\nroute_key = \"sendMessage\"\nfunction = \"billing-webhook\"\n", ""),
+    );
+    let run = d.run(&["run"]);
+    run.assert_ok();
+    let routes = inventory("any-byhand").await.routes;
+    assert!(!routes.iter().any(|r| r.starts_with("sendMessage ")), "{routes:?}");
+    assert!(routes.contains(&"byHand -> any-byhand-billing-webhook".to_string()), "kept, with its target: {routes:?}");
+    assert!(deleted(&run).iter().all(|r| !r.starts_with("integration ")), "{:?}", run.changes());
+}
