@@ -233,6 +233,7 @@ impl Step for Lambda {
             "architecture",
             "backend",
             "functions",
+            "tables",
             "log_retention_days",
             "vpc",
         ])
