@@ -73,7 +73,6 @@ use async_trait::async_trait;
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
-use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{all, ensure, record_if_changed, remove, Change, Prefetched, Recorder};
 use crate::error::InputError;
 use crate::log_groups::LogGroups;
@@ -360,20 +359,12 @@ impl Step for Lambda {
 }
 
 async fn delete_function(ctx: &Context<'_>, name: String, recorder: &dyn Recorder) -> Result<()> {
-    let deleted = absent_if(ctx.aws.lambda().delete_function().function_name(&name).send().await, |e| {
-        e.is_resource_not_found_exception()
-    })
-    .aws_context(|| format!("lambda:DeleteFunction {name}"))?;
-    if deleted.is_some() {
+    let (function, group) = retired::delete_with_log_group(ctx, &name).await?;
+    if function {
         recorder.report(&format!("function {name}"), &Change::Deleted);
     }
-    let group = format!("/aws/lambda/{name}");
-    let deleted = absent_if(ctx.aws.logs().delete_log_group().log_group_name(&group).send().await, |e| {
-        e.is_resource_not_found_exception()
-    })
-    .aws_context(|| format!("logs:DeleteLogGroup {group}"))?;
-    if deleted.is_some() {
-        recorder.report(&format!("log group {group}"), &Change::Deleted);
+    if group {
+        recorder.report(&format!("log group /aws/lambda/{name}"), &Change::Deleted);
     }
     Ok(())
 }

@@ -55,16 +55,21 @@ impl Resource for RetiredFunction<'_> {
     }
 
     async fn delete(&self, _live: ()) -> Result<()> {
-        let name = &self.name;
-        let deleted = self.ctx.aws.lambda().delete_function().function_name(name).send().await;
-        absent_if(deleted, |e| e.is_resource_not_found_exception())
-            .aws_context(|| format!("lambda:DeleteFunction {name}"))?;
-        let group = format!("/aws/lambda/{name}");
-        let deleted = self.ctx.aws.logs().delete_log_group().log_group_name(&group).send().await;
-        absent_if(deleted, |e| e.is_resource_not_found_exception())
-            .aws_context(|| format!("logs:DeleteLogGroup {group}"))?;
-        Ok(())
+        delete_with_log_group(self.ctx, &self.name).await.map(|_| ())
     }
+}
+
+/// Deletes function `name` and its log group (Lambda makes one on first invocation, and keeps it):
+/// whether each was there.
+pub(super) async fn delete_with_log_group(ctx: &Context<'_>, name: &str) -> Result<(bool, bool)> {
+    let deleted = ctx.aws.lambda().delete_function().function_name(name).send().await;
+    let function = absent_if(deleted, |e| e.is_resource_not_found_exception())
+        .aws_context(|| format!("lambda:DeleteFunction {name}"))?;
+    let group = format!("/aws/lambda/{name}");
+    let deleted = ctx.aws.logs().delete_log_group().log_group_name(&group).send().await;
+    let group = absent_if(deleted, |e| e.is_resource_not_found_exception())
+        .aws_context(|| format!("logs:DeleteLogGroup {group}"))?;
+    Ok((function.is_some(), group.is_some()))
 }
 
 /// Deletes what deployer made for functions no setting names, and the own roles no function needs.
