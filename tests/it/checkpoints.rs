@@ -35,7 +35,7 @@ async fn a_step_left_started_with_some_ids_resumes_to_the_same_inventory() {
     let state = d.state();
     assert_eq!(state["steps"]["02-lambda"]["status"], "done");
     let outputs = state["steps"]["02-lambda"]["outputs"].as_object().unwrap();
-    assert_eq!(outputs.len(), 9, "role, 6 functions, their names, code hash: {outputs:?}");
+    assert_eq!(outputs.len(), 10, "role, 6 functions, their names, code hash, their revisions: {outputs:?}");
     assert_eq!(outputs["functions"].as_str().unwrap().lines().count(), 6);
 }
 

@@ -26,3 +26,41 @@ async fn a_no_op_run_makes_at_most_60_requests_20_of_them_to_api_gateway() {
     let verify_requests = proxy.seen(|s| s.forwarded) - total;
     assert!(verify_requests > 40, "the full configuration check of 01-07: {verify_requests} requests");
 }
+
+/// How many calls of `operation` (`lambda:GetPolicy`) a run's `--timings` table counts.
+fn calls_of(run: &Outcome, operation: &str) -> u32 {
+    let row = run.stderr.lines().find(|line| line.split_whitespace().next() == Some(operation));
+    row.and_then(|line| line.split_whitespace().nth(1)).and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_no_op_run_reads_no_invoke_permission_yet_sees_one_removed_by_hand() {
+    let d = Deployment::new("revisions");
+    d.deploy().assert_ok();
+    let run = || {
+        let args = d.deploy_args();
+        let mut command = d.command(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        Outcome::from(command.args(["--output", "json", "--timings"]).output().unwrap())
+    };
+    let noop = run();
+    noop.assert_ok();
+    assert_eq!(noop.changed(), 0);
+    assert_eq!(calls_of(&noop, "lambda:GetPolicy"), 0, "{}", noop.stderr);
+
+    // A statement removed by hand gives the function a revision no step recorded: read, and put back.
+    let lambda = aws_sdk_lambda::Client::new(&crate::support::sdk_config().await);
+    let function = format!("{}-usage-handler", d.service);
+    lambda.remove_permission().function_name(&function).statement_id("deployer-rest-api").send().await.unwrap();
+    let repaired = run();
+    repaired.assert_ok();
+    let changed: Vec<_> = repaired.changes().into_iter().filter(|(_, change, _)| change != "unchanged").collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(changed[0].0.contains(&function) && changed[0].1 == "created", "{changed:?}");
+    let policy = lambda.get_policy().function_name(&function).send().await.unwrap();
+    assert!(policy.policy().unwrap().contains("deployer-rest-api"));
+    assert!(calls_of(&repaired, "lambda:GetPolicy") >= 1, "{}", repaired.stderr);
+
+    let settled = run();
+    assert_eq!(settled.changed(), 0);
+    assert_eq!(calls_of(&settled, "lambda:GetPolicy"), 0, "{}", settled.stderr);
+}

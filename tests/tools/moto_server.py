@@ -6,6 +6,11 @@
   moto's put_integration requires uri and httpMethod, and the import fails with a TypeError. AWS gives an
   imported method without security the authorization NONE (moto: none at all), and its responses the
   headers and models the document declares (moto: neither).
+- Lambda's RevisionId: AWS gives every function one, and a new one at each change of its code,
+  configuration or resource policy (AddPermission and RemovePermission take a RevisionId to guard
+  against exactly that; GetPolicy answers the function's); moto gives functions none. ListFunctions
+  pages 50 functions at a time and leaves out State and LastUpdateStatus ("ListFunctions", Lambda API
+  Reference); moto sends them all, with those.
 
 Run it as moto_server: python3 moto_server.py -H 127.0.0.1 -p PORT.
 """
@@ -73,6 +78,102 @@ def put_rest_api(self, function_id, api_doc, fail_on_warnings, mode="merge"):
 
 
 models.APIGatewayBackend.put_rest_api = put_rest_api
+
+import json
+import uuid
+
+from moto.awslambda import models as lambda_models
+from moto.awslambda import responses as lambda_responses
+
+
+def _revision(fn):
+    if not getattr(fn, "_revision", None):
+        fn._revision = str(uuid.uuid4())
+    return fn._revision
+
+
+def _bump(fn):
+    fn._revision = str(uuid.uuid4())
+
+
+_get_configuration = lambda_models.LambdaFunction.get_configuration
+
+
+def get_configuration(self, on_create=False):
+    config = _get_configuration(self, on_create)
+    config["RevisionId"] = _revision(self)
+    return config
+
+
+lambda_models.LambdaFunction.get_configuration = get_configuration
+
+
+def _bumping(method):
+    def bumped(self, *args, **kwargs):
+        result = method(self, *args, **kwargs)
+        _bump(self)
+        return result
+
+    return bumped
+
+
+for _name in ("update_configuration", "update_function_code"):
+    setattr(lambda_models.LambdaFunction, _name, _bumping(getattr(lambda_models.LambdaFunction, _name)))
+
+_add_permission = lambda_models.LambdaBackend.add_permission
+_remove_permission = lambda_models.LambdaBackend.remove_permission
+_publish_version = lambda_models.LambdaBackend.publish_version
+_get_policy = lambda_models.LambdaBackend.get_policy
+
+
+def add_permission(self, function_name, qualifier, raw):
+    statement = _add_permission(self, function_name, qualifier, raw)
+    _bump(self.get_function(function_name, qualifier))
+    return statement
+
+
+def remove_permission(self, function_name, sid, revision=""):
+    _remove_permission(self, function_name, sid, revision)
+    _bump(self.get_function(function_name))
+
+
+def publish_version(self, function_name, description=""):
+    version = _publish_version(self, function_name, description)
+    _bump(self.get_function(function_name))
+    return version
+
+
+def get_policy(self, function_name, qualifier=None):
+    policy = json.loads(_get_policy(self, function_name, qualifier))
+    policy["RevisionId"] = _revision(self.get_function(function_name, qualifier))
+    return json.dumps(policy)
+
+
+lambda_models.LambdaBackend.add_permission = add_permission
+lambda_models.LambdaBackend.remove_permission = remove_permission
+lambda_models.LambdaBackend.publish_version = publish_version
+lambda_models.LambdaBackend.get_policy = get_policy
+
+_LISTED_WITHOUT = ("State", "StateReason", "StateReasonCode", "LastUpdateStatus", "LastUpdateStatusReason",
+                   "LastUpdateStatusReasonCode")
+_PAGE = 50
+
+
+def list_functions(self):
+    version = self.querystring.get("FunctionVersion", [None])[0]
+    everything = sorted(self.backend.list_functions(version), key=lambda f: f.function_arn)
+    start = int(self.querystring.get("Marker", ["0"])[0] or 0)
+    page = [fn.get_configuration() for fn in everything[start:start + _PAGE]]
+    for config in page:
+        for field in _LISTED_WITHOUT:
+            config.pop(field, None)
+    result = {"Functions": page}
+    if start + _PAGE < len(everything):
+        result["NextMarker"] = str(start + _PAGE)
+    return json.dumps(result)
+
+
+lambda_responses.LambdaResponse.list_functions = list_functions
 
 if __name__ == "__main__":
     from moto.server import main

@@ -16,6 +16,7 @@ use crate::lambda::{check_not_failed, environment_has, merged_environment, updat
 use crate::outputs;
 use crate::package::Package;
 use crate::retry::{retry_while, Patience};
+use crate::revisions::Revisions;
 use crate::step::Context;
 
 use super::secrets::Secret;
@@ -31,7 +32,15 @@ pub(super) struct Function<'a> {
     pub architecture: &'a str,
     /// Every secret of deployer.toml, by its ID there.
     pub secrets: &'a BTreeMap<String, Secret>,
+    pub revisions: &'a Revisions,
+    /// The revision a read found it at (`None` once trusted from the listing: nothing to confirm).
+    pub seen: std::cell::RefCell<Option<Option<String>>>,
 }
+
+/// The part of a function 02 confirms: its state (Active, last update Successful), which only GetFunction
+/// shows; the configuration itself is compared with the listing either way.
+const PART: &str = "function";
+const NO_DIGEST: &str = "-";
 
 /// Configuration fields the step owns, in the order they are compared.
 const CONFIG_FIELDS: &[&str] = &["runtime", "handler", "role", "timeout", "memory", "environment", "vpc"];
@@ -39,6 +48,13 @@ const CONFIG_FIELDS: &[&str] = &["runtime", "handler", "role", "timeout", "memor
 impl Function<'_> {
     fn client(&self) -> &aws_sdk_lambda::Client {
         self.ctx.aws.lambda()
+    }
+
+    /// Once ensured: a function read (not trusted) is confirmed at the revision the read found.
+    pub fn confirm(&self) {
+        if let Some(seen) = self.seen.borrow().as_ref() {
+            self.revisions.confirmed(&self.name, PART, NO_DIGEST, seen.as_deref());
+        }
     }
 
     /// The variables this step owns; others (added by later steps) are left as they are.
@@ -155,12 +171,22 @@ impl Resource for Function<'_> {
         Some(outputs::function_arn(self.key).key.into_owned())
     }
 
+    /// The listing's configuration when the revisions vouch for its state, else GetFunction's.
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<FunctionConfiguration>> {
+        if self.revisions.trusted(&self.name, PART, NO_DIGEST) {
+            return Ok(self.revisions.listed(&self.name).cloned());
+        }
+        if let Some(read) = self.revisions.read_in_full(&self.name) {
+            *self.seen.borrow_mut() = Some(read.and_then(|l| l.revision_id().map(String::from)));
+            return Ok(read.cloned());
+        }
         let got = absent_if(self.client().get_function().function_name(&self.name).send().await, |e| {
             e.is_resource_not_found_exception()
         })
         .aws_context(|| format!("lambda:GetFunction {}", self.name))?;
-        Ok(got.and_then(|out| out.configuration().cloned()))
+        let live = got.and_then(|out| out.configuration().cloned());
+        *self.seen.borrow_mut() = Some(live.as_ref().and_then(|l| l.revision_id().map(String::from)));
+        Ok(live)
     }
 
     async fn create(&self) -> Result<FunctionConfiguration> {
@@ -235,8 +261,11 @@ impl Resource for Function<'_> {
 
     /// Waits out `Pending` or `InProgress` first (a run resumed after a kill may find the function so), then
     /// updates the configuration and the code, each waited for.
-    async fn update(&self, _live: FunctionConfiguration, fields: &[&'static str]) -> Result<FunctionConfiguration> {
+    async fn update(&self, listed: FunctionConfiguration, fields: &[&'static str]) -> Result<FunctionConfiguration> {
         let mut live = wait_ready(self.ctx, &self.name).await?;
+        // Trusted from the listing: the move from there is this update's, unless it had moved already.
+        let unmoved = live.revision_id().filter(|now| Some(*now) == listed.revision_id());
+        self.seen.borrow_mut().get_or_insert_with(|| unmoved.map(String::from));
         let (name, settings, lambda) = (&self.name, self.ctx.settings, self.client());
         if fields.iter().any(|f| CONFIG_FIELDS.contains(f)) {
             let mut variables =

@@ -40,7 +40,9 @@
 //!   `NAME_SECRET_ARN`, and `secretsmanager:GetSecretValue` on exactly those ARNs in the role's policy.
 //!
 //! AWS calls: `iam:GetRole`, `CreateRole`, `UpdateAssumeRolePolicy`, `GetRolePolicy`, `PutRolePolicy`,
-//! `iam:DeleteRole` (a role no function needs), `lambda:GetFunction`, `CreateFunction`, `DeleteFunction`, `UpdateFunctionConfiguration`, `UpdateFunctionCode`,
+//! `iam:DeleteRole` (a role no function needs), `lambda:ListFunctions` (the functions' configurations, 50 a
+//! call), `GetFunction` (only for a function whose revision moved in a way no step recorded: the only read
+//! that shows a `Failed` state, see [`crate::revisions`]), `CreateFunction`, `DeleteFunction`, `UpdateFunctionConfiguration`, `UpdateFunctionCode`,
 //! `GetFunctionConcurrency`, `PutFunctionConcurrency`, `DeleteFunctionConcurrency`, `PublishVersion`,
 //! `GetAlias`, `CreateAlias`, `UpdateAlias`, `Get/Put/DeleteProvisionedConcurrencyConfig`, the
 //! `function_active_v2` and `function_updated_v2` waiters, `sts:GetCallerIdentity` (once per run);
@@ -57,7 +59,8 @@
 //! lives in [`crate::lambda`].
 //!
 //! Outputs: `role_arn`, `role_arn.<name>` for a function with a role of its own, `function_arn.<name>` for
-//! each function, `functions` (their names), `code_sha256`,
+//! each function, `functions` (their names), `code_sha256`, `function_revisions` (the revisions each
+//! function was confirmed healthy at),
 //! `reserved_concurrency.<suffix>` and `provisioned_concurrency.<suffix>` where deployer manages one,
 //! `invoke_arn.<suffix>` (the `live` alias the APIs invoke; empty once removed).
 
@@ -79,6 +82,7 @@ use crate::log_groups::LogGroups;
 use crate::manual::{handler_file, ids};
 use crate::outputs;
 use crate::package::{self, Package};
+use crate::revisions::Revisions;
 use crate::settings::Settings;
 use crate::step::{Context, Step, Teardown};
 use concurrency::ReservedConcurrency;
@@ -300,6 +304,7 @@ impl Step for Lambda {
         let account = (identity.partition.as_str(), identity.account.as_str());
         let before = retired::deployed_before(recorder);
         let names = ctx.settings.function_names();
+        let revisions = &Revisions::look(ctx, recorder, names.iter().map(|f| ctx.name(f))).await?;
         let shared_arn = ensure(&Role::shared(ctx, account, &secrets), recorder).await?.arn;
         let own_roles: Vec<Role> = names
             .iter()
@@ -316,10 +321,16 @@ impl Step for Lambda {
             let package = packages.get(architecture).context("a bundle for every architecture in use")?;
             let name = ctx.name(key);
             let role_arn = own_arns.get(&name).unwrap_or(&shared_arn);
-            Ok(Function { ctx, key, name, role_arn, package, architecture, secrets: &secrets })
+            let seen = Default::default();
+            Ok(Function { ctx, key, name, role_arn, package, architecture, secrets: &secrets, revisions, seen })
         });
         let functions: Vec<Function> = functions.collect::<Result<_>>()?;
-        let live = all(functions.iter().map(|f| async move { ensure(f, recorder).await })).await?;
+        let live = all(functions.iter().map(|f| async move {
+            let live = ensure(f, recorder).await?;
+            f.confirm();
+            Ok(live)
+        }))
+        .await?;
         let concurrency = names.iter().zip(&live).map(|(function, live)| concurrency(ctx, recorder, function, live));
         all(concurrency).await?;
         let groups = LogGroups {
@@ -330,6 +341,7 @@ impl Step for Lambda {
             retention_days: ctx.settings.log_retention_days,
         };
         ensure(&groups, recorder).await?;
+        revisions.record(ctx, recorder).await?;
         retired::remove_retired(ctx, recorder, &before, account).await?;
         record_if_changed(recorder, &outputs::FUNCTIONS.key, &names.join("\n"))?;
         let main = packages.get(ctx.settings.architecture.as_str()).context("a bundle for the main architecture")?;

@@ -37,7 +37,8 @@
 //! `CreateResource`, `GetMethod`, `PutMethod`, `UpdateMethod`, `PutIntegration`, `PutMethodResponse`,
 //! `DeleteMethod`, `DeleteResource`, `DeleteMethodResponse`, `PutIntegrationResponse`, `GetAuthorizer(s)`, `CreateAuthorizer`,
 //! `UpdateAuthorizer`, `DeleteAuthorizer`, `GetGatewayResponses`, `PutGatewayResponse`, `CreateDeployment`, `GetStage`, `GetDeployment`, `UpdateStage`;
-//! `lambda:GetPolicy`, `AddPermission`, `RemovePermission`. When a live API starts to require an API key,
+//! `lambda:ListFunctions`, `GetPolicy` (only for a function whose revision moved in a way no step
+//! recorded, see [`crate::revisions`]), `AddPermission`, `RemovePermission`. When a live API starts to require an API key,
 //! first the key and usage plan on its live stages (`GetApiKeys`, `CreateApiKey`, `GetUsagePlans`,
 //! `CreateUsagePlan`, `CreateUsagePlanKey`, recorded as `api_key_id` and `usage_plan_id`; `07-stages` then
 //! finds them by name).
@@ -50,7 +51,7 @@
 //! Outputs: `rest_api_id`, `root_resource_id`, `deployment_id`, `stage`, `methods` (the methods it made,
 //! `VERB PATH` per line),
 //! `invoke_url` (`https://ID.execute-api.REGION.amazonaws.com/STAGE`), `authorizer_id` (with `cognito`; empty
-//! once removed).
+//! once removed), `function_revisions` (the revisions its invoke permissions were confirmed at).
 
 mod api;
 mod authorizer;
@@ -73,6 +74,7 @@ use crate::apigw::{
 use crate::ensure::{all, ensure, is_planned, record_if_changed, remove, Prefetched, Recorder};
 use crate::manual::{ids, Route};
 use crate::outputs;
+use crate::revisions::Revisions;
 use crate::settings::AuthKind;
 use crate::step::{Context, Step, Teardown};
 use api::RestApi;
@@ -262,5 +264,7 @@ async fn ensure_permissions(
     let (region, partition, account) = (&ctx.settings.region, &identity.partition, &identity.account);
     let functions: BTreeSet<&str> = routes.iter().map(|r| r.function).collect();
     let source_arn = format!("arn:{partition}:execute-api:{region}:{account}:{api_id}/*/*/*");
-    ensure_invoke_permissions(ctx, recorder, functions, PERMISSION_ID, &source_arn).await
+    let revisions = Revisions::look(ctx, recorder, functions.iter().map(|f| ctx.name(f))).await?;
+    ensure_invoke_permissions(ctx, recorder, &revisions, functions, PERMISSION_ID, &source_arn).await?;
+    revisions.record(ctx, recorder).await
 }

@@ -21,11 +21,13 @@
 //! AWS calls: `apigatewayv2:GetApi`, `GetApis`, `CreateApi`, `UpdateApi`, `GetIntegrations`,
 //! `CreateIntegration`, `UpdateIntegration`, `DeleteIntegration`, `GetRoutes`, `CreateRoute`, `UpdateRoute`,
 //! `DeleteRoute`, `DeleteApi`, `GetStage`,
-//! `CreateStage`, `UpdateStage`; `lambda:GetPolicy`, `AddPermission`, `RemovePermission`, `GetFunction`,
-//! `UpdateFunctionConfiguration`.
+//! `CreateStage`, `UpdateStage`; `lambda:ListFunctions`, `GetPolicy` and `GetFunction` (only for a function
+//! whose revision moved in a way no step recorded, see [`crate::revisions`]), `AddPermission`,
+//! `RemovePermission`, `UpdateFunctionConfiguration`.
 //!
 //! Outputs: `websocket_api_id`, `stage`, `websocket_url` (`wss://ID.execute-api.REGION.amazonaws.com/STAGE`),
-//! `management_endpoint` (all empty without routes), `websocket_routes` (the route keys made).
+//! `management_endpoint` (all empty without routes), `websocket_routes` (the route keys made),
+//! `function_revisions` (the revisions its permissions and variables were confirmed at).
 
 use anyhow::{Context as _, Result};
 use async_trait::async_trait;
@@ -40,6 +42,7 @@ use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{all, ensure, record_if_changed, remove, Recorder, Resource, PLANNED};
 use crate::lambda::FunctionEnvironment;
 use crate::manual::{ids, stage_variables, WEBSOCKET_ROUTE_SELECTION};
+use crate::revisions::Revisions;
 use crate::settings::table_variable;
 
 mod routes;
@@ -93,7 +96,10 @@ impl Step for WebSocket {
                 functions.push(function);
             }
         }
-        ensure_invoke_permissions(ctx, recorder, functions, PERMISSION_ID, &source_arn).await?;
+        let answerers = ctx.settings.websocket_answerers();
+        let touched = functions.iter().chain(&answerers).map(|f| ctx.name(f));
+        let revisions = &Revisions::look(ctx, recorder, touched).await?;
+        ensure_invoke_permissions(ctx, recorder, revisions, functions, PERMISSION_ID, &source_arn).await?;
 
         let stage = &ctx.settings.stage;
         ensure(&access_logs::log_groups(ctx, api_id, "WebSocket"), recorder).await?;
@@ -105,17 +111,23 @@ impl Step for WebSocket {
         if ctx.settings.table_names().contains(&CONNECTIONS) {
             variables.insert(table_variable(CONNECTIONS), ctx.name(CONNECTIONS));
         }
-        let environments: Vec<FunctionEnvironment> = ctx
-            .settings
-            .websocket_answerers()
+        let environments: Vec<FunctionEnvironment> = answerers
             .into_iter()
             .map(|function| FunctionEnvironment {
                 ctx,
                 function_name: ctx.name(function),
                 variables: variables.clone(),
+                revisions: Some(revisions),
+                seen: Default::default(),
             })
             .collect();
-        all(environments.iter().map(|environment| ensure(environment, recorder))).await?;
+        all(environments.iter().map(|environment| async move {
+            ensure(environment, recorder).await?;
+            environment.confirm();
+            Ok(())
+        }))
+        .await?;
+        revisions.record(ctx, recorder).await?;
 
         record_if_changed(recorder, outputs::STAGE_KEY, stage)?;
         record_if_changed(recorder, &outputs::WEBSOCKET_URL.key, &format!("wss://{host}/{stage}"))?;

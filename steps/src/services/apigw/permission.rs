@@ -5,12 +5,18 @@ use serde_json::{json, Value};
 
 use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{all, ensure, Recorder, Resource};
+use crate::revisions::{digest, Revisions};
 use crate::step::Context;
 
-/// One statement per function (by suffix), letting the API of `source_arn` invoke it.
+/// The part of a function's revisions a permission is confirmed as.
+const PART: &str = "permission";
+
+/// One statement per function (by suffix), letting the API of `source_arn` invoke it. A statement on the
+/// function itself that the revisions vouch for is not read (GetPolicy, 15 requests/s).
 pub async fn ensure_invoke_permissions<'f>(
     ctx: &Context<'_>,
     recorder: &dyn Recorder,
+    revisions: &Revisions,
     functions: impl IntoIterator<Item = &'f str>,
     statement_id: &'static str,
     source_arn: &str,
@@ -26,10 +32,17 @@ pub async fn ensure_invoke_permissions<'f>(
                 qualifier,
                 statement_id,
                 source_arn: source_arn.to_string(),
+                revisions: Some(revisions),
+                seen: Default::default(),
             }
         })
         .collect();
-    all(permissions.iter().map(|p| ensure(p, recorder))).await?;
+    all(permissions.iter().map(|p| async move {
+        ensure(p, recorder).await?;
+        p.confirm();
+        Ok(())
+    }))
+    .await?;
     Ok(())
 }
 
@@ -42,9 +55,39 @@ pub struct InvokePermission<'a> {
     /// Stable, so a re-run finds the statement instead of adding another.
     pub statement_id: &'static str,
     pub source_arn: String,
+    /// The functions' revisions, when the caller keeps them.
+    pub revisions: Option<&'a Revisions>,
+    /// The revision GetPolicy answered with (`None` when trusted: nothing to confirm).
+    pub seen: std::cell::RefCell<Option<Option<String>>>,
 }
 
 impl InvokePermission<'_> {
+    /// What is wanted of the statement, as the revisions' digest: another API is another source ARN.
+    fn digest(&self) -> String {
+        digest(&format!("{} {}", self.statement_id, self.source_arn))
+    }
+
+    /// The revisions vouch only for the function's own policy: an alias has a revision of its own.
+    fn revisions(&self) -> Option<&Revisions> {
+        self.revisions.filter(|_| self.qualifier.is_none())
+    }
+
+    fn wanted_statement(&self) -> Value {
+        json!({
+            "Sid": self.statement_id,
+            "Principal": {"Service": "apigateway.amazonaws.com"},
+            "Action": "lambda:InvokeFunction",
+            "Condition": {"ArnLike": {"AWS:SourceArn": self.source_arn}}
+        })
+    }
+
+    /// Once ensured: a statement read (not trusted) is confirmed at the revision GetPolicy answered.
+    fn confirm(&self) {
+        if let (Some(revisions), Some(seen)) = (self.revisions(), self.seen.borrow().as_ref()) {
+            revisions.confirmed(&self.function_name, PART, &self.digest(), seen.as_deref());
+        }
+    }
+
     fn wanted_statement_matches(&self, statement: &Value) -> bool {
         statement["Principal"]["Service"] == "apigateway.amazonaws.com"
             && statement["Action"] == "lambda:InvokeFunction"
@@ -83,11 +126,15 @@ impl Resource for InvokePermission<'_> {
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<Value>> {
+        if self.revisions().is_some_and(|r| r.trusted(&self.function_name, PART, &self.digest())) {
+            return Ok(Some(self.wanted_statement()));
+        }
         let lambda = self.ctx.aws.lambda();
         let got =
             lambda.get_policy().function_name(&self.function_name).set_qualifier(self.qualifier.map(str::to_string));
         let policy = absent_if(got.send().await, |e| e.is_resource_not_found_exception())
             .aws_context(|| format!("lambda:GetPolicy {}", self.function_name))?;
+        *self.seen.borrow_mut() = Some(policy.as_ref().and_then(|p| p.revision_id.clone()));
         let Some(document) = policy.and_then(|p| p.policy) else {
             return Ok(None);
         };
@@ -98,12 +145,7 @@ impl Resource for InvokePermission<'_> {
 
     async fn create(&self) -> Result<Value> {
         self.add().await?;
-        Ok(json!({
-            "Sid": self.statement_id,
-            "Principal": {"Service": "apigateway.amazonaws.com"},
-            "Action": "lambda:InvokeFunction",
-            "Condition": {"ArnLike": {"AWS:SourceArn": self.source_arn}}
-        }))
+        Ok(self.wanted_statement())
     }
 
     fn id(&self, _live: &Value) -> String {

@@ -1,0 +1,297 @@
+//! Lambda's `RevisionId` as a checkpoint: what a step confirmed of a function last time still holds while
+//! nothing but deployer has changed the function since, and the revisions say so without reading it.
+//!
+//! Lambda gives a function a new `RevisionId` at every change of its code, configuration or resource
+//! policy (AddPermission and RemovePermission take one to guard against concurrent changes; GetPolicy
+//! answers the function's). ListFunctions shows 50 functions' revisions per call, without their `State`;
+//! reading them one by one costs a GetFunction each, and a GetPolicy each at 15 requests/s.
+//!
+//! Each step that ensures a part of a function (02 the function, 03 and 04 their invoke permissions, 04
+//! the management endpoint's variables) records the output `function_revisions`, a line per part:
+//! `NAME PART DIGEST BEFORE AFTER`. BEFORE is the revision its read confirmed the part at (or `-`), AFTER
+//! the revision the step left the function at. A later look trusts the part without reading it when the
+//! wanted part has the same DIGEST and the listed revision is AFTER or follows from it by the moves that
+//! deployer's steps recorded (each line's BEFORE → AFTER): any other change to the function (a statement
+//! removed by hand, an update that failed) makes a revision no step recorded, and the part is read again.
+//! The revisions of a step's writes come from one look at its end; a change made by someone else in
+//! the moment between a step's last write and that look would pass as the step's own.
+//!
+//! ListFunctions pages through every function of the account and region, not only the service's: where
+//! the account holds many others, the pages are cut short and the functions not met yet are read one by
+//! one (GetFunction, 100 requests/s), so a look never costs much more than reading each function.
+
+use anyhow::Result;
+use aws_sdk_lambda::types::FunctionConfiguration;
+use sha2::Digest as _;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::aws::{absent_if, AwsContext};
+use crate::ensure::{all, record_if_changed, Recorder};
+use crate::step::Context;
+
+/// The output each step records its lines in.
+pub const KEY: &str = "function_revisions";
+
+/// No revision known (a part confirmed on a function that was just made, or one Lambda gave none).
+const UNKNOWN: &str = "-";
+
+/// Moves deployer's steps may chain before a look gives up and reads (a run makes at most a few per step).
+const LONGEST_CHAIN: usize = 32;
+
+#[derive(Clone, PartialEq, Eq)]
+struct Line {
+    digest: String,
+    before: String,
+    after: String,
+}
+
+/// A step's view of the service's functions' revisions, from one ListFunctions at its start.
+pub struct Revisions {
+    wanted: BTreeSet<String>,
+    seen: BTreeMap<String, Seen>,
+    /// Every step's recorded moves, by function and the revision they start from.
+    moves: BTreeMap<(String, String), BTreeSet<String>>,
+    /// This step's lines from its last run, by function and part.
+    recorded: BTreeMap<(String, String), Line>,
+    /// This run's lines: kept from `recorded`, or confirmed by a read (their AFTER is set at the end).
+    lines: RefCell<BTreeMap<(String, String), Line>>,
+    confirmed_any: Cell<bool>,
+}
+
+/// A short digest of what a step wants of a part, so that a changed want is read again.
+pub fn digest(wanted: &str) -> String {
+    crate::package::hex(&sha2::Sha256::digest(wanted.as_bytes()))[..12].to_string()
+}
+
+fn parse(text: &str) -> impl Iterator<Item = ((String, String), Line)> + '_ {
+    text.lines().filter_map(|line| {
+        let mut fields = line.split(' ');
+        let (name, part, digest, before, after) =
+            (fields.next()?, fields.next()?, fields.next()?, fields.next()?, fields.next()?);
+        let line = Line { digest: digest.into(), before: before.into(), after: after.into() };
+        Some(((name.to_string(), part.to_string()), line))
+    })
+}
+
+/// Pages of ListFunctions worth reading per function still missing: a page holds up to 50 functions, of
+/// the whole account; past that, reading the missing ones one by one costs fewer requests.
+const PAGES_PER_MISSING_FUNCTION: f64 = 0.25;
+
+/// A function as last seen: from ListFunctions (without `State`), or from GetFunction (everything).
+#[derive(Clone)]
+struct Seen {
+    configuration: FunctionConfiguration,
+    in_full: bool,
+}
+
+/// The `wanted` functions as they are now: listed while that pays, the rest read one by one; a function
+/// that does not exist is absent from the map.
+async fn look(ctx: &Context<'_>, wanted: &BTreeSet<String>) -> Result<BTreeMap<String, Seen>> {
+    let mut seen = BTreeMap::new();
+    let mut pages = ctx.aws.lambda().list_functions().into_paginator().send();
+    let mut pages_read = 0.0;
+    while pages_read <= (wanted.len() - seen.len()) as f64 * PAGES_PER_MISSING_FUNCTION {
+        let Some(page) = pages.next().await else { break };
+        pages_read += 1.0;
+        let page = page.aws_context(|| "lambda:ListFunctions".to_string())?;
+        for function in page.functions() {
+            if let Some(name) = function.function_name().filter(|name| wanted.contains(*name)) {
+                seen.insert(name.to_string(), Seen { configuration: function.clone(), in_full: false });
+            }
+        }
+    }
+    let missing: Vec<&String> = wanted.iter().filter(|name| !seen.contains_key(*name)).collect();
+    let read = all(missing.into_iter().map(|name| async move {
+        let got = absent_if(ctx.aws.lambda().get_function().function_name(name).send().await, |e| {
+            e.is_resource_not_found_exception()
+        });
+        let got = got.aws_context(|| format!("lambda:GetFunction {name}"))?;
+        Ok(got.and_then(|out| out.configuration().cloned()).map(|c| (name.clone(), c)))
+    }))
+    .await?;
+    for (name, configuration) in read.into_iter().flatten() {
+        seen.insert(name, Seen { configuration, in_full: true });
+    }
+    Ok(seen)
+}
+
+impl Revisions {
+    /// Looks at the `wanted` functions (full names) and reads every step's recorded lines (this step's
+    /// through `recorder`).
+    pub async fn look(
+        ctx: &Context<'_>,
+        recorder: &dyn Recorder,
+        wanted: impl IntoIterator<Item = String>,
+    ) -> Result<Revisions> {
+        let wanted: BTreeSet<String> = wanted.into_iter().collect();
+        let own = recorder.recorded(KEY).unwrap_or_default();
+        let others = ctx.outputs.values().filter_map(|outputs| outputs.get(KEY));
+        let mut moves: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+        for ((name, _), line) in others.flat_map(|text| parse(text)).chain(parse(&own)) {
+            if line.before != UNKNOWN && line.after != UNKNOWN {
+                moves.entry((name, line.before)).or_default().insert(line.after);
+            }
+        }
+        Ok(Revisions {
+            seen: look(ctx, &wanted).await?,
+            wanted,
+            moves,
+            recorded: parse(&own).collect(),
+            lines: RefCell::default(),
+            confirmed_any: Cell::new(false),
+        })
+    }
+
+    /// The function as it was seen: listed (no `State`, no `LastUpdateStatus`), or read in full.
+    pub fn listed(&self, name: &str) -> Option<&FunctionConfiguration> {
+        self.seen.get(name).map(|seen| &seen.configuration)
+    }
+
+    /// The function as GetFunction answered at the step's start, when it was read one by one: `Some(None)`
+    /// when it does not exist; `None` when it was listed instead (or not wanted).
+    pub fn read_in_full(&self, name: &str) -> Option<Option<&FunctionConfiguration>> {
+        match self.seen.get(name) {
+            Some(seen) if seen.in_full => Some(Some(&seen.configuration)),
+            None if self.wanted.contains(name) => Some(None),
+            _ => None,
+        }
+    }
+
+    /// Whether `to` follows from `from` by deployer's recorded moves.
+    fn follows(&self, name: &str, from: &str, to: &str) -> bool {
+        let mut reached = BTreeSet::from([from.to_string()]);
+        let mut frontier = vec![from.to_string()];
+        for _ in 0..LONGEST_CHAIN {
+            if reached.contains(to) {
+                return true;
+            }
+            let next: Vec<String> = frontier
+                .iter()
+                .flat_map(|revision| self.moves.get(&(name.to_string(), revision.clone())).into_iter().flatten())
+                .filter(|revision| !reached.contains(*revision))
+                .cloned()
+                .collect();
+            if next.is_empty() {
+                return false;
+            }
+            reached.extend(next.iter().cloned());
+            frontier = next;
+        }
+        reached.contains(to)
+    }
+
+    /// Whether the part, wanted as `digest`, holds as this step confirmed it, with no read: then its line
+    /// is kept as it was.
+    pub fn trusted(&self, name: &str, part: &str, digest: &str) -> bool {
+        let key = (name.to_string(), part.to_string());
+        let Some(line) = self.recorded.get(&key).filter(|line| line.digest == digest && line.after != UNKNOWN) else {
+            return false;
+        };
+        let Some(now) = self.listed(name).and_then(FunctionConfiguration::revision_id) else {
+            return false;
+        };
+        let trusted = self.follows(name, &line.after, now);
+        if trusted {
+            self.lines.borrow_mut().insert(key, line.clone());
+        }
+        trusted
+    }
+
+    /// The part is as wanted, confirmed by a read at revision `seen` (and perhaps changed since by this
+    /// step's writes). A read that answers no revision (GetPolicy of a function with no policy yet) was of
+    /// the function as listed.
+    pub fn confirmed(&self, name: &str, part: &str, digest: &str, seen: Option<&str>) {
+        let listed = self.listed(name).and_then(FunctionConfiguration::revision_id);
+        let before = seen.or(listed).unwrap_or(UNKNOWN).to_string();
+        let line = Line { digest: digest.to_string(), before, after: UNKNOWN.to_string() };
+        self.lines.borrow_mut().insert((name.to_string(), part.to_string()), line);
+        self.confirmed_any.set(true);
+    }
+
+    /// Records this run's lines; the revisions the step left its functions at come from a second listing,
+    /// made only when a part was read (a look that trusted every part lists once).
+    pub async fn record(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
+        let mut lines = self.lines.borrow().clone();
+        if self.confirmed_any.get() {
+            let confirmed = lines.iter().filter(|(_, line)| line.after == UNKNOWN).map(|((name, _), _)| name.clone());
+            let now = look(ctx, &confirmed.collect()).await?;
+            for ((name, _), line) in lines.iter_mut().filter(|(_, line)| line.after == UNKNOWN) {
+                let revision = now.get(name).and_then(|seen| seen.configuration.revision_id());
+                line.after = revision.unwrap_or(UNKNOWN).to_string();
+            }
+        }
+        let text: Vec<String> = lines
+            .iter()
+            .map(|((name, part), line)| format!("{name} {part} {} {} {}", line.digest, line.before, line.after))
+            .collect();
+        record_if_changed(recorder, KEY, &text.join("\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn revisions(own: &str, others: &[&str], listed: &[(&str, &str)]) -> Revisions {
+        let mut moves: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+        for ((name, _), line) in others.iter().flat_map(|t| parse(t)).chain(parse(own)) {
+            if line.before != UNKNOWN && line.after != UNKNOWN {
+                moves.entry((name, line.before)).or_default().insert(line.after);
+            }
+        }
+        let seen = listed
+            .iter()
+            .map(|(n, r)| {
+                let configuration = FunctionConfiguration::builder().function_name(*n).revision_id(*r).build();
+                (n.to_string(), Seen { configuration, in_full: false })
+            })
+            .collect();
+        Revisions {
+            wanted: listed.iter().map(|(n, _)| n.to_string()).collect(),
+            seen,
+            moves,
+            recorded: parse(own).collect(),
+            lines: RefCell::default(),
+            confirmed_any: Cell::new(false),
+        }
+    }
+
+    #[test]
+    fn a_part_is_trusted_at_the_revision_its_step_left_or_one_later_steps_moved_it_to() {
+        // 02 left f at r1; 03 confirmed its permission at r1 and left r2; 04 moved it r2 → r3.
+        let own = "svc-f function - r0 r1";
+        let later = ["svc-f permission d03 r1 r2", "svc-f permission d04 r2 r3"];
+        assert!(revisions(own, &later, &[("svc-f", "r3")]).trusted("svc-f", "function", "-"));
+        assert!(revisions(own, &later, &[("svc-f", "r1")]).trusted("svc-f", "function", "-"));
+    }
+
+    #[test]
+    fn a_revision_no_step_recorded_is_read_again() {
+        let own = "svc-f permission d03 r1 r2";
+        // Someone removed the statement by hand: r2 → r9, which no step recorded.
+        assert!(!revisions(own, &[], &[("svc-f", "r9")]).trusted("svc-f", "permission", "d03"));
+        // A step that confirmed its part after that change does not vouch for this step's.
+        let after_hand = ["svc-f permission d04 r9 r10"];
+        assert!(!revisions(own, &after_hand, &[("svc-f", "r10")]).trusted("svc-f", "permission", "d03"));
+    }
+
+    #[test]
+    fn a_changed_want_an_unknown_revision_or_a_missing_function_is_read_again() {
+        let own = "svc-f permission d03 r1 r2\nsvc-g permission d03 r1 -";
+        let r = revisions(own, &[], &[("svc-f", "r2"), ("svc-g", "r1")]);
+        assert!(!r.trusted("svc-f", "permission", "other"), "the API changed: another source ARN");
+        assert!(!r.trusted("svc-g", "permission", "d03"));
+        assert!(!r.trusted("svc-h", "permission", "d03"));
+        assert!(r.trusted("svc-f", "permission", "d03"));
+    }
+
+    #[test]
+    fn lines_read_back_as_written() {
+        let text = "svc-f function - r0 r1\nsvc-f permission 0123456789ab r1 r2";
+        let lines: Vec<_> = parse(text).collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1].0, ("svc-f".to_string(), "permission".to_string()));
+        assert_eq!((lines[1].1.before.as_str(), lines[1].1.after.as_str()), ("r1", "r2"));
+    }
+}
