@@ -22,7 +22,7 @@ pub mod contract;
 pub mod plumbing;
 pub mod services;
 
-pub use bundle::{installed, installer, package, requirements, site, walk};
+pub use bundle::{function_code, installed, installer, package, requirements, site, walk};
 pub use contract::{concurrency_quota, error, manual, names, outputs, regions, settings, step};
 pub use plumbing::{aws, calls, clock, ensure, null_members, retry};
 pub use services::{apigw, cloudfront, lambda, log_groups, logs, revisions};

@@ -29,11 +29,13 @@ fn unzipped_size(entries: &BTreeMap<String, PathBuf>) -> Result<usize> {
     Ok(total)
 }
 
+/// The whole bundle; each function's package is cut from it (see [`crate::function_code`]).
 pub struct Package {
     pub zip: Vec<u8>,
     /// base64(SHA-256(zip)), the form Lambda reports as `CodeSha256`.
     pub code_sha256: String,
-    pub files: usize,
+    /// Its files: the name in the zip, and where it is read from.
+    pub entries: BTreeMap<String, PathBuf>,
 }
 
 /// Builds the bundle from `backend` for functions on `architecture`, installing `requirements.txt` (when
@@ -59,7 +61,14 @@ pub fn build(backend: &Path, cache_dir: &Path, runtime: &str, architecture: &str
         ))
         .into());
     }
-    let zip = write_zip(&entries)?;
+    let zip = write_checked_zip(&entries)?;
+    let code_sha256 = aws_smithy_types::base64::encode(Sha256::digest(&zip));
+    Ok(Package { zip, code_sha256, entries })
+}
+
+/// The zip of `entries`, refused as bad input when Lambda would refuse it.
+pub fn write_checked_zip(entries: &BTreeMap<String, PathBuf>) -> Result<Vec<u8>> {
+    let zip = write_zip(entries)?;
     if zip.len() > MAX_DIRECT_UPLOAD {
         return Err(InputError(format!(
             "the code bundle is {} MB zipped, over Lambda's 50 MB for a direct upload (a quota AWS does not \
@@ -68,8 +77,7 @@ pub fn build(backend: &Path, cache_dir: &Path, runtime: &str, architecture: &str
         ))
         .into());
     }
-    let code_sha256 = aws_smithy_types::base64::encode(Sha256::digest(&zip));
-    Ok(Package { zip, code_sha256, files: entries.len() })
+    Ok(zip)
 }
 
 fn is_excluded(name: &str) -> bool {

@@ -5,7 +5,7 @@ use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::error::SdkError;
 use aws_sdk_lambda::operation::create_function::CreateFunctionError;
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, FunctionConfiguration, Runtime, VpcConfig};
+use aws_sdk_lambda::types::{Architecture, Environment, FunctionConfiguration, Runtime, VpcConfig};
 use std::collections::{BTreeMap, HashMap};
 
 use crate::aws::{absent_if, AwsContext};
@@ -13,8 +13,8 @@ use crate::ensure::AfterCreate;
 use crate::ensure::{variables_shown, Resource};
 use crate::lambda::{check_not_failed, environment_has, merged_environment, update_when_ready, wait_ready};
 
+use crate::function_code::FunctionCode;
 use crate::outputs;
-use crate::package::Package;
 use crate::retry::{retry_while, Patience};
 use crate::revisions::Revisions;
 use crate::step::Context;
@@ -27,7 +27,8 @@ pub(super) struct Function<'a> {
     pub key: &'a str,
     pub name: String,
     pub role_arn: &'a str,
-    pub package: &'a Package,
+    /// Its own package (see [`crate::function_code`]).
+    pub code: &'a FunctionCode,
     /// `x86_64` or `arm64`.
     pub architecture: &'a str,
     /// Every secret of deployer.toml, by its ID there.
@@ -127,9 +128,9 @@ impl Function<'_> {
             && sorted(live.map_or(&[], |v| v.security_group_ids())) == sorted(&wanted.security_group_ids)
     }
 
-    async fn create_once(&self) -> Result<FunctionConfiguration, SdkError<CreateFunctionError>> {
+    async fn create_once(&self, zip: &[u8]) -> Result<FunctionConfiguration, SdkError<CreateFunctionError>> {
         let environment = Environment::builder().set_variables(Some(self.owned_environment())).build();
-        let code = FunctionCode::builder().zip_file(Blob::new(self.package.zip.clone())).build();
+        let code = aws_sdk_lambda::types::FunctionCode::builder().zip_file(Blob::new(zip)).build();
         let created = self
             .client()
             .create_function()
@@ -190,7 +191,8 @@ impl Resource for Function<'_> {
     }
 
     async fn create(&self) -> Result<FunctionConfiguration> {
-        let created = retry_while(Patience::IAM_PROPAGATION, || self.create_once(), role_not_usable_yet)
+        let zip = self.code.zip()?;
+        let created = retry_while(Patience::IAM_PROPAGATION, || self.create_once(&zip), role_not_usable_yet)
             .await
             .aws_context(|| format!("lambda:CreateFunction {}", self.name))?;
         // The function exists from here on: a failure to become Active is its failure, not a lost answer.
@@ -214,7 +216,7 @@ impl Resource for Function<'_> {
     fn differences(&self, live: &FunctionConfiguration) -> Result<Vec<&'static str>> {
         check_not_failed(&self.name, live)?;
         let mut fields = self.config_differences(live);
-        if live.code_sha256() != Some(self.package.code_sha256.as_str()) {
+        if live.code_sha256() != Some(self.code.code_sha256.as_str()) {
             fields.push("code");
         }
         // Lambda reports `x86_64` for a function made before architectures existed.
@@ -240,7 +242,7 @@ impl Resource for Function<'_> {
                 live.architectures().first().map_or("x86_64", |a| a.as_str()).to_string(),
                 self.architecture.to_string(),
             ),
-            "code" => (text(live.code_sha256().map(String::from)), self.package.code_sha256.clone()),
+            "code" => (text(live.code_sha256().map(String::from)), self.code.code_sha256.clone()),
             // The variables that differ, as NAME=value on each side (the others are left as they are).
             "environment" => {
                 let live_variables = live.environment().and_then(|e| e.variables()).cloned().unwrap_or_default();
@@ -295,7 +297,7 @@ impl Resource for Function<'_> {
         }
         // The architecture changes with the code (UpdateFunctionCode), the bundle built for it.
         if fields.contains(&"code") || fields.contains(&"architecture") {
-            let zip = Blob::new(self.package.zip.clone());
+            let zip = Blob::new(self.code.zip()?);
             let architecture = Architecture::from(self.architecture);
             live = update_when_ready(self.ctx, name, "UpdateFunctionCode", || {
                 let update = lambda.update_function_code().function_name(name).zip_file(zip.clone());

@@ -7,7 +7,9 @@
 //!   functions to answer their clients. One role serves the functions, as in the manual; a function that
 //!   lists its `tables` in deployer.toml gets a role of its own, `SERVICE-FUNCTION`, naming only those
 //!   tables and its own secrets.
-//! - The code bundle of `--backend` (see [`crate::package`]), built once per run.
+//! - The code bundle of `--backend` (see [`crate::package`]), built once per run, and cut into each
+//!   function's own package: the bundle without the other functions' handler modules that no file imports
+//!   (see [`crate::function_code`]), so that a handler edited uploads one function's code.
 //! - The functions of the settings ([`crate::settings::Settings::function_names`]: the manual's six below,
 //!   and deployer.toml's own), ensured concurrently; handler = module path in the backend + `.handler`:
 //!
@@ -25,7 +27,7 @@
 //!   and `NAME_TABLE` for deployer.toml's own), `CORS_ORIGINS`
 //!   (the allowed origins known before `05-frontend`, comma-separated; every request carries its stage's
 //!   whole list as `stageVariables.corsOrigins`, see `07-stages`) and `CORS_ORIGIN` (the first, or `*`,
-//!   for backends that answer one); variables that other steps add are kept. Code is uploaded only when the bundle's SHA-256 differs from `CodeSha256`,
+//!   for backends that answer one); variables that other steps add are kept. Code is uploaded only when the function's package's SHA-256 differs from `CodeSha256`,
 //!   configuration only when a field differs, each followed by the `function_updated_v2` waiter.
 //! - Before anything is written (`Step::prepare`), the bundle is built: each handler's module must define
 //!   its function, and each `requirements.txt` requirement must have installed something to import.
@@ -59,7 +61,7 @@
 //! lives in [`crate::lambda`].
 //!
 //! Outputs: `role_arn`, `role_arn.<name>` for a function with a role of its own, `function_arn.<name>` for
-//! each function, `functions` (their names), `code_sha256`, `function_revisions` (the revisions each
+//! each function, `functions` (their names), `code_sha256` (the whole bundle's), `function_revisions` (the revisions each
 //! function was confirmed healthy at),
 //! `reserved_concurrency.<suffix>` and `provisioned_concurrency.<suffix>` where deployer manages one,
 //! `invoke_arn.<suffix>` (the `live` alias the APIs invoke; empty once removed).
@@ -78,6 +80,7 @@ use std::collections::BTreeMap;
 
 use crate::ensure::{all, ensure, record_if_changed, remove, Change, Prefetched, Recorder};
 use crate::error::InputError;
+use crate::function_code::{self, FunctionCode};
 use crate::log_groups::LogGroups;
 use crate::manual::{handler_file, ids};
 use crate::outputs;
@@ -192,29 +195,38 @@ fn defines_handler(backend: &std::path::Path, handler: &str) -> bool {
     })
 }
 
+/// The bundles, one per architecture in use (they differ only by the wheels of requirements.txt), and each
+/// function's package cut from its architecture's.
+struct Built {
+    bundles: BTreeMap<String, Package>,
+    codes: BTreeMap<String, FunctionCode>,
+}
+
 #[derive(Default)]
 pub struct Lambda {
     /// Built once per run: the fingerprint and the upload use the same bytes.
-    packages: OnceCell<BTreeMap<String, Package>>,
+    built: OnceCell<Built>,
 }
 
 impl Lambda {
-    /// The bundles, one per architecture in use (they differ only by the wheels of requirements.txt).
-    fn packages(&self, ctx: &Context<'_>) -> Result<&BTreeMap<String, Package>> {
-        self.packages_for(ctx.settings, ctx.work_dir)
+    fn built(&self, ctx: &Context<'_>) -> Result<&Built> {
+        self.built_for(ctx.settings, ctx.work_dir)
     }
 
-    fn packages_for(&self, settings: &Settings, work_dir: &std::path::Path) -> Result<&BTreeMap<String, Package>> {
-        if let Some(packages) = self.packages.get() {
-            return Ok(packages);
+    fn built_for(&self, settings: &Settings, work_dir: &std::path::Path) -> Result<&Built> {
+        if let Some(built) = self.built.get() {
+            return Ok(built);
         }
         let cache = work_dir.join("cache");
-        let mut built = BTreeMap::new();
+        let (mut bundles, mut codes) = (BTreeMap::new(), BTreeMap::new());
         for architecture in settings.architectures() {
-            let package = package::build(&settings.backend, &cache, &settings.runtime, architecture)?;
-            built.insert(architecture.to_string(), package);
+            let bundle = package::build(&settings.backend, &cache, &settings.runtime, architecture)?;
+            let on_it = settings.function_names().into_iter().filter(|f| settings.architecture(f) == architecture);
+            let handler_files = on_it.map(|f| (f.to_string(), handler_file(settings.handler(f)))).collect();
+            codes.extend(function_code::cut(&bundle, &handler_files, &cache)?);
+            bundles.insert(architecture.to_string(), bundle);
         }
-        Ok(self.packages.get_or_init(|| built))
+        Ok(self.built.get_or_init(|| Built { bundles, codes }))
     }
 }
 
@@ -286,11 +298,12 @@ impl Step for Lambda {
 
     /// The bundle, with its requirements installed and checked, before anything is written.
     fn prepare(&self, settings: &Settings, work_dir: &std::path::Path) -> Result<()> {
-        self.packages_for(settings, work_dir).map(|_| ())
+        self.built_for(settings, work_dir).map(|_| ())
     }
 
     async fn input_digest(&self, ctx: &Context<'_>) -> Result<String> {
-        let digests: Vec<String> = self.packages(ctx)?.iter().map(|(a, p)| format!("{a}:{}", p.code_sha256)).collect();
+        let bundles = &self.built(ctx)?.bundles;
+        let digests: Vec<String> = bundles.iter().map(|(a, p)| format!("{a}:{}", p.code_sha256)).collect();
         Ok(digests.join(","))
     }
 
@@ -298,7 +311,7 @@ impl Step for Lambda {
         if let Some(warning) = crate::manual::runtime_warning(&ctx.settings.runtime, &crate::clock::today()) {
             recorder.notice(&warning);
         }
-        let packages = self.packages(ctx)?;
+        let built = self.built(ctx)?;
         let identity = ctx.aws.identity().await?;
         let secrets = secrets::described(ctx).await?;
         let account = (identity.partition.as_str(), identity.account.as_str());
@@ -317,12 +330,12 @@ impl Step for Lambda {
         let own_arns: BTreeMap<String, String> = own_arns.into_iter().collect();
         let functions = names.iter().map(|key| {
             let architecture = ctx.settings.architecture(key);
-            // Invariant: `packages` holds a bundle for every architecture `settings.architectures()` names.
-            let package = packages.get(architecture).context("a bundle for every architecture in use")?;
+            // Invariant: `built` holds a package for every function `settings.function_names()` names.
+            let code = built.codes.get(*key).context("a package for every function")?;
             let name = ctx.name(key);
             let role_arn = own_arns.get(&name).unwrap_or(&shared_arn);
             let seen = Default::default();
-            Ok(Function { ctx, key, name, role_arn, package, architecture, secrets: &secrets, revisions, seen })
+            Ok(Function { ctx, key, name, role_arn, code, architecture, secrets: &secrets, revisions, seen })
         });
         let functions: Vec<Function> = functions.collect::<Result<_>>()?;
         let live = all(functions.iter().map(|f| async move {
@@ -344,7 +357,8 @@ impl Step for Lambda {
         revisions.record(ctx, recorder).await?;
         retired::remove_retired(ctx, recorder, &before, account).await?;
         record_if_changed(recorder, &outputs::FUNCTIONS.key, &names.join("\n"))?;
-        let main = packages.get(ctx.settings.architecture.as_str()).context("a bundle for the main architecture")?;
+        let main =
+            built.bundles.get(ctx.settings.architecture.as_str()).context("a bundle for the main architecture")?;
         record_if_changed(recorder, &outputs::CODE_SHA256.key, &main.code_sha256)
     }
 
