@@ -9,7 +9,8 @@
 //! (REST and WebSocket together) 10 requests/s with a burst of 40; CreateRestApi 1 per 3 s; PutRestApi 1/s;
 //! CreateDeployment 1 per 5 s; CreateDomainName, DeleteDomainName and DeleteRestApi 1 per 30 s;
 //! CreateResource 5/s; GetResources 5 per 2 s; UpdateAccount and UpdateUsagePlan 1 per 20 s;
-//! UpdateDomainName 1 per 30 s. Lambda 15/s. Route 53 5/s. ACM RequestCertificate 5/s,
+//! UpdateDomainName 1 per 30 s. Lambda 15/s, but GetFunction 100/s and GetPolicy 15/s each on their own.
+//! Route 53 5/s. CloudWatch Logs CreateLogGroup, PutRetentionPolicy and DescribeLogGroups 5/s each. ACM RequestCertificate 5/s,
 //! DescribeCertificate 10/s, ListCertificates 1/s.
 
 use aws_smithy_runtime_api::client::http::{
@@ -59,8 +60,21 @@ fn buckets(service: &str, method: &str, path: &str, target: Option<&str>) -> Vec
             };
             found.extend(operation);
         }
-        "lambda" => found.push(("lambda", quota(15.0, 1, 15.0))),
+        // GetFunction and GetPolicy have quotas of their own; the rest of the control plane shares one.
+        "lambda" => found.push(match (method, segments.as_slice()) {
+            ("GET", ["2015-03-31", "functions", _]) => ("lambda:GetFunction", quota(100.0, 1, 100.0)),
+            ("GET", ["2015-03-31", "functions", _, "policy"]) => ("lambda:GetPolicy", quota(15.0, 1, 15.0)),
+            _ => ("lambda", quota(15.0, 1, 15.0)),
+        }),
         "route53" => found.push(("route53", quota(5.0, 1, 5.0))),
+        // The log group writes of a hundred functions, sent at once, would meet CloudWatch Logs' quotas of
+        // 5 transactions/s per account and Region for each of these operations.
+        "logs" => found.extend(match target.and_then(|t| t.rsplit('.').next()) {
+            Some("CreateLogGroup") => Some(("logs:CreateLogGroup", quota(5.0, 1, 5.0))),
+            Some("PutRetentionPolicy") => Some(("logs:PutRetentionPolicy", quota(5.0, 1, 5.0))),
+            Some("DescribeLogGroups") => Some(("logs:DescribeLogGroups", quota(5.0, 1, 5.0))),
+            _ => None,
+        }),
         "acm" => {
             let operation = target.and_then(|t| t.rsplit('.').next());
             found.extend(match operation {
@@ -192,6 +206,12 @@ mod tests {
             ["acm:ListCertificates"]
         );
         assert!(buckets("s3", "PUT", "/bucket/key", None).is_empty());
+        assert_eq!(names(buckets("lambda", "GET", "/2015-03-31/functions/f", None)), ["lambda:GetFunction"]);
+        assert_eq!(names(buckets("lambda", "GET", "/2015-03-31/functions/f/policy", None)), ["lambda:GetPolicy"]);
+        assert_eq!(names(buckets("lambda", "GET", "/2015-03-31/functions/", None)), ["lambda"], "ListFunctions");
+        assert_eq!(names(buckets("lambda", "PUT", "/2015-03-31/functions/f/code", None)), ["lambda"]);
+        assert_eq!(names(buckets("logs", "POST", "/", Some("Logs_20140328.CreateLogGroup"))), ["logs:CreateLogGroup"]);
+        assert!(buckets("logs", "POST", "/", Some("Logs_20140328.FilterLogEvents")).is_empty());
     }
 
     #[test]

@@ -383,6 +383,11 @@ async fn strict_lambda_route53_and_acm_answer_throttling_past_their_quotas() {
     let codes: Vec<String> =
         answers.into_iter().filter_map(|a| a.err()).map(|e| code(&e.into_service_error())).collect();
     assert!(!codes.is_empty() && codes.iter().all(|c| c == "TooManyRequestsException"), "Lambda 15/s: {codes:?}");
+    // GetFunction has a quota of its own, 100/s: as many at once pass, beside a control plane spent above.
+    let answers = futures::future::join_all((0..25).map(|_| lambda.get_function().function_name("none").send())).await;
+    let codes: Vec<String> =
+        answers.into_iter().filter_map(|a| a.err()).map(|e| code(&e.into_service_error())).collect();
+    assert!(codes.iter().all(|c| c == "ResourceNotFoundException"), "GetFunction 100/s: {codes:?}");
 
     let route53 = aws_sdk_route53::Client::new(&config);
     let answers = futures::future::join_all((0..10).map(|_| route53.list_hosted_zones().send())).await;

@@ -40,7 +40,7 @@ pub(super) struct Function<'a> {
 
 /// The part of a function 02 confirms: its state (Active, last update Successful), which only GetFunction
 /// shows; the configuration itself is compared with the listing either way.
-const PART: &str = "function";
+const PART: &str = crate::revisions::FUNCTION_PART;
 const NO_DIGEST: &str = "-";
 
 /// Configuration fields the step owns, in the order they are compared.

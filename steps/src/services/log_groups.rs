@@ -8,7 +8,7 @@ use anyhow::Result;
 use std::collections::BTreeMap;
 
 use crate::aws::{absent_if, AwsContext};
-use crate::ensure::Resource;
+use crate::ensure::{all, Resource};
 use crate::step::Context;
 
 pub struct LogGroups<'a> {
@@ -24,6 +24,24 @@ pub struct LogGroups<'a> {
 impl LogGroups<'_> {
     fn prefix(&self) -> String {
         self.prefix.clone()
+    }
+}
+
+impl LogGroups<'_> {
+    /// One group made if it does not exist, and given the retention if it has another.
+    async fn ensure_group(&self, name: &str, exists: bool, retention: Option<i32>) -> Result<()> {
+        let logs = self.ctx.aws.logs();
+        if !exists {
+            // Lambda may make it at this moment (a first invocation): then it exists, which is all we want.
+            let made = logs.create_log_group().log_group_name(name).send().await;
+            absent_if(made, |e| e.is_resource_already_exists_exception())
+                .aws_context(|| format!("logs:CreateLogGroup {name}"))?;
+        }
+        if retention != Some(self.retention_days) {
+            let put = logs.put_retention_policy().log_group_name(name).retention_in_days(self.retention_days);
+            put.send().await.aws_context(|| format!("logs:PutRetentionPolicy {name}"))?;
+        }
+        Ok(())
     }
 }
 
@@ -78,21 +96,14 @@ impl Resource for LogGroups<'_> {
             .then(|| (now.into_iter().collect::<Vec<_>>().join(", "), days(&Some(self.retention_days))))
     }
 
+    /// Each group at once (the client paces them to CloudWatch Logs' quotas).
     async fn update(&self, mut live: Self::Live, _fields: &[&'static str]) -> Result<Self::Live> {
-        let logs = self.ctx.aws.logs();
-        for name in &self.names {
-            if !live.contains_key(name) {
-                // Lambda may make it at this moment (a first invocation): then it exists, which is all we want.
-                let made = logs.create_log_group().log_group_name(name).send().await;
-                absent_if(made, |e| e.is_resource_already_exists_exception())
-                    .aws_context(|| format!("logs:CreateLogGroup {name}"))?;
-            }
-            if live.get(name).copied().flatten() != Some(self.retention_days) {
-                let put = logs.put_retention_policy().log_group_name(name).retention_in_days(self.retention_days);
-                put.send().await.aws_context(|| format!("logs:PutRetentionPolicy {name}"))?;
-            }
-            live.insert(name.clone(), Some(self.retention_days));
-        }
+        let each = self.names.iter().map(|name| {
+            let retention = live.get(name).copied().flatten();
+            self.ensure_group(name, live.contains_key(name), retention)
+        });
+        all(each).await?;
+        live.extend(self.names.iter().map(|name| (name.clone(), Some(self.retention_days))));
         Ok(live)
     }
 }

@@ -33,6 +33,9 @@ use crate::step::Context;
 /// The output each step records its lines in.
 pub const KEY: &str = "function_revisions";
 
+/// The part 02 confirms of a function (its state); its line's BEFORE is `-` when 02 made the function.
+pub const FUNCTION_PART: &str = "function";
+
 /// No revision known (a part confirmed on a function that was just made, or one Lambda gave none).
 const UNKNOWN: &str = "-";
 
@@ -51,9 +54,11 @@ pub struct Revisions {
     wanted: BTreeSet<String>,
     seen: BTreeMap<String, Seen>,
     /// Every step's recorded moves, by function and the revision they start from.
-    moves: BTreeMap<(String, String), BTreeSet<String>>,
+    moves: Moves,
     /// This step's lines from its last run, by function and part.
     recorded: BTreeMap<(String, String), Line>,
+    /// The revision 02 left each function it made at.
+    made_at: BTreeMap<String, String>,
     /// This run's lines: kept from `recorded`, or confirmed by a read (their AFTER is set at the end).
     lines: RefCell<BTreeMap<(String, String), Line>>,
     confirmed_any: Cell<bool>,
@@ -116,6 +121,24 @@ async fn look(ctx: &Context<'_>, wanted: &BTreeSet<String>) -> Result<BTreeMap<S
     Ok(seen)
 }
 
+type Moves = BTreeMap<(String, String), BTreeSet<String>>;
+
+/// Every step's moves (BEFORE → AFTER, by function), and the revisions 02 left the functions it made at.
+fn moves_and_makings(lines: Vec<((String, String), Line)>) -> (Moves, BTreeMap<String, String>) {
+    let (mut moves, mut made_at) = (Moves::new(), BTreeMap::new());
+    for ((name, part), line) in lines {
+        if line.after == UNKNOWN {
+            continue;
+        }
+        if line.before != UNKNOWN {
+            moves.entry((name, line.before)).or_default().insert(line.after);
+        } else if part == FUNCTION_PART {
+            made_at.insert(name, line.after);
+        }
+    }
+    (moves, made_at)
+}
+
 impl Revisions {
     /// Looks at the `wanted` functions (full names) and reads every step's recorded lines (this step's
     /// through `recorder`).
@@ -127,16 +150,13 @@ impl Revisions {
         let wanted: BTreeSet<String> = wanted.into_iter().collect();
         let own = recorder.recorded(KEY).unwrap_or_default();
         let others = ctx.outputs.values().filter_map(|outputs| outputs.get(KEY));
-        let mut moves: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-        for ((name, _), line) in others.flat_map(|text| parse(text)).chain(parse(&own)) {
-            if line.before != UNKNOWN && line.after != UNKNOWN {
-                moves.entry((name, line.before)).or_default().insert(line.after);
-            }
-        }
+        let lines: Vec<_> = others.flat_map(|text| parse(text)).chain(parse(&own)).collect();
+        let (moves, made_at) = moves_and_makings(lines);
         Ok(Revisions {
             seen: look(ctx, &wanted).await?,
             wanted,
             moves,
+            made_at,
             recorded: parse(&own).collect(),
             lines: RefCell::default(),
             confirmed_any: Cell::new(false),
@@ -156,6 +176,13 @@ impl Revisions {
             None if self.wanted.contains(name) => Some(None),
             _ => None,
         }
+    }
+
+    /// Whether the function is as 02 made it, unchanged since (the listed revision is the one 02 left it
+    /// at): its resource policy is then empty, with nothing to read.
+    pub fn untouched_since_made(&self, name: &str) -> bool {
+        let now = self.listed(name).and_then(FunctionConfiguration::revision_id);
+        now.is_some_and(|now| self.made_at.get(name).is_some_and(|made| made == now))
     }
 
     /// Whether `to` follows from `from` by deployer's recorded moves.
@@ -234,12 +261,7 @@ mod tests {
     use super::*;
 
     fn revisions(own: &str, others: &[&str], listed: &[(&str, &str)]) -> Revisions {
-        let mut moves: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-        for ((name, _), line) in others.iter().flat_map(|t| parse(t)).chain(parse(own)) {
-            if line.before != UNKNOWN && line.after != UNKNOWN {
-                moves.entry((name, line.before)).or_default().insert(line.after);
-            }
-        }
+        let (moves, made_at) = moves_and_makings(others.iter().flat_map(|t| parse(t)).chain(parse(own)).collect());
         let seen = listed
             .iter()
             .map(|(n, r)| {
@@ -251,6 +273,7 @@ mod tests {
             wanted: listed.iter().map(|(n, _)| n.to_string()).collect(),
             seen,
             moves,
+            made_at,
             recorded: parse(own).collect(),
             lines: RefCell::default(),
             confirmed_any: Cell::new(false),
@@ -284,6 +307,14 @@ mod tests {
         assert!(!r.trusted("svc-g", "permission", "d03"));
         assert!(!r.trusted("svc-h", "permission", "d03"));
         assert!(r.trusted("svc-f", "permission", "d03"));
+    }
+
+    #[test]
+    fn a_function_02_made_is_untouched_until_its_revision_moves() {
+        let made = ["svc-f function - - r1", "svc-g function - r0 r1"];
+        assert!(revisions("", &made, &[("svc-f", "r1")]).untouched_since_made("svc-f"));
+        assert!(!revisions("", &made, &[("svc-f", "r2")]).untouched_since_made("svc-f"), "a permission added");
+        assert!(!revisions("", &made, &[("svc-g", "r1")]).untouched_since_made("svc-g"), "found, not made");
     }
 
     #[test]

@@ -365,12 +365,20 @@ impl Model {
                 );
             }
         }
-        if call.service == "lambda"
-            && c.on(Behaviour::LambdaQuotas)
-            && self.over_quota(world, "lambda", 15.0, 1.0, 15.0)
-        {
-            return self
-                .refuse("TooManyRequestsException", rest_json_error(429, "TooManyRequestsException", "Rate exceeded"));
+        if call.service == "lambda" && c.on(Behaviour::LambdaQuotas) {
+            // "Lambda quotas": GetFunction 100 requests/s and GetPolicy 15, each its own; the rest of the
+            // control plane (invocations aside) 15 requests/s together.
+            let (bucket, rate) = match (method, rest.as_slice()) {
+                ("GET", ["2015-03-31", "functions", _]) => ("lambda:GetFunction", 100.0),
+                ("GET", ["2015-03-31", "functions", _, "policy"]) => ("lambda:GetPolicy", 15.0),
+                _ => ("lambda", 15.0),
+            };
+            if self.over_quota(world, bucket, rate, 1.0, rate) {
+                return self.refuse(
+                    "TooManyRequestsException",
+                    rest_json_error(429, "TooManyRequestsException", "Rate exceeded"),
+                );
+            }
         }
         if call.service == "route53" && c.on(Behaviour::Route53) && self.over_quota(world, "route53", 5.0, 1.0, 5.0) {
             return self.refuse("Throttling", xml_error(400, "Throttling", "Rate exceeded"));

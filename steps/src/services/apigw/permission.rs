@@ -126,8 +126,16 @@ impl Resource for InvokePermission<'_> {
     }
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<Value>> {
-        if self.revisions().is_some_and(|r| r.trusted(&self.function_name, PART, &self.digest())) {
-            return Ok(Some(self.wanted_statement()));
+        if let Some(revisions) = self.revisions() {
+            if revisions.trusted(&self.function_name, PART, &self.digest()) {
+                return Ok(Some(self.wanted_statement()));
+            }
+            // Just made by 02 and unchanged since: no policy yet (a fresh deploy reads none of them).
+            if revisions.untouched_since_made(&self.function_name) {
+                let listed = revisions.listed(&self.function_name).and_then(|f| f.revision_id.clone());
+                *self.seen.borrow_mut() = Some(listed);
+                return Ok(None);
+            }
         }
         let lambda = self.ctx.aws.lambda();
         let got =
