@@ -338,14 +338,6 @@ impl Step for Lambda {
             Ok(Function { ctx, key, name, role_arn, code, architecture, secrets: &secrets, revisions, seen })
         });
         let functions: Vec<Function> = functions.collect::<Result<_>>()?;
-        let live = all(functions.iter().map(|f| async move {
-            let live = ensure(f, recorder).await?;
-            f.confirm();
-            Ok(live)
-        }))
-        .await?;
-        let concurrency = names.iter().zip(&live).map(|(function, live)| concurrency(ctx, recorder, function, live));
-        all(concurrency).await?;
         let groups = LogGroups {
             ctx,
             whose: format!("the {} functions", names.len()),
@@ -353,7 +345,18 @@ impl Step for Lambda {
             names: names.iter().map(|function| format!("/aws/lambda/{}", ctx.name(function))).collect(),
             retention_days: ctx.settings.log_retention_days,
         };
-        ensure(&groups, recorder).await?;
+        let functions = all(functions.iter().map(|f| async move {
+            let live = ensure(f, recorder).await?;
+            f.confirm();
+            Ok(live)
+        }));
+        // The log groups beside the functions: neither waits for the other, and CloudWatch Logs' quotas are
+        // not Lambda's. Both run to the end before a failure of either is reported.
+        let (live, groups) = futures::join!(functions, ensure(&groups, recorder));
+        let live = live?;
+        groups?;
+        let concurrency = names.iter().zip(&live).map(|(function, live)| concurrency(ctx, recorder, function, live));
+        all(concurrency).await?;
         revisions.record(ctx, recorder).await?;
         retired::remove_retired(ctx, recorder, &before, account).await?;
         record_if_changed(recorder, &outputs::FUNCTIONS.key, &names.join("\n"))?;
