@@ -2,13 +2,13 @@
 //! ~100-300 ms and API Gateway allows 10 requests/s for the whole account.
 
 use crate::proxy::{Proxy, Rules};
-use crate::support::{moto, Deployment, Outcome};
+use crate::support::{counting_moto, Deployment, Outcome};
 
 #[tokio::test]
 async fn a_no_op_run_makes_at_most_60_requests_20_of_them_to_api_gateway() {
-    let d = Deployment::new("few-requests");
+    let d = Deployment::on(counting_moto(), "few-requests");
     d.deploy().assert_ok();
-    let proxy = Proxy::start(&moto().url(), Rules::default());
+    let proxy = Proxy::start(&counting_moto().url(), Rules::default());
     let args = d.deploy_args();
     let mut command = d.command(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let run = Outcome::from(command.args(["--output", "json"]).env("AWS_ENDPOINT_URL", &proxy.url).output().unwrap());
@@ -27,15 +27,9 @@ async fn a_no_op_run_makes_at_most_60_requests_20_of_them_to_api_gateway() {
     assert!(verify_requests > 40, "the full configuration check of 01-07: {verify_requests} requests");
 }
 
-/// How many calls of `operation` (`lambda:GetPolicy`) a run's `--timings` table counts.
-fn calls_of(run: &Outcome, operation: &str) -> u32 {
-    let row = run.stderr.lines().find(|line| line.split_whitespace().next() == Some(operation));
-    row.and_then(|line| line.split_whitespace().nth(1)).and_then(|n| n.parse().ok()).unwrap_or(0)
-}
-
 #[tokio::test]
 async fn neither_a_fresh_deploy_nor_a_no_op_reads_an_invoke_permission_yet_one_removed_by_hand_is_seen() {
-    let d = Deployment::new("revisions");
+    let d = Deployment::on(counting_moto(), "revisions");
     let run = || {
         let args = d.deploy_args();
         let mut command = d.command(&args.iter().map(String::as_str).collect::<Vec<_>>());
@@ -44,14 +38,14 @@ async fn neither_a_fresh_deploy_nor_a_no_op_reads_an_invoke_permission_yet_one_r
     let fresh = run();
     fresh.assert_ok();
     // Every function was just made by 02, so none has a policy to read before its permission is added.
-    assert_eq!(calls_of(&fresh, "lambda:GetPolicy"), 0, "{}", fresh.stderr);
+    assert_eq!(fresh.calls_of("lambda:GetPolicy"), 0, "{}", fresh.stderr);
     let noop = run();
     noop.assert_ok();
     assert_eq!(noop.changed(), 0);
-    assert_eq!(calls_of(&noop, "lambda:GetPolicy"), 0, "{}", noop.stderr);
+    assert_eq!(noop.calls_of("lambda:GetPolicy"), 0, "{}", noop.stderr);
 
     // A statement removed by hand gives the function a revision no step recorded: read, and put back.
-    let lambda = aws_sdk_lambda::Client::new(&crate::support::sdk_config().await);
+    let lambda = aws_sdk_lambda::Client::new(&crate::support::sdk_config_of(counting_moto()).await);
     let function = format!("{}-usage-handler", d.service);
     lambda.remove_permission().function_name(&function).statement_id("deployer-rest-api").send().await.unwrap();
     let repaired = run();
@@ -61,9 +55,9 @@ async fn neither_a_fresh_deploy_nor_a_no_op_reads_an_invoke_permission_yet_one_r
     assert!(changed[0].0.contains(&function) && changed[0].1 == "created", "{changed:?}");
     let policy = lambda.get_policy().function_name(&function).send().await.unwrap();
     assert!(policy.policy().unwrap().contains("deployer-rest-api"));
-    assert!(calls_of(&repaired, "lambda:GetPolicy") >= 1, "{}", repaired.stderr);
+    assert!(repaired.calls_of("lambda:GetPolicy") >= 1, "{}", repaired.stderr);
 
     let settled = run();
     assert_eq!(settled.changed(), 0);
-    assert_eq!(calls_of(&settled, "lambda:GetPolicy"), 0, "{}", settled.stderr);
+    assert_eq!(settled.calls_of("lambda:GetPolicy"), 0, "{}", settled.stderr);
 }

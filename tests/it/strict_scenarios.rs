@@ -48,6 +48,21 @@ fn deploy(d: &Deployment, proxy: &Proxy) -> Outcome {
 }
 
 #[tokio::test]
+async fn strict_revisions_that_change_again_as_functions_settle_still_spare_the_next_run_every_policy_read() {
+    let d = Deployment::new("strict-revisions");
+    let proxy = strict_proxy();
+    deploy(&d, &proxy).assert_ok();
+    let args = d.deploy_args();
+    let mut again: Vec<&str> = args.iter().map(String::as_str).collect();
+    again.push("--timings");
+    let noop = through(&d, &proxy, &again);
+    noop.assert_ok();
+    assert_eq!(noop.changed(), 0);
+    assert_eq!(noop.calls_of("lambda:GetPolicy"), 0, "{}", noop.stderr);
+    assert_eq!(noop.requests().1, 0);
+}
+
+#[tokio::test]
 async fn strict_the_certificate_is_requested_at_the_start_of_a_run_beside_the_steps_before_06() {
     let d = Deployment::new("strict-early");
     let proxy = strict_proxy();

@@ -61,6 +61,14 @@ pub fn new_account_moto() -> &'static Moto {
     MOTO.get_or_init(|| start_moto("0"))
 }
 
+/// A moto of its own for the tests that count a run's requests: an account that holds one service's
+/// functions, as most do, and not the thousand other tests leave in the shared one (ListFunctions pages
+/// through every function of an account).
+pub fn counting_moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| start_moto("0"))
+}
+
 /// PATH with the tools `make test` installs (`TARGET/tools/venv/bin`, beside this test binary's build
 /// folder) first, so that a plain `cargo test` finds them once they are installed.
 pub fn tools_path() -> std::ffi::OsString {
@@ -177,6 +185,12 @@ impl Outcome {
     pub fn requests(&self) -> (u64, u64) {
         let finished = self.event("run_finished").expect("a run_finished event");
         (finished["reads"].as_u64().unwrap(), finished["writes"].as_u64().unwrap())
+    }
+
+    /// How many calls of `operation` (`lambda:GetPolicy`) the `--timings` table on stderr counts.
+    pub fn calls_of(&self, operation: &str) -> u32 {
+        let row = self.stderr.lines().find(|line| line.split_whitespace().next() == Some(operation));
+        row.and_then(|line| line.split_whitespace().nth(1)).and_then(|n| n.parse().ok()).unwrap_or(0)
     }
 
     /// The `changed` count of the `run_finished` event.
@@ -317,8 +331,13 @@ pub async fn s3() -> aws_sdk_s3::Client {
 }
 
 pub async fn sdk_config() -> aws_config::SdkConfig {
+    sdk_config_of(moto()).await
+}
+
+/// The SDK's configuration for another moto than the shared one.
+pub async fn sdk_config_of(moto: &Moto) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto().url())
+        .endpoint_url(moto.url())
         .region(aws_config::Region::new(REGION))
         .credentials_provider(aws_sdk_lambda::config::Credentials::new("test", "test", None, None, "tests"))
         .load()

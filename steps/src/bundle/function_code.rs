@@ -115,15 +115,16 @@ fn code_sha256(entries: &BTreeMap<String, PathBuf>, made_of: &str, cache_dir: &P
     Ok(sha)
 }
 
-/// Each function's package from `bundle`, by function; `handler_files` names each function's handler
-/// module file (`handlers/api/usage.py`).
+/// The packages of the functions in `handler_files` (each one's handler module file, such as
+/// `handlers/api/usage.py`), from `bundle`, by function. `all_handlers` are every function's, whatever
+/// its architecture: a function's package leaves out the same files on either.
 pub fn cut(
     bundle: &Package,
     handler_files: &BTreeMap<String, String>,
+    all_handlers: &BTreeSet<&str>,
     cache_dir: &Path,
 ) -> Result<BTreeMap<String, FunctionCode>> {
-    let all_handlers: BTreeSet<&str> = handler_files.values().map(String::as_str).collect();
-    let left_out = unimported_handlers(&bundle.entries, &all_handlers)?;
+    let left_out = unimported_handlers(&bundle.entries, all_handlers)?;
     let mut digests = BTreeMap::new();
     let mut shas: BTreeMap<String, String> = BTreeMap::new();
     let mut codes = BTreeMap::new();
@@ -163,8 +164,9 @@ mod tests {
     fn codes(dir: &Path, cache: &Path) -> BTreeMap<String, FunctionCode> {
         let bundle = crate::package::build(dir, cache, "python3.12", "x86_64").unwrap();
         let handlers = [("a", "handlers/a.py"), ("b", "handlers/b.py"), ("c", "handlers/c.py")];
-        let handlers = handlers.iter().map(|(f, h)| (f.to_string(), h.to_string())).collect();
-        cut(&bundle, &handlers, cache).unwrap()
+        let handlers: BTreeMap<String, String> = handlers.iter().map(|(f, h)| (f.to_string(), h.to_string())).collect();
+        let all: BTreeSet<&str> = handlers.values().map(String::as_str).collect();
+        cut(&bundle, &handlers, &all, cache).unwrap()
     }
 
     fn names(code: &FunctionCode) -> Vec<String> {

@@ -219,11 +219,15 @@ impl Lambda {
         }
         let cache = work_dir.join("cache");
         let (mut bundles, mut codes) = (BTreeMap::new(), BTreeMap::new());
+        let functions = settings.function_names();
+        let handler_files: BTreeMap<String, String> =
+            functions.iter().map(|f| (f.to_string(), handler_file(settings.handler(f)))).collect();
+        let all_handlers = handler_files.values().map(String::as_str).collect();
         for architecture in settings.architectures() {
             let bundle = package::build(&settings.backend, &cache, &settings.runtime, architecture)?;
-            let on_it = settings.function_names().into_iter().filter(|f| settings.architecture(f) == architecture);
-            let handler_files = on_it.map(|f| (f.to_string(), handler_file(settings.handler(f)))).collect();
-            codes.extend(function_code::cut(&bundle, &handler_files, &cache)?);
+            let on_it = handler_files.iter().filter(|(f, _)| settings.architecture(f) == architecture);
+            let on_it = on_it.map(|(f, h)| (f.clone(), h.clone())).collect();
+            codes.extend(function_code::cut(&bundle, &on_it, &all_handlers, &cache)?);
             bundles.insert(architecture.to_string(), bundle);
         }
         Ok(self.built.get_or_init(|| Built { bundles, codes }))

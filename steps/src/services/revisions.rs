@@ -62,6 +62,15 @@ pub struct Revisions {
     /// This run's lines: kept from `recorded`, or confirmed by a read (their AFTER is set at the end).
     lines: RefCell<BTreeMap<(String, String), Line>>,
     confirmed_any: Cell<bool>,
+    /// Lambda writes this run had made when the step looked: none since, and no function moved.
+    lambda_writes_at_look: u32,
+}
+
+/// The Lambda writes this run has made so far (every step's, in the one call log).
+fn lambda_writes(ctx: &Context<'_>) -> u32 {
+    let calls = ctx.aws.calls.snapshot();
+    let writes = calls.iter().filter(|(op, _)| op.starts_with("lambda:") && !crate::calls::is_read(op));
+    writes.map(|(_, tally)| tally.calls).sum()
 }
 
 /// A short digest of what a step wants of a part, so that a changed want is read again.
@@ -80,7 +89,8 @@ fn parse(text: &str) -> impl Iterator<Item = ((String, String), Line)> + '_ {
 }
 
 /// Pages of ListFunctions worth reading per function still missing: a page holds up to 50 functions, of
-/// the whole account; past that, reading the missing ones one by one costs fewer requests.
+/// the whole account; past that, reading the missing ones one by one costs fewer requests. Listing also
+/// stops at a page that holds none of them.
 const PAGES_PER_MISSING_FUNCTION: f64 = 0.25;
 
 /// A function as last seen: from ListFunctions (without `State`), or from GetFunction (everything).
@@ -95,16 +105,19 @@ struct Seen {
 async fn look(ctx: &Context<'_>, wanted: &BTreeSet<String>) -> Result<BTreeMap<String, Seen>> {
     let mut seen = BTreeMap::new();
     let mut pages = ctx.aws.lambda().list_functions().into_paginator().send();
-    let mut pages_read = 0.0;
-    while pages_read <= (wanted.len() - seen.len()) as f64 * PAGES_PER_MISSING_FUNCTION {
+    let (mut pages_read, mut last_page_paid) = (0.0, true);
+    while last_page_paid && pages_read <= (wanted.len() - seen.len()) as f64 * PAGES_PER_MISSING_FUNCTION {
         let Some(page) = pages.next().await else { break };
         pages_read += 1.0;
         let page = page.aws_context(|| "lambda:ListFunctions".to_string())?;
+        let found_before = seen.len();
         for function in page.functions() {
             if let Some(name) = function.function_name().filter(|name| wanted.contains(*name)) {
                 seen.insert(name.to_string(), Seen { configuration: function.clone(), in_full: false });
             }
         }
+        // A page of other functions only: the account holds many, and reading ours one by one costs less.
+        last_page_paid = seen.len() > found_before;
     }
     let missing: Vec<&String> = wanted.iter().filter(|name| !seen.contains_key(*name)).collect();
     let read = all(missing.into_iter().map(|name| async move {
@@ -153,6 +166,7 @@ impl Revisions {
         let lines: Vec<_> = others.flat_map(|text| parse(text)).chain(parse(&own)).collect();
         let (moves, made_at) = moves_and_makings(lines);
         Ok(Revisions {
+            lambda_writes_at_look: lambda_writes(ctx),
             seen: look(ctx, &wanted).await?,
             wanted,
             moves,
@@ -236,10 +250,16 @@ impl Revisions {
         self.confirmed_any.set(true);
     }
 
-    /// Records this run's lines; the revisions the step left its functions at come from a second listing,
-    /// made only when a part was read (a look that trusted every part lists once).
+    /// Records this run's lines; the revisions the step left its functions at come from a second look,
+    /// made only when the step wrote to Lambda (a look that trusted or only read every part looks once).
     pub async fn record(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
         let mut lines = self.lines.borrow().clone();
+        if self.confirmed_any.get() && lambda_writes(ctx) == self.lambda_writes_at_look {
+            // Read and found as wanted, nothing written: each function is still at the revision read.
+            for line in lines.values_mut().filter(|line| line.after == UNKNOWN) {
+                line.after = line.before.clone();
+            }
+        }
         if self.confirmed_any.get() {
             let confirmed = lines.iter().filter(|(_, line)| line.after == UNKNOWN).map(|((name, _), _)| name.clone());
             let now = look(ctx, &confirmed.collect()).await?;
@@ -277,6 +297,7 @@ mod tests {
             recorded: parse(own).collect(),
             lines: RefCell::default(),
             confirmed_any: Cell::new(false),
+            lambda_writes_at_look: 0,
         }
     }
 

@@ -142,6 +142,10 @@ impl Model {
             ("GET", ["2015-03-31", "functions", name] | ["2015-03-31", "functions", name, "configuration"]) => {
                 name.to_string()
             }
+            ("GET", ["2015-03-31", "functions", name, "policy"]) => {
+                return self.settled_revisions(world, name, body);
+            }
+            ("GET", ["2015-03-31", "functions"]) => return self.listed_revisions(world, body),
             _ => return body,
         };
         let Some(function) = world.functions.get(&name) else { return body };
@@ -159,9 +163,34 @@ impl Model {
         };
         configuration["State"] = json!(state);
         configuration["LastUpdateStatus"] = json!(update);
+        if let Some(revision) = configuration["RevisionId"].as_str() {
+            configuration["RevisionId"] = json!(revision_now(function, revision, now));
+        }
         if state == "Failed" {
             configuration["StateReason"] = json!("The function could not be initialised: handler module not found");
             configuration["StateReasonCode"] = json!("InvalidConfiguration");
+        }
+        Bytes::from(answer.to_string())
+    }
+
+    /// GetPolicy's answer, with the revision the function has now.
+    fn settled_revisions(&self, world: &World, name: &str, body: Bytes) -> Bytes {
+        let Ok(mut answer) = serde_json::from_slice::<Value>(&body) else { return body };
+        if let (Some(function), Some(revision)) = (world.functions.get(name), answer["RevisionId"].as_str()) {
+            answer["RevisionId"] = json!(revision_now(function, revision, Instant::now()));
+        }
+        Bytes::from(answer.to_string())
+    }
+
+    /// ListFunctions' answer, each function with the revision it has now.
+    fn listed_revisions(&self, world: &World, body: Bytes) -> Bytes {
+        let Ok(mut answer) = serde_json::from_slice::<Value>(&body) else { return body };
+        let now = Instant::now();
+        for listed in answer["Functions"].as_array_mut().into_iter().flatten() {
+            let name = listed["FunctionName"].as_str().unwrap_or_default().to_string();
+            if let (Some(function), Some(revision)) = (world.functions.get(&name), listed["RevisionId"].as_str()) {
+                listed["RevisionId"] = json!(revision_now(function, revision, now));
+            }
         }
         Bytes::from(answer.to_string())
     }
@@ -205,5 +234,15 @@ impl Model {
             _ => return body,
         }
         Bytes::from(answer.to_string())
+    }
+}
+
+/// The revision AWS shows: moto's while the function is Pending or InProgress, another once it settled.
+fn revision_now(function: &Function, revision: &str, now: Instant) -> String {
+    let changing = function.pending_until.is_some_and(|t| t > now) || function.updating_until.is_some_and(|t| t > now);
+    if changing {
+        revision.to_string()
+    } else {
+        format!("{revision}-settled")
     }
 }

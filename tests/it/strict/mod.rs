@@ -25,11 +25,14 @@ pub enum Behaviour {
     /// v2), DeleteRestApi 1 per 30 s; UpdateAccount, UpdateUsagePlan 1 per 20 s; CreateResource 5/s;
     /// GetResources 5 per 2 s. 429 TooManyRequestsException.
     ApiGatewayQuotas,
-    /// "Lambda quotas": 15 control-plane requests/s. 429 TooManyRequestsException.
+    /// "Lambda quotas": 15 control-plane requests/s, GetFunction 100/s and GetPolicy 15/s on their own.
+    /// 429 TooManyRequestsException.
     LambdaQuotas,
     /// "Lambda function states": `State: Pending` ~3 s after CreateFunction, `LastUpdateStatus: InProgress`
     /// ~2 s after an update; another update meanwhile is 409 ResourceConflictException; a function can end
-    /// `State: Failed` (those named in `Strict::failing_functions`).
+    /// `State: Failed` (those named in `Strict::failing_functions`). A function's `RevisionId` changes once
+    /// more when it settles (Active after Pending, Successful after InProgress), as aws-sdk#377 reports of
+    /// UpdateFunctionConfiguration: a revision read during a change is not the one the change ends at.
     LambdaStates,
     /// IAM eventual consistency: a new role is not assumable by Lambda for ~10 s (CreateFunction, or an
     /// UpdateFunctionConfiguration moving a function onto it, answers
