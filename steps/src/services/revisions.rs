@@ -89,8 +89,8 @@ fn parse(text: &str) -> impl Iterator<Item = ((String, String), Line)> + '_ {
 }
 
 /// Pages of ListFunctions worth reading per function still missing: a page holds up to 50 functions, of
-/// the whole account; past that, reading the missing ones one by one costs fewer requests. Listing also
-/// stops at a page that holds none of them.
+/// the whole account (by name, so a service's functions may sit on any page of it); past that, reading the
+/// missing ones one by one costs fewer requests.
 const PAGES_PER_MISSING_FUNCTION: f64 = 0.25;
 
 /// A function as last seen: from ListFunctions (without `State`), or from GetFunction (everything).
@@ -105,19 +105,16 @@ struct Seen {
 async fn look(ctx: &Context<'_>, wanted: &BTreeSet<String>) -> Result<BTreeMap<String, Seen>> {
     let mut seen = BTreeMap::new();
     let mut pages = ctx.aws.lambda().list_functions().into_paginator().send();
-    let (mut pages_read, mut last_page_paid) = (0.0, true);
-    while last_page_paid && pages_read <= (wanted.len() - seen.len()) as f64 * PAGES_PER_MISSING_FUNCTION {
+    let mut pages_read = 0.0;
+    while pages_read <= (wanted.len() - seen.len()) as f64 * PAGES_PER_MISSING_FUNCTION {
         let Some(page) = pages.next().await else { break };
         pages_read += 1.0;
         let page = page.aws_context(|| "lambda:ListFunctions".to_string())?;
-        let found_before = seen.len();
         for function in page.functions() {
             if let Some(name) = function.function_name().filter(|name| wanted.contains(*name)) {
                 seen.insert(name.to_string(), Seen { configuration: function.clone(), in_full: false });
             }
         }
-        // A page of other functions only: the account holds many, and reading ours one by one costs less.
-        last_page_paid = seen.len() > found_before;
     }
     let missing: Vec<&String> = wanted.iter().filter(|name| !seen.contains_key(*name)).collect();
     let read = all(missing.into_iter().map(|name| async move {
