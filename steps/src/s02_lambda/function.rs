@@ -8,7 +8,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture, Environment, FunctionConfiguration, Runtime, VpcConfig};
 use std::collections::{BTreeMap, HashMap};
 
-use crate::aws::{absent_if, AwsContext};
+use crate::aws::AwsContext;
 use crate::ensure::AfterCreate;
 use crate::ensure::{variables_shown, Resource};
 use crate::lambda::{check_not_failed, environment_has, merged_environment, update_when_ready, wait_ready};
@@ -16,7 +16,7 @@ use crate::lambda::{check_not_failed, environment_has, merged_environment, updat
 use crate::function_code::FunctionCode;
 use crate::outputs;
 use crate::retry::{retry_while, Patience};
-use crate::revisions::Revisions;
+use crate::revisions::{Revisions, Seen};
 use crate::step::Context;
 
 use super::secrets::Secret;
@@ -35,7 +35,7 @@ pub(super) struct Function<'a> {
     pub secrets: &'a BTreeMap<String, Secret>,
     pub revisions: &'a Revisions,
     /// The revision a read found it at (`None` once trusted from the listing: nothing to confirm).
-    pub seen: std::cell::RefCell<Option<Option<String>>>,
+    pub seen: Seen,
 }
 
 /// The part of a function 02 confirms: its state (Active, last update Successful), which only GetFunction
@@ -174,20 +174,7 @@ impl Resource for Function<'_> {
 
     /// The listing's configuration when the revisions vouch for its state, else GetFunction's.
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<FunctionConfiguration>> {
-        if self.revisions.trusted(&self.name, PART, NO_DIGEST) {
-            return Ok(self.revisions.listed(&self.name).cloned());
-        }
-        if let Some(read) = self.revisions.read_in_full(&self.name) {
-            *self.seen.borrow_mut() = Some(read.and_then(|l| l.revision_id().map(String::from)));
-            return Ok(read.cloned());
-        }
-        let got = absent_if(self.client().get_function().function_name(&self.name).send().await, |e| {
-            e.is_resource_not_found_exception()
-        })
-        .aws_context(|| format!("lambda:GetFunction {}", self.name))?;
-        let live = got.and_then(|out| out.configuration().cloned());
-        *self.seen.borrow_mut() = Some(live.as_ref().and_then(|l| l.revision_id().map(String::from)));
-        Ok(live)
+        self.revisions.configuration(self.ctx, &self.name, PART, NO_DIGEST, &self.seen).await
     }
 
     async fn create(&self) -> Result<FunctionConfiguration> {

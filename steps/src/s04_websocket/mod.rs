@@ -117,7 +117,7 @@ impl Step for WebSocket {
                 ctx,
                 function_name: ctx.name(function),
                 variables: variables.clone(),
-                revisions: Some(revisions),
+                revisions,
                 seen: Default::default(),
             })
             .collect();

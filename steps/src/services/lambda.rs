@@ -12,10 +12,10 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
-use crate::aws::{absent_if, aws_error, AwsContext};
+use crate::aws::{aws_error, AwsContext};
 use crate::ensure::Resource;
 use crate::retry::{retry_while, Attempt, Patience};
-use crate::revisions::Revisions;
+use crate::revisions::{Revisions, Seen};
 use crate::step::Context;
 
 /// How long a function may stay Pending or InProgress.
@@ -121,10 +121,8 @@ pub struct FunctionEnvironment<'a> {
     pub ctx: &'a Context<'a>,
     pub function_name: String,
     pub variables: HashMap<String, String>,
-    /// The functions' revisions, when the caller keeps them.
-    pub revisions: Option<&'a Revisions>,
-    /// The revision GetFunction found (`None` when trusted from the listing: nothing to confirm).
-    pub seen: std::cell::RefCell<Option<Option<String>>>,
+    pub revisions: &'a Revisions,
+    pub seen: Seen,
 }
 
 /// The part of a function's revisions its environment is confirmed as.
@@ -140,8 +138,8 @@ impl FunctionEnvironment<'_> {
 
     /// Once ensured: variables read (not trusted) are confirmed at the revision GetFunction found.
     pub fn confirm(&self) {
-        if let (Some(revisions), Some(seen)) = (self.revisions, self.seen.borrow().as_ref()) {
-            revisions.confirmed(&self.function_name, ENVIRONMENT, &self.digest(), seen.as_deref());
+        if let Some(seen) = self.seen.borrow().as_ref() {
+            self.revisions.confirmed(&self.function_name, ENVIRONMENT, &self.digest(), seen.as_deref());
         }
     }
 }
@@ -161,22 +159,8 @@ impl Resource for FunctionEnvironment<'_> {
 
     /// The listing's configuration when the revisions vouch for the variables, else GetFunction's.
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<FunctionConfiguration>> {
-        if let Some(revisions) = self.revisions.filter(|r| r.trusted(&self.function_name, ENVIRONMENT, &self.digest()))
-        {
-            return Ok(revisions.listed(&self.function_name).cloned());
-        }
-        if let Some(read) = self.revisions.and_then(|r| r.read_in_full(&self.function_name)) {
-            *self.seen.borrow_mut() = Some(read.and_then(|l| l.revision_id().map(String::from)));
-            return Ok(read.cloned());
-        }
-        let got =
-            absent_if(self.ctx.aws.lambda().get_function().function_name(&self.function_name).send().await, |e| {
-                e.is_resource_not_found_exception()
-            })
-            .aws_context(|| format!("lambda:GetFunction {}", self.function_name))?;
-        let live = got.and_then(|out| out.configuration().cloned());
-        *self.seen.borrow_mut() = Some(live.as_ref().and_then(|l| l.revision_id().map(String::from)));
-        Ok(live)
+        let name = &self.function_name;
+        self.revisions.configuration(self.ctx, name, ENVIRONMENT, &self.digest(), &self.seen).await
     }
 
     async fn create(&self) -> Result<FunctionConfiguration> {

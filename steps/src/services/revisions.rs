@@ -52,7 +52,7 @@ struct Line {
 /// A step's view of the service's functions' revisions, from one ListFunctions at its start.
 pub struct Revisions {
     wanted: BTreeSet<String>,
-    seen: BTreeMap<String, Seen>,
+    seen: BTreeMap<String, Found>,
     /// Every step's recorded moves, by function and the revision they start from.
     moves: Moves,
     /// This step's lines from its last run, by function and part.
@@ -95,14 +95,14 @@ const PAGES_PER_MISSING_FUNCTION: f64 = 0.25;
 
 /// A function as last seen: from ListFunctions (without `State`), or from GetFunction (everything).
 #[derive(Clone)]
-struct Seen {
+struct Found {
     configuration: FunctionConfiguration,
     in_full: bool,
 }
 
 /// The `wanted` functions as they are now: listed while that pays, the rest read one by one; a function
 /// that does not exist is absent from the map.
-async fn look(ctx: &Context<'_>, wanted: &BTreeSet<String>) -> Result<BTreeMap<String, Seen>> {
+async fn look(ctx: &Context<'_>, wanted: &BTreeSet<String>) -> Result<BTreeMap<String, Found>> {
     let mut seen = BTreeMap::new();
     let mut pages = ctx.aws.lambda().list_functions().into_paginator().send();
     let mut pages_read = 0.0;
@@ -112,21 +112,17 @@ async fn look(ctx: &Context<'_>, wanted: &BTreeSet<String>) -> Result<BTreeMap<S
         let page = page.aws_context(|| "lambda:ListFunctions".to_string())?;
         for function in page.functions() {
             if let Some(name) = function.function_name().filter(|name| wanted.contains(*name)) {
-                seen.insert(name.to_string(), Seen { configuration: function.clone(), in_full: false });
+                seen.insert(name.to_string(), Found { configuration: function.clone(), in_full: false });
             }
         }
     }
     let missing: Vec<&String> = wanted.iter().filter(|name| !seen.contains_key(*name)).collect();
     let read = all(missing.into_iter().map(|name| async move {
-        let got = absent_if(ctx.aws.lambda().get_function().function_name(name).send().await, |e| {
-            e.is_resource_not_found_exception()
-        });
-        let got = got.aws_context(|| format!("lambda:GetFunction {name}"))?;
-        Ok(got.and_then(|out| out.configuration().cloned()).map(|c| (name.clone(), c)))
+        Ok(get_function(ctx, name).await?.map(|configuration| (name.clone(), configuration)))
     }))
     .await?;
     for (name, configuration) in read.into_iter().flatten() {
-        seen.insert(name, Seen { configuration, in_full: true });
+        seen.insert(name, Found { configuration, in_full: true });
     }
     Ok(seen)
 }
@@ -148,6 +144,17 @@ fn moves_and_makings(lines: Vec<((String, String), Line)>) -> (Moves, BTreeMap<S
     }
     (moves, made_at)
 }
+
+/// GetFunction's configuration of `name`, `None` when there is no such function.
+async fn get_function(ctx: &Context<'_>, name: &str) -> Result<Option<FunctionConfiguration>> {
+    let got = ctx.aws.lambda().get_function().function_name(name).send().await;
+    let got = absent_if(got, |e| e.is_resource_not_found_exception());
+    Ok(got.aws_context(|| format!("lambda:GetFunction {name}"))?.and_then(|out| out.configuration().cloned()))
+}
+
+/// What a step's read of a part found its function's revision at: unset while the part is trusted (nothing
+/// to confirm); `Some(None)` for a function with no revision (or none at all).
+pub type Seen = std::cell::RefCell<Option<Option<String>>>;
 
 impl Revisions {
     /// Looks at the `wanted` functions (full names) and reads every step's recorded lines (this step's
@@ -181,12 +188,33 @@ impl Revisions {
 
     /// The function as GetFunction answered at the step's start, when it was read one by one: `Some(None)`
     /// when it does not exist; `None` when it was listed instead (or not wanted).
-    pub fn read_in_full(&self, name: &str) -> Option<Option<&FunctionConfiguration>> {
+    fn read_in_full(&self, name: &str) -> Option<Option<&FunctionConfiguration>> {
         match self.seen.get(name) {
             Some(seen) if seen.in_full => Some(Some(&seen.configuration)),
             None if self.wanted.contains(name) => Some(None),
             _ => None,
         }
+    }
+
+    /// The function's configuration for a step's `part`: the listing's when the revisions vouch for the
+    /// part, else the one read (at the step's start, or now with GetFunction), its revision kept in `seen`.
+    pub async fn configuration(
+        &self,
+        ctx: &Context<'_>,
+        name: &str,
+        part: &str,
+        digest: &str,
+        seen: &Seen,
+    ) -> Result<Option<FunctionConfiguration>> {
+        if self.trusted(name, part, digest) {
+            return Ok(self.listed(name).cloned());
+        }
+        let live = match self.read_in_full(name) {
+            Some(read) => read.cloned(),
+            None => get_function(ctx, name).await?,
+        };
+        *seen.borrow_mut() = Some(live.as_ref().and_then(|l| l.revision_id().map(String::from)));
+        Ok(live)
     }
 
     /// Whether the function is as 02 made it, unchanged since (the listed revision is the one 02 left it
@@ -283,7 +311,7 @@ mod tests {
             .iter()
             .map(|(n, r)| {
                 let configuration = FunctionConfiguration::builder().function_name(*n).revision_id(*r).build();
-                (n.to_string(), Seen { configuration, in_full: false })
+                (n.to_string(), Found { configuration, in_full: false })
             })
             .collect();
         Revisions {

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{all, ensure, Recorder, Resource};
-use crate::revisions::{digest, Revisions};
+use crate::revisions::{digest, Revisions, Seen};
 use crate::step::Context;
 
 /// The part of a function's revisions a permission is confirmed as.
@@ -58,7 +58,7 @@ pub struct InvokePermission<'a> {
     /// The functions' revisions, when the caller keeps them.
     pub revisions: Option<&'a Revisions>,
     /// The revision GetPolicy answered with (`None` when trusted: nothing to confirm).
-    pub seen: std::cell::RefCell<Option<Option<String>>>,
+    pub seen: Seen,
 }
 
 impl InvokePermission<'_> {
