@@ -327,3 +327,39 @@ async fn indexes_from_deployer_toml_are_added_and_removed_one_per_update_table()
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(refused.stderr.contains("index name 'x' must be 3 to 255"), "{}", refused.stderr);
 }
+
+/// Python itself imports each function's handler from its own package, unzipped as Lambda unzips it: the
+/// files the package leaves out are files the handler does not need.
+#[test]
+fn python_imports_each_functions_handler_from_its_own_package_alone() {
+    use deployer_steps::manual::{handler_file, FUNCTIONS};
+    let cache = tempfile::tempdir().unwrap();
+    let backend = crate::support::fixtures().join("backend");
+    let bundle = deployer_steps::package::build(&backend, cache.path(), "python3.12", "x86_64").unwrap();
+    let handlers: std::collections::BTreeMap<String, String> =
+        FUNCTIONS.iter().map(|f| (f.suffix.to_string(), handler_file(f.handler))).collect();
+    let all = handlers.values().map(String::as_str).collect();
+    let codes = deployer_steps::function_code::cut(&bundle, &handlers, &all, cache.path()).unwrap();
+    for function in FUNCTIONS {
+        let code = &codes[function.suffix];
+        let task = tempfile::tempdir().unwrap();
+        let zip = cache.path().join(format!("{}.zip", function.suffix));
+        std::fs::write(&zip, code.zip().unwrap()).unwrap();
+        let (module, name) = function.handler.rsplit_once('.').unwrap();
+        let check = format!(
+            "import importlib, sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall('.'); sys.path.insert(0, '.'); \
+             assert callable(getattr(importlib.import_module('{module}'), '{name}'))"
+        );
+        let ran = std::process::Command::new("python3")
+            .args(["-c", &check, &zip.to_string_lossy()])
+            .current_dir(task.path())
+            .env("PATH", crate::support::tools_path())
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .output()
+            .unwrap();
+        assert!(ran.status.success(), "{}: {}", function.suffix, String::from_utf8_lossy(&ran.stderr));
+        let others = FUNCTIONS.iter().filter(|o| o.handler != function.handler);
+        assert!(others.clone().all(|o| !task.path().join(handler_file(o.handler)).exists()), "{}", function.suffix);
+        assert!(task.path().join(handler_file(function.handler)).is_file());
+    }
+}
