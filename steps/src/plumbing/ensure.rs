@@ -8,6 +8,7 @@ use serde::Serialize;
 use std::future::Future;
 use std::time::Duration;
 
+use crate::error::NoAnswer;
 use crate::retry::{retry_while, Attempt, Patience};
 
 /// What ensuring a resource did.
@@ -361,6 +362,11 @@ pub async fn all<T>(work: impl IntoIterator<Item = impl Future<Output = Result<T
     match errors.len() {
         0 => Ok(done),
         1 => Err(errors.remove(0)),
+        // An endpoint gone silent fails every call in flight: one of them, still typed, lets the runner
+        // name the endpoint and the timeout instead of listing the same failure n times.
+        n if errors.iter().all(|e| e.is::<NoAnswer>()) => {
+            Err(errors.remove(0).context(format!("{n} calls got no answer in time; the first")))
+        }
         n => {
             let messages: Vec<String> = errors.iter().map(|e| format!("{e:#}")).collect();
             Err(anyhow!("{n} resources failed:\n  - {}", messages.join("\n  - ")))
@@ -497,5 +503,23 @@ mod tests {
         remove(&disk, &memory).await.unwrap();
         assert_eq!(aws.borrow().clone(), None);
         assert_eq!(*memory.reports.borrow(), vec![Change::Deleted], "the second remove found nothing");
+    }
+
+    #[tokio::test]
+    async fn calls_that_all_got_no_answer_stay_typed_and_mixed_failures_are_listed() {
+        let silent = |name: &str| NoAnswer { call: format!("lambda:GetFunction {name}"), detail: "timeout".into() };
+        let all_silent = all(["a", "b", "c"].map(|n| async move { Err::<(), _>(silent(n).into()) })).await;
+        let err = all_silent.unwrap_err();
+        assert_eq!(err.downcast_ref::<NoAnswer>(), Some(&silent("a")), "{err:#}");
+        assert!(format!("{err:#}").starts_with("3 calls got no answer in time; the first: "), "{err:#}");
+
+        let mixed = all([
+            Box::pin(async { Err::<(), _>(silent("a").into()) }) as std::pin::Pin<Box<dyn Future<Output = Result<()>>>>,
+            Box::pin(async { Err(anyhow!("AccessDenied")) }),
+        ])
+        .await
+        .unwrap_err();
+        assert!(mixed.downcast_ref::<NoAnswer>().is_none());
+        assert!(format!("{mixed:#}").contains("2 resources failed") && format!("{mixed:#}").contains("AccessDenied"));
     }
 }
