@@ -126,6 +126,28 @@ pub enum Command {
         #[command(flatten)]
         settings: SettingsArgs,
     },
+    /// Serve the backend locally: the REST and WebSocket APIs, the tables and the frontend, the handlers
+    /// run unchanged by Lambda's own runtime client, restarted when a file is saved. Ctrl-C stops it all.
+    #[command(
+        after_help = "Examples:\n  deployer dev\n  deployer dev --port 8080 --ws-port 8081 --frontend-dev 'npm run dev'\n  deployer dev --tables aws      # the deployed tables, with your credentials\n  deployer dev --port 0 --ws-port 0 --output json   # for scripts: the first line names the ports"
+    )]
+    Dev {
+        /// The REST API's and the frontend's port (0: any free port).
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
+        /// The WebSocket API's port, which also serves its management API (0: any free port).
+        #[arg(long, default_value_t = 3001)]
+        ws_port: u16,
+        /// Where the handlers' tables are: `local` (an embedded DynamoDB, moto) or `aws` (the deployed ones).
+        #[arg(long, value_enum, default_value_t = DevTables::Local)]
+        tables: DevTables,
+        /// The frontend's own dev server, run in the frontend folder with API_BASE_URL and WS_URL set.
+        #[arg(long, value_name = "CMD")]
+        frontend_dev: Option<String>,
+        /// The settings (`--stage` names the local stage, `dev` by default).
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
     /// Continue from the first step that is not done (skipping finished ones), with the recorded settings.
     Resume,
     /// Show each step's status and recorded outputs.
@@ -176,6 +198,7 @@ impl Command {
                     | Command::Status
                     | Command::Outputs { .. }
                     | Command::Logs { .. }
+                    | Command::Dev { .. }
             )
     }
 
@@ -183,12 +206,19 @@ impl Command {
     pub fn settings(&self) -> Option<&SettingsArgs> {
         match self {
             Command::Run(s) | Command::Plan(s) | Command::Doctor(s) => Some(s),
-            Command::Step { settings, .. } | Command::Destroy { settings, .. } | Command::Logs { settings, .. } => {
-                Some(settings)
-            }
+            Command::Step { settings, .. }
+            | Command::Destroy { settings, .. }
+            | Command::Logs { settings, .. }
+            | Command::Dev { settings, .. } => Some(settings),
             _ => None,
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DevTables {
+    Local,
+    Aws,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -43,6 +43,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.is::<commands::Stopped>() => {
+            let _ = writeln!(std::io::stderr(), "{err}");
+            ExitCode::from(130)
+        }
         Err(err) => {
             // Written without panicking when stderr is closed (`2>&1 | head`).
             let _ = writeln!(std::io::stderr(), "error: {err:#}");

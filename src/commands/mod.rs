@@ -3,6 +3,8 @@
 
 mod common;
 mod destroy;
+mod dev;
+pub use dev::Stopped;
 mod doctor;
 mod init;
 mod logs;
@@ -86,6 +88,11 @@ async fn command(cli: &Cli, remote: Option<&remote::Remote>) -> Result<()> {
         Command::Destroy { yes, delete_zone, settings } => {
             let teardown = Teardown { delete_zone: *delete_zone, delete_data: settings.delete_data };
             destroy::destroy(cli, settings, teardown, *yes, remote).await
+        }
+        Command::Dev { port, ws_port, tables, frontend_dev, settings } => {
+            let options =
+                dev::Asked { port: *port, ws_port: *ws_port, tables: *tables, frontend_dev: frontend_dev.clone() };
+            dev::dev(cli, settings, options).await
         }
         Command::Status => status::show(cli),
         Command::Steps => {

@@ -210,6 +210,26 @@ fn assert_no_cycle(dir: &Path, root: &str) {
     }
 }
 
+/// `deployer dev` serves what the settings declare; it never reaches into a step (`deployer_steps::sNN_*`).
+#[test]
+fn the_dev_server_names_no_step_module() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dev/src");
+    let mut offences = Vec::new();
+    for (path, source) in sources(&dir) {
+        for name in names_after(&source, "deployer_steps::") {
+            if step_module(Path::new(&name)).is_some() {
+                offences.push(format!("dev/src/{} names deployer_steps::{name}", path.display()));
+            }
+        }
+    }
+    assert!(offences.is_empty(), "dev serves the settings and the manual, not the steps:\n{}", offences.join("\n"));
+}
+
+#[test]
+fn no_circle_of_imports_between_the_dev_crates_files() {
+    assert_no_cycle(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../dev/src"), "lib.rs");
+}
+
 #[test]
 fn no_circle_of_imports_between_the_steps_crates_files() {
     assert_no_cycle(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), "lib.rs");

@@ -151,3 +151,29 @@ async fn a_frozen_endpoint_fails_the_step_in_bounded_time_naming_it_and_resume()
         assert_eq!(inventory(&d.service).await, full_inventory(&d.service), "{how}");
     }
 }
+
+/// Wherever the endpoint goes silent (reads of many functions at once, the wait after a create, a
+/// listing), the error names the endpoint and the timeout: the silence stays typed through the
+/// concurrent reads and the create's own wrapper.
+#[tokio::test]
+async fn an_endpoint_gone_silent_at_any_of_several_requests_is_named_with_the_timeout() {
+    for k in [30, 34, 36, 38] {
+        let d = Deployment::new(&format!("silent-at-{k}"));
+        let proxy = Proxy::start(&moto().url(), Rules { stall_after: Some(k), ..Rules::default() });
+        let args = d.deploy_args();
+        let output = d
+            .command(&args.iter().map(String::as_str).collect::<Vec<_>>())
+            .env("AWS_ENDPOINT_URL", &proxy.url)
+            .env("DEPLOYER_READ_TIMEOUT", "1")
+            .env("DEPLOYER_RETRY_BACKOFF_MS", "20")
+            .output()
+            .unwrap();
+        proxy.release();
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "after request {k}: {said}");
+        assert!(
+            said.contains(&format!("The endpoint {} did not answer in time", proxy.url)),
+            "after request {k}: {said}"
+        );
+    }
+}

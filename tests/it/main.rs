@@ -11,6 +11,7 @@ mod bad_input;
 mod checkpoints;
 mod config;
 mod destroy;
+mod dev;
 mod doctor;
 mod domain;
 mod dynamodb_lambda;

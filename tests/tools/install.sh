@@ -30,3 +30,13 @@ if ! [ -f "$velocity_jar" ] || ! command -v javac >/dev/null; then
     echo "note: the mapping-template tests need Apache Velocity 1.7 and a JDK, and will fail without them: sudo $how" >&2
   fi
 fi
+
+# Headless Chromium opens the frontend `deployer dev` serves (tests/it/dev.rs), as a browser would.
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Chromium (headless browser tests): apt-get install chromium" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "note: the browser test of deployer dev needs Chromium, and will fail without it: sudo apt-get install chromium" >&2
+  fi
+fi

@@ -162,14 +162,17 @@ _PAGE = 50
 def list_functions(self):
     version = self.querystring.get("FunctionVersion", [None])[0]
     everything = sorted(self.backend.list_functions(version), key=lambda f: f.function_arn)
-    start = int(self.querystring.get("Marker", ["0"])[0] or 0)
-    page = [fn.get_configuration() for fn in everything[start:start + _PAGE]]
+    # The marker is the last ARN given, not a count: functions other tests create meanwhile in this
+    # shared server neither repeat nor hide one (Lambda's own markers are as stable).
+    after = self.querystring.get("Marker", [""])[0] or ""
+    rest = [fn for fn in everything if fn.function_arn > after]
+    page = [fn.get_configuration() for fn in rest[:_PAGE]]
     for config in page:
         for field in _LISTED_WITHOUT:
             config.pop(field, None)
     result = {"Functions": page}
-    if start + _PAGE < len(everything):
-        result["NextMarker"] = str(start + _PAGE)
+    if len(rest) > _PAGE:
+        result["NextMarker"] = rest[_PAGE - 1].function_arn
     return json.dumps(result)
 
 

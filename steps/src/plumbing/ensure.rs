@@ -331,7 +331,12 @@ async fn create_or_find<R: Resource>(resource: &R, recorded: Option<&str>) -> Re
         }
     };
     retry_while(CREATE_AGAIN, attempt, Attempt::again).await.map_err(|failed| match failed {
-        Attempt::Again(failure) | Attempt::Stop(failure) => failure,
+        // The marker has kept the create from being tried again; the cause goes on as it is, still typed
+        // (an endpoint's silence is a NoAnswer the runner names).
+        Attempt::Again(failure) | Attempt::Stop(failure) => match failure.downcast::<AfterCreate>() {
+            Ok(after) => after.0,
+            Err(failure) => failure,
+        },
     })
 }
 
@@ -521,5 +526,32 @@ mod tests {
         .unwrap_err();
         assert!(mixed.downcast_ref::<NoAnswer>().is_none());
         assert!(format!("{mixed:#}").contains("2 resources failed") && format!("{mixed:#}").contains("AccessDenied"));
+    }
+
+    /// A resource made, then its wait for readiness unanswered.
+    struct Unready;
+
+    impl Resource for Unready {
+        type Live = ();
+        fn label(&self) -> String {
+            "function f".into()
+        }
+        async fn find(&self, _: Option<&str>) -> Result<Option<()>> {
+            Ok(None)
+        }
+        async fn create(&self) -> Result<()> {
+            let silent = NoAnswer { call: "lambda:GetFunction f".into(), detail: "timeout".into() };
+            Err(AfterCreate(silent.into()).into())
+        }
+        fn id(&self, _: &()) -> String {
+            "f".into()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failure_after_create_is_not_retried_and_comes_out_as_its_cause() {
+        let err = ensure(&Unready, &Memory::default()).await.unwrap_err();
+        assert!(err.downcast_ref::<NoAnswer>().is_some(), "still typed: {err:?}");
+        assert!(err.downcast_ref::<AfterCreate>().is_none());
     }
 }

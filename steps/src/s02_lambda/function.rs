@@ -58,28 +58,14 @@ impl Function<'_> {
         }
     }
 
-    /// The variables this step owns; others (added by later steps) are left as they are.
+    /// The variables this step owns; others (added by later steps) are left as they are. The origins are
+    /// the main stage's as far as they are known before 05 (each request also carries its stage's whole
+    /// list in `stageVariables.corsOrigins`); a secret is named by its ARN, never its value.
     fn owned_environment(&self) -> HashMap<String, String> {
         let s = self.ctx.settings;
         let origins = s.cors_origins(&s.stage, None);
-        let mut variables = HashMap::from([
-            ("SERVICE_NAME".to_string(), s.service.clone()),
-            ("STAGE".to_string(), s.stage.clone()),
-            // The main stage's origins as far as they are known before 05 (each request also carries
-            // its stage's whole list in `stageVariables.corsOrigins`); CORS_ORIGIN for backends that
-            // answer one origin.
-            ("CORS_ORIGINS".to_string(), origins.join(",")),
-            ("CORS_ORIGIN".to_string(), origins.first().cloned().unwrap_or_else(|| "*".to_string())),
-        ]);
-        let tables = s.table_variables_of(self.key).into_iter();
-        variables.extend(tables.map(|(variable, table)| (variable, self.ctx.name(&table))));
-        // The ARN, never the value: the function reads the value itself (GetSecretValue).
-        for (name, id) in s.secrets(self.key).into_iter().flatten() {
-            if let Some(secret) = self.secrets.get(id) {
-                variables.insert(format!("{name}_SECRET_ARN"), secret.arn.clone());
-            }
-        }
-        variables
+        let secret_arn = |id: &str| self.secrets.get(id).map(|secret| secret.arn.clone());
+        s.function_environment(self.key, &s.stage, &origins, secret_arn).into_iter().collect()
     }
 
     fn config_differences(&self, live: &FunctionConfiguration) -> Vec<&'static str> {

@@ -103,6 +103,33 @@ impl Settings {
         self.tables_of(name).into_iter().map(|t| (table_variable(t), t.to_string())).collect()
     }
 
+    /// The variables 02-lambda gives function `name` at `stage`: `SERVICE_NAME`, `STAGE`, the CORS origins
+    /// (`CORS_ORIGINS`, and `CORS_ORIGIN` for backends that answer one), each reachable table's full name
+    /// and each secret's `NAME_SECRET_ARN` (`secret_arn` maps deployer.toml's ID to what the function reads
+    /// with GetSecretValue). One function for 02 and `deployer dev`, so a local worker sees what Lambda does.
+    pub fn function_environment(
+        &self,
+        name: &str,
+        stage: &str,
+        origins: &[String],
+        secret_arn: impl Fn(&str) -> Option<String>,
+    ) -> BTreeMap<String, String> {
+        let mut variables = BTreeMap::from([
+            ("SERVICE_NAME".to_string(), self.service.clone()),
+            ("STAGE".to_string(), stage.to_string()),
+            ("CORS_ORIGINS".to_string(), origins.join(",")),
+            ("CORS_ORIGIN".to_string(), origins.first().cloned().unwrap_or_else(|| "*".to_string())),
+        ]);
+        let tables = self.table_variables_of(name).into_iter();
+        variables.extend(tables.map(|(variable, table)| (variable, crate::names::resource(&self.service, &table))));
+        for (variable, id) in self.secrets(name).into_iter().flatten() {
+            if let Some(arn) = secret_arn(id) {
+                variables.insert(format!("{variable}_SECRET_ARN"), arn);
+            }
+        }
+        variables
+    }
+
     /// The function's handler: deployer.toml's, else the manual's.
     pub fn handler(&self, name: &str) -> &str {
         let given = self.functions.get(name).and_then(|f| f.handler.as_deref());
