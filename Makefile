@@ -59,3 +59,4 @@ bench: release tools
 	BIN=$(TARGET)/release/deployer tests/bench.sh
 	cargo bench --bench simulated_aws
 	cargo bench --bench at_scale
+	cargo bench --bench dev_server

@@ -124,7 +124,7 @@ pub async fn serve(backend: Backend, options: Options, shutdown: impl Future<Out
     let tasks = TaskTracker::new();
     let mut runtimes = BTreeMap::new();
     for function in backend.functions.values() {
-        let runtime = FunctionRuntime::start(function.clone(), spec.clone(), stop.clone(), &tasks).await?;
+        let runtime = FunctionRuntime::new(function.clone(), spec.clone(), stop.clone(), &tasks);
         runtimes.insert(function.name.clone(), runtime);
     }
     let functions = Functions(Arc::new(runtimes));
@@ -222,10 +222,11 @@ pub async fn serve(backend: Backend, options: Options, shutdown: impl Future<Out
     });
 
     shutdown.await;
-    stop.cancel();
-    tasks.close();
+    // The workers first: a worker whose Runtime API went away first would print a traceback.
     let stopping = async {
         functions.stop().await;
+        stop.cancel();
+        tasks.close();
         if let Some(server) = frontend_dev {
             server.stop().await;
         }

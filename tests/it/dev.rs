@@ -334,6 +334,44 @@ fn a_saved_handler_is_live_at_once_and_one_that_fails_to_import_answers_502_whil
     assert_eq!((live.status, live.body.as_str()), (418, "new code"));
 }
 
+#[test]
+fn invocations_that_wait_get_another_worker_and_one_past_its_timeout_is_a_502_and_a_recycled_worker() {
+    let d = Deployment::new("dev-pool");
+    std::fs::write(
+        d.path("backend/handlers/api/slow.py"),
+        "import os, time\n\ndef handler(event, context):\n    time.sleep(float((event.get('queryStringParameters') or {}).get('s', '0')))\n    return {'statusCode': 200, 'body': str(os.getpid())}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path("deployer.toml"),
+        "[functions.slow]\nhandler = \"handlers.api.slow.handler\"\ntimeout = 2\n\n[[routes]]\npath = \"/slow\"\nmethods = [\"GET\"]\nfunction = \"slow\"\n",
+    )
+    .unwrap();
+    let mut dev = Dev::start(&d, &[]);
+    let url = format!("{}/slow", dev.api());
+    assert_eq!(request("GET", &format!("{url}?s=0"), &[], "").status, 200, "warm");
+
+    let started = Instant::now();
+    let both: Vec<_> = (0..2)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || request("GET", &format!("{url}?s=1"), &[], ""))
+        })
+        .collect();
+    let answers: Vec<Answer> = both.into_iter().map(|t| t.join().unwrap()).collect();
+    let took = started.elapsed();
+    assert!(answers.iter().all(|a| a.status == 200));
+    assert_ne!(answers[0].body, answers[1].body, "two workers, as Lambda runs two instances");
+    assert!(took < Duration::from_millis(1900), "side by side, not one after the other: {took:?}");
+
+    let late = request("GET", &format!("{url}?s=5"), &[], "");
+    assert_eq!((late.status, late.json()["message"].as_str()), (502, Some("Internal server error")));
+    dev.wait_for("the timeout", |e| {
+        e["event"] == "error" && e["message"].as_str().unwrap().contains("timed out after 2 s")
+    });
+    assert_eq!(request("GET", &format!("{url}?s=0"), &[], "").status, 200, "another worker serves");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_websocket_client_pings_and_gets_the_handlers_pong_through_the_local_management_api() {
     let d = Deployment::new("dev-ws");
