@@ -86,16 +86,19 @@ pub async fn serve(backend: Backend, options: Options, shutdown: impl Future<Out
     let (port, ws_port) = (rest_listener.local_addr()?.port(), ws_listener.local_addr()?.port());
 
     let reporter = Arc::new(Reporter::new(options.json));
+    // Absolute: the workers run in the backend folder, and find their packages through this.
+    std::fs::create_dir_all(&options.cache).with_context(|| format!("creating {}", options.cache.display()))?;
+    let cache = options.cache.canonicalize().with_context(|| format!("finding {}", options.cache.display()))?;
     let version = python::version(&python)?;
     let mut python_path = Vec::new();
-    python_path.extend(python::requirements(&python, &version, &backend.folder, &options.cache)?);
+    python_path.extend(python::requirements(&python, &version, &backend.folder, &cache)?);
     python_path.push(python::runtime_packages(&python, &version)?);
 
     let local_tables = match &moto {
         Some(moto) => Some(start_tables(moto, &backend).await?),
         None => None,
     };
-    let tls = tls::make(&options.cache.join("dev-tls"))?;
+    let tls = tls::make(&cache.join("dev-tls"))?;
 
     let mut environment = BTreeMap::from([
         ("AWS_CA_BUNDLE".to_string(), tls.ca_bundle.to_string_lossy().into_owned()),

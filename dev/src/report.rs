@@ -61,6 +61,7 @@ impl Reporter {
             "tables": listening.tables,
             "tables_endpoint": listening.tables_endpoint,
             "api_key": listening.api_key,
+            "notices": listening.notices,
         });
         let mut text = format!(
             "deployer dev: serving\n  REST API   {}\n  WebSocket  {}\n  frontend   {}\n  tables     {}",

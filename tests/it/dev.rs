@@ -430,7 +430,10 @@ async fn a_connect_that_answers_non_2xx_refuses_the_connection() {
 #[test]
 fn ctrl_c_stops_every_process_it_started_and_exits_130() {
     let d = Deployment::new("dev-stop");
-    let mut dev = Dev::start(&d, &["--frontend-dev", "sleep 600"]);
+    let mut dev = Dev::start(&d, &["--frontend-dev", "echo \"api=$API_BASE_URL ws=$WS_URL\"; sleep 600"]);
+    let said = dev.wait_for("the frontend's line", |e| e["event"] == "log" && e["function"] == "frontend");
+    let expected = format!("api={} ws={}", dev.api(), dev.listening["ws_url"].as_str().unwrap());
+    assert_eq!(said["line"].as_str(), Some(expected.as_str()), "the dev server gets the local URLs");
     assert_eq!(request("GET", &format!("{}/usage", dev.api()), &[], "").status, 200, "a worker runs");
     let children = descendants(dev.child.id());
     assert!(children.len() >= 3, "moto, a worker and the frontend's dev server: {children:?}");
@@ -559,6 +562,80 @@ async fn evaluate(page_socket: &str, expression: &str) -> Value {
 }
 
 #[test]
+fn the_backends_requirements_are_installed_for_this_machine_and_importable_by_the_handlers() {
+    let d = Deployment::new("dev-reqs");
+    std::fs::write(d.path("backend/requirements.txt"), "six==1.16.0\n").unwrap();
+    std::fs::write(
+        d.path("backend/handlers/api/usage.py"),
+        "import six\n\ndef handler(event, context):\n    return {'statusCode': 200, 'body': six.__version__}\n",
+    )
+    .unwrap();
+    let dev = Dev::start(&d, &[]);
+    let answer = request("GET", &format!("{}/usage", dev.api()), &[], "");
+    assert_eq!((answer.status, answer.body.as_str()), (200, "1.16.0"));
+    let installed = std::fs::read_dir(d.path(".deployer/cache/dev-requirements")).unwrap().count();
+    assert_eq!(installed, 1, "one install, in the project's cache");
+}
+
+#[test]
+fn an_api_key_is_required_as_the_deployed_stage_requires_it() {
+    let d = Deployment::new("dev-key");
+    std::fs::write(d.path("deployer.toml"), "[auth]\nkind = \"api_key\"\n").unwrap();
+    let dev = Dev::start(&d, &[]);
+    let key = dev.listening["api_key"].as_str().expect("the key is shown at start").to_string();
+    let url = format!("{}/usage", dev.api());
+    let refused = request("GET", &url, &[], "");
+    assert_eq!((refused.status, refused.json()["message"].as_str()), (403, Some("Forbidden")));
+    assert_eq!(request("GET", &url, &[("x-api-key", "wrong")], "").status, 403);
+    assert_eq!(request("GET", &url, &[("x-api-key", &key)], "").status, 200);
+    // The preflight needs no key, as 03-api-gateway leaves OPTIONS open.
+    assert_eq!(request("OPTIONS", &url, &[("Origin", "http://localhost:5173")], "").status, 200);
+}
+
+#[test]
+fn with_cognito_the_handler_gets_the_tokens_claims_and_the_start_says_signatures_are_not_checked() {
+    let d = Deployment::new("dev-cognito");
+    let pool = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Abc123";
+    std::fs::write(d.path("deployer.toml"), format!("[auth]\nkind = \"cognito\"\nuser_pool_arn = \"{pool}\"\n"))
+        .unwrap();
+    std::fs::write(
+        d.path("backend/handlers/api/usage.py"),
+        "import json\n\ndef handler(event, context):\n    return {'statusCode': 200, 'body': json.dumps(event['requestContext']['authorizer'])}\n",
+    )
+    .unwrap();
+    let dev = Dev::start(&d, &[]);
+    let notices = dev.listening["notices"].to_string();
+    assert!(notices.contains("signatures are NOT checked locally"), "{notices}");
+    let url = format!("{}/usage", dev.api());
+    assert_eq!(request("GET", &url, &[], "").status, 401, "no token");
+    // header.payload.signature, the payload {"sub": "u-1", "email": "ada@example.com"} in base64url.
+    let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiAidS0xIiwgImVtYWlsIjogImFkYUBleGFtcGxlLmNvbSJ9.c2ln";
+    let answer = request("GET", &url, &[("Authorization", token)], "");
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.json()["claims"], serde_json::json!({"sub": "u-1", "email": "ada@example.com"}));
+}
+
+/// `--tables aws`: the handlers use the deployed tables with the caller's credentials (here the tests'
+/// moto stands for AWS, as for every deploy in this suite).
+#[tokio::test(flavor = "multi_thread")]
+async fn with_tables_aws_the_handlers_write_the_deployed_tables() {
+    let d = Deployment::new("dev-aws-tables");
+    d.run(&["step", "01-dynamodb", "--service", &d.service]).assert_ok();
+    let mut dev = tokio::task::block_in_place(|| Dev::start(&d, &["--tables", "aws"]));
+    assert!(dev.listening["tables"].as_str().unwrap().starts_with("aws"), "{}", dev.listening);
+    assert!(dev.listening["tables_endpoint"].is_null(), "no local tables");
+    let api = dev.api();
+    let created = tokio::task::block_in_place(|| {
+        request("POST", &format!("{api}/conversations"), &[("x-user-id", "u-9")], r#"{"title": "real"}"#)
+    });
+    assert_eq!(created.status, 201, "{}", created.body);
+    let tables = dynamodb(&d.endpoint).await;
+    let stored = tables.scan().table_name("dev-aws-tables-conversations").send().await.unwrap();
+    assert_eq!(stored.count(), 1, "the item is in the deployed table");
+    let _ = dev.interrupt();
+}
+
+#[test]
 fn a_busy_port_or_a_missing_backend_exits_2_naming_the_fix_before_anything_starts() {
     let d = Deployment::new("dev-bad");
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -582,5 +659,27 @@ fn a_busy_port_or_a_missing_backend_exits_2_naming_the_fix_before_anything_start
     let said = String::from_utf8_lossy(&vpc.stderr);
     assert_eq!(vpc.status.code(), Some(2), "{said}");
     assert!(said.contains("[vpc]"), "not emulated is an error naming the setting: {said}");
+
+    let route = "[[routes]]\npath = \"/x\"\nmethods = [\"GET\"]\nfunction = \"nobody\"\n";
+    std::fs::write(d.path("deployer.toml"), route).unwrap();
+    let routed = d.command(&["dev", "--service", &d.service, "--port", "0", "--ws-port", "0"]).output().unwrap();
+    let said = String::from_utf8_lossy(&routed.stderr);
+    assert_eq!(routed.status.code(), Some(2), "{said}");
+    assert!(said.contains("nobody"), "the route's missing function is named: {said}");
+
+    // No moto anywhere: the error says how to install it, or to use the deployed tables.
+    std::fs::remove_file(d.path("deployer.toml")).unwrap();
+    let no_moto = d.path("python-without-moto");
+    std::fs::write(&no_moto, "#!/bin/sh\nexit 1\n").unwrap();
+    std::fs::set_permissions(&no_moto, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let missing = d
+        .command(&["dev", "--service", &d.service, "--port", "0", "--ws-port", "0"])
+        .env("PATH", "/usr/bin:/bin")
+        .env("DEPLOYER_PYTHON", &no_moto)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(2), "{said}");
+    assert!(said.contains("pip install 'moto[server]'") && said.contains("--tables aws"), "{said}");
     assert!(!d.path(".deployer/state.json").exists(), "nothing written");
 }
