@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, ScalarAttributeType,
+    TimeToLiveSpecification,
 };
-use deployer_steps::settings::{IndexProjection, Table};
+use deployer_steps::settings::Table;
 use deployer_steps::InputError;
 use tokio::process::{Child, Command};
 
@@ -114,8 +114,9 @@ pub async fn create_tables(client: &aws_sdk_dynamodb::Client, service: &str, tab
             create = create.key_schema(KeySchemaElement::builder().attribute_name(key).key_type(kind.clone()).build()?);
         }
         for index in &table.indexes {
-            let mut built =
-                GlobalSecondaryIndex::builder().index_name(&index.name).projection(projection(&index.projection));
+            let mut built = GlobalSecondaryIndex::builder()
+                .index_name(&index.name)
+                .projection(deployer_steps::dynamodb::projection(&index.projection));
             built = built.key_schema(
                 KeySchemaElement::builder().attribute_name(&index.partition_key).key_type(KeyType::Hash).build()?,
             );
@@ -150,16 +151,4 @@ pub async fn create_tables(client: &aws_sdk_dynamodb::Client, service: &str, tab
         }
     }
     Ok(())
-}
-
-fn projection(projection: &IndexProjection) -> Projection {
-    match projection {
-        IndexProjection::Kind(kind) => {
-            Projection::builder().projection_type(ProjectionType::from(kind.as_str())).build()
-        }
-        IndexProjection::Include(attributes) => Projection::builder()
-            .projection_type(ProjectionType::Include)
-            .set_non_key_attributes(Some(attributes.clone()))
-            .build(),
-    }
 }

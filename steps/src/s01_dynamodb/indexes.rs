@@ -7,8 +7,8 @@
 use anyhow::{bail, Result};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, CreateGlobalSecondaryIndexAction, DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex,
-    GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TableDescription, TableStatus,
+    GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType, Projection, ScalarAttributeType,
+    TableDescription, TableStatus,
 };
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -92,15 +92,7 @@ fn key_schema(index: &IndexSettings) -> Result<Vec<KeySchemaElement>> {
 }
 
 fn projection(index: &IndexSettings) -> Projection {
-    match &index.projection {
-        IndexProjection::Kind(kind) => {
-            Projection::builder().projection_type(ProjectionType::from(kind.as_str())).build()
-        }
-        IndexProjection::Include(attributes) => Projection::builder()
-            .projection_type(ProjectionType::Include)
-            .set_non_key_attributes(Some(attributes.clone()))
-            .build(),
-    }
+    crate::dynamodb::projection(&index.projection)
 }
 
 /// The indexes as CreateTable takes them.
