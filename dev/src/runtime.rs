@@ -106,9 +106,12 @@ impl FunctionRuntime {
     }
 
     async fn invoke_counted(self: &Arc<Self>, event: Vec<u8>, outstanding: usize) -> Outcome {
-        if let Err(why) = self.scale_to(outstanding).await {
-            return Outcome::Exited(format!("{why:#}"));
-        }
+        let live = match self.scale_to(outstanding).await {
+            Ok(live) => live,
+            Err(why) => return Outcome::Exited(format!("{why:#}")),
+        };
+        // Every worker gone before one took the invocation, with no init error said: a crash at start.
+        let all_exited = futures::future::join_all(live.iter().map(|exited| exited.cancelled()));
         let id = uuid::Uuid::new_v4().to_string();
         let (handed_out, taken) = oneshot::channel();
         let (reply, mut answered) = oneshot::channel();
@@ -122,6 +125,13 @@ impl FunctionRuntime {
                 Err(_) => return answered.await.unwrap_or_else(|_| Outcome::Exited("the invocation was dropped".into())),
             },
             outcome = &mut answered => return outcome.unwrap_or_else(|_| Outcome::Exited("the invocation was dropped".into())),
+            _ = all_exited => {
+                // An init error may be on its way to this very invocation.
+                if let Ok(outcome) = tokio::time::timeout(Duration::from_millis(200), &mut answered).await {
+                    return outcome.unwrap_or_else(|_| Outcome::Exited("the invocation was dropped".into()));
+                }
+                return Outcome::Exited("the worker exited before taking the invocation (see its output above)".into());
+            }
         };
         let timeout = Duration::from_secs(self.function.timeout_s.max(1) as u64);
         tokio::select! {
@@ -144,14 +154,15 @@ impl FunctionRuntime {
         }
     }
 
-    /// At least one live worker, and one more while invocations outnumber them (up to the limit).
-    async fn scale_to(self: &Arc<Self>, outstanding: usize) -> anyhow::Result<()> {
+    /// At least one live worker, and one more while invocations outnumber them (up to the limit); the
+    /// live workers' exit signals.
+    async fn scale_to(self: &Arc<Self>, outstanding: usize) -> anyhow::Result<Vec<CancellationToken>> {
         let mut workers = self.workers.lock().await;
         workers.retain(|running| !running.worker.exited.is_cancelled());
         if workers.is_empty() || (workers.len() < outstanding && workers.len() < self.most_workers) {
             workers.push(self.start_worker().await?);
         }
-        Ok(())
+        Ok(workers.iter().map(|running| running.worker.exited.clone()).collect())
     }
 
     async fn start_worker(self: &Arc<Self>) -> anyhow::Result<Running> {

@@ -30,10 +30,16 @@ pub struct Dev {
 
 impl Dev {
     pub fn start(d: &Deployment, extra: &[&str]) -> Dev {
+        Dev::start_with(d, extra, &[])
+    }
+
+    /// As `start`, with variables in deployer's environment.
+    pub fn start_with(d: &Deployment, extra: &[&str], environment: &[(&str, &str)]) -> Dev {
         let mut args = vec!["dev", "--service", &d.service, "--port", "0", "--ws-port", "0", "--output", "json"];
         args.extend_from_slice(extra);
-        let mut child =
-            d.command(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start deployer dev");
+        let mut command = d.command(&args);
+        command.envs(environment.iter().copied());
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start deployer dev");
         let (sender, events) = mpsc::channel();
         let stdout = child.stdout.take().unwrap();
         std::thread::spawn(move || {
@@ -575,6 +581,26 @@ fn the_backends_requirements_are_installed_for_this_machine_and_importable_by_th
     assert_eq!((answer.status, answer.body.as_str()), (200, "1.16.0"));
     let installed = std::fs::read_dir(d.path(".deployer/cache/dev-requirements")).unwrap().count();
     assert_eq!(installed, 1, "one install, in the project's cache");
+}
+
+#[test]
+fn a_worker_that_dies_at_start_answers_502_at_once_not_after_api_gateways_29_s() {
+    let d = Deployment::new("dev-crash");
+    let python = d.path("python-whose-workers-crash");
+    let script = "#!/bin/sh\ncase \"$*\" in *awslambdaric*) echo 'worker crashed at start' >&2; exit 3;; esac\nexec python3 \"$@\"\n";
+    std::fs::write(&python, script).unwrap();
+    std::fs::set_permissions(&python, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut dev = Dev::start_with(&d, &[], &[("DEPLOYER_PYTHON", python.to_str().unwrap())]);
+    let started = Instant::now();
+    let answer = request("GET", &format!("{}/usage", dev.api()), &[], "");
+    assert_eq!(answer.status, 502, "{}", answer.body);
+    assert!(started.elapsed() < Duration::from_secs(5), "at once: {:?}", started.elapsed());
+    dev.wait_for("the reason", |e| {
+        e["event"] == "error" && e["message"].as_str().unwrap().contains("exited before taking")
+    });
+    dev.seen_or_wait("the worker's own words", |e| {
+        e["line"].as_str().is_some_and(|l| l.contains("worker crashed at start"))
+    });
 }
 
 #[test]
