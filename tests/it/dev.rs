@@ -361,14 +361,15 @@ fn invocations_that_wait_get_another_worker_and_one_past_its_timeout_is_a_502_an
     let both: Vec<_> = (0..2)
         .map(|_| {
             let url = url.clone();
-            std::thread::spawn(move || request("GET", &format!("{url}?s=1"), &[], ""))
+            std::thread::spawn(move || request("GET", &format!("{url}?s=3"), &[], ""))
         })
         .collect();
     let answers: Vec<Answer> = both.into_iter().map(|t| t.join().unwrap()).collect();
     let took = started.elapsed();
     assert!(answers.iter().all(|a| a.status == 200));
     assert_ne!(answers[0].body, answers[1].body, "two workers, as Lambda runs two instances");
-    assert!(took < Duration::from_millis(1900), "side by side, not one after the other: {took:?}");
+    // One after the other takes 6 s; side by side 3 s and the second worker's start (Python and boto3).
+    assert!(took < Duration::from_millis(5500), "side by side, not one after the other: {took:?}");
 
     let late = request("GET", &format!("{url}?s=5"), &[], "");
     assert_eq!((late.status, late.json()["message"].as_str()), (502, Some("Internal server error")));
