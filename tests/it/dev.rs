@@ -350,7 +350,7 @@ fn invocations_that_wait_get_another_worker_and_one_past_its_timeout_is_a_502_an
     .unwrap();
     std::fs::write(
         d.path("deployer.toml"),
-        "[functions.slow]\nhandler = \"handlers.api.slow.handler\"\ntimeout = 2\n\n[[routes]]\npath = \"/slow\"\nmethods = [\"GET\"]\nfunction = \"slow\"\n",
+        "[functions.slow]\nhandler = \"handlers.api.slow.handler\"\ntimeout = 4\n\n[[routes]]\npath = \"/slow\"\nmethods = [\"GET\"]\nfunction = \"slow\"\n",
     )
     .unwrap();
     let mut dev = Dev::start(&d, &[]);
@@ -361,20 +361,20 @@ fn invocations_that_wait_get_another_worker_and_one_past_its_timeout_is_a_502_an
     let both: Vec<_> = (0..2)
         .map(|_| {
             let url = url.clone();
-            std::thread::spawn(move || request("GET", &format!("{url}?s=3"), &[], ""))
+            std::thread::spawn(move || request("GET", &format!("{url}?s=2"), &[], ""))
         })
         .collect();
     let answers: Vec<Answer> = both.into_iter().map(|t| t.join().unwrap()).collect();
     let took = started.elapsed();
     assert!(answers.iter().all(|a| a.status == 200));
     assert_ne!(answers[0].body, answers[1].body, "two workers, as Lambda runs two instances");
-    // One after the other takes 6 s; side by side 3 s and the second worker's start (Python and boto3).
-    assert!(took < Duration::from_millis(5500), "side by side, not one after the other: {took:?}");
+    // One after the other takes 4 s; side by side 2 s and the second worker's start (Python and boto3).
+    assert!(took < Duration::from_millis(3900), "side by side, not one after the other: {took:?}");
 
-    let late = request("GET", &format!("{url}?s=5"), &[], "");
+    let late = request("GET", &format!("{url}?s=6"), &[], "");
     assert_eq!((late.status, late.json()["message"].as_str()), (502, Some("Internal server error")));
     dev.wait_for("the timeout", |e| {
-        e["event"] == "error" && e["message"].as_str().unwrap().contains("timed out after 2 s")
+        e["event"] == "error" && e["message"].as_str().unwrap().contains("timed out after 4 s")
     });
     assert_eq!(request("GET", &format!("{url}?s=0"), &[], "").status, 200, "another worker serves");
 }
