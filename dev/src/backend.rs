@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use deployer_steps::manual::{handler_file, CORS_ALLOW_HEADERS, WEBSOCKET_ROUTE_SELECTION};
-use deployer_steps::settings::{AuthKind, Table};
+use deployer_steps::manual::{handler_file, CORS_ALLOW_HEADERS, WEBSOCKET_CONNECTIONS, WEBSOCKET_ROUTE_SELECTION};
+use deployer_steps::settings::{table_variable, AuthKind, Table};
 use deployer_steps::{InputError, Settings};
 
 /// One function as Lambda would run it.
@@ -45,6 +45,9 @@ pub struct Backend {
     pub routes: Vec<RestRoute>,
     /// Route key → function; `$connect`, `$disconnect`, `$default` and deployer.toml's own keys.
     pub websocket_routes: BTreeMap<String, String>,
+    /// The functions behind WebSocket routes other than `$connect` and `$disconnect`, which 04 gives the
+    /// management endpoint.
+    pub websocket_answerers: Vec<String>,
     /// `$request.body.action`: the JSON field of a message that names its route.
     pub route_selection: String,
     pub tables: Vec<Table>,
@@ -86,7 +89,16 @@ impl Backend {
             };
             (name.to_string(), function)
         });
-        let functions: BTreeMap<String, Function> = functions.collect();
+        let mut functions: BTreeMap<String, Function> = functions.collect();
+        // As 04-websocket gives them: the functions answering WebSocket clients also reach the connections'
+        // table (their management endpoint is added once the port is bound).
+        let connections = settings.table_names().contains(&WEBSOCKET_CONNECTIONS);
+        for name in settings.websocket_answerers().into_iter().filter(|_| connections) {
+            if let Some(function) = functions.get_mut(name) {
+                let table = deployer_steps::names::resource(&settings.service, WEBSOCKET_CONNECTIONS);
+                function.environment.insert(table_variable(WEBSOCKET_CONNECTIONS), table);
+            }
+        }
         for function in functions.values() {
             if !settings.backend.join(&function.handler_file).is_file() {
                 return Err(InputError(format!(
@@ -105,6 +117,7 @@ impl Backend {
         });
         let websocket_routes =
             settings.websocket_routes().into_iter().map(|(key, f)| (key.to_string(), f.to_string())).collect();
+        let websocket_answerers = settings.websocket_answerers().into_iter().map(String::from).collect();
         let stage_variables = deployer_steps::manual::stage_variables(stage).into_iter().collect();
         if origins.is_empty() {
             origins.push("*".to_string());
@@ -118,6 +131,7 @@ impl Backend {
             functions,
             routes: routes.collect(),
             websocket_routes,
+            websocket_answerers,
             route_selection: WEBSOCKET_ROUTE_SELECTION.to_string(),
             tables: settings.deployed_tables(),
             auth: settings.auth.kind,

@@ -37,6 +37,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
+use deployer_steps::manual::MANAGEMENT_ENDPOINT_VARIABLE;
 use deployer_steps::settings::AuthKind;
 use deployer_steps::InputError;
 use tokio::net::TcpListener;
@@ -126,9 +127,14 @@ pub async fn serve(backend: Backend, options: Options, shutdown: impl Future<Out
     let stop = CancellationToken::new();
     let tasks = TaskTracker::new();
     let mut runtimes = BTreeMap::new();
+    let management_endpoint = format!("https://127.0.0.1:{ws_port}/{}", backend.stage);
     for function in backend.functions.values() {
-        let runtime = FunctionRuntime::new(function.clone(), spec.clone(), stop.clone(), &tasks);
-        runtimes.insert(function.name.clone(), runtime);
+        let mut function = function.clone();
+        if backend.websocket_answerers.contains(&function.name) {
+            function.environment.insert(MANAGEMENT_ENDPOINT_VARIABLE.to_string(), management_endpoint.clone());
+        }
+        let name = function.name.clone();
+        runtimes.insert(name, FunctionRuntime::new(function, spec.clone(), stop.clone(), &tasks));
     }
     let functions = Functions(Arc::new(runtimes));
 

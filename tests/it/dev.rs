@@ -412,6 +412,46 @@ async fn a_websocket_client_pings_and_gets_the_handlers_pong_through_the_local_m
     assert_eq!(routes, ["$connect", "$default", "$disconnect"]);
 }
 
+/// A handler that posts through `WEBSOCKET_MANAGEMENT_ENDPOINT`, as 04-websocket gives it, rather than the
+/// event's domain: the local endpoint works the same, and the connections' table is named as 04 names it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_custom_route_answers_through_the_management_endpoint_in_its_environment() {
+    let d = Deployment::new("dev-where");
+    std::fs::write(
+        d.path("backend/handlers/websocket/where.py"),
+        r#"import json, os
+
+import boto3
+
+
+def handler(event, context):
+    client = boto3.client("apigatewaymanagementapi", endpoint_url=os.environ["WEBSOCKET_MANAGEMENT_ENDPOINT"])
+    said = {"table": os.environ.get("CONNECTIONS_TABLE"), "action": json.loads(event["body"])["action"]}
+    client.post_to_connection(ConnectionId=event["requestContext"]["connectionId"], Data=json.dumps(said).encode())
+    return {"statusCode": 200}
+"#,
+    )
+    .unwrap();
+    let settings =
+        "[functions.where]\nhandler = \"handlers.websocket.where.handler\"\ntables = [\"conversations\"]\n\n\
+                    [[websocket.routes]]\nroute_key = \"where\"\nfunction = \"where\"\n";
+    std::fs::write(d.path("deployer.toml"), settings).unwrap();
+    let mut dev = tokio::task::block_in_place(|| Dev::start(&d, &[]));
+    let ws_url = dev.listening["ws_url"].as_str().unwrap().to_string();
+    let host = ws_url.strip_prefix("ws://").unwrap().split('/').next().unwrap().to_string();
+    let stream = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let (mut socket, _) = tokio_tungstenite::client_async(ws_url.as_str(), stream).await.unwrap();
+    socket.send(Message::text(r#"{"action": "where"}"#)).await.unwrap();
+    let answer = tokio::time::timeout(EVENT, socket.next()).await.expect("an answer in time").unwrap().unwrap();
+    let answer: Value = serde_json::from_str(answer.to_text().unwrap()).unwrap();
+    if answer.get("message").is_some() {
+        tokio::task::block_in_place(|| dev.wait_for("the failure", |e| e["event"] == "error"));
+        panic!("{answer}; the worker said: {:#?}", dev.logs());
+    }
+    // Its own tables are only conversations; the connections' table is added as 04 adds it.
+    assert_eq!(answer, serde_json::json!({"table": "dev-where-websocket-connections", "action": "where"}));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_connect_that_answers_non_2xx_refuses_the_connection() {
     let d = Deployment::new("dev-refuse");

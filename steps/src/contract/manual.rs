@@ -187,6 +187,13 @@ pub const CORS_ALLOW_HEADERS: &str = "Content-Type,X-Amz-Date,Authorization,X-Ap
 
 pub const WEBSOCKET_ROUTE_SELECTION: &str = "$request.body.action";
 
+/// The variable that gives the functions answering WebSocket clients their stage's management endpoint
+/// (`https://ID.execute-api.REGION.amazonaws.com/STAGE`), for PostToConnection.
+pub const MANAGEMENT_ENDPOINT_VARIABLE: &str = "WEBSOCKET_MANAGEMENT_ENDPOINT";
+
+/// The table of open connections, which those functions are also given (when the backend has it).
+pub const WEBSOCKET_CONNECTIONS: &str = "websocket-connections";
+
 /// Route key → the function suffix behind it.
 pub const WEBSOCKET_ROUTES: &[(&str, &str)] =
     &[("$connect", "websocket-connect"), ("$disconnect", "websocket-disconnect"), ("$default", "websocket-message")];

@@ -41,7 +41,7 @@ use crate::apigw::{ensure_invoke_permissions, ensure_websocket_stage, execute_ap
 use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{all, ensure, record_if_changed, remove, Recorder, Resource, PLANNED};
 use crate::lambda::FunctionEnvironment;
-use crate::manual::{ids, stage_variables, WEBSOCKET_ROUTE_SELECTION};
+use crate::manual::{self, ids, stage_variables, WEBSOCKET_ROUTE_SELECTION};
 use crate::revisions::Revisions;
 use crate::settings::table_variable;
 
@@ -107,7 +107,8 @@ impl Step for WebSocket {
 
         let host = execute_api_host(api_id, region);
         let management_endpoint = format!("https://{host}/{stage}");
-        let mut variables = HashMap::from([("WEBSOCKET_MANAGEMENT_ENDPOINT".to_string(), management_endpoint.clone())]);
+        let mut variables =
+            HashMap::from([(manual::MANAGEMENT_ENDPOINT_VARIABLE.to_string(), management_endpoint.clone())]);
         if ctx.settings.table_names().contains(&CONNECTIONS) {
             variables.insert(table_variable(CONNECTIONS), ctx.name(CONNECTIONS));
         }
@@ -137,7 +138,7 @@ impl Step for WebSocket {
 }
 
 /// The manual's table of WebSocket connections, which the answering functions are told of.
-const CONNECTIONS: &str = "websocket-connections";
+const CONNECTIONS: &str = manual::WEBSOCKET_CONNECTIONS;
 
 /// No WebSocket route in the settings: no WebSocket API (one made before goes), and empty outputs, by which
 /// the later steps know there is none.
