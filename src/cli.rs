@@ -148,6 +148,23 @@ pub enum Command {
         #[command(flatten)]
         settings: SettingsArgs,
     },
+    /// List the releases (each `run` that changed what is live), newest first, the live one marked `*`.
+    #[command(after_help = "Examples:\n  deployer releases\n  deployer releases --output json | jq '.releases[0]'")]
+    Releases(SettingsArgs),
+    /// Return to an earlier release at once: every function's alias back on its version, the REST stage
+    /// on its deployment (tables keep their data; the site stays). Asks first; --yes when not on a terminal.
+    #[command(
+        after_help = "Examples:\n  deployer rollback            # to the release before the live one\n  deployer rollback 7 --yes"
+    )]
+    Rollback {
+        /// The release's number, as `deployer releases` lists it; default: the one before the live one.
+        release: Option<u32>,
+        /// Do not ask: required when stdin is not a terminal (CI).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
     /// Continue from the first step that is not done (skipping finished ones), with the recorded settings.
     Resume,
     /// Show each step's status and recorded outputs.
@@ -185,7 +202,14 @@ pub enum Command {
 impl Command {
     /// Whether the command writes the state (it then holds the lock of a remote state).
     pub fn writes_state(&self) -> bool {
-        matches!(self, Command::Run(_) | Command::Step { .. } | Command::Resume | Command::Destroy { .. })
+        matches!(
+            self,
+            Command::Run(_)
+                | Command::Step { .. }
+                | Command::Resume
+                | Command::Destroy { .. }
+                | Command::Rollback { .. }
+        )
     }
 
     /// Whether it reads the state.
@@ -199,14 +223,16 @@ impl Command {
                     | Command::Outputs { .. }
                     | Command::Logs { .. }
                     | Command::Dev { .. }
+                    | Command::Releases(_)
             )
     }
 
     /// Its `--region` and `--endpoint-url`, which also reach a remote state.
     pub fn settings(&self) -> Option<&SettingsArgs> {
         match self {
-            Command::Run(s) | Command::Plan(s) | Command::Doctor(s) => Some(s),
+            Command::Run(s) | Command::Plan(s) | Command::Doctor(s) | Command::Releases(s) => Some(s),
             Command::Step { settings, .. }
+            | Command::Rollback { settings, .. }
             | Command::Destroy { settings, .. }
             | Command::Logs { settings, .. }
             | Command::Dev { settings, .. } => Some(settings),

@@ -4,8 +4,8 @@
 
 use deployer_steps::manual::{FUNCTIONS, ROUTES, TABLES, WEBSOCKET_ROUTES};
 use deployer_steps::settings::{
-    AuthSettings, FunctionSettings, RouteSettings, TableSettings, VpcSettings, WebSocketSettings, ARCHITECTURES,
-    LOG_RETENTION_DAYS, PRICE_CLASSES,
+    AuthSettings, FunctionSettings, ReleaseSettings, RouteSettings, TableSettings, VpcSettings, WebSocketSettings,
+    ARCHITECTURES, LOG_RETENTION_DAYS, PRICE_CLASSES,
 };
 use deployer_steps::{names, InputError};
 use schemars::JsonSchema;
@@ -87,6 +87,8 @@ pub struct ConfigFile {
     vpc: Option<VpcSettings>,
     /// Who may call the REST API: `kind = "none"` (default), `"api_key"` or `"cognito"`.
     auth: Option<AuthSettings>,
+    /// How releases are kept: `keep_releases`, the newest versions of each function (default 10).
+    release: Option<ReleaseSettings>,
 }
 
 impl ConfigFile {
@@ -98,6 +100,7 @@ impl ConfigFile {
             websocket: self.websocket.clone(),
             vpc: self.vpc.clone(),
             auth: self.auth.clone(),
+            release: self.release.clone(),
         }
     }
 }
@@ -111,6 +114,7 @@ pub struct Structure {
     pub websocket: WebSocketSettings,
     pub vpc: Option<VpcSettings>,
     pub auth: Option<AuthSettings>,
+    pub release: Option<ReleaseSettings>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -332,6 +336,10 @@ burst = 200
 # quota_limit = 100000
 # quota_period = "MONTH"     # DAY, WEEK or MONTH
 # (or kind = "cognito" with user_pool_arn = "arn:aws:cognito-idp:REGION:ACCOUNT:userpool/ID")
+
+# Every function is invoked through its alias `live`, on a version published when it changes.
+# [release]
+# keep_releases = 10         # the newest versions kept of each function (the live one always is)
 "#
     )
 }

@@ -104,6 +104,10 @@ async fn resolve_settings(
             || recorded.map(|r| r.auth.clone()).unwrap_or_default(),
             |s| s.auth.clone().unwrap_or_default(),
         ),
+        release: structure.as_ref().map_or_else(
+            || recorded.map(|r| r.release.clone()).unwrap_or_default(),
+            |s| s.release.clone().unwrap_or_default(),
+        ),
         websocket: structure
             .as_ref()
             .map_or_else(|| recorded.map(|r| r.websocket.clone()).unwrap_or_default(), |s| s.websocket.clone()),

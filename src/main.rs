@@ -17,6 +17,7 @@ mod dns;
 mod layered;
 mod pace;
 mod progress;
+mod releases;
 mod remote;
 mod runner;
 mod state;

@@ -102,6 +102,8 @@ pub trait Reporter {
     fn run_finished(&self, counts: Counts, elapsed: Duration, calls: Requests);
     /// After a whole run: where its users reach what it deployed, as (label, URL).
     fn deployed(&self, _urls: &[(&str, String)]) {}
+    /// After a whole run that changed what is live: the new release.
+    fn released(&self, _release: &crate::releases::Release) {}
 }
 
 /// The URLs as lines under a heading, labels aligned.
@@ -200,6 +202,9 @@ impl Reporter for Plain {
     fn deployed(&self, urls: &[(&str, String)]) {
         url_lines(urls).iter().for_each(|line| say!("{line}"));
     }
+    fn released(&self, release: &crate::releases::Release) {
+        say!("{}", crate::releases::show::release_line(release));
+    }
 }
 
 /// Each step's header, its resource lines under it, and a spinner below them until its ✔ or ✘ line.
@@ -274,6 +279,9 @@ impl Reporter for Terminal {
     fn deployed(&self, urls: &[(&str, String)]) {
         url_lines(urls).iter().for_each(|line| say!("{line}"));
     }
+    fn released(&self, release: &crate::releases::Release) {
+        say!("{}", crate::releases::show::release_line(release));
+    }
 }
 
 /// One JSON object per line on stdout; the README documents each event.
@@ -328,6 +336,9 @@ impl Reporter for Json {
         let urls: serde_json::Map<String, serde_json::Value> =
             urls.iter().map(|(label, url)| (label.to_string(), json!(url))).collect();
         self.emit(json!({"event": "deployed", "urls": urls}));
+    }
+    fn released(&self, release: &crate::releases::Release) {
+        self.emit(json!({"event": "release", "release": release}));
     }
     fn run_finished(&self, counts: Counts, elapsed: Duration, calls: Requests) {
         self.emit(json!({

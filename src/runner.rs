@@ -183,6 +183,12 @@ impl Runner<'_> {
         self.save()
     }
 
+    /// Changes the state outside the steps (the releases) and saves it.
+    pub fn change_state(&self, change: impl FnOnce(&mut State)) -> Result<()> {
+        change(&mut self.state.borrow_mut());
+        self.save()
+    }
+
     /// Uploads the checkpoints to the remote state, if there is one.
     async fn publish(&self) -> Result<()> {
         match self.remote {

@@ -12,6 +12,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use crate::releases::Releases;
+
 pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,6 +30,9 @@ pub struct State {
     /// (`-v` shows them all).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub notices_shown: BTreeSet<String>,
+    /// The numbered releases, and the live one (also recorded in AWS: see `releases`).
+    #[serde(default, skip_serializing_if = "Releases::is_empty")]
+    pub releases: Releases,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +67,7 @@ impl State {
             steps: BTreeMap::new(),
             destroying: None,
             notices_shown: BTreeSet::new(),
+            releases: Releases::default(),
         }
     }
 
@@ -244,6 +250,7 @@ mod tests {
             websocket: Default::default(),
             vpc: None,
             auth: Default::default(),
+            release: Default::default(),
             verify_http_url: None,
             verify_ws_url: None,
             delete_data: false,

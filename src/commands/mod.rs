@@ -10,6 +10,8 @@ mod init;
 mod logs;
 pub mod outputs;
 mod plan;
+mod releases;
+mod rollback;
 mod run;
 mod status;
 mod unlock;
@@ -94,6 +96,8 @@ async fn command(cli: &Cli, remote: Option<&remote::Remote>) -> Result<()> {
                 dev::Asked { port: *port, ws_port: *ws_port, tables: *tables, frontend_dev: frontend_dev.clone() };
             dev::dev(cli, settings, options).await
         }
+        Command::Releases(args) => releases::list(cli, args).await,
+        Command::Rollback { release, yes, settings } => rollback::rollback(cli, settings, *release, *yes).await,
         Command::Status => status::show(cli),
         Command::Steps => {
             status::list_steps(cli.output);

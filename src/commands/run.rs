@@ -7,6 +7,7 @@ use super::common::{connect, interrupted, locked_state, reporter};
 use crate::cli::{Cli, SettingsArgs};
 use crate::layered::settings_for;
 use crate::progress::Mode;
+use crate::releases;
 use crate::remote;
 use crate::runner::{self, Runner, Selection};
 use crate::state;
@@ -40,21 +41,37 @@ pub async fn deploy(
         step.prepare(&settings, work_dir)?;
     }
 
-    let (_lock, current) = locked_state(cli, &settings)?;
+    let (_lock, mut current) = locked_state(cli, &settings)?;
     let selected = runner::select(&steps, &selection, Some(&current))?;
 
     let clients = connect(cli, &settings).await?;
     if selected.iter().any(|s| s.id() == deployer_steps::s02_lambda::ID) {
         deployer_steps::concurrency_quota::check(&clients, &settings).await?;
     }
+    let whole = matches!(selection, Selection::All | Selection::Resume);
+    // A resume skips the steps done, unlooked: there is nothing to catch up with for them.
+    let caught_up = match selection {
+        Selection::All => releases::numbering::catch_up(&mut current, &clients).await?,
+        _ => None,
+    };
     let reporter = reporter(cli, Mode::Apply);
     let runner = Runner::new(&cli.state, current, &clients, reporter.as_ref(), remote);
+    if let Some(notice) = caught_up {
+        runner.notice("releases", &notice);
+    }
     let outcome = interrupted(cli, &clients, runner.run(&selected, &selection)).await;
     runner.remember_notices()?;
     if outcome? {
         return Err(runner.mark_interrupted()?.into());
     }
-    if matches!(selection, Selection::All | Selection::Resume) {
+    if whole {
+        let ran = runner.state.borrow().clone();
+        if let Some((releases, new)) = releases::numbering::after_run(&ran, &clients).await? {
+            runner.change_state(|state| state.releases = releases)?;
+            if let Some(release) = new {
+                reporter.released(&release);
+            }
+        }
         reporter.deployed(&super::outputs::urls(&runner.state.borrow()));
     }
     if let Selection::One(id) = &selection {

@@ -122,6 +122,8 @@ fn main() {
     std::fs::write(&handler, format!("{code}\n# edited by the benchmark\n")).expect("edit the handler");
     let hot = measure(&d, &simulated, scale, &["run"]);
     let live = hot.finished("02-lambda").unwrap_or(hot.took);
+    eprintln!("rollback to the release before...");
+    let back = measure(&d, &simulated, scale, &["rollback", "--yes"]);
 
     eprintln!("the same backend on the quotas alone (no latency)...");
     let quotas_only =
@@ -197,6 +199,14 @@ fn main() {
         hot.services(),
         hot.throttled,
         goal(live <= Duration::from_secs(5))
+    );
+    println!(
+        "| `rollback` to the release before (100 aliases and the REST stage) | {} | {} ({}) | {} | <= 15 s: {} |",
+        seconds(back.took),
+        back.requests(),
+        back.services(),
+        back.throttled,
+        goal(back.took <= Duration::from_secs(15))
     );
     let failed = [&fresh, &noop, &hot, &bare].iter().map(|m| m.steps_failed()).sum::<usize>();
     println!(

@@ -78,6 +78,8 @@ fn main() {
     std::fs::write(&handler, format!("{code}\n# edited by the benchmark\n")).expect("edit the handler");
     let hot = measure(&d, &proxy, scale, &["run"]);
     let live = hot.finished("02-lambda").unwrap_or(hot.took);
+    eprintln!("rollback to the release before...");
+    let back = measure(&d, &proxy, scale, &["rollback", "--yes"]);
 
     eprintln!("a 2,000-file frontend (deploy, then one file changed)...");
     let site = Deployment::new("simsite");
@@ -111,6 +113,13 @@ fn main() {
         hot.requests(),
         hot.services(),
         hot.throttled
+    );
+    println!(
+        "| `rollback` to the release before (6 aliases and the REST stage) | {} | {} ({}) | {} | <= 5 s |",
+        seconds(back.took),
+        back.requests(),
+        back.services(),
+        back.throttled
     );
     println!(
         "| one page of 2,000 changed, `step 05-frontend` | {}, {uploads} upload(s) | {} ({}) | {} | <= 2 s |",

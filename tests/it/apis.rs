@@ -32,7 +32,8 @@ async fn fresh_run_builds_the_rest_api_with_proxy_methods_cors_permissions_and_t
     assert_eq!(
         integration.uri(),
         Some(
-            format!("arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function_arn}/invocations").as_str()
+            format!("arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function_arn}:live/invocations")
+                .as_str()
         )
     );
 

@@ -115,7 +115,7 @@ async fn a_function_table_route_and_websocket_route_are_added_then_removed_with_
     for method in ["GET /billing/{id} AWS_PROXY", "POST /billing/{id} AWS_PROXY", "OPTIONS /billing/{id} MOCK"] {
         assert!(now.rest_methods.contains(&method.to_string()), "{method} in {:?}", now.rest_methods);
     }
-    assert!(now.routes.contains(&"sendMessage -> any-add-billing-webhook".to_string()), "{:?}", now.routes);
+    assert!(now.routes.contains(&"sendMessage -> any-add-billing-webhook:live".to_string()), "{:?}", now.routes);
     assert_eq!(now.websocket_integrations, manual.websocket_integrations + 1);
     assert!(now.permissions.iter().any(|p| p.starts_with("any-add-billing-webhook: ")), "{:?}", now.permissions);
 
@@ -133,7 +133,7 @@ async fn a_function_table_route_and_websocket_route_are_added_then_removed_with_
         "role any-add-billing-webhook",
         "route sendMessage (no setting names it)",
         "resource /billing and what is under it (no route names it)",
-        "integration any-add-billing-webhook (no route targets it)",
+        "integration any-add-billing-webhook:live (no route targets it)",
     ] {
         assert!(to_delete.iter().any(|r| r == resource), "plan shows {resource} first: {to_delete:?}");
     }
@@ -225,7 +225,7 @@ async fn strict_adding_narrowing_and_removing_work_under_real_aws_behaviour_with
     let policy = role_policy("strict-any-usage-handler", "strict-any-lambda-access").await;
     assert_eq!(table_resources(&policy).len(), 2, "usage and its indexes only: {policy}");
     let now = inventory("strict-any").await;
-    assert!(now.routes.contains(&"sendMessage -> strict-any-billing-webhook".to_string()), "{:?}", now.routes);
+    assert!(now.routes.contains(&"sendMessage -> strict-any-billing-webhook:live".to_string()), "{:?}", now.routes);
 
     let again = through(&d, &proxy, &["run"]);
     again.assert_ok();
@@ -289,6 +289,9 @@ async fn a_websocket_integration_a_hand_made_route_targets_is_kept_when_its_own_
     run.assert_ok();
     let routes = inventory("any-byhand").await.routes;
     assert!(!routes.iter().any(|r| r.starts_with("sendMessage ")), "{routes:?}");
-    assert!(routes.contains(&"byHand -> any-byhand-billing-webhook".to_string()), "kept, with its target: {routes:?}");
+    assert!(
+        routes.contains(&"byHand -> any-byhand-billing-webhook:live".to_string()),
+        "kept, with its target: {routes:?}"
+    );
     assert!(deleted(&run).iter().all(|r| !r.starts_with("integration ")), "{:?}", run.changes());
 }

@@ -42,7 +42,11 @@ async fn settings_come_from_deployer_toml_flags_override_it_and_a_function_setti
     let changed = d.run(&["run"]);
     changed.assert_ok();
     let changes: Vec<_> = changed.changes().into_iter().filter(|(_, a, _)| a != "unchanged").collect();
-    assert_eq!(changes, vec![("function cfg-file-usage-handler".into(), "updated".into(), vec!["memory".into()])]);
+    let expected: Vec<(String, String, Vec<String>)> = vec![
+        ("function cfg-file-usage-handler".into(), "updated".into(), vec!["memory".into()]),
+        ("alias cfg-file-usage-handler:live".into(), "updated".into(), vec!["version".into()]),
+    ];
+    assert_eq!(changes, expected);
     assert_eq!(memory("cfg-file-usage-handler").await, Some(384));
 }
 
@@ -325,7 +329,11 @@ async fn arm64_functions_are_made_so_and_a_changed_architecture_goes_with_the_co
     let planned = run(&d, &["plan"]);
     planned.assert_ok();
     let changes: Vec<_> = planned.changes().into_iter().filter(|(_, a, _)| a != "unchanged").collect();
-    assert_eq!(changes, [("function cfg-arch-usage-handler".into(), "updated".into(), vec!["architecture".into()])]);
+    let expected: [(String, String, Vec<String>); 2] = [
+        ("function cfg-arch-usage-handler".into(), "updated".into(), vec!["architecture".into()]),
+        ("alias cfg-arch-usage-handler:live".into(), "updated".into(), vec!["version".into()]),
+    ];
+    assert_eq!(changes, expected);
     run(&d, &["run"]).assert_ok();
     // moto keeps the first architecture whatever UpdateFunctionCode says, so the request itself is checked.
     let sent = proxy.seen(|s| s.bodies.clone());

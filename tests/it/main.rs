@@ -4,6 +4,7 @@ mod support;
 
 mod access_logs;
 mod adopt;
+mod aliases;
 mod apis;
 mod auth;
 mod backend;
@@ -23,6 +24,7 @@ mod output;
 mod plan;
 mod provisioned;
 mod proxy;
+mod releases;
 mod remote;
 mod requests;
 mod scale;

@@ -29,7 +29,7 @@ async fn plan_on_a_fresh_account_lists_what_it_would_create_and_writes_nothing()
         "REST API plan-fresh-rest-api",
         "method GET /usage",
         "method OPTIONS /conversations/{id}",
-        "permission deployer-rest-api on plan-fresh-prompt-crud",
+        "permission deployer-rest-api on plan-fresh-prompt-crud:live",
         "stage prod throttling",
         "WebSocket API plan-fresh-websocket-api",
         "route $default",
@@ -74,7 +74,11 @@ async fn plan_after_a_run_shows_no_change_then_names_a_field_changed_behind_its_
     let planned = plan(&d);
     planned.assert_ok();
     let changed: Vec<_> = planned.changes().into_iter().filter(|(_, action, _)| action != "unchanged").collect();
-    assert_eq!(changed, vec![(format!("function {function}"), "updated".to_string(), vec!["memory".to_string()])]);
+    let expected = vec![
+        (format!("function {function}"), "updated".to_string(), vec!["memory".to_string()]),
+        (format!("alias {function}:live"), "updated".to_string(), vec!["version".to_string()]),
+    ];
+    assert_eq!(changed, expected, "the function, and a version of it published for its alias");
     // The live and wanted values, as a reviewer reads them.
     let event = planned.events.iter().find(|e| e["action"] == "updated").unwrap();
     assert_eq!(event["changes"], serde_json::json!([{"name": "memory", "from": "128 MB", "to": "512 MB"}]));
@@ -95,7 +99,8 @@ fn a_plan_in_markdown_is_a_table_for_a_pull_request_and_errors_on_github_are_ann
     let planned = d.command(&["plan", "--output", "markdown"]).output().unwrap();
     assert!(planned.status.success(), "{}", String::from_utf8_lossy(&planned.stderr));
     let text = String::from_utf8_lossy(&planned.stdout);
-    assert!(text.starts_with("### deployer plan: 0 to create, 1 to update, 0 to delete"), "{text}");
+    assert!(text.starts_with("### deployer plan: 0 to create, 2 to update, 0 to delete"), "{text}");
+    assert!(text.contains("| 02-lambda | alias plan-md-usage-handler:live | to update | version "), "{text}");
     assert!(
         text.contains("\n| 02-lambda | function plan-md-usage-handler | to update | memory 512 MB → 256 MB |\n"),
         "{text}"

@@ -467,7 +467,9 @@ pub async fn inventory(service: &str) -> Inventory {
     let mut site_objects = Vec::new();
     if s3.head_bucket().bucket(&bucket).send().await.is_ok() {
         let listed = collect(s3.list_objects_v2().bucket(&bucket).into_paginator().send()).await;
-        site_objects = listed.iter().flat_map(|p| p.contents()).filter_map(|o| o.key().map(String::from)).collect();
+        // deployer's release record lives beside the site, not in it (see `tests/it/releases.rs`).
+        let keys = listed.iter().flat_map(|p| p.contents()).filter_map(|o| o.key().map(String::from));
+        site_objects = keys.filter(|key| !key.starts_with(".deployer/")).collect();
     }
     let cloudfront = aws_sdk_cloudfront::Client::new(&config);
     let listed = cloudfront.list_distributions().send().await.unwrap();
@@ -620,9 +622,9 @@ pub fn full_inventory(service: &str) -> Inventory {
         rest_deployments: 1,
         websocket_apis: vec![name("websocket-api")],
         routes: sorted([
-            format!("$connect -> {}", name("websocket-connect")),
-            format!("$default -> {}", name("websocket-message")),
-            format!("$disconnect -> {}", name("websocket-disconnect")),
+            format!("$connect -> {}:live", name("websocket-connect")),
+            format!("$default -> {}:live", name("websocket-message")),
+            format!("$disconnect -> {}:live", name("websocket-disconnect")),
         ]),
         websocket_integrations: 3,
         websocket_stages: vec!["dev".into(), "prod".into()],

@@ -82,6 +82,7 @@ models.APIGatewayBackend.put_rest_api = put_rest_api
 import json
 import uuid
 
+from moto.awslambda import exceptions as lambda_exceptions
 from moto.awslambda import models as lambda_models
 from moto.awslambda import responses as lambda_responses
 
@@ -126,7 +127,22 @@ _publish_version = lambda_models.LambdaBackend.publish_version
 _get_policy = lambda_models.LambdaBackend.get_policy
 
 
+class _StatementExists(lambda_exceptions.LambdaClientError):
+    code = 409
+
+    def __init__(self, sid):
+        super().__init__(
+            "ResourceConflictException",
+            f"The statement id ({sid}) provided already exists. Please provide a new statement id, or remove the "
+            "existing statement.",
+        )
+
+
 def add_permission(self, function_name, qualifier, raw):
+    # Lambda refuses a statement id the policy holds already; moto would add a second one.
+    sid = json.loads(raw).get("StatementId")
+    if any(s.get("Sid") == sid for s in self.get_function(function_name, qualifier).policy.statements):
+        raise _StatementExists(sid)
     statement = _add_permission(self, function_name, qualifier, raw)
     _bump(self.get_function(function_name, qualifier))
     return statement

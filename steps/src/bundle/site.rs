@@ -90,6 +90,14 @@ pub fn cache_control(key: &str) -> &'static str {
 /// The generated file the site reads its endpoints from, at the site root.
 pub const CONFIG_KEY: &str = "config.js";
 
+/// Where deployer keeps its own records in the site's bucket, out of the site: CloudFront may not read
+/// them (the bucket policy), and the sync neither deletes nor lists them.
+pub const PRIVATE_PREFIX: &str = ".deployer/";
+
+/// The releases' record (see the binary's `releases`), so that another machine, or a lost state file,
+/// still knows them.
+pub const RELEASES_KEY: &str = ".deployer/releases.json";
+
 pub fn config_js(api_url: &str, ws_url: &str) -> String {
     format!("window.APP_CONFIG = {{\n  API_BASE_URL: \"{api_url}\",\n  WS_URL: \"{ws_url}\"\n}};\n")
 }

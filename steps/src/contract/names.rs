@@ -7,6 +7,14 @@ use crate::error::InputError;
 const LONGEST_SUFFIX: &str = "-websocket-disconnect";
 pub const MAX_SERVICE_LEN: usize = 64 - LONGEST_SUFFIX.len();
 
+/// The alias every function is invoked through (see [`crate::live_alias`]).
+pub const LIVE_ALIAS: &str = "live";
+
+/// A function's alias `live`'s ARN, from the function's (unqualified) ARN.
+pub fn alias_arn(function_arn: &str) -> String {
+    format!("{function_arn}:{LIVE_ALIAS}")
+}
+
 /// The longest Lambda function name (and IAM role name, which a function with its own tables shares).
 pub const FUNCTION_NAME_MOST: usize = 64;
 /// The longest DynamoDB table name.

@@ -38,6 +38,10 @@ pub fn read_by_no_other_step(key: &str) -> bool {
         || key.starts_with("role_arn.")
         || key.starts_with("reserved_concurrency.")
         || key.starts_with("provisioned_concurrency.")
+        // The binary's releases read these, not the steps (03 and 04 invoke `function_arn.X`'s alias).
+        || key == SITE_DIGEST.key
+        || key.starts_with("live_version.")
+        || key.starts_with("invoke_arn.")
 }
 
 /// The tables `01-dynamodb` made and keeps, by name after `SERVICE-`, one per line: a table that left
@@ -64,12 +68,13 @@ pub fn function_arn(suffix: &str) -> Output {
     Output { step: ids::LAMBDA, key: Cow::Owned(format!("function_arn.{suffix}")) }
 }
 
-/// `invoke_arn.SUFFIX` of `02-lambda`: the `live` alias's ARN when the function has provisioned
-/// concurrency; empty once it has none again.
+/// `invoke_arn.SUFFIX` of `02-lambda`: the function's `live` alias's ARN (04 records those of the functions
+/// that answer WebSocket clients under the same key, the first time).
 pub fn invoke_arn(suffix: &str) -> Output {
     Output { step: ids::LAMBDA, key: Cow::Owned(format!("invoke_arn.{suffix}")) }
 }
 
+pub const SITE_DIGEST: Output = Output::of(ids::FRONTEND, "site_digest");
 pub const REST_API_ID: Output = Output::of(ids::API_GATEWAY, "rest_api_id");
 pub const ROOT_RESOURCE_ID: Output = Output::of(ids::API_GATEWAY, "root_resource_id");
 pub const DEPLOYMENT_ID: Output = Output::of(ids::API_GATEWAY, "deployment_id");

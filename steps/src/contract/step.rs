@@ -48,13 +48,11 @@ impl Context<'_> {
         self.outputs.get(output.step).and_then(|o| o.get(output.key.as_ref())).map(String::as_str)
     }
 
-    /// What the APIs invoke of a function: its `live` alias when 02 made one for provisioned concurrency
-    /// (the alias being the qualifier of its permission), else the function itself.
-    pub fn invoke_target(&self, suffix: &str) -> Result<(&str, Option<&'static str>)> {
-        match self.get_optional(&crate::outputs::invoke_arn(suffix)).filter(|arn| !arn.is_empty()) {
-            Some(alias) => Ok((alias, Some("live"))),
-            None => self.get(&crate::outputs::function_arn(suffix)).map(|arn| (arn, None)),
-        }
+    /// What the APIs invoke of a function: its alias `live`, which is also the qualifier of the permission
+    /// that lets them.
+    pub fn invoke_target(&self, suffix: &str) -> Result<(String, &'static str)> {
+        let function_arn = self.get(&crate::outputs::function_arn(suffix))?;
+        Ok((crate::names::alias_arn(function_arn), crate::names::LIVE_ALIAS))
     }
 }
 

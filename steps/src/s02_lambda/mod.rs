@@ -35,9 +35,11 @@
 //! - `[functions.X] reserved_concurrency`: set, and removed when the setting goes (recorded as managed).
 //! - `[vpc] subnet_ids, security_group_ids`: every function's VPC configuration, with the ENI actions in
 //!   the role's policy (those of AWSLambdaVPCAccessExecutionRole); removing `[vpc]` takes them out.
-//! - `[functions.X] provisioned_concurrency`: the alias `live` on a version published only when the code or
-//!   configuration changed, its ARN recorded as `invoke_arn.X` for the APIs, and the instances on it;
-//!   removed (and `invoke_arn.X` emptied) when the setting goes.
+//! - Every function's alias `live` ([`crate::live_alias`]), which the APIs invoke, on a version published
+//!   only when the code or configuration changed; versions beyond `[release] keep_releases` (10) deleted.
+//!   The functions that answer WebSocket clients get theirs from `04-websocket`, once their environment
+//!   holds the management endpoint (unless a REST route or provisioned instances need it first).
+//! - `[functions.X] provisioned_concurrency`: the instances on the alias; removed when the setting goes.
 //! - `[functions.X.secrets] NAME = "secret"`: the secret's ARN (DescribeSecret, no value) as
 //!   `NAME_SECRET_ARN`, and `secretsmanager:GetSecretValue` on exactly those ARNs in the role's policy.
 //!
@@ -46,7 +48,9 @@
 //! call), `GetFunction` (only for a function whose revision moved in a way no step recorded: the only read
 //! that shows a `Failed` state, see [`crate::revisions`]), `CreateFunction`, `DeleteFunction`, `UpdateFunctionConfiguration`, `UpdateFunctionCode`,
 //! `GetFunctionConcurrency`, `PutFunctionConcurrency`, `DeleteFunctionConcurrency`, `PublishVersion`,
-//! `GetAlias`, `CreateAlias`, `UpdateAlias`, `Get/Put/DeleteProvisionedConcurrencyConfig`, the
+//! `GetAlias`, `GetFunctionConfiguration` (the alias's version), `CreateAlias`, `UpdateAlias`,
+//! `ListVersionsByFunction` and `DeleteFunction` of a version (after a publish),
+//! `Get/Put/DeleteProvisionedConcurrencyConfig`, the
 //! `function_active_v2` and `function_updated_v2` waiters, `sts:GetCallerIdentity` (once per run);
 //! `logs:DescribeLogGroups`, `CreateLogGroup`, `PutRetentionPolicy`; `secretsmanager:DescribeSecret` (only
 //! for secrets deployer.toml names) and `kms:DescribeKey` (only for a secret with a key of its own). A
@@ -64,7 +68,7 @@
 //! each function, `functions` (their names), `code_sha256` (the whole bundle's), `function_revisions` (the revisions each
 //! function was confirmed healthy at),
 //! `reserved_concurrency.<suffix>` and `provisioned_concurrency.<suffix>` where deployer manages one,
-//! `invoke_arn.<suffix>` (the `live` alias the APIs invoke; empty once removed).
+//! `invoke_arn.<suffix>` (the `live` alias the APIs invoke), `live_version.<suffix>` (the version it invokes).
 
 mod concurrency;
 mod function;
@@ -78,9 +82,10 @@ use async_trait::async_trait;
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
-use crate::ensure::{all, ensure, record_if_changed, remove, Change, Prefetched, Recorder};
+use crate::ensure::{all, ensure, record_if_changed, remove, Change, Prefetched, Recorder, Resource as _};
 use crate::error::InputError;
 use crate::function_code::{self, FunctionCode};
+use crate::live_alias::{record_version, LiveAlias};
 use crate::log_groups::LogGroups;
 use crate::manual::{handler_file, ids};
 use crate::outputs;
@@ -90,7 +95,7 @@ use crate::settings::Settings;
 use crate::step::{Context, Step, Teardown};
 use concurrency::ReservedConcurrency;
 use function::Function;
-use provisioned::{LiveAlias, ProvisionedConcurrency};
+use provisioned::ProvisionedConcurrency;
 use role::Role;
 
 pub const ID: &str = ids::LAMBDA;
@@ -123,12 +128,7 @@ fn forget_once_removed(recorder: &dyn Recorder, key: &str, wanted: Option<i32>) 
 
 /// A function's reservation and provisioned instances. Provisioned instances may not exceed the
 /// reservation, so a reservation that rises is set before them and one that falls after them.
-async fn concurrency(
-    ctx: &Context<'_>,
-    recorder: &dyn Recorder,
-    function: &str,
-    live: &aws_sdk_lambda::types::FunctionConfiguration,
-) -> Result<()> {
+async fn concurrency(ctx: &Context<'_>, recorder: &dyn Recorder, function: &str) -> Result<()> {
     let reservation = reserved_concurrency(ctx, recorder, function);
     let rises = match &reservation {
         Some(r) if ctx.settings.provisioned_concurrency(function).is_some() => r.rises().await?,
@@ -138,7 +138,7 @@ async fn concurrency(
     if let Some(reservation) = &before {
         reserve(reservation, recorder).await?;
     }
-    provisioned_concurrency(ctx, recorder, function, live).await?;
+    provisioned_concurrency(ctx, recorder, function).await?;
     if let Some(reservation) = &after {
         reserve(reservation, recorder).await?;
     }
@@ -150,30 +150,53 @@ async fn reserve(reservation: &ReservedConcurrency<'_>, recorder: &dyn Recorder)
     forget_once_removed(recorder, &reservation.key, reservation.wanted)
 }
 
-/// `provisioned_concurrency`: the `live` alias on a version of the function as it is now, and the
-/// instances on it; without the setting (but with it once), the instances go and the APIs invoke the
-/// function again (`invoke_arn.X` emptied). Nothing at all for a function that never had it.
-async fn provisioned_concurrency(
-    ctx: &Context<'_>,
-    recorder: &dyn Recorder,
-    function: &str,
-    live: &aws_sdk_lambda::types::FunctionConfiguration,
-) -> Result<()> {
-    let invoke_key = outputs::invoke_arn(function).key.into_owned();
+/// `provisioned_concurrency`: the instances on the function's `live` alias; without the setting (but with it
+/// once), the instances go. Nothing at all for a function that never had it.
+async fn provisioned_concurrency(ctx: &Context<'_>, recorder: &dyn Recorder, function: &str) -> Result<()> {
     let key = format!("provisioned_concurrency.{function}");
     let wanted = ctx.settings.provisioned_concurrency(function);
-    let function_name = ctx.name(function);
-    if wanted.is_some() {
-        let alias = LiveAlias { ctx, function_name: function_name.clone(), key: invoke_key.clone(), function: live };
-        ensure(&alias, recorder).await?;
-    } else if recorder.recorded(&key).is_none_or(|marker| marker.is_empty()) {
+    if wanted.is_none() && recorder.recorded(&key).is_none_or(|marker| marker.is_empty()) {
         return Ok(());
     }
+    let function_name = ctx.name(function);
     ensure(&ProvisionedConcurrency { ctx, function_name, key: key.clone(), wanted }, recorder).await?;
-    forget_once_removed(recorder, &key, wanted)?;
-    if wanted.is_none() && recorder.recorded(&invoke_key).is_some_and(|arn| !arn.is_empty()) {
-        recorder.record(&invoke_key, "")?;
+    forget_once_removed(recorder, &key, wanted)
+}
+
+/// Whether 02 publishes the function's versions. A function that answers WebSocket clients gets the
+/// management endpoint from 04, which publishes its versions once the variable is there; 02 does so too
+/// only when something needs the alias before 04 (a REST route, or provisioned instances).
+fn publishes(settings: &Settings, function: &str) -> bool {
+    !settings.websocket_answerers().contains(&function)
+        || settings.routes().iter().any(|route| route.function == function)
+        || settings.provisioned_concurrency(function).is_some()
+}
+
+/// Each function's `live` alias on a version of it as it now is, and the versions beyond
+/// `keep_releases` deleted.
+async fn live_aliases(
+    ctx: &Context<'_>,
+    recorder: &dyn Recorder,
+    revisions: &Revisions,
+    functions: &[Function<'_>],
+    live: &[aws_sdk_lambda::types::FunctionConfiguration],
+) -> Result<()> {
+    let mut aliases: Vec<(&str, LiveAlias)> = Vec::new();
+    for (function, live) in functions.iter().zip(live).filter(|(f, _)| publishes(ctx.settings, f.key)) {
+        let key = outputs::invoke_arn(function.key).key.into_owned();
+        // A plan sees the function as it is: one to change gets a new version too.
+        let to_change = recorder.planning() && !function.differences(live)?.is_empty();
+        let alias = LiveAlias::new(ctx, function.name.clone(), key, live, revisions).after_change(to_change);
+        aliases.push((function.key, alias));
     }
+    let keep = ctx.settings.keep_releases();
+    all(aliases.iter().map(|(function, alias)| async move {
+        let live = ensure(alias, recorder).await?;
+        alias.confirm();
+        record_version(recorder, function, &live)?;
+        alias.prune(keep, recorder).await
+    }))
+    .await?;
     Ok(())
 }
 
@@ -349,18 +372,18 @@ impl Step for Lambda {
             names: names.iter().map(|function| format!("/aws/lambda/{}", ctx.name(function))).collect(),
             retention_days: ctx.settings.log_retention_days,
         };
-        let functions = all(functions.iter().map(|f| async move {
+        let ensured = all(functions.iter().map(|f| async move {
             let live = ensure(f, recorder).await?;
             f.confirm();
             Ok(live)
         }));
         // The log groups beside the functions: neither waits for the other, and CloudWatch Logs' quotas are
         // not Lambda's. Both run to the end before a failure of either is reported.
-        let (live, groups) = futures::join!(functions, ensure(&groups, recorder));
+        let (live, groups) = futures::join!(ensured, ensure(&groups, recorder));
         let live = live?;
         groups?;
-        let concurrency = names.iter().zip(&live).map(|(function, live)| concurrency(ctx, recorder, function, live));
-        all(concurrency).await?;
+        live_aliases(ctx, recorder, revisions, &functions, &live).await?;
+        all(names.iter().map(|function| concurrency(ctx, recorder, function))).await?;
         revisions.record(ctx, recorder).await?;
         retired::remove_retired(ctx, recorder, &before, account).await?;
         record_if_changed(recorder, &outputs::FUNCTIONS.key, &names.join("\n"))?;

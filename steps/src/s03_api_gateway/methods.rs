@@ -43,7 +43,7 @@ pub(super) fn route_methods<'r>(
     partition: &str,
 ) -> Result<Vec<(&'r str, MethodKind)>> {
     let (target, _) = ctx.invoke_target(route.function)?;
-    let uri = lambda_integration_uri(&ctx.settings.region, partition, target);
+    let uri = lambda_integration_uri(&ctx.settings.region, partition, &target);
     let mut methods: Vec<(&'r str, MethodKind)> = route
         .methods
         .iter()

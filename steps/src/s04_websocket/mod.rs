@@ -16,18 +16,22 @@
 //!   `--throttle-burst`) and the stage variables of `07-stages` set at creation. An existing stage is changed only if it drifted (`UpdateStage`).
 //! - The functions that answer clients (behind `$default` and the custom route keys) get
 //!   `CONNECTIONS_TABLE` and `WEBSOCKET_MANAGEMENT_ENDPOINT`
-//!   (`https://ID.execute-api.REGION.amazonaws.com/STAGE`, for `PostToConnection`) in its environment.
+//!   (`https://ID.execute-api.REGION.amazonaws.com/STAGE`, for `PostToConnection`) in its environment,
+//!   then their alias `live` on a version that holds both ([`crate::live_alias`]), before any route
+//!   invokes it. Integrations and permissions are on each function's alias.
 //!
 //! AWS calls: `apigatewayv2:GetApi`, `GetApis`, `CreateApi`, `UpdateApi`, `GetIntegrations`,
 //! `CreateIntegration`, `UpdateIntegration`, `DeleteIntegration`, `GetRoutes`, `CreateRoute`, `UpdateRoute`,
 //! `DeleteRoute`, `DeleteApi`, `GetStage`,
 //! `CreateStage`, `UpdateStage`; `lambda:ListFunctions`, `GetPolicy` and `GetFunction` (only for a function
 //! whose revision moved in a way no step recorded, see [`crate::revisions`]), `AddPermission`,
-//! `RemovePermission`, `UpdateFunctionConfiguration`.
+//! `RemovePermission`, `UpdateFunctionConfiguration`, `PublishVersion`, `GetAlias`, `CreateAlias`,
+//! `UpdateAlias`, `ListVersionsByFunction` and `DeleteFunction` of a version beyond `keep_releases`.
 //!
 //! Outputs: `websocket_api_id`, `stage`, `websocket_url` (`wss://ID.execute-api.REGION.amazonaws.com/STAGE`),
 //! `management_endpoint` (all empty without routes), `websocket_routes` (the route keys made),
-//! `function_revisions` (the revisions its permissions and variables were confirmed at).
+//! `function_revisions` (the revisions its permissions, variables and aliases were confirmed at),
+//! `invoke_arn.<suffix>` and `live_version.<suffix>` (the answerers' aliases and the versions they invoke).
 
 use anyhow::{Context as _, Result};
 use async_trait::async_trait;
@@ -41,6 +45,7 @@ use crate::apigw::{ensure_invoke_permissions, ensure_websocket_stage, execute_ap
 use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{all, ensure, record_if_changed, remove, Recorder, Resource, PLANNED};
 use crate::lambda::FunctionEnvironment;
+use crate::live_alias::{record_version, LiveAlias};
 use crate::manual::{self, ids, stage_variables, WEBSOCKET_ROUTE_SELECTION};
 use crate::revisions::Revisions;
 use crate::settings::table_variable;
@@ -88,8 +93,6 @@ impl Step for WebSocket {
         let api = ensure(&WebSocketApi { ctx, name: ctx.name("websocket-api") }, recorder).await?;
         let api_id = api.id.as_str();
 
-        routes::ensure_routes(ctx, recorder, api_id, partition).await?;
-        let source_arn = format!("arn:{partition}:execute-api:{region}:{account}:{api_id}/*");
         let mut functions: Vec<&str> = Vec::new();
         for (_, function) in ctx.settings.websocket_routes() {
             if !functions.contains(&function) {
@@ -99,35 +102,18 @@ impl Step for WebSocket {
         let answerers = ctx.settings.websocket_answerers();
         let touched = functions.iter().chain(&answerers).map(|f| ctx.name(f));
         let revisions = &Revisions::look(ctx, recorder, touched).await?;
-        ensure_invoke_permissions(ctx, recorder, revisions, functions, PERMISSION_ID, &source_arn).await?;
-
         let stage = &ctx.settings.stage;
-        ensure(&access_logs::log_groups(ctx, api_id, "WebSocket"), recorder).await?;
-        ensure_websocket_stage(ctx, recorder, api_id, stage, stage_variables(stage)).await?;
-
         let host = execute_api_host(api_id, region);
         let management_endpoint = format!("https://{host}/{stage}");
-        let mut variables =
-            HashMap::from([(manual::MANAGEMENT_ENDPOINT_VARIABLE.to_string(), management_endpoint.clone())]);
-        if ctx.settings.table_names().contains(&CONNECTIONS) {
-            variables.insert(table_variable(CONNECTIONS), ctx.name(CONNECTIONS));
-        }
-        let environments: Vec<FunctionEnvironment> = answerers
-            .into_iter()
-            .map(|function| FunctionEnvironment {
-                ctx,
-                function_name: ctx.name(function),
-                variables: variables.clone(),
-                revisions,
-                seen: Default::default(),
-            })
-            .collect();
-        all(environments.iter().map(|environment| async move {
-            ensure(environment, recorder).await?;
-            environment.confirm();
-            Ok(())
-        }))
-        .await?;
+        // The variables before the versions, the versions before the routes that invoke them.
+        answerer_versions(ctx, recorder, revisions, &answerers, &management_endpoint).await?;
+
+        routes::ensure_routes(ctx, recorder, api_id, partition).await?;
+        let source_arn = format!("arn:{partition}:execute-api:{region}:{account}:{api_id}/*");
+        ensure_invoke_permissions(ctx, recorder, revisions, functions, PERMISSION_ID, &source_arn).await?;
+
+        ensure(&access_logs::log_groups(ctx, api_id, "WebSocket"), recorder).await?;
+        ensure_websocket_stage(ctx, recorder, api_id, stage, stage_variables(stage)).await?;
         revisions.record(ctx, recorder).await?;
 
         record_if_changed(recorder, outputs::STAGE_KEY, stage)?;
@@ -139,6 +125,48 @@ impl Step for WebSocket {
 
 /// The manual's table of WebSocket connections, which the answering functions are told of.
 const CONNECTIONS: &str = manual::WEBSOCKET_CONNECTIONS;
+
+/// The functions that answer clients get the management endpoint and the connections' table, then their
+/// `live` alias on a version that holds them (02 leaves theirs to this step; see [`crate::live_alias`]).
+async fn answerer_versions(
+    ctx: &Context<'_>,
+    recorder: &dyn Recorder,
+    revisions: &Revisions,
+    answerers: &[&str],
+    management_endpoint: &str,
+) -> Result<()> {
+    let mut variables =
+        HashMap::from([(manual::MANAGEMENT_ENDPOINT_VARIABLE.to_string(), management_endpoint.to_string())]);
+    if ctx.settings.table_names().contains(&CONNECTIONS) {
+        variables.insert(table_variable(CONNECTIONS), ctx.name(CONNECTIONS));
+    }
+    let environments: Vec<FunctionEnvironment> = answerers
+        .iter()
+        .map(|function| FunctionEnvironment {
+            ctx,
+            function_name: ctx.name(function),
+            variables: variables.clone(),
+            revisions,
+            seen: Default::default(),
+        })
+        .collect();
+    let keep = ctx.settings.keep_releases();
+    all(environments.iter().zip(answerers).map(|(environment, function)| async move {
+        let live = ensure(environment, recorder).await?;
+        environment.confirm();
+        let key = outputs::invoke_arn(function).key.into_owned();
+        // A plan sees the function as it is: one whose variables are to change gets a new version too.
+        let to_change = recorder.planning() && !environment.differences(&live)?.is_empty();
+        let alias =
+            LiveAlias::new(ctx, environment.function_name.clone(), key, &live, revisions).after_change(to_change);
+        let version = ensure(&alias, recorder).await?;
+        alias.confirm();
+        record_version(recorder, function, &version)?;
+        alias.prune(keep, recorder).await
+    }))
+    .await?;
+    Ok(())
+}
 
 /// No WebSocket route in the settings: no WebSocket API (one made before goes), and empty outputs, by which
 /// the later steps know there is none.

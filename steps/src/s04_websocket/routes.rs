@@ -35,7 +35,7 @@ pub(super) async fn ensure_routes(
     let mut proxies = Vec::new();
     for function in functions {
         let (target, _) = ctx.invoke_target(function)?;
-        let uri = lambda_integration_uri(region, partition, target);
+        let uri = lambda_integration_uri(region, partition, &target);
         let existing = integrations.iter().find(|i| i.integration_uri() == Some(uri.as_str())).cloned();
         proxies.push(ProxyIntegration { ctx, api_id, function, uri, existing, listed: Default::default() });
     }

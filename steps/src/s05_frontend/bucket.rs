@@ -141,7 +141,9 @@ pub(super) struct BucketPolicy<'a> {
     pub(super) partition: &'a str,
 }
 
-/// The policy letting the one distribution read the bucket's objects.
+/// The policy letting the one distribution read the bucket's objects, except deployer's own records (the
+/// releases, under [`crate::site::PRIVATE_PREFIX`]), which are not the site's. `NotResource` rather than a
+/// `Deny`: moto applies a `Deny` to every caller, whatever its principal.
 fn site_read_policy(partition: &str, bucket: &str, distribution_arn: &str) -> Value {
     json!({
         "Version": "2012-10-17",
@@ -150,7 +152,7 @@ fn site_read_policy(partition: &str, bucket: &str, distribution_arn: &str) -> Va
             "Effect": "Allow",
             "Principal": {"Service": "cloudfront.amazonaws.com"},
             "Action": "s3:GetObject",
-            "Resource": format!("arn:{partition}:s3:::{bucket}/*"),
+            "NotResource": format!("arn:{partition}:s3:::{bucket}/{}*", crate::site::PRIVATE_PREFIX),
             "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}}
         }]
     })
@@ -228,9 +230,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_site_policy_names_the_callers_partition() {
+    fn the_site_policy_names_the_callers_partition_and_keeps_deployers_records_out() {
         let policy = site_read_policy("aws-cn", "svc-frontend", "arn:aws-cn:cloudfront::1:distribution/E1");
-        assert_eq!(policy["Statement"][0]["Resource"], "arn:aws-cn:s3:::svc-frontend/*");
-        assert_eq!(site_read_policy("aws", "b", "d")["Statement"][0]["Resource"], "arn:aws:s3:::b/*");
+        assert_eq!(policy["Statement"][0]["NotResource"], "arn:aws-cn:s3:::svc-frontend/.deployer/*");
+        assert_eq!(site_read_policy("aws", "b", "d")["Statement"][0]["NotResource"], "arn:aws:s3:::b/.deployer/*");
     }
 }

@@ -38,7 +38,9 @@
 //! `06-domain` uses too, is [`crate::cloudfront::update_distribution_config`].
 //!
 //! Outputs: `bucket`, `origin_access_control_id`, `distribution_id`, `distribution_arn`,
-//! `distribution_domain`, `site_url`, `pending_invalidation`.
+//! `distribution_domain`, `site_url`, `pending_invalidation`, `site_digest` (of the objects' keys and
+//! contents, which a release names). The bucket's `.deployer/` prefix holds deployer's release records:
+//! CloudFront may not read it, and the sync leaves it alone.
 
 mod bucket;
 mod distribution;
@@ -214,6 +216,7 @@ impl Step for Frontend {
         record_if_changed(recorder, &outputs::DISTRIBUTION_ARN.key, &distribution.arn)?;
         record_if_changed(recorder, &outputs::DISTRIBUTION_DOMAIN.key, &distribution.domain)?;
         record_if_changed(recorder, outputs::SITE_URL_KEY, &format!("https://{}", distribution.domain))?;
+        record_if_changed(recorder, &outputs::SITE_DIGEST.key, &sync::site_digest(&files))?;
         let partition = &identity.partition;
         let policy = BucketPolicy { ctx, bucket: &bucket_name, distribution_arn: &distribution.arn, partition };
         ensure(&policy, recorder).await?;

@@ -21,6 +21,13 @@ use crate::step::Context;
 const MAX_INVALIDATION_PATHS: usize = 15;
 const DELETE_BATCH: usize = 1000;
 
+/// What the site holds, as one digest of its keys and contents (a release names it).
+pub(super) fn site_digest(files: &[SiteFile]) -> String {
+    let mut lines: Vec<String> = files.iter().map(|f| format!("{} {}", f.key, f.md5)).collect();
+    lines.sort();
+    hex(&Sha256::digest(lines.join("\n")))[..32].to_string()
+}
+
 /// Uploads what differs, deletes what is gone; returns the changed keys.
 pub(super) async fn sync(
     ctx: &Context<'_>,
@@ -30,10 +37,12 @@ pub(super) async fn sync(
 ) -> Result<BTreeSet<String>> {
     let s3 = ctx.aws.s3();
     // A plan for a bucket still to create finds it empty.
-    let listed = match list_keys(s3, bucket).await {
+    let mut listed = match list_keys(s3, bucket).await {
         Err(err) if recorder.planning() && format!("{err:#}").contains("NoSuchBucket") => BTreeMap::new(),
         listed => listed?,
     };
+    // deployer's own records (the releases) are not the site's, and stay.
+    listed.retain(|key, _| !key.starts_with(site::PRIVATE_PREFIX));
     let live = live_digests(s3, bucket, listed).await?;
 
     let same = |f: &SiteFile| live.get(&f.key).is_some_and(|md5| md5.as_deref() == Some(f.md5.as_str()));

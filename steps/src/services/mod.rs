@@ -5,6 +5,7 @@ pub mod apigw;
 pub mod cloudfront;
 pub mod dynamodb;
 pub mod lambda;
+pub mod live_alias;
 pub mod log_groups;
 pub mod logs;
 pub mod revisions;

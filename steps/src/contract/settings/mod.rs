@@ -9,6 +9,7 @@ mod cors;
 mod durations;
 mod functions;
 mod quotas;
+mod release;
 mod routes;
 mod tables;
 mod vpc;
@@ -19,6 +20,7 @@ pub use backend::{table_variable, Table, DEFAULT_MEMORY_MB};
 pub use cors::DEFAULT_DEV_CORS_ORIGINS;
 pub use durations::{parse_duration_seconds, DURATION_PATTERN};
 pub use functions::FunctionSettings;
+pub use release::{ReleaseSettings, DEFAULT_KEEP_RELEASES};
 pub use routes::RouteSettings;
 pub use tables::{IndexProjection, IndexSettings, TableSettings};
 pub use vpc::VpcSettings;
@@ -150,6 +152,9 @@ pub struct Settings {
     /// Who may call the REST API (deployer.toml `[auth]`); anyone by default, as in the manual.
     #[serde(default, skip_serializing_if = "AuthSettings::is_none")]
     pub auth: AuthSettings,
+    /// How releases are kept (deployer.toml `[release]`).
+    #[serde(default, skip_serializing_if = "ReleaseSettings::is_empty")]
+    pub release: ReleaseSettings,
     /// `08-verify`'s HTTP smoke test goes here instead of the deployed API (a server of the user's, tests).
     /// Neither recorded nor part of the steps' fingerprints: it changes what is checked, not what is deployed.
     #[serde(skip)]
@@ -181,6 +186,7 @@ impl Settings {
         names::validate_service(&self.service)?;
         self.validate_functions()?;
         self.validate_vpc()?;
+        self.validate_release()?;
         self.validate_secrets()?;
         self.validate_auth()?;
         self.validate_tables()?;

@@ -13,8 +13,8 @@ use anyhow::{bail, Result};
 
 pub use permission::{ensure_invoke_permissions, InvokePermission};
 pub use stages::{
-    ensure_websocket_stage, read_rest_stage, rest_access_log_differs, AutoDeployStage, LiveStage, LiveWebSocketStage,
-    StageThrottling,
+    ensure_websocket_stage, put_rest_stage_on, read_rest_stage, rest_access_log_differs, rest_deployment_exists,
+    AutoDeployStage, LiveStage, LiveWebSocketStage, StageThrottling,
 };
 
 /// The URI API Gateway invokes a Lambda function through.

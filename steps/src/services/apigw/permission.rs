@@ -24,8 +24,8 @@ pub async fn ensure_invoke_permissions<'f>(
     let permissions: Vec<InvokePermission> = functions
         .into_iter()
         .map(|f| {
-            // The alias the API invokes, when 02 made one (provisioned concurrency), holds its own policy.
-            let qualifier = ctx.invoke_target(f).ok().and_then(|(_, qualifier)| qualifier);
+            // The API invokes the function's alias, which holds a policy of its own.
+            let qualifier = ctx.invoke_target(f).ok().map(|(_, qualifier)| qualifier);
             InvokePermission {
                 ctx,
                 function_name: ctx.name(f),
@@ -62,14 +62,20 @@ pub struct InvokePermission<'a> {
 }
 
 impl InvokePermission<'_> {
-    /// What is wanted of the statement, as the revisions' digest: another API is another source ARN.
+    /// What is wanted of the statement, as the revisions' digest: another API is another source ARN, and a
+    /// statement on the alias is another than one on the function.
     fn digest(&self) -> String {
-        digest(&format!("{} {}", self.statement_id, self.source_arn))
+        match self.qualifier {
+            None => digest(&format!("{} {}", self.statement_id, self.source_arn)),
+            Some(alias) => digest(&format!("{} {} {alias}", self.statement_id, self.source_arn)),
+        }
     }
 
-    /// The revisions vouch only for the function's own policy: an alias has a revision of its own.
+    /// The revisions vouch for a statement on the alias too: the function's revision moves with every
+    /// version published, so a new alias target is read again. A statement removed from the alias by hand
+    /// moves no revision of the function's, and is seen at its next change.
     fn revisions(&self) -> Option<&Revisions> {
-        self.revisions.filter(|_| self.qualifier.is_none())
+        self.revisions
     }
 
     fn wanted_statement(&self) -> Value {
@@ -94,8 +100,10 @@ impl InvokePermission<'_> {
             && statement["Condition"]["ArnLike"]["AWS:SourceArn"] == self.source_arn.as_str()
     }
 
-    async fn add(&self) -> Result<()> {
-        self.ctx
+    /// Adds the statement; `false` when Lambda refused it as one its policy already holds.
+    async fn add(&self) -> Result<bool> {
+        let added = self
+            .ctx
             .aws
             .lambda()
             .add_permission()
@@ -106,9 +114,14 @@ impl InvokePermission<'_> {
             .principal("apigateway.amazonaws.com")
             .source_arn(&self.source_arn)
             .send()
-            .await
-            .aws_context(|| format!("lambda:AddPermission {} {}", self.function_name, self.statement_id))?;
-        Ok(())
+            .await;
+        match added {
+            Err(refused) if refused.as_service_error().is_some_and(|e| e.is_resource_conflict_exception()) => Ok(false),
+            added => {
+                added.aws_context(|| format!("lambda:AddPermission {} {}", self.function_name, self.statement_id))?;
+                Ok(true)
+            }
+        }
     }
 }
 
@@ -137,23 +150,24 @@ impl Resource for InvokePermission<'_> {
                 return Ok(None);
             }
         }
-        let lambda = self.ctx.aws.lambda();
-        let got =
-            lambda.get_policy().function_name(&self.function_name).set_qualifier(self.qualifier.map(str::to_string));
-        let policy = absent_if(got.send().await, |e| e.is_resource_not_found_exception())
-            .aws_context(|| format!("lambda:GetPolicy {}", self.function_name))?;
-        *self.seen.borrow_mut() = Some(policy.as_ref().and_then(|p| p.revision_id.clone()));
-        let Some(document) = policy.and_then(|p| p.policy) else {
-            return Ok(None);
-        };
-        let document: Value = serde_json::from_str(&document).context("Lambda returned a policy that is not JSON")?;
-        let statements = document["Statement"].as_array().cloned().unwrap_or_default();
-        Ok(statements.into_iter().find(|s| s["Sid"] == self.statement_id))
+        self.read_statement().await
     }
 
     async fn create(&self) -> Result<Value> {
-        self.add().await?;
-        Ok(self.wanted_statement())
+        if self.add().await? {
+            return Ok(self.wanted_statement());
+        }
+        // Added by a run killed before it recorded it: the alias's policy moves no revision of the
+        // function's, so only Lambda's refusal tells. What is there is compared as usual.
+        match self.read_statement().await? {
+            Some(statement) => Ok(statement),
+            None => anyhow::bail!(
+                "lambda:AddPermission {} {}: Lambda refused it as a conflict (another change in progress): run \
+                 `deployer resume`",
+                self.function_name,
+                self.statement_id
+            ),
+        }
     }
 
     fn id(&self, _live: &Value) -> String {
@@ -183,5 +197,28 @@ impl Resource for InvokePermission<'_> {
             .await
             .aws_context(|| format!("lambda:RemovePermission {} {}", self.function_name, self.statement_id))?;
         self.create().await
+    }
+}
+
+impl InvokePermission<'_> {
+    /// The statement as GetPolicy answers it, its revision kept in `seen`.
+    async fn read_statement(&self) -> Result<Option<Value>> {
+        let lambda = self.ctx.aws.lambda();
+        let got =
+            lambda.get_policy().function_name(&self.function_name).set_qualifier(self.qualifier.map(str::to_string));
+        let policy = absent_if(got.send().await, |e| e.is_resource_not_found_exception())
+            .aws_context(|| format!("lambda:GetPolicy {}", self.function_name))?;
+        // An alias's policy answers the alias's revision; the revisions follow the function's, as listed.
+        let seen = match (self.qualifier, self.revisions) {
+            (Some(_), Some(revisions)) => revisions.listed(&self.function_name).and_then(|f| f.revision_id.clone()),
+            _ => policy.as_ref().and_then(|p| p.revision_id.clone()),
+        };
+        *self.seen.borrow_mut() = Some(seen);
+        let Some(document) = policy.and_then(|p| p.policy) else {
+            return Ok(None);
+        };
+        let document: Value = serde_json::from_str(&document).context("Lambda returned a policy that is not JSON")?;
+        let statements = document["Statement"].as_array().cloned().unwrap_or_default();
+        Ok(statements.into_iter().find(|s| s["Sid"] == self.statement_id))
     }
 }

@@ -338,3 +338,30 @@ pub async fn ensure_websocket_stage(
 fn throttling_shown(rate: f64, burst: i32) -> String {
     format!("{rate}/s burst {burst}")
 }
+
+/// Whether the REST API still holds `deployment` (a rollback's target).
+pub async fn rest_deployment_exists(clients: &crate::Clients, api_id: &str, deployment: &str) -> Result<bool> {
+    let got = clients.apigateway().get_deployment().rest_api_id(api_id).deployment_id(deployment).send().await;
+    let got = absent_if(got, |e| e.is_not_found_exception())
+        .aws_context(|| format!("apigateway:GetDeployment {api_id} {deployment}"))?;
+    Ok(got.is_some())
+}
+
+/// Puts the REST stage on `deployment` at once (a rollback): API Gateway serves it from the next request.
+pub async fn put_rest_stage_on(clients: &crate::Clients, api_id: &str, stage: &str, deployment: &str) -> Result<()> {
+    let on = aws_sdk_apigateway::types::PatchOperation::builder()
+        .op(aws_sdk_apigateway::types::Op::Replace)
+        .path("/deploymentId")
+        .value(deployment)
+        .build();
+    clients
+        .apigateway()
+        .update_stage()
+        .rest_api_id(api_id)
+        .stage_name(stage)
+        .patch_operations(on)
+        .send()
+        .await
+        .aws_context(|| format!("apigateway:UpdateStage {api_id} {stage} → deployment {deployment}"))?;
+    Ok(())
+}

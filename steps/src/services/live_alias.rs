@@ -1,0 +1,309 @@
+//! Every function's alias `live`: what the APIs invoke and what a release moves. It points at a version
+//! published only when the function's code or configuration changed (the version's description holds a
+//! digest of both), so that a version is an immutable record of what was deployed. `02-lambda` ensures it
+//! after each function, `04-websocket` after the variables it gives the functions that answer clients (so
+//! that no version of theirs lacks the management endpoint).
+//!
+//! The revisions vouch for the alias (part `alias`) as they do for a permission: while the function's
+//! revision follows from the one the alias was confirmed at, a look does not read it (GetAlias counts
+//! against Lambda's 15 requests/s). A change made to the alias alone, by hand, moves no revision of the
+//! function's: the next change of the function reads it again.
+//!
+//! Versions beyond the newest `[release] keep_releases` (default 10) are deleted after a publish, to stay
+//! under Lambda's code storage quota (75 GB per region); the one the alias invokes is always kept.
+
+use anyhow::{Context as _, Result};
+use aws_sdk_lambda::types::FunctionConfiguration;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::cell::Cell;
+use std::collections::BTreeMap;
+
+use crate::aws::{absent_if, AwsContext};
+use crate::ensure::{is_planned, Change, Recorder, Resource, PLANNED};
+use crate::package::hex;
+use crate::revisions::{digest, Revisions};
+use crate::step::Context;
+
+pub use crate::names::{alias_arn, LIVE_ALIAS as ALIAS};
+
+/// The part of a function's revisions its alias is confirmed as.
+const PART: &str = "alias";
+
+/// What a version of `function` holds, as the description it is published with: a digest of the code and
+/// every configuration field a version freezes. A new version is published exactly when this changes.
+/// (`LastModified` would do on AWS, but moto does not move it on updates.)
+pub fn version_description(function: &FunctionConfiguration) -> String {
+    let sorted = |ids: &[String]| {
+        let mut ids = ids.to_vec();
+        ids.sort();
+        ids
+    };
+    let environment: BTreeMap<&String, &String> =
+        function.environment().and_then(|e| e.variables()).into_iter().flatten().collect();
+    let vpc = function.vpc_config().map(|v| (sorted(v.subnet_ids()), sorted(v.security_group_ids())));
+    let frozen = json!({
+        "code": function.code_sha256(),
+        "runtime": function.runtime().map(|r| r.as_str()),
+        "handler": function.handler(),
+        "role": function.role(),
+        "memory": function.memory_size(),
+        "timeout": function.timeout(),
+        "architectures": function.architectures().iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+        "environment": environment,
+        "vpc": vpc,
+    });
+    format!("deployer: {}", &hex(&Sha256::digest(frozen.to_string()))[..32])
+}
+
+/// The `live` alias on a version of the function as it is now.
+pub struct LiveAlias<'a> {
+    pub ctx: &'a Context<'a>,
+    pub function_name: String,
+    /// The output key its ARN is recorded under.
+    pub key: String,
+    /// The function as the step left it: what the version must hold.
+    pub function: &'a FunctionConfiguration,
+    pub revisions: &'a Revisions,
+    /// Set once the alias was read (not trusted): there is something to confirm.
+    pub read: Cell<bool>,
+    /// Set once a version was published: older ones may be pruned.
+    pub published: Cell<bool>,
+    /// A plan's: the function is to change first, so a new version is to be published (the plan sees the
+    /// function as it is, not as it will be).
+    pub function_to_change: bool,
+}
+
+pub struct LiveVersion {
+    alias_arn: String,
+    description: Option<String>,
+    /// The version the alias invokes, when it was read or moved (not when the revisions vouched for it).
+    version: Option<String>,
+}
+
+impl LiveVersion {
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
+    }
+}
+
+/// The output key a function's live version is recorded under (a release names each function's).
+pub fn version_key(function: &str) -> String {
+    format!("live_version.{function}")
+}
+
+/// Records the version the alias invokes, when known (a trusted alias keeps the one recorded).
+pub fn record_version(recorder: &dyn Recorder, function: &str, live: &LiveVersion) -> Result<()> {
+    match live.version() {
+        Some(version) => crate::ensure::record_if_changed(recorder, &version_key(function), version),
+        None => Ok(()),
+    }
+}
+
+impl<'a> LiveAlias<'a> {
+    pub fn new(
+        ctx: &'a Context<'a>,
+        function_name: String,
+        key: String,
+        function: &'a FunctionConfiguration,
+        revisions: &'a Revisions,
+    ) -> Self {
+        LiveAlias {
+            ctx,
+            function_name,
+            key,
+            function,
+            revisions,
+            read: Cell::new(false),
+            published: Cell::new(false),
+            function_to_change: false,
+        }
+    }
+
+    /// For a plan in which the function changes first.
+    pub fn after_change(mut self, function_to_change: bool) -> Self {
+        self.function_to_change = function_to_change;
+        self
+    }
+
+    fn description(&self) -> String {
+        version_description(self.function)
+    }
+
+    /// Once ensured: an alias read (not trusted) is confirmed at the function's revision.
+    pub fn confirm(&self) {
+        if self.read.get() {
+            self.revisions.confirmed(&self.function_name, PART, &digest(&self.description()), None);
+        }
+    }
+
+    async fn publish(&self) -> Result<String> {
+        let lambda = self.ctx.aws.lambda();
+        let published = lambda
+            .publish_version()
+            .function_name(&self.function_name)
+            .description(self.description())
+            // Lambda refuses to publish if the code changed meanwhile, rather than publish other code.
+            .set_code_sha256(self.function.code_sha256().map(str::to_string))
+            .send()
+            .await
+            .aws_context(|| format!("lambda:PublishVersion {}", self.function_name))?;
+        self.published.set(true);
+        published.version().map(str::to_string).context("PublishVersion answered without a version")
+    }
+
+    /// After a publish: the versions beyond the newest `keep` deleted, never the one the alias invokes
+    /// (nor one its routing still weighs).
+    pub async fn prune(&self, keep: usize, recorder: &dyn Recorder) -> Result<()> {
+        if !self.published.get() {
+            return Ok(());
+        }
+        let (lambda, name) = (self.ctx.aws.lambda(), &self.function_name);
+        let alias = lambda.get_alias().function_name(name).name(ALIAS).send().await;
+        let alias = alias.aws_context(|| format!("lambda:GetAlias {name}:{ALIAS}"))?;
+        let mut in_use: Vec<String> = alias.function_version().map(str::to_string).into_iter().collect();
+        let weighted = alias.routing_config().and_then(|r| r.additional_version_weights());
+        in_use.extend(weighted.into_iter().flat_map(|w| w.keys().cloned()));
+        let mut versions: Vec<u64> = Vec::new();
+        let mut pages = lambda.list_versions_by_function().function_name(name).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.aws_context(|| format!("lambda:ListVersionsByFunction {name}"))?;
+            versions.extend(page.versions().iter().filter_map(|v| v.version()?.parse::<u64>().ok()));
+        }
+        versions.sort_unstable_by(|a, b| b.cmp(a));
+        let old = versions.into_iter().skip(keep).map(|v| v.to_string()).filter(|v| !in_use.contains(v));
+        for version in old {
+            let deleted = lambda.delete_function().function_name(name).qualifier(&version).send().await;
+            absent_if(deleted, |e| e.is_resource_not_found_exception())
+                .aws_context(|| format!("lambda:DeleteFunction {name}:{version} (a version beyond keep_releases)"))?;
+            recorder.report(&format!("version {name}:{version}"), &Change::Deleted);
+        }
+        Ok(())
+    }
+}
+
+impl Resource for LiveAlias<'_> {
+    type Live = LiveVersion;
+
+    fn label(&self) -> String {
+        format!("alias {}:{ALIAS}", self.function_name)
+    }
+
+    fn key(&self) -> Option<String> {
+        Some(self.key.clone())
+    }
+
+    fn under_planned(&self) -> bool {
+        self.function.function_arn().is_none_or(is_planned)
+    }
+
+    /// Its ARN follows from the function's, which a plan knows once the account is known.
+    fn planned(&self) -> Option<LiveVersion> {
+        let function_arn = self.function.function_arn().filter(|arn| !is_planned(arn));
+        Some(LiveVersion {
+            alias_arn: function_arn.map_or(PLANNED.to_string(), alias_arn),
+            description: None,
+            version: None,
+        })
+    }
+
+    async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveVersion>> {
+        let description = self.description();
+        if self.revisions.trusted(&self.function_name, PART, &digest(&description)) {
+            let alias_arn = alias_arn(self.function.function_arn().unwrap_or_default());
+            return Ok(Some(LiveVersion { alias_arn, description: Some(description), version: None }));
+        }
+        self.read.set(true);
+        let lambda = self.ctx.aws.lambda();
+        let alias = lambda.get_alias().function_name(&self.function_name).name(ALIAS).send().await;
+        let alias = absent_if(alias, |e| e.is_resource_not_found_exception())
+            .aws_context(|| format!("lambda:GetAlias {}:{ALIAS}", self.function_name))?;
+        let Some(alias) = alias else { return Ok(None) };
+        let version = alias.function_version().unwrap_or_default();
+        let got =
+            lambda.get_function_configuration().function_name(&self.function_name).qualifier(version).send().await;
+        let got = got.aws_context(|| format!("lambda:GetFunctionConfiguration {}:{version}", self.function_name))?;
+        Ok(Some(LiveVersion {
+            alias_arn: alias.alias_arn().unwrap_or_default().to_string(),
+            description: got.description().map(str::to_string),
+            version: Some(version.to_string()),
+        }))
+    }
+
+    async fn create(&self) -> Result<LiveVersion> {
+        let version = self.publish().await?;
+        let created = self
+            .ctx
+            .aws
+            .lambda()
+            .create_alias()
+            .function_name(&self.function_name)
+            .name(ALIAS)
+            .function_version(&version)
+            .description("what the APIs invoke (made by deployer)")
+            .send()
+            .await
+            .aws_context(|| format!("lambda:CreateAlias {}:{ALIAS} → {version}", self.function_name))?;
+        let alias_arn = created.alias_arn().context("CreateAlias answered without an ARN")?.to_string();
+        Ok(LiveVersion { alias_arn, description: Some(self.description()), version: Some(version) })
+    }
+
+    fn id(&self, live: &LiveVersion) -> String {
+        live.alias_arn.clone()
+    }
+
+    /// What the alias's version was published from (code and configuration digests).
+    fn values(&self, live: &LiveVersion, _field: &str) -> Option<(String, String)> {
+        let wanted =
+            if self.function_to_change { "one of the function as changed".to_string() } else { self.description() };
+        Some((live.description.clone().unwrap_or_else(|| "none".to_string()), wanted))
+    }
+
+    fn differences(&self, live: &LiveVersion) -> Result<Vec<&'static str>> {
+        let same = live.description.as_deref() == Some(self.description().as_str());
+        Ok(if same && !self.function_to_change { vec![] } else { vec!["version"] })
+    }
+
+    async fn update(&self, live: LiveVersion, _fields: &[&'static str]) -> Result<LiveVersion> {
+        let version = self.publish().await?;
+        let updated = self
+            .ctx
+            .aws
+            .lambda()
+            .update_alias()
+            .function_name(&self.function_name)
+            .name(ALIAS)
+            .function_version(&version);
+        updated
+            .send()
+            .await
+            .aws_context(|| format!("lambda:UpdateAlias {}:{ALIAS} → {version}", self.function_name))?;
+        Ok(LiveVersion { alias_arn: live.alias_arn, description: Some(self.description()), version: Some(version) })
+    }
+}
+
+/// Whether `version` of the function still exists (a rollback's target may be gone: `keep_releases`).
+pub async fn version_exists(clients: &crate::Clients, function_name: &str, version: &str) -> Result<bool> {
+    let got = clients.lambda().get_function_configuration().function_name(function_name).qualifier(version).send();
+    let got = absent_if(got.await, |e| e.is_resource_not_found_exception())
+        .aws_context(|| format!("lambda:GetFunctionConfiguration {function_name}:{version}"))?;
+    Ok(got.is_some())
+}
+
+/// Moves the function's alias `live` to `version` at once (a rollback), routing all traffic there.
+pub async fn move_alias(clients: &crate::Clients, function_name: &str, version: &str) -> Result<()> {
+    let all_traffic = aws_sdk_lambda::types::AliasRoutingConfiguration::builder()
+        .set_additional_version_weights(Some(Default::default()))
+        .build();
+    clients
+        .lambda()
+        .update_alias()
+        .function_name(function_name)
+        .name(ALIAS)
+        .function_version(version)
+        .routing_config(all_traffic)
+        .send()
+        .await
+        .aws_context(|| format!("lambda:UpdateAlias {function_name}:{ALIAS} → {version}"))?;
+    Ok(())
+}
