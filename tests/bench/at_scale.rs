@@ -63,7 +63,8 @@ fn through_bucket(calls: usize, rate: f64, burst: f64) -> f64 {
 fn floor(config: &Strict, latency: Latency) -> Vec<(String, f64)> {
     let n = needs();
     let write = latency.write.as_secs_f64();
-    let lambda_writes = n.functions + n.permissions;
+    // Each function: CreateFunction, PublishVersion and CreateAlias (its alias `live`, which the APIs invoke).
+    let lambda_writes = 3 * n.functions + n.permissions;
     // REST: CreateRestApi, one PutRestApi with every path, two gateway responses, CreateDeployment, the
     // main stage's settings, the dev stage and its settings, the account's logging role. WebSocket: the
     // API, its integrations and routes, two stages.
@@ -71,7 +72,7 @@ fn floor(config: &Strict, latency: Latency) -> Vec<(String, f64)> {
     vec![
         (
             format!(
-                "Lambda, 15 requests/s (burst 15): a role made, IAM's propagation ({:.0} s), then {} CreateFunction and {} AddPermission",
+                "Lambda, 15 requests/s (burst 15): a role made, IAM's propagation ({:.0} s), then {} CreateFunction, PublishVersion and CreateAlias each, and {} AddPermission",
                 config.role_propagation, n.functions, n.permissions
             ),
             write + config.role_propagation + through_bucket(lambda_writes, 15.0, 15.0) + write,

@@ -197,3 +197,27 @@ async fn strict_a_rollback_after_a_site_change_keeps_the_site_and_the_next_run_i
     assert_eq!(released(&again), Some(3), "what is live differs from release 1 again");
     assert_eq!(again.changed(), 0, "yet nothing needed a write: {:?}", again.changes());
 }
+
+#[tokio::test]
+async fn a_rollback_made_on_another_machine_is_seen_by_the_next_run_which_moves_the_aliases_forward_again() {
+    let d = Deployment::new("rel-elsewhere");
+    write_config(&d, "");
+    d.run(&["run"]).assert_ok();
+    edit_handler(&d, "v2");
+    d.run(&["run"]).assert_ok();
+    let lambda = lambda().await;
+    let function = "rel-elsewhere-usage-handler";
+    let v2 = live_version(&lambda, function).await;
+    // This machine's state file vouches for the aliases as release 2 left them; the other machine rolls back.
+    let here = std::fs::read(d.state_path()).unwrap();
+    d.run(&["rollback", "--yes"]).assert_ok();
+    assert_ne!(live_version(&lambda, function).await, v2);
+    std::fs::write(d.state_path(), here).unwrap();
+
+    let run = d.run(&["run"]);
+    run.assert_ok();
+    let notice = run.events.iter().find(|e| e["event"] == "notice" && e["step"] == "releases");
+    assert!(notice.is_some_and(|n| n["message"].as_str().unwrap().contains("made live elsewhere")), "{:?}", run.events);
+    assert_eq!(live_version(&lambda, function).await, v2, "the alias moved forward again");
+    assert_eq!(released(&run), Some(3));
+}

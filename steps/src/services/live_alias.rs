@@ -67,8 +67,8 @@ pub struct LiveAlias<'a> {
     pub revisions: &'a Revisions,
     /// Set once the alias was read (not trusted): there is something to confirm.
     pub read: Cell<bool>,
-    /// Set once a version was published: older ones may be pruned.
-    pub published: Cell<bool>,
+    /// The version published, if one was: older ones may be pruned.
+    pub published: Cell<Option<u64>>,
     /// A plan's: the function is to change first, so a new version is to be published (the plan sees the
     /// function as it is, not as it will be).
     pub function_to_change: bool,
@@ -115,7 +115,7 @@ impl<'a> LiveAlias<'a> {
             function,
             revisions,
             read: Cell::new(false),
-            published: Cell::new(false),
+            published: Cell::new(None),
             function_to_change: false,
         }
     }
@@ -148,22 +148,20 @@ impl<'a> LiveAlias<'a> {
             .send()
             .await
             .aws_context(|| format!("lambda:PublishVersion {}", self.function_name))?;
-        self.published.set(true);
-        published.version().map(str::to_string).context("PublishVersion answered without a version")
+        let version = published.version().context("PublishVersion answered without a version")?;
+        self.published.set(version.parse().ok());
+        Ok(version.to_string())
     }
 
-    /// After a publish: the versions beyond the newest `keep` deleted, never the one the alias invokes
-    /// (nor one its routing still weighs).
+    /// After a publish: the versions beyond the newest `keep` deleted, never the one published. Versions
+    /// are numbered from 1 and never reused, so up to number `keep` there is nothing to delete (a fresh
+    /// deploy lists nothing). One an alias still routes to (weights while Lambda shifts provisioned
+    /// instances) is refused by Lambda, and kept.
     pub async fn prune(&self, keep: usize, recorder: &dyn Recorder) -> Result<()> {
-        if !self.published.get() {
+        let Some(published) = self.published.get().filter(|n| *n > keep as u64) else {
             return Ok(());
-        }
+        };
         let (lambda, name) = (self.ctx.aws.lambda(), &self.function_name);
-        let alias = lambda.get_alias().function_name(name).name(ALIAS).send().await;
-        let alias = alias.aws_context(|| format!("lambda:GetAlias {name}:{ALIAS}"))?;
-        let mut in_use: Vec<String> = alias.function_version().map(str::to_string).into_iter().collect();
-        let weighted = alias.routing_config().and_then(|r| r.additional_version_weights());
-        in_use.extend(weighted.into_iter().flat_map(|w| w.keys().cloned()));
         let mut versions: Vec<u64> = Vec::new();
         let mut pages = lambda.list_versions_by_function().function_name(name).into_paginator().send();
         while let Some(page) = pages.next().await {
@@ -171,11 +169,14 @@ impl<'a> LiveAlias<'a> {
             versions.extend(page.versions().iter().filter_map(|v| v.version()?.parse::<u64>().ok()));
         }
         versions.sort_unstable_by(|a, b| b.cmp(a));
-        let old = versions.into_iter().skip(keep).map(|v| v.to_string()).filter(|v| !in_use.contains(v));
-        for version in old {
+        for version in versions.into_iter().skip(keep).filter(|v| *v != published).map(|v| v.to_string()) {
             let deleted = lambda.delete_function().function_name(name).qualifier(&version).send().await;
-            absent_if(deleted, |e| e.is_resource_not_found_exception())
-                .aws_context(|| format!("lambda:DeleteFunction {name}:{version} (a version beyond keep_releases)"))?;
+            match deleted {
+                Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_conflict_exception()) => continue,
+                deleted => absent_if(deleted, |e| e.is_resource_not_found_exception()).aws_context(|| {
+                    format!("lambda:DeleteFunction {name}:{version} (a version beyond keep_releases)")
+                })?,
+            };
             recorder.report(&format!("version {name}:{version}"), &Change::Deleted);
         }
         Ok(())
