@@ -26,7 +26,8 @@ pub async fn rollback(cli: &Cli, args: &SettingsArgs, asked: Option<u32>, yes: b
     let in_aws = record::read(&clients, &bucket).await?.unwrap_or_default();
     let mut releases = current.releases.merged(&in_aws);
     let target = rollback::choose(&releases, asked)?;
-    let refusals = rollback::refusals(&clients, &settings, &target).await?;
+    let live = releases.live_release().cloned();
+    let refusals = rollback::refusals(&clients, &settings, &target, live.as_ref()).await?;
     if !refusals.is_empty() {
         return Err(InputError(format!(
             "release {} cannot be returned to, and nothing was moved:\n  - {}",
@@ -39,7 +40,7 @@ pub async fn rollback(cli: &Cli, args: &SettingsArgs, asked: Option<u32>, yes: b
         confirm(&settings, releases.live, &target)?;
     }
     let clock = Instant::now();
-    let moved = rollback::apply(&clients, &settings, &target).await?;
+    let moved = rollback::apply(&clients, &settings, &target, live.as_ref()).await?;
     let took = clock.elapsed();
     releases.live = Some(target.number);
     record::write(&clients, &bucket, &releases).await?;

@@ -23,9 +23,16 @@ pub struct Measured {
 }
 
 impl Measured {
+    /// The requests the command reported making; for one that reports none (`rollback`), those the proxy
+    /// saw.
     pub fn requests(&self) -> u64 {
-        let (reads, writes) = self.outcome.requests();
-        reads + writes
+        match self.outcome.event("run_finished") {
+            Some(_) => {
+                let (reads, writes) = self.outcome.requests();
+                reads + writes
+            }
+            None => self.by_service.values().map(|n| u64::from(*n)).sum(),
+        }
     }
 
     /// When the step's `step_finished` event came, from the start of the command.

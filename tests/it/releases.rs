@@ -109,6 +109,7 @@ async fn rollback_moves_every_alias_and_the_stage_back_then_plan_shows_the_chang
     let back = d.run(&["rollback", "--yes"]);
     back.assert_ok();
     let event = back.event("rolled_back").unwrap();
+    // The CORS origins are every function's variable: all six have a new version in release 2.
     assert_eq!((event["release"].as_u64(), event["functions"].as_u64()), (Some(1), Some(6)));
     assert_eq!(live_version(&lambda, function).await, v1);
     assert_eq!(stage_deployment(&d).await, deployment1);

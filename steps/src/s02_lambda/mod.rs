@@ -85,7 +85,7 @@ use std::collections::BTreeMap;
 use crate::ensure::{all, ensure, record_if_changed, remove, Change, Prefetched, Recorder, Resource as _};
 use crate::error::InputError;
 use crate::function_code::{self, FunctionCode};
-use crate::live_alias::{record_version, LiveAlias};
+use crate::live_alias::{record_version, AliasDuty, LiveAlias};
 use crate::log_groups::LogGroups;
 use crate::manual::{handler_file, ids};
 use crate::outputs;
@@ -163,13 +163,17 @@ async fn provisioned_concurrency(ctx: &Context<'_>, recorder: &dyn Recorder, fun
     forget_once_removed(recorder, &key, wanted)
 }
 
-/// Whether 02 publishes the function's versions. A function that answers WebSocket clients gets the
-/// management endpoint from 04, which publishes its versions once the variable is there; 02 does so too
-/// only when something needs the alias before 04 (a REST route, or provisioned instances).
-fn publishes(settings: &Settings, function: &str) -> bool {
-    !settings.websocket_answerers().contains(&function)
-        || settings.routes().iter().any(|route| route.function == function)
-        || settings.provisioned_concurrency(function).is_some()
+/// What 02 does of a function's alias. A function that answers WebSocket clients gets the management
+/// endpoint from 04, which keeps its alias on a version that holds it; 02 only makes the alias when
+/// something needs it before 04 (a REST route, or provisioned instances), and leaves its version to 04.
+fn alias_duty(settings: &Settings, function: &str) -> Option<AliasDuty> {
+    let needed_before_04 = settings.routes().iter().any(|route| route.function == function)
+        || settings.provisioned_concurrency(function).is_some();
+    match settings.websocket_answerers().contains(&function) {
+        false => Some(AliasDuty::Keeps),
+        true if needed_before_04 => Some(AliasDuty::MakesOnly),
+        true => None,
+    }
 }
 
 /// Each function's `live` alias on a version of it as it now is, and the versions beyond
@@ -182,12 +186,13 @@ async fn live_aliases(
     live: &[aws_sdk_lambda::types::FunctionConfiguration],
 ) -> Result<()> {
     let mut aliases: Vec<(&str, LiveAlias)> = Vec::new();
-    for (function, live) in functions.iter().zip(live).filter(|(f, _)| publishes(ctx.settings, f.key)) {
+    for (function, live) in functions.iter().zip(live) {
+        let Some(duty) = alias_duty(ctx.settings, function.key) else { continue };
         let key = outputs::invoke_arn(function.key).key.into_owned();
         // A plan sees the function as it is: one to change gets a new version too.
         let to_change = recorder.planning() && !function.differences(live)?.is_empty();
         let alias = LiveAlias::new(ctx, function.name.clone(), key, live, revisions).after_change(to_change);
-        aliases.push((function.key, alias));
+        aliases.push((function.key, if duty == AliasDuty::MakesOnly { alias.made_only() } else { alias }));
     }
     let keep = ctx.settings.keep_releases();
     all(aliases.iter().map(|(function, alias)| async move {

@@ -72,6 +72,18 @@ pub struct LiveAlias<'a> {
     /// A plan's: the function is to change first, so a new version is to be published (the plan sees the
     /// function as it is, not as it will be).
     pub function_to_change: bool,
+    /// Made if missing, its version left to the step that completes the function (04 for the functions
+    /// that answer WebSocket clients).
+    pub made_only: bool,
+}
+
+/// What a step does of a function's alias.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AliasDuty {
+    /// Keeps it on a version of the function as it is.
+    Keeps,
+    /// Makes it if missing; another step keeps its version.
+    MakesOnly,
 }
 
 pub struct LiveVersion {
@@ -117,7 +129,14 @@ impl<'a> LiveAlias<'a> {
             read: Cell::new(false),
             published: Cell::new(None),
             function_to_change: false,
+            made_only: false,
         }
+    }
+
+    /// Made if missing, never moved: another step keeps its version.
+    pub fn made_only(mut self) -> Self {
+        self.made_only = true;
+        self
     }
 
     /// For a plan in which the function changes first.
@@ -130,10 +149,19 @@ impl<'a> LiveAlias<'a> {
         version_description(self.function)
     }
 
+    /// What the revisions vouch for: the version's description, or only that the alias exists.
+    fn part_digest(&self) -> String {
+        if self.made_only {
+            digest("exists")
+        } else {
+            digest(&self.description())
+        }
+    }
+
     /// Once ensured: an alias read (not trusted) is confirmed at the function's revision.
     pub fn confirm(&self) {
         if self.read.get() {
-            self.revisions.confirmed(&self.function_name, PART, &digest(&self.description()), None);
+            self.revisions.confirmed(&self.function_name, PART, &self.part_digest(), None);
         }
     }
 
@@ -210,7 +238,7 @@ impl Resource for LiveAlias<'_> {
 
     async fn find(&self, _recorded: Option<&str>) -> Result<Option<LiveVersion>> {
         let description = self.description();
-        if self.revisions.trusted(&self.function_name, PART, &digest(&description)) {
+        if self.revisions.trusted(&self.function_name, PART, &self.part_digest()) {
             let alias_arn = alias_arn(self.function.function_arn().unwrap_or_default());
             return Ok(Some(LiveVersion { alias_arn, description: Some(description), version: None }));
         }
@@ -262,7 +290,7 @@ impl Resource for LiveAlias<'_> {
 
     fn differences(&self, live: &LiveVersion) -> Result<Vec<&'static str>> {
         let same = live.description.as_deref() == Some(self.description().as_str());
-        Ok(if same && !self.function_to_change { vec![] } else { vec!["version"] })
+        Ok(if self.made_only || (same && !self.function_to_change) { vec![] } else { vec!["version"] })
     }
 
     async fn update(&self, live: LiveVersion, _fields: &[&'static str]) -> Result<LiveVersion> {
