@@ -321,4 +321,9 @@ pub struct SettingsArgs {
     /// has (kept otherwise). Back them up first. Not recorded.
     #[arg(long)]
     pub delete_data: bool,
+    /// The changed functions take this share of traffic first, watched on CloudWatch, then all of it or
+    /// none: "10%:5m", stages "10%:5m,50%:5m", or "off" [default: deployer.toml's [release] canary].
+    /// Not recorded.
+    #[arg(long, value_name = "SHARE:DURATION")]
+    pub canary: Option<String>,
 }

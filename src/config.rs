@@ -87,7 +87,8 @@ pub struct ConfigFile {
     vpc: Option<VpcSettings>,
     /// Who may call the REST API: `kind = "none"` (default), `"api_key"` or `"cognito"`.
     auth: Option<AuthSettings>,
-    /// How releases are kept: `keep_releases`, the newest versions of each function (default 10).
+    /// How releases are kept and made: `keep_releases`, the newest versions of each function (default 10);
+    /// `canary`, the share and window the changed functions' new versions are watched with first.
     release: Option<ReleaseSettings>,
 }
 
@@ -211,6 +212,7 @@ pub fn overlay(cli: &SettingsArgs, file: &ConfigFile) -> SettingsArgs {
         verify_http_url: cli.verify_http_url.clone(),
         verify_ws_url: cli.verify_ws_url.clone(),
         delete_data: cli.delete_data,
+        canary: cli.canary.clone(),
     }
 }
 
@@ -340,6 +342,8 @@ burst = 200
 # Every function is invoked through its alias `live`, on a version published when it changes.
 # [release]
 # keep_releases = 10         # the newest versions kept of each function (the live one always is)
+# canary = "10%:5m"          # changed functions' new versions take 10% for 5 minutes, watched on CloudWatch,
+#                            # then all of it, or none (rolled back by itself); stages: "10%:5m,50%:5m"
 "#
     )
 }

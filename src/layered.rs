@@ -115,6 +115,7 @@ async fn resolve_settings(
         verify_http_url: args.verify_http_url.clone(),
         verify_ws_url: args.verify_ws_url.clone(),
         delete_data: args.delete_data,
+        canary_flag: args.canary.clone(),
     })
 }
 

@@ -5,6 +5,8 @@ use deployer_steps::calls::{CallLog, Requests};
 use deployer_steps::ensure::fields_line;
 use deployer_steps::Change;
 use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::releases::canary::Watching;
 use serde_json::json;
 use std::cell::RefCell;
 use std::io::Write;
@@ -104,9 +106,32 @@ pub trait Reporter {
     fn deployed(&self, _urls: &[(&str, String)]) {}
     /// After a whole run that changed what is live: the new release.
     fn released(&self, _release: &crate::releases::Release) {}
+    /// A canary's stage, its time left and the figures watched.
+    fn canary(&self, now: &Watching) {
+        say!("    {}", canary_line(now));
+    }
+    /// The canary's end: promoted, or rolled back with why.
+    fn canary_ended(&self, promoted: bool, message: &str) {
+        say!("{} {message}", if promoted { "canary promoted:" } else { "canary ROLLED BACK:" });
+    }
 }
 
 /// The URLs as lines under a heading, labels aligned.
+fn canary_line(now: &Watching) -> String {
+    let figures = now.figures;
+    format!(
+        "canary {}% of {} functions' traffic, stage {} of {}: {} left; Errors {}, Throttles {}, REST 5XX {}",
+        now.percent,
+        now.functions,
+        now.stage,
+        now.stages,
+        seconds(now.left),
+        figures.errors,
+        figures.throttles,
+        figures.server_errors
+    )
+}
+
 fn url_lines(urls: &[(&str, String)]) -> Vec<String> {
     let width = urls.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
     std::iter::once("Deployed:".to_string())
@@ -336,6 +361,15 @@ impl Reporter for Json {
         let urls: serde_json::Map<String, serde_json::Value> =
             urls.iter().map(|(label, url)| (label.to_string(), json!(url))).collect();
         self.emit(json!({"event": "deployed", "urls": urls}));
+    }
+    fn canary(&self, now: &Watching) {
+        let figures = now.figures;
+        self.emit(json!({"event": "canary", "stage": now.stage, "stages": now.stages, "percent": now.percent,
+            "functions": now.functions, "seconds_left": now.left.as_secs_f64(), "errors": figures.errors,
+            "throttles": figures.throttles, "rest_5xx": figures.server_errors}));
+    }
+    fn canary_ended(&self, promoted: bool, message: &str) {
+        self.emit(json!({"event": "canary_ended", "promoted": promoted, "message": message}));
     }
     fn released(&self, release: &crate::releases::Release) {
         self.emit(json!({"event": "release", "release": release}));

@@ -33,6 +33,9 @@ pub struct State {
     /// The numbered releases, and the live one (also recorded in AWS: see `releases`).
     #[serde(default, skip_serializing_if = "Releases::is_empty")]
     pub releases: Releases,
+    /// A canary under way: recorded before its first weight, so that `resume` continues it after a kill.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<crate::releases::canary::Canary>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +71,7 @@ impl State {
             destroying: None,
             notices_shown: BTreeSet::new(),
             releases: Releases::default(),
+            canary: None,
         }
     }
 
@@ -221,10 +225,10 @@ pub fn now() -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn settings() -> Settings {
+    pub(crate) fn settings() -> Settings {
         Settings {
             service: "svc".into(),
             domain: None,
@@ -254,6 +258,7 @@ mod tests {
             verify_http_url: None,
             verify_ws_url: None,
             delete_data: false,
+            canary_flag: None,
         }
     }
 

@@ -22,6 +22,10 @@ pub async fn rollback(cli: &Cli, args: &SettingsArgs, asked: Option<u32>, yes: b
     settings.validate()?;
     let (_lock, mut current) = locked_state(cli, &settings)?;
     let clients = connect(cli, &settings).await?;
+    if let Some(notice) = crate::releases::canary::roll_back_pending(&clients, &mut current).await? {
+        state::save(&cli.state, &current)?;
+        let _ = writeln!(std::io::stderr(), "note: {notice}");
+    }
     let bucket = record::bucket(&settings);
     let in_aws = record::read(&clients, &bucket).await?.unwrap_or_default();
     let mut releases = current.releases.merged(&in_aws);

@@ -4,6 +4,7 @@
 //! The list lives in the state file and in AWS ([`record`]: an object in the site's bucket), so that
 //! another machine or a lost state file still knows it; `deployer rollback` moves back to one.
 
+pub mod canary;
 pub mod git;
 pub mod numbering;
 pub mod record;

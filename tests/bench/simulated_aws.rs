@@ -80,6 +80,12 @@ fn main() {
     let live = hot.finished("02-lambda").unwrap_or(hot.took);
     eprintln!("rollback to the release before...");
     let back = measure(&d, &proxy, scale, &["rollback", "--yes"]);
+    eprintln!("a canary of one handler changed again (10% for 10 s)...");
+    std::fs::write(&handler, format!("{code}\n# edited again by the benchmark\n")).expect("edit the handler");
+    let canary = measure(&d, &proxy, scale, &["run", "--canary", "10%:10s"]);
+    let at = |event: &str| canary.timeline.iter().find(|(_, e)| e["event"] == event).map(|(t, _)| *t);
+    let (shared, ended) = (at("canary").unwrap_or_default(), at("canary_ended").unwrap_or_default());
+    let promoted = canary.outcome.event("canary_ended").is_some_and(|e| e["promoted"] == true);
 
     eprintln!("a 2,000-file frontend (deploy, then one file changed)...");
     let site = Deployment::new("simsite");
@@ -120,6 +126,17 @@ fn main() {
         back.requests(),
         back.services(),
         back.throttled
+    );
+    println!(
+        "| `run --canary 10%:10s`, one handler changed | share given and first read at {}, {} at {} ({:.2} s after that first reading, for a window of 10 s), run done at {} | {} ({}) | {} | promoted <= 2 s after the window |",
+        seconds(shared),
+        if promoted { "promoted" } else { "NOT promoted" },
+        seconds(ended),
+        ended.saturating_sub(shared).as_secs_f64(),
+        seconds(canary.took),
+        canary.requests(),
+        canary.services(),
+        canary.throttled
     );
     println!(
         "| one page of 2,000 changed, `step 05-frontend` | {}, {uploads} upload(s) | {} ({}) | {} | <= 2 s |",

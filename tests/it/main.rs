@@ -9,6 +9,7 @@ mod apis;
 mod auth;
 mod backend;
 mod bad_input;
+mod canary;
 mod checkpoints;
 mod config;
 mod destroy;

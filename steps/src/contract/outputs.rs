@@ -41,6 +41,7 @@ pub fn read_by_no_other_step(key: &str) -> bool {
         // The binary's releases read these, not the steps (03 and 04 invoke `function_arn.X`'s alias).
         || key == SITE_DIGEST.key
         || key.starts_with("live_version.")
+        || key.starts_with("canary_version.")
         || key.starts_with("invoke_arn.")
 }
 

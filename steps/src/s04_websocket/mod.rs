@@ -31,7 +31,8 @@
 //! Outputs: `websocket_api_id`, `stage`, `websocket_url` (`wss://ID.execute-api.REGION.amazonaws.com/STAGE`),
 //! `management_endpoint` (all empty without routes), `websocket_routes` (the route keys made),
 //! `function_revisions` (the revisions its permissions, variables and aliases were confirmed at),
-//! `invoke_arn.<suffix>` and `live_version.<suffix>` (the answerers' aliases and the versions they invoke).
+//! `invoke_arn.<suffix>` and `live_version.<suffix>` (the answerers' aliases and the versions they invoke),
+//! and `canary_version.<suffix>` (an answerer's new version, when the run has a canary).
 
 use anyhow::{Context as _, Result};
 use async_trait::async_trait;

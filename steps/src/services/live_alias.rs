@@ -9,6 +9,10 @@
 //! against Lambda's 15 requests/s). A change made to the alias alone, by hand, moves no revision of the
 //! function's: the next change of the function reads it again.
 //!
+//! With a canary (`--canary`, `[release] canary`), a changed function's new version is published but the
+//! alias stays on its live one, and the version is recorded as `canary_version.X`: the binary gives it its
+//! share once every step is done (see its `releases::canary`).
+//!
 //! Versions beyond the newest `[release] keep_releases` (default 10) are deleted after a publish, to stay
 //! under Lambda's code storage quota (75 GB per region); the one the alias invokes is always kept.
 
@@ -67,6 +71,8 @@ pub struct LiveAlias<'a> {
     pub revisions: &'a Revisions,
     /// Set once the alias was read (not trusted): there is something to confirm.
     pub read: Cell<bool>,
+    /// Set when the version published was left for the run's canary: the alias stays where it was.
+    pub canaried: Cell<bool>,
     /// The version published, if one was: older ones may be pruned.
     pub published: Cell<Option<u64>>,
     /// A plan's: the function is to change first, so a new version is to be published (the plan sees the
@@ -75,6 +81,9 @@ pub struct LiveAlias<'a> {
     /// Made if missing, its version left to the step that completes the function (04 for the functions
     /// that answer WebSocket clients).
     pub made_only: bool,
+    /// The function was made by this run: it has no alias to look up (a GetAlias spared per function, at
+    /// Lambda's 15 requests/s).
+    pub function_made_now: bool,
 }
 
 /// What a step does of a function's alias.
@@ -91,6 +100,8 @@ pub struct LiveVersion {
     description: Option<String>,
     /// The version the alias invokes, when it was read or moved (not when the revisions vouched for it).
     version: Option<String>,
+    /// A version published for the run's canary, which the alias does not invoke yet.
+    canary: Option<String>,
 }
 
 impl LiveVersion {
@@ -104,8 +115,20 @@ pub fn version_key(function: &str) -> String {
     format!("live_version.{function}")
 }
 
-/// Records the version the alias invokes, when known (a trusted alias keeps the one recorded).
+/// The output key of a function's version published for the run's canary (the runner takes it from
+/// there, and removes it once the canary is over).
+pub fn canary_key(function: &str) -> String {
+    format!("{CANARY_PREFIX}{function}")
+}
+
+pub const CANARY_PREFIX: &str = "canary_version.";
+
+/// Records the version the alias invokes, when known (a trusted alias keeps the one recorded), and the one
+/// left for the canary.
 pub fn record_version(recorder: &dyn Recorder, function: &str, live: &LiveVersion) -> Result<()> {
+    if let Some(canary) = &live.canary {
+        crate::ensure::record_if_changed(recorder, &canary_key(function), canary)?;
+    }
     match live.version() {
         Some(version) => crate::ensure::record_if_changed(recorder, &version_key(function), version),
         None => Ok(()),
@@ -127,15 +150,23 @@ impl<'a> LiveAlias<'a> {
             function,
             revisions,
             read: Cell::new(false),
+            canaried: Cell::new(false),
             published: Cell::new(None),
             function_to_change: false,
             made_only: false,
+            function_made_now: false,
         }
     }
 
     /// Made if missing, never moved: another step keeps its version.
     pub fn made_only(mut self) -> Self {
         self.made_only = true;
+        self
+    }
+
+    /// For a function this run's CreateFunction made.
+    pub fn of_a_function_made_now(mut self, made_now: bool) -> Self {
+        self.function_made_now = made_now;
         self
     }
 
@@ -160,7 +191,8 @@ impl<'a> LiveAlias<'a> {
 
     /// Once ensured: an alias read (not trusted) is confirmed at the function's revision.
     pub fn confirm(&self) {
-        if self.read.get() {
+        // An alias left on its version for the canary is not on the one its revisions would vouch for.
+        if self.read.get() && !self.canaried.get() {
             self.revisions.confirmed(&self.function_name, PART, &self.part_digest(), None);
         }
     }
@@ -233,6 +265,7 @@ impl Resource for LiveAlias<'_> {
             alias_arn: function_arn.map_or(PLANNED.to_string(), alias_arn),
             description: None,
             version: None,
+            canary: None,
         })
     }
 
@@ -240,9 +273,12 @@ impl Resource for LiveAlias<'_> {
         let description = self.description();
         if self.revisions.trusted(&self.function_name, PART, &self.part_digest()) {
             let alias_arn = alias_arn(self.function.function_arn().unwrap_or_default());
-            return Ok(Some(LiveVersion { alias_arn, description: Some(description), version: None }));
+            return Ok(Some(LiveVersion { alias_arn, description: Some(description), version: None, canary: None }));
         }
         self.read.set(true);
+        if self.function_made_now {
+            return Ok(None);
+        }
         let lambda = self.ctx.aws.lambda();
         let alias = lambda.get_alias().function_name(&self.function_name).name(ALIAS).send().await;
         let alias = absent_if(alias, |e| e.is_resource_not_found_exception())
@@ -256,6 +292,7 @@ impl Resource for LiveAlias<'_> {
             alias_arn: alias.alias_arn().unwrap_or_default().to_string(),
             description: got.description().map(str::to_string),
             version: Some(version.to_string()),
+            canary: None,
         }))
     }
 
@@ -274,7 +311,7 @@ impl Resource for LiveAlias<'_> {
             .await
             .aws_context(|| format!("lambda:CreateAlias {}:{ALIAS} → {version}", self.function_name))?;
         let alias_arn = created.alias_arn().context("CreateAlias answered without an ARN")?.to_string();
-        Ok(LiveVersion { alias_arn, description: Some(self.description()), version: Some(version) })
+        Ok(LiveVersion { alias_arn, description: Some(self.description()), version: Some(version), canary: None })
     }
 
     fn id(&self, live: &LiveVersion) -> String {
@@ -295,6 +332,14 @@ impl Resource for LiveAlias<'_> {
 
     async fn update(&self, live: LiveVersion, _fields: &[&'static str]) -> Result<LiveVersion> {
         let version = self.publish().await?;
+        // With a canary, the new version waits beside the live one: the runner gives it its share of the
+        // traffic once every step is done, then moves the alias or not (see the binary's `canary`).
+        if let Some(live_version) =
+            live.version.clone().filter(|v| *v != version && self.ctx.settings.canary().is_some())
+        {
+            self.canaried.set(true);
+            return Ok(LiveVersion { version: Some(live_version), canary: Some(version), ..live });
+        }
         let updated = self
             .ctx
             .aws
@@ -307,7 +352,12 @@ impl Resource for LiveAlias<'_> {
             .send()
             .await
             .aws_context(|| format!("lambda:UpdateAlias {}:{ALIAS} → {version}", self.function_name))?;
-        Ok(LiveVersion { alias_arn: live.alias_arn, description: Some(self.description()), version: Some(version) })
+        Ok(LiveVersion {
+            alias_arn: live.alias_arn,
+            description: Some(self.description()),
+            version: Some(version),
+            canary: None,
+        })
     }
 }
 
@@ -317,6 +367,30 @@ pub async fn version_exists(clients: &crate::Clients, function_name: &str, versi
     let got = absent_if(got.await, |e| e.is_resource_not_found_exception())
         .aws_context(|| format!("lambda:GetFunctionConfiguration {function_name}:{version}"))?;
     Ok(got.is_some())
+}
+
+/// The function's alias `live` on `from`, with `percent` of its traffic to `to` (a canary's stage).
+pub async fn share_alias(
+    clients: &crate::Clients,
+    function_name: &str,
+    from: &str,
+    to: &str,
+    percent: f64,
+) -> Result<()> {
+    let weights = aws_sdk_lambda::types::AliasRoutingConfiguration::builder()
+        .additional_version_weights(to, percent / 100.0)
+        .build();
+    clients
+        .lambda()
+        .update_alias()
+        .function_name(function_name)
+        .name(ALIAS)
+        .function_version(from)
+        .routing_config(weights)
+        .send()
+        .await
+        .aws_context(|| format!("lambda:UpdateAlias {function_name}:{ALIAS} ({percent}% to version {to})"))?;
+    Ok(())
 }
 
 /// Moves the function's alias `live` to `version` at once (a rollback), routing all traffic there.

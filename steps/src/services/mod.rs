@@ -1,7 +1,9 @@
 //! What several steps need of one AWS service, by service: API Gateway (`apigw`), Lambda, CloudFront, DynamoDB, the
-//! functions' log groups and logs, and the functions' revisions that spare the steps reading them.
+//! functions' log groups and logs, the functions' revisions that spare the steps reading them, and the
+//! CloudWatch figures a release's canary watches (read by the binary, not by a step).
 
 pub mod apigw;
+pub mod canary_metrics;
 pub mod cloudfront;
 pub mod dynamodb;
 pub mod lambda;

@@ -20,7 +20,7 @@ pub use backend::{table_variable, Table, DEFAULT_MEMORY_MB};
 pub use cors::DEFAULT_DEV_CORS_ORIGINS;
 pub use durations::{parse_duration_seconds, DURATION_PATTERN};
 pub use functions::FunctionSettings;
-pub use release::{ReleaseSettings, DEFAULT_KEEP_RELEASES};
+pub use release::{parse_canary, CanaryStage, ReleaseSettings, DEFAULT_KEEP_RELEASES};
 pub use routes::RouteSettings;
 pub use tables::{IndexProjection, IndexSettings, TableSettings};
 pub use vpc::VpcSettings;
@@ -166,6 +166,9 @@ pub struct Settings {
     /// it from its teardown). Never recorded: each run must ask again.
     #[serde(skip)]
     pub delete_data: bool,
+    /// `run --canary`: this run's canary instead of `[release] canary` ("off": none). Never recorded.
+    #[serde(skip)]
+    pub canary_flag: Option<String>,
 }
 
 impl Settings {
