@@ -340,8 +340,10 @@ async fn create_or_find<R: Resource>(resource: &R, recorded: Option<&str>) -> Re
     })
 }
 
-/// How many requests one step keeps in flight at once.
-pub const CONCURRENCY: usize = 16;
+/// How many ensures one `all` keeps in flight at once. Each may wait on AWS for seconds (a function's
+/// `Pending`, a table's `CREATING`) between its requests, so this is well above the requests per second
+/// the quotas allow: the pacer, not this, holds the rate.
+pub const CONCURRENCY: usize = 48;
 
 /// Runs independent ensures concurrently (at most [`CONCURRENCY`] at once), returns their results in
 /// order, and lets every one finish even when another fails: dropping an in-flight create could leave a
@@ -349,7 +351,11 @@ pub const CONCURRENCY: usize = 16;
 pub async fn all<T>(work: impl IntoIterator<Item = impl Future<Output = Result<T>>>) -> Result<Vec<T>> {
     let mut done = Vec::new();
     let mut errors = Vec::new();
-    let results: Vec<Result<T>> = stream::iter(work).buffered(CONCURRENCY).collect().await;
+    // Unordered, so that one slow ensure does not hold the others' places; put back in order after.
+    let indexed = stream::iter(work.into_iter().enumerate().map(|(i, w)| async move { (i, w.await) }));
+    let mut results: Vec<(usize, Result<T>)> = indexed.buffer_unordered(CONCURRENCY).collect().await;
+    results.sort_by_key(|(i, _)| *i);
+    let results = results.into_iter().map(|(_, result)| result);
     for result in results {
         match result {
             Ok(value) => done.push(value),

@@ -36,6 +36,8 @@ pub(super) struct Function<'a> {
     pub revisions: &'a Revisions,
     /// The revision a read found it at (`None` once trusted from the listing: nothing to confirm).
     pub seen: Seen,
+    /// Set when this run's CreateFunction made it: it has no alias yet, which need not be looked up.
+    pub made_now: std::cell::Cell<bool>,
 }
 
 /// The part of a function 02 confirms: its state (Active, last update Successful), which only GetFunction
@@ -168,6 +170,7 @@ impl Resource for Function<'_> {
         let created = retry_while(Patience::IAM_PROPAGATION, || self.create_once(&zip), role_not_usable_yet)
             .await
             .aws_context(|| format!("lambda:CreateFunction {}", self.name))?;
+        self.made_now.set(true);
         // The function exists from here on: a failure to become Active is its failure, not a lost answer.
         let ready = wait_ready(self.ctx, &self.name).await.map_err(AfterCreate)?;
         Ok(if ready.function_arn().is_some() { ready } else { created })

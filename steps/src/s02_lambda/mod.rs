@@ -68,7 +68,8 @@
 //! each function, `functions` (their names), `code_sha256` (the whole bundle's), `function_revisions` (the revisions each
 //! function was confirmed healthy at),
 //! `reserved_concurrency.<suffix>` and `provisioned_concurrency.<suffix>` where deployer manages one,
-//! `invoke_arn.<suffix>` (the `live` alias the APIs invoke), `live_version.<suffix>` (the version it invokes).
+//! `invoke_arn.<suffix>` (the `live` alias the APIs invoke), `live_version.<suffix>` (the version it invokes),
+//! `canary_version.<suffix>` (a changed function's new version, when the run has a canary).
 
 mod concurrency;
 mod function;
@@ -191,7 +192,9 @@ async fn live_aliases(
         let key = outputs::invoke_arn(function.key).key.into_owned();
         // A plan sees the function as it is: one to change gets a new version too.
         let to_change = recorder.planning() && !function.differences(live)?.is_empty();
-        let alias = LiveAlias::new(ctx, function.name.clone(), key, live, revisions).after_change(to_change);
+        let alias = LiveAlias::new(ctx, function.name.clone(), key, live, revisions)
+            .after_change(to_change)
+            .of_a_function_made_now(function.made_now.get());
         aliases.push((function.key, if duty == AliasDuty::MakesOnly { alias.made_only() } else { alias }));
     }
     let keep = ctx.settings.keep_releases();
@@ -366,8 +369,8 @@ impl Step for Lambda {
             let code = built.codes.get(*key).context("a package for every function")?;
             let name = ctx.name(key);
             let role_arn = own_arns.get(&name).unwrap_or(&shared_arn);
-            let seen = Default::default();
-            Ok(Function { ctx, key, name, role_arn, code, architecture, secrets: &secrets, revisions, seen })
+            let (seen, made_now) = Default::default();
+            Ok(Function { ctx, key, name, role_arn, code, architecture, secrets: &secrets, revisions, seen, made_now })
         });
         let functions: Vec<Function> = functions.collect::<Result<_>>()?;
         let groups = LogGroups {
@@ -377,18 +380,22 @@ impl Step for Lambda {
             names: names.iter().map(|function| format!("/aws/lambda/{}", ctx.name(function))).collect(),
             retention_days: ctx.settings.log_retention_days,
         };
-        let ensured = all(functions.iter().map(|f| async move {
-            let live = ensure(f, recorder).await?;
-            f.confirm();
-            Ok(live)
-        }));
-        // The log groups beside the functions: neither waits for the other, and CloudWatch Logs' quotas are
-        // not Lambda's. Both run to the end before a failure of either is reported.
-        let (live, groups) = futures::join!(ensured, ensure(&groups, recorder));
-        let live = live?;
+        let lambda_side = async {
+            let live = all(functions.iter().map(|f| async move {
+                let live = ensure(f, recorder).await?;
+                f.confirm();
+                Ok(live)
+            }))
+            .await?;
+            live_aliases(ctx, recorder, revisions, &functions, &live).await?;
+            all(names.iter().map(|function| concurrency(ctx, recorder, function))).await
+        };
+        // The log groups beside the functions and their aliases: neither waits for the other, and CloudWatch
+        // Logs' quotas (5 writes/s) are not Lambda's. Both run to the end before a failure of either is
+        // reported.
+        let (lambda_side, groups) = futures::join!(lambda_side, ensure(&groups, recorder));
+        lambda_side?;
         groups?;
-        live_aliases(ctx, recorder, revisions, &functions, &live).await?;
-        all(names.iter().map(|function| concurrency(ctx, recorder, function))).await?;
         revisions.record(ctx, recorder).await?;
         retired::remove_retired(ctx, recorder, &before, account).await?;
         record_if_changed(recorder, &outputs::FUNCTIONS.key, &names.join("\n"))?;

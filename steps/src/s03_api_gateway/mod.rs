@@ -134,39 +134,16 @@ impl Step for ApiGateway {
         record_if_changed(recorder, &outputs::ROOT_RESOURCE_ID.key, &root)?;
 
         let routes = ctx.settings.routes();
-        let access =
-            Access { any_origin: ctx.settings.allows_any_origin(), auth: method_auth(ctx, recorder, &api.id).await? };
-        let name = ctx.name("rest-api");
-        let imported =
-            document::import_new_paths(ctx, recorder, &api.id, &name, &routes, &listing, &access, partition).await?;
-        let listing = if imported { list_api(ctx, &api.id).await? } else { listing };
-        let resource_ids = ensure_resource_tree(ctx, recorder, &api.id, &root, &routes, &listing.ids).await?;
-        key_access_before_methods_require_it(ctx, recorder, &api.id, &listing, access.auth.api_key_required).await?;
-        let methods = wanted_methods(ctx, &api.id, &routes, &resource_ids, &listing.methods, &access, partition)?;
-        all(methods.iter().map(|m| ensure(m, recorder))).await?;
-        unrouted::remove_unrouted(ctx, recorder, &api.id, &listing, &methods).await?;
-        record_if_changed(recorder, &outputs::REST_METHODS.key, &unrouted::recorded_form(&methods))?;
-        remove_unused_authorizer(ctx, recorder, &api.id).await?;
-        let mut listed = gateway_responses::list(ctx, &api.id).await?;
-        let responses = gateway_responses::KINDS.map(|kind| GatewayResponse {
-            ctx,
-            api_id: &api.id,
-            kind,
-            listed: listed.remove(kind),
-        });
-        all(responses.iter().map(|r| ensure(r, recorder))).await?;
-
-        ensure_permissions(ctx, recorder, &api.id, &routes).await?;
-
         let stage = &ctx.settings.stage;
-        let authorizer = match ctx.settings.auth.kind {
-            AuthKind::Cognito => ctx.settings.auth.user_pool_arn.as_deref().map(authorizer::described),
-            _ => None,
-        };
-        let config = configuration_digest(&methods, &gateway_responses::described(), authorizer);
+        // What the deployment's look read of the stage, for the stage's own ensure below.
         let seen = Prefetched::none();
-        let deployment = Deployment { ctx, api_id: &api.id, stage, config: &config, seen: &seen };
-        let deployment_id = ensure(&deployment, recorder).await?;
+        // The functions' invoke permissions (Lambda's quota) beside the API's methods and deployment (API
+        // Gateway's): neither needs the other, only the API's ID.
+        let api_side = RestApiSide { ctx, recorder, api: &api, root: &root, routes: &routes, partition, seen: &seen };
+        let (permissions, deployment_id) =
+            futures::join!(ensure_permissions(ctx, recorder, &api.id, &routes), api_side.deployed(listing));
+        permissions?;
+        let deployment_id = deployment_id?;
 
         // Access logs: the groups first (API Gateway writes only to one that exists), and the account's
         // role when the stage is about to get them; the stage read by the deployment's look serves both.
@@ -190,6 +167,56 @@ impl Step for ApiGateway {
             &format!("https://{}/{stage}", execute_api_host(&api.id, region)),
         )?;
         Ok(())
+    }
+}
+
+/// The REST API's own side of the step: its paths, methods, gateway responses and the deployment of them.
+struct RestApiSide<'a> {
+    ctx: &'a Context<'a>,
+    recorder: &'a dyn Recorder,
+    api: &'a api::LiveApi,
+    root: &'a str,
+    routes: &'a [Route<'a>],
+    partition: &'a str,
+    /// What the deployment's look read of the stage.
+    seen: &'a Prefetched<crate::apigw::LiveStage>,
+}
+
+impl RestApiSide<'_> {
+    /// The methods as the routes want them, then the deployment of them on the stage; its ID.
+    async fn deployed(&self, listing: resources::Listing) -> Result<String> {
+        let (ctx, recorder, api, root, routes, partition, seen) =
+            (self.ctx, self.recorder, self.api, self.root, self.routes, self.partition, self.seen);
+        let stage = &ctx.settings.stage;
+        let access =
+            Access { any_origin: ctx.settings.allows_any_origin(), auth: method_auth(ctx, recorder, &api.id).await? };
+        let name = ctx.name("rest-api");
+        let imported =
+            document::import_new_paths(ctx, recorder, &api.id, &name, routes, &listing, &access, partition).await?;
+        let listing = if imported { list_api(ctx, &api.id).await? } else { listing };
+        let resource_ids = ensure_resource_tree(ctx, recorder, &api.id, root, routes, &listing.ids).await?;
+        key_access_before_methods_require_it(ctx, recorder, &api.id, &listing, access.auth.api_key_required).await?;
+        let methods = wanted_methods(ctx, &api.id, routes, &resource_ids, &listing.methods, &access, partition)?;
+        all(methods.iter().map(|m| ensure(m, recorder))).await?;
+        unrouted::remove_unrouted(ctx, recorder, &api.id, &listing, &methods).await?;
+        record_if_changed(recorder, &outputs::REST_METHODS.key, &unrouted::recorded_form(&methods))?;
+        remove_unused_authorizer(ctx, recorder, &api.id).await?;
+        let mut listed = gateway_responses::list(ctx, &api.id).await?;
+        let responses = gateway_responses::KINDS.map(|kind| GatewayResponse {
+            ctx,
+            api_id: &api.id,
+            kind,
+            listed: listed.remove(kind),
+        });
+        all(responses.iter().map(|r| ensure(r, recorder))).await?;
+
+        let authorizer = match ctx.settings.auth.kind {
+            AuthKind::Cognito => ctx.settings.auth.user_pool_arn.as_deref().map(authorizer::described),
+            _ => None,
+        };
+        let config = configuration_digest(&methods, &gateway_responses::described(), authorizer);
+        let deployment = Deployment { ctx, api_id: &api.id, stage, config: &config, seen };
+        ensure(&deployment, recorder).await
     }
 }
 

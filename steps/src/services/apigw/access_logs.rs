@@ -28,6 +28,10 @@ const PUSH_TO_LOGS_POLICY: &str = "policy/service-role/AmazonAPIGatewayPushToClo
 const ROLE_PROPAGATION: Patience =
     Patience { first: Duration::from_secs(20), max: Duration::from_secs(20), limit: Duration::from_secs(180) };
 
+/// How long a role made now is given before the first UpdateAccount names it: IAM's propagation takes
+/// seconds, typically fewer than this, and a refused try costs UpdateAccount's 20 s quota interval.
+const NEW_ROLE_SETTLES: Duration = Duration::from_secs(8);
+
 /// `/aws/api-gateway/API_ID/STAGE`.
 pub fn group_name(api_id: &str, stage: &str) -> String {
     format!("/aws/api-gateway/{api_id}/{stage}")
@@ -91,11 +95,12 @@ impl CloudWatchRole<'_> {
     /// deployer's role, made if missing, with the policy attached whether it was made now or found: a
     /// run killed between CreateRole and AttachRolePolicy left one without it, which UpdateAccount would
     /// refuse for ever. Attaching an attached policy changes nothing.
-    async fn role_arn(&self) -> Result<String> {
+    /// Returns its ARN, and whether it was made now.
+    async fn role_arn(&self) -> Result<(String, bool)> {
         let iam = self.ctx.aws.iam();
-        let arn = match self.existing_role().await? {
-            Some(arn) => arn,
-            None => self.create_role().await?,
+        let (arn, made_now) = match self.existing_role().await? {
+            Some(arn) => (arn, false),
+            None => (self.create_role().await?, true),
         };
         let partition = &self.ctx.aws.identity().await?.partition;
         let policy = format!("arn:{partition}:iam::aws:{PUSH_TO_LOGS_POLICY}");
@@ -105,7 +110,7 @@ impl CloudWatchRole<'_> {
             .send()
             .await
             .aws_context(|| format!("iam:AttachRolePolicy {ROLE_NAME} {policy}"))?;
-        Ok(arn)
+        Ok((arn, made_now))
     }
 }
 
@@ -169,7 +174,11 @@ impl Resource for CloudWatchRole<'_> {
     }
 
     async fn create(&self) -> Result<String> {
-        let arn = self.role_arn().await?;
+        let (arn, made_now) = self.role_arn().await?;
+        if made_now {
+            // A try before IAM has propagated the role is refused, and the next may come only 20 s later.
+            crate::clock::sleep(NEW_ROLE_SETTLES).await;
+        }
         let set = PatchOperation::builder().op(Op::Replace).path("/cloudwatchRoleArn").value(&arn).build();
         let update = || self.ctx.aws.apigateway().update_account().patch_operations(set.clone()).send();
         retry_while(ROLE_PROPAGATION, update, role_not_usable_yet)
