@@ -41,7 +41,8 @@ pub fn show(cli: &Cli) -> Result<()> {
                 })
             })
             .collect();
-        out!("{}", serde_json::json!({"settings": state.settings, "steps": listed}));
+        let canary = state.canary.as_ref().filter(|c| !c.functions.is_empty());
+        out!("{}", serde_json::json!({"settings": state.settings, "steps": listed, "canary": canary}));
         return Ok(());
     }
     let s = &state.settings;
@@ -63,6 +64,9 @@ pub fn show(cli: &Cli) -> Result<()> {
         for (key, value) in record.map(|r| &r.outputs).into_iter().flatten() {
             out!("    {key} = {value}");
         }
+    }
+    if let Some(canary) = state.canary.as_ref().filter(|c| !c.functions.is_empty()) {
+        out!("{}", crate::releases::canary::unfinished_line(canary));
     }
     Ok(())
 }

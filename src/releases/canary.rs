@@ -237,6 +237,20 @@ pub async fn run(clients: &Clients, settings: &Settings, mut canary: Canary, wat
     Ok(Ended::Promoted)
 }
 
+/// What `status` says of a canary a killed run left: what is split, and what to do.
+pub fn unfinished_line(canary: &Canary) -> String {
+    let shares: Vec<String> = canary.stages.iter().map(|s| format!("{}%", s.percent)).collect();
+    let split: Vec<String> = canary.functions.iter().map(|(f, v)| format!("{f} {} (+{})", v.from, v.to)).collect();
+    format!(
+        "canary unfinished at stage {} of {} ({}): {}. `deployer resume` continues it; any other command rolls it \
+         back first",
+        (canary.stage + 1).min(canary.stages.len()),
+        canary.stages.len(),
+        shares.join(", "),
+        split.join(", ")
+    )
+}
+
 /// The error a rolled-back canary ends the run with.
 pub fn rolled_back_error(canary: &Canary, why: &str) -> anyhow::Error {
     anyhow!(

@@ -180,6 +180,9 @@ async fn strict_a_canary_killed_mid_window_is_continued_by_resume_and_leaves_no_
     child.wait().unwrap();
     let (from, to) = recorded_versions(&d);
     assert_eq!(alias(&d).await, (from, vec![(to.clone(), 0.25)]), "killed: the share stays until resume");
+    let status = d.command(&["status"]).output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(status.contains("canary unfinished at stage 1 of 1 (25%)"), "{status}");
 
     let resumed = through(&d, &proxy, &["resume"]);
     resumed.assert_ok();
