@@ -25,7 +25,9 @@ pub mod services;
 pub use bundle::{function_code, installed, installer, package, requirements, site, walk};
 pub use contract::{concurrency_quota, error, manual, names, outputs, regions, settings, step};
 pub use plumbing::{aws, calls, clock, ensure, null_members, retry};
-pub use services::{apigw, canary_metrics, cloudfront, dynamodb, lambda, live_alias, log_groups, logs, revisions};
+pub use services::{
+    apigw, canary_metrics, cloudfront, dynamodb, lambda, live_alias, log_groups, logs, metrics, revisions,
+};
 
 #[cfg(test)]
 mod layout_tests;

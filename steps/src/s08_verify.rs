@@ -28,7 +28,7 @@
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use async_trait::async_trait;
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
+use aws_sdk_cloudwatch::types::MetricDataQuery;
 use futures::{SinkExt, StreamExt};
 use http_body_util::Empty;
 use hyper::body::Bytes;
@@ -46,6 +46,7 @@ use crate::aws::{AwsContext, Clients};
 use crate::ensure::{Change, NotYetCreated, Recorder};
 use crate::logs::last_log_event;
 use crate::manual::ids;
+use crate::metrics::{dimension, sum_query, sums};
 use crate::outputs;
 use crate::retry::{retry_while, Attempt, Patience};
 use crate::settings::AuthKind;
@@ -551,29 +552,15 @@ async fn invocations_of(aws: &Clients, functions: &[String]) -> Result<Vec<(u64,
     let end = SystemTime::now();
     let start = end - METRICS_WINDOW;
     let query = |id: String, function: &str, metric: &str| {
-        let dimension = Dimension::builder().name("FunctionName").value(function).build();
-        let metric = Metric::builder().namespace("AWS/Lambda").metric_name(metric).dimensions(dimension).build();
-        let stat = MetricStat::builder().metric(metric).period(METRICS_WINDOW.as_secs() as i32).stat("Sum").build();
-        MetricDataQuery::builder().id(id).metric_stat(stat).return_data(true).build()
+        sum_query(id, "AWS/Lambda", metric, vec![dimension("FunctionName", function)], METRICS_WINDOW)
     };
     let queries: Vec<MetricDataQuery> = functions
         .iter()
         .enumerate()
         .flat_map(|(i, f)| [query(format!("invoked{i}"), f, "Invocations"), query(format!("errors{i}"), f, "Errors")])
         .collect();
-    let got = aws
-        .cloudwatch()
-        .get_metric_data()
-        .set_metric_data_queries(Some(queries))
-        .start_time(start.into())
-        .end_time(end.into())
-        .send()
-        .await
-        .aws_context(|| "cloudwatch:GetMetricData Invocations and Errors of the functions".to_string())?;
+    let got = sums(aws, queries, (start, end), "Invocations and Errors of the functions").await?;
     // Sums of counts are whole numbers.
-    let sum = |id: String| -> u64 {
-        let result = got.metric_data_results().iter().find(|r| r.id() == Some(id.as_str()));
-        result.map_or(0, |r| r.values().iter().sum::<f64>() as u64)
-    };
+    let sum = |id: String| got.get(&id).copied().unwrap_or_default() as u64;
     Ok((0..functions.len()).map(|i| (sum(format!("invoked{i}")), sum(format!("errors{i}")))).collect())
 }

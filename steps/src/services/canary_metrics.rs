@@ -2,11 +2,12 @@
 //! alias and the `ExecutedVersion`), and the REST stage's `5XXError`, summed since the canary began.
 
 use anyhow::Result;
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
+use aws_sdk_cloudwatch::types::MetricDataQuery;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::aws::{AwsContext, Clients};
+use crate::aws::Clients;
 use crate::live_alias::ALIAS;
+use crate::metrics::{dimension, sum_query, sums};
 
 /// What a canary watches: each function's new version (full name, version), the REST API's name and
 /// stage, since a Unix second.
@@ -50,14 +51,16 @@ impl Figures {
     }
 }
 
-fn dimension(name: &str, value: &str) -> Dimension {
-    Dimension::builder().name(name).value(value).build()
-}
+/// CloudWatch's finest period for Lambda's and API Gateway's metrics.
+const MINUTE: Duration = Duration::from_secs(60);
 
-fn query(id: String, namespace: &str, metric: &str, dimensions: Vec<Dimension>) -> MetricDataQuery {
-    let metric = Metric::builder().namespace(namespace).metric_name(metric).set_dimensions(Some(dimensions)).build();
-    let stat = MetricStat::builder().metric(metric).period(60).stat("Sum").build();
-    MetricDataQuery::builder().id(id).metric_stat(stat).return_data(true).build()
+fn query(
+    id: String,
+    namespace: &str,
+    metric: &str,
+    dimensions: Vec<aws_sdk_cloudwatch::types::Dimension>,
+) -> MetricDataQuery {
+    sum_query(id, namespace, metric, dimensions, MINUTE)
 }
 
 /// A watched series: its query and how a rollback would name it.
@@ -103,19 +106,9 @@ pub async fn figures(clients: &Clients, watched: &Watched<'_>) -> Result<Figures
     let all = series(watched);
     for batch in all.chunks(2 * FUNCTIONS_PER_REQUEST + 1) {
         let queries = batch.iter().map(|w| w.query.clone()).collect();
-        let got = clients
-            .cloudwatch()
-            .get_metric_data()
-            .set_metric_data_queries(Some(queries))
-            .start_time(start.into())
-            .end_time(end.into())
-            .send()
-            .await
-            .aws_context(|| "cloudwatch:GetMetricData the canary's Errors, Throttles and 5XXError".to_string())?;
+        let got = sums(clients, queries, (start, end), "the canary's Errors, Throttles and 5XXError").await?;
         for w in batch {
-            let id = w.query.id();
-            let result = got.metric_data_results().iter().find(|r| r.id() == id);
-            let value = result.map_or(0.0, |r| r.values().iter().sum::<f64>());
+            let value = w.query.id().and_then(|id| got.get(id)).copied().unwrap_or_default();
             figures.add(w.metric, w.what.clone(), value);
         }
     }

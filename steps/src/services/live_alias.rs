@@ -377,36 +377,36 @@ pub async fn share_alias(
     to: &str,
     percent: f64,
 ) -> Result<()> {
-    let weights = aws_sdk_lambda::types::AliasRoutingConfiguration::builder()
-        .additional_version_weights(to, percent / 100.0)
-        .build();
-    clients
-        .lambda()
-        .update_alias()
-        .function_name(function_name)
-        .name(ALIAS)
-        .function_version(from)
-        .routing_config(weights)
-        .send()
-        .await
-        .aws_context(|| format!("lambda:UpdateAlias {function_name}:{ALIAS} ({percent}% to version {to})"))?;
-    Ok(())
+    route_alias(clients, function_name, from, Some((to, percent))).await
 }
 
 /// Moves the function's alias `live` to `version` at once (a rollback), routing all traffic there.
 pub async fn move_alias(clients: &crate::Clients, function_name: &str, version: &str) -> Result<()> {
-    let all_traffic = aws_sdk_lambda::types::AliasRoutingConfiguration::builder()
-        .set_additional_version_weights(Some(Default::default()))
+    route_alias(clients, function_name, version, None).await
+}
+
+/// The alias on `version`, with a share of the traffic to another version, or with none (an empty weights
+/// map: Lambda keeps the old weights when the routing is left out).
+async fn route_alias(
+    clients: &crate::Clients,
+    function_name: &str,
+    version: &str,
+    share: Option<(&str, f64)>,
+) -> Result<()> {
+    let weights = share.map(|(to, percent)| (to.to_string(), percent / 100.0)).into_iter().collect();
+    let routing = aws_sdk_lambda::types::AliasRoutingConfiguration::builder()
+        .set_additional_version_weights(Some(weights))
         .build();
+    let what = share.map_or(String::new(), |(to, percent)| format!(" ({percent}% to version {to})"));
     clients
         .lambda()
         .update_alias()
         .function_name(function_name)
         .name(ALIAS)
         .function_version(version)
-        .routing_config(all_traffic)
+        .routing_config(routing)
         .send()
         .await
-        .aws_context(|| format!("lambda:UpdateAlias {function_name}:{ALIAS} → {version}"))?;
+        .aws_context(|| format!("lambda:UpdateAlias {function_name}:{ALIAS} → {version}{what}"))?;
     Ok(())
 }

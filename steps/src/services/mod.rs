@@ -10,4 +10,5 @@ pub mod lambda;
 pub mod live_alias;
 pub mod log_groups;
 pub mod logs;
+pub mod metrics;
 pub mod revisions;
