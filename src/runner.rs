@@ -19,8 +19,10 @@ use std::time::Instant;
 
 mod dependents;
 mod head_start;
+mod lanes;
 mod look;
 mod tally;
+mod waves;
 
 use crate::progress::{Counts, Reporter};
 use crate::state::now;
@@ -72,6 +74,8 @@ pub struct Runner<'a> {
     pub state: RefCell<State>,
     pub clients: &'a Clients,
     pub reporter: &'a dyn Reporter,
+    /// The steps' events, shown one step after another when steps run at once (see `lanes.rs`).
+    lanes: lanes::Lanes<'a>,
     /// A remote state (`--state s3://…`) the working copy is uploaded to after every step.
     pub remote: Option<&'a crate::remote::Remote>,
     /// The steps compared with AWS so far in this run (run for real, or looked at and found unchanged):
@@ -83,6 +87,9 @@ pub struct Runner<'a> {
     notices_given: RefCell<BTreeSet<String>>,
     /// Every resource reported so far, once (see `tally.rs`).
     tally: tally::Tally,
+    /// Held while the checkpoints are uploaded: steps that run at once upload one after another, so that
+    /// an older copy never lands after a newer one.
+    publishing: futures::lock::Mutex<()>,
 }
 
 impl<'a> Runner<'a> {
@@ -98,11 +105,13 @@ impl<'a> Runner<'a> {
             state: state.into(),
             clients,
             reporter,
+            lanes: lanes::Lanes::new(reporter),
             remote,
             compared: RefCell::default(),
             looked_ahead: RefCell::default(),
             notices_given: RefCell::default(),
             tally: tally::Tally::default(),
+            publishing: futures::lock::Mutex::new(()),
         }
     }
 }
@@ -159,7 +168,7 @@ impl Runner<'_> {
         let shown = self.state.borrow().notices_shown.contains(&key);
         self.notices_given.borrow_mut().insert(key);
         if !shown || self.reporter.repeats_notices() {
-            self.reporter.notice(step, message);
+            self.lanes.notice(step, message);
         }
     }
 
@@ -167,7 +176,7 @@ impl Runner<'_> {
     pub fn report(&self, step: &str, resource: &str, change: &Change, counts: &mut Counts) {
         if let Some(change) = self.tally.admit(resource, change) {
             counts.add(&change);
-            self.reporter.resource(step, resource, &change);
+            self.lanes.resource(step, resource, &change);
         }
     }
 
@@ -191,10 +200,9 @@ impl Runner<'_> {
 
     /// Uploads the checkpoints to the remote state, if there is one.
     async fn publish(&self) -> Result<()> {
-        match self.remote {
-            Some(remote) => remote.push().await,
-            None => Ok(()),
-        }
+        let Some(remote) = self.remote else { return Ok(()) };
+        let _one_at_a_time = self.publishing.lock().await;
+        remote.push().await
     }
 
     /// `started` before any work, like a migration runner's dirty flag.
@@ -223,8 +231,9 @@ impl Runner<'_> {
         self.save()
     }
 
-    /// Runs the selected steps; returns the total counts, or the first failure (state saved). A step with a
-    /// head start that has not finished gets it at the beginning, beside the steps before it.
+    /// Runs the selected steps; returns the total counts, or the first failure (state saved). Steps that
+    /// need nothing of each other run at once (see `waves.rs`). A step with a head start that has not
+    /// finished gets it at the beginning, beside the steps before it.
     pub async fn run(&self, steps: &[&dyn Step], selection: &Selection) -> Result<Counts> {
         let started = Instant::now();
         let mut changed_steps: BTreeSet<&str> = BTreeSet::new();
@@ -233,18 +242,10 @@ impl Runner<'_> {
         }
         let head_start = self.head_start_at(steps, selection);
         if let Some(at) = head_start {
-            let before = async {
-                let mut counts = Counts::default();
-                for n in 0..at {
-                    counts.merge(self.run_nth(steps, n, selection, &mut changed_steps).await?);
-                }
-                Ok(counts)
-            };
+            let before = self.run_waves(steps, 0..at, selection, &mut changed_steps);
             self.beside(steps[at], before).await?;
         }
-        for n in head_start.unwrap_or(0)..steps.len() {
-            self.run_nth(steps, n, selection, &mut changed_steps).await?;
-        }
+        self.run_waves(steps, head_start.unwrap_or(0)..steps.len(), selection, &mut changed_steps).await?;
         if !matches!(selection, Selection::One(_)) {
             self.revisit_stale(steps).await?;
         }
@@ -310,7 +311,7 @@ impl Runner<'_> {
             .as_ref()
             .is_some_and(|p| p.status == Status::Done && p.fingerprint.as_deref() == Some(fingerprint.as_str()));
         if unchanged && !upstream_changed && *selection == Selection::Resume {
-            self.reporter.step_skipped(id, "done, inputs unchanged");
+            self.lanes.step_skipped(id, "done, inputs unchanged");
             return Ok(Counts::default());
         }
         if unchanged {
@@ -323,7 +324,7 @@ impl Runner<'_> {
         }
 
         self.mark_started(id)?;
-        self.reporter.step_started(id, step.title());
+        self.lanes.step_started(id, step.title());
         let clock = Instant::now();
         let recorder = StepRecorder::new(self, id);
         let result = step.run(&ctx, &recorder).await;
@@ -336,7 +337,7 @@ impl Runner<'_> {
                     r.finished_at = Some(now());
                 })?;
                 self.compared.borrow_mut().insert(id.to_string());
-                self.reporter.step_finished(id, counts, clock.elapsed());
+                self.lanes.step_finished(id, counts, clock.elapsed());
                 Ok(counts)
             }
             Err(err) => Err(self.fail(id, err)?),
@@ -356,7 +357,7 @@ impl Runner<'_> {
             r.finished_at = Some(now());
             r.error = Some(failed.message.clone());
         })?;
-        self.reporter.step_failed(id, &failed.message);
+        self.lanes.step_failed(id, &failed.message);
         Ok(anyhow!(failed))
     }
 
@@ -374,20 +375,20 @@ impl Runner<'_> {
         let mut total = Counts::default();
         for step in steps.iter().rev() {
             let id = step.id();
-            self.reporter.step_started(id, &format!("destroy: {}", step.title()));
+            self.lanes.step_started(id, &format!("destroy: {}", step.title()));
             let clock = Instant::now();
             let recorder = StepRecorder::new(self, id);
             let snapshot = self.snapshot();
             if let Err(err) = step.destroy(&snapshot.context(self.clients), &teardown, &recorder).await {
                 let failed = StepFailed::new(id, &err, Then::DestroyAgain, &snapshot.settings);
-                self.reporter.step_failed(id, &failed.message);
+                self.lanes.step_failed(id, &failed.message);
                 return Err(anyhow!(failed));
             }
             let counts = *recorder.counts.borrow();
             self.state.borrow_mut().steps.remove(id);
             self.save()?;
             self.publish().await?;
-            self.reporter.step_finished(id, counts, clock.elapsed());
+            self.lanes.step_finished(id, counts, clock.elapsed());
             total.merge(counts);
         }
         self.state.borrow_mut().destroying = None;
@@ -430,16 +431,16 @@ impl Runner<'_> {
                     || (planned.contains(**r) && !step.plans_past_new())
             };
             if step.read_only() {
-                self.reporter.step_skipped(id, "it only reads: nothing to plan");
+                self.lanes.step_skipped(id, "it only reads: nothing to plan");
                 continue;
             }
             let missing = step.requires().iter().find(blocked);
             if let Some(missing) = missing {
-                self.reporter.step_skipped(id, &format!("everything in it is to create, once {missing} has run"));
+                self.lanes.step_skipped(id, &format!("everything in it is to create, once {missing} has run"));
                 incomplete.insert(id);
                 continue;
             }
-            self.reporter.step_started(id, step.title());
+            self.lanes.step_started(id, step.title());
             let clock = Instant::now();
             let recorder = MemoryRecorder::new(outputs.get(id), true);
             let ctx = Context {
@@ -453,21 +454,21 @@ impl Runner<'_> {
             let counts = recorder.replay(self, id);
             // A plan shows every notice: it records nothing, so it cannot tell what was shown before.
             for notice in recorder.notices.borrow().iter() {
-                self.reporter.notice(id, notice);
+                self.lanes.notice(id, notice);
             }
             match result {
                 Err(err) if err.is::<NotYetCreated>() => {
-                    self.reporter.notice(id, &err.to_string());
+                    self.lanes.notice(id, &err.to_string());
                     incomplete.insert(id);
                 }
                 Err(err) => {
                     let failed = StepFailed::new(id, &err, Then::PlanAgain, &settings);
-                    self.reporter.step_failed(id, &failed.message);
+                    self.lanes.step_failed(id, &failed.message);
                     return Err(anyhow!(failed));
                 }
                 Ok(()) => {}
             }
-            self.reporter.step_finished(id, counts, clock.elapsed());
+            self.lanes.step_finished(id, counts, clock.elapsed());
             // Outputs naming what is yet to be created cannot be looked up by the steps after it.
             if recorder.values.borrow().values().any(|v| v.contains(PLANNED)) {
                 planned.insert(id);
@@ -497,8 +498,9 @@ impl Runner<'_> {
                 r.finished_at = Some(now());
                 r.error = Some(message.to_string());
             })?;
-            self.reporter.step_failed(id, message);
+            self.lanes.step_failed(id, message);
         }
+        self.lanes.flush();
         Ok(Interrupted)
     }
 }

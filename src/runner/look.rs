@@ -86,12 +86,12 @@ impl Runner<'_> {
                 _ => Ok(None),
             };
         }
-        self.reporter.step_started(id, step.title());
+        self.lanes.step_started(id, step.title());
         let counts = look.check.replay(self, id);
         for notice in look.check.notices.borrow().iter() {
             self.notice(id, notice);
         }
-        self.reporter.step_finished(id, counts, look.took);
+        self.lanes.step_finished(id, counts, look.took);
         Ok(Some(counts))
     }
 }

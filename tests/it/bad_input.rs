@@ -220,9 +220,9 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "step before its prerequisite",
-        args: &["step", "02-lambda", "--service", "early-step"],
+        args: &["step", "03-api-gateway", "--service", "early-step"],
         state: None,
-        expect: "needs the outputs of 01-dynamodb",
+        expect: "needs the outputs of 02-lambda",
     },
     Case {
         name: "CORS origin with a path",

@@ -70,13 +70,13 @@ async fn strict_the_certificate_is_requested_at_the_start_of_a_run_beside_the_st
     fresh.assert_ok();
     let order = proxy.seen(|s| s.order.clone());
     let first = |op: &str| order.iter().position(|o| o == op).unwrap_or_else(|| panic!("no {op} in {order:?}"));
-    // 03's CreateRestApi comes after 01's tables and 02's role and functions; the certificate before them.
-    assert!(first("RequestCertificate") < first("CreateRole"), "{order:?}");
+    // 03's CreateRestApi comes after 01's tables and 02's functions, which run at once from the start;
+    // the certificate beside them, before 03.
     assert!(first("RequestCertificate") < first("POST /restapis"), "{order:?}");
     let early = fresh.events.iter().position(|e| e["event"] == "notice" && e["step"] == "06-domain");
-    let second_step = fresh.events.iter().position(|e| e["event"] == "step_started" && e["step"] == "02-lambda");
-    let (early, second_step) = (early.expect("a head-start notice"), second_step.expect("02 started"));
-    assert!(early < second_step, "the head start is announced at the start");
+    let third_step = fresh.events.iter().position(|e| e["event"] == "step_started" && e["step"] == "03-api-gateway");
+    let (early, third_step) = (early.expect("a head-start notice"), third_step.expect("03 started"));
+    assert!(early < third_step, "the head start is announced at the start");
     assert_eq!(inventory(&d.service).await, strict_inventory(&d.service));
     // Done, 06 gets no head start on the next run.
     let again = deploy(&d, &proxy);

@@ -3,7 +3,8 @@
 //! - Execution role `SERVICE-lambda-role`, trusted by `lambda.amazonaws.com`, with one inline policy
 //!   `SERVICE-lambda-access` (least privilege instead of the manual's managed policies): CloudWatch Logs
 //!   on the service's own log groups `/aws/lambda/SERVICE-*`, the listed DynamoDB actions on every table of
-//!   `01-dynamodb` (and their indexes), and `execute-api:ManageConnections` for the websocket
+//!   `01-dynamodb` (and their indexes), named by their ARNs, which follow from their names: 02 needs
+//!   nothing of 01 and runs beside it, and `execute-api:ManageConnections` for the websocket
 //!   functions to answer their clients. One role serves the functions, as in the manual; a function that
 //!   lists its `tables` in deployer.toml gets a role of its own, `SERVICE-FUNCTION`, naming only those
 //!   tables and its own secrets.
@@ -288,10 +289,6 @@ impl Step for Lambda {
             "vpc",
         ])
     }
-    fn requires(&self) -> &'static [&'static str] {
-        &[ids::DYNAMODB]
-    }
-
     fn validate(&self, settings: &Settings) -> Result<(), InputError> {
         let backend = &settings.backend;
         if !backend.is_dir() {
@@ -352,16 +349,24 @@ impl Step for Lambda {
         let account = (identity.partition.as_str(), identity.account.as_str());
         let before = retired::deployed_before(recorder);
         let names = ctx.settings.function_names();
-        let revisions = &Revisions::look(ctx, recorder, names.iter().map(|f| ctx.name(f))).await?;
-        let shared_arn = ensure(&Role::shared(ctx, account, &secrets), recorder).await?.arn;
+        let shared_role = Role::shared(ctx, account, &secrets);
         let own_roles: Vec<Role> = names
             .iter()
             .filter(|f| ctx.settings.has_own_role(f))
             .map(|f| Role::own(ctx, f, account, &secrets))
             .collect();
-        let own_arns =
-            all(own_roles.iter().map(|role| async move { Ok((role.name.clone(), ensure(role, recorder).await?.arn)) }))
-                .await?;
+        // The roles (IAM) beside the look at the functions (Lambda): neither needs the other.
+        let roles = async {
+            let own = all(own_roles
+                .iter()
+                .map(|role| async move { Ok((role.name.clone(), ensure(role, recorder).await?.arn)) }));
+            futures::try_join!(ensure(&shared_role, recorder), own)
+        };
+        let (revisions, roles) =
+            futures::join!(Revisions::look(ctx, recorder, names.iter().map(|f| ctx.name(f))), roles);
+        let revisions = &revisions?;
+        let (shared, own_arns) = roles?;
+        let shared_arn = shared.arn;
         let own_arns: BTreeMap<String, String> = own_arns.into_iter().collect();
         let functions = names.iter().map(|key| {
             let architecture = ctx.settings.architecture(key);

@@ -140,21 +140,30 @@ impl Step for ApiGateway {
         // The functions' invoke permissions (Lambda's quota) beside the API's methods and deployment (API
         // Gateway's): neither needs the other, only the API's ID.
         let api_side = RestApiSide { ctx, recorder, api: &api, root: &root, routes: &routes, partition, seen: &seen };
-        let (permissions, deployment_id) =
-            futures::join!(ensure_permissions(ctx, recorder, &api.id, &routes), api_side.deployed(listing));
+        // Access logs: the groups first (API Gateway writes only to one that exists), and the account's
+        // role when the stage is about to get them. A stage not made yet will: its role is seen to beside
+        // the rest, since a new role must propagate before the account takes it.
+        let stage_is_new = recorder.recorded(outputs::STAGE_KEY).is_none();
+        let logging = async {
+            ensure(&access_logs::log_groups(ctx, &api.id, "REST"), recorder).await?;
+            ensure_logging_role(ctx, recorder, stage_is_new).await
+        };
+        let (permissions, deployment_id, logging) =
+            futures::join!(ensure_permissions(ctx, recorder, &api.id, &routes), api_side.deployed(listing), logging);
         permissions?;
+        logging?;
         let deployment_id = deployment_id?;
 
-        // Access logs: the groups first (API Gateway writes only to one that exists), and the account's
-        // role when the stage is about to get them; the stage read by the deployment's look serves both.
-        ensure(&access_logs::log_groups(ctx, &api.id, "REST"), recorder).await?;
+        // A stage made before gets the role only if it is about to get access logs: the stage read by the
+        // deployment's look tells.
         let access_log = AccessLog::of(ctx, &api.id, stage, access_logs::REST_FORMAT).await?;
         let live = match seen.take() {
             Some(live) => live,
             None if is_planned(&api.id) => None,
             None => read_rest_stage(ctx, &api.id, stage).await?,
         };
-        ensure_logging_role(ctx, recorder, rest_access_log_differs(live.as_ref(), &access_log)).await?;
+        let differs = rest_access_log_differs(live.as_ref(), &access_log);
+        ensure_logging_role(ctx, recorder, !stage_is_new && differs).await?;
         let prefetched = Prefetched::of(live);
         let deployment_id = &deployment_id;
         ensure(&StageThrottling { ctx, api_id: &api.id, stage, deployment_id, access_log, prefetched }, recorder)

@@ -106,14 +106,23 @@ impl Step for WebSocket {
         let stage = &ctx.settings.stage;
         let host = execute_api_host(api_id, region);
         let management_endpoint = format!("https://{host}/{stage}");
-        // The variables before the versions, the versions before the routes that invoke them.
-        answerer_versions(ctx, recorder, revisions, &answerers, &management_endpoint).await?;
-
-        routes::ensure_routes(ctx, recorder, api_id, partition).await?;
+        // The answerers' variables before their versions and aliases, the aliases before their invoke
+        // permissions (Lambda's quota), all beside the routes and log groups (API Gateway's and Logs'):
+        // the routes invoke the alias, whichever version it is on.
         let source_arn = format!("arn:{partition}:execute-api:{region}:{account}:{api_id}/*");
-        ensure_invoke_permissions(ctx, recorder, revisions, functions, PERMISSION_ID, &source_arn).await?;
-
-        ensure(&access_logs::log_groups(ctx, api_id, "WebSocket"), recorder).await?;
+        let lambda_side = async {
+            answerer_versions(ctx, recorder, revisions, &answerers, &management_endpoint).await?;
+            ensure_invoke_permissions(ctx, recorder, revisions, functions, PERMISSION_ID, &source_arn).await
+        };
+        let log_groups = access_logs::log_groups(ctx, api_id, "WebSocket");
+        let (lambda_side, routes, log_groups) = futures::join!(
+            lambda_side,
+            routes::ensure_routes(ctx, recorder, api_id, partition),
+            ensure(&log_groups, recorder)
+        );
+        lambda_side?;
+        routes?;
+        log_groups?;
         ensure_websocket_stage(ctx, recorder, api_id, stage, stage_variables(stage)).await?;
         revisions.record(ctx, recorder).await?;
 

@@ -208,6 +208,10 @@ pub async fn ensure_logging_role(ctx: &Context<'_>, recorder: &dyn Recorder, nee
     if !needed {
         return Ok(());
     }
+    // One step at a time (03's and 04's run at once): the second then finds the role the first set, rather
+    // than making it again and spending UpdateAccount's one request per 20 s.
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one = ONE_AT_A_TIME.lock().await;
     let role = CloudWatchRole { ctx };
     if role.find(None).await?.is_some() {
         return Ok(());

@@ -2,6 +2,8 @@
 
 use anyhow::{Context as _, Result};
 use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::aws::{absent_if, AwsContext};
 use crate::ensure::{all, ensure, Recorder, Resource};
@@ -10,6 +12,19 @@ use crate::step::Context;
 
 /// The part of a function's revisions a permission is confirmed as.
 const PART: &str = "permission";
+
+/// One policy write per function at a time: Lambda may drop one of two statements sent at once to the same
+/// policy (terraform-provider-aws serializes them per function for this), and 03 and 04 run at once.
+async fn one_policy_writer(function_name: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    static WRITERS: std::sync::LazyLock<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
+        std::sync::LazyLock::new(Default::default);
+    let writer = {
+        // A poisoned map only means another writer panicked; its entries are still whole.
+        let mut writers = WRITERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        writers.entry(function_name.to_string()).or_default().clone()
+    };
+    writer.lock_owned().await
+}
 
 /// One statement per function (by suffix), letting the API of `source_arn` invoke it. A statement on the
 /// function itself that the revisions vouch for is not read (GetPolicy, 15 requests/s).
@@ -102,6 +117,7 @@ impl InvokePermission<'_> {
 
     /// Adds the statement; `false` when Lambda refused it as one its policy already holds.
     async fn add(&self) -> Result<bool> {
+        let _one = one_policy_writer(&self.function_name).await;
         let added = self
             .ctx
             .aws
@@ -186,6 +202,7 @@ impl Resource for InvokePermission<'_> {
 
     /// A statement cannot be edited: replace it (e.g. when the API was recreated under a new ID).
     async fn update(&self, _live: Value, _fields: &[&'static str]) -> Result<Value> {
+        let one = one_policy_writer(&self.function_name).await;
         self.ctx
             .aws
             .lambda()
@@ -196,6 +213,7 @@ impl Resource for InvokePermission<'_> {
             .send()
             .await
             .aws_context(|| format!("lambda:RemovePermission {} {}", self.function_name, self.statement_id))?;
+        drop(one);
         self.create().await
     }
 }
