@@ -39,6 +39,8 @@ pub struct Clients {
     route53: OnceLock<aws_sdk_route53::Client>,
     secretsmanager: OnceLock<aws_sdk_secretsmanager::Client>,
     identity: OnceCell<Identity>,
+    /// The revisions this command's steps left functions at (see [`crate::revisions::ThisRun`]).
+    pub this_run: crate::revisions::ThisRun,
 }
 
 /// An accessor for one service's client, built once from the shared configuration, reporting its calls;
@@ -74,6 +76,7 @@ impl Clients {
             route53: OnceLock::new(),
             secretsmanager: OnceLock::new(),
             identity: OnceCell::new(),
+            this_run: Default::default(),
         }
     }
 

@@ -16,6 +16,11 @@
 //! The revisions of a step's writes come from one look at its end; a change made by someone else in
 //! the moment between a step's last write and that look would pass as the step's own.
 //!
+//! Steps that run at once (03 and 04) may write to the same function in turn: 03 takes it from A to B
+//! and records A → B, then 04 from B to C, but 04 read A at its start. So that the moves still chain,
+//! a step's line starts from the revision another step of this run left the function at after this one
+//! looked ([`ThisRun`]), when there is one: 04 records B → C.
+//!
 //! ListFunctions pages through every function of the account and region, not only the service's: where
 //! the account holds many others, the pages are cut short and the functions not met yet are read one by
 //! one (GetFunction, 100 requests/s), so a look never costs much more than reading each function.
@@ -49,6 +54,33 @@ struct Line {
     after: String,
 }
 
+/// The revisions the steps of this command left functions at, for steps that run at once.
+#[derive(Default)]
+pub struct ThisRun {
+    clock: std::sync::atomic::AtomicU64,
+    /// By function: (when, revision) of the latest line recorded.
+    left: std::sync::Mutex<BTreeMap<String, (u64, String)>>,
+}
+
+impl ThisRun {
+    fn now(&self) -> u64 {
+        self.clock.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The revision a step left the function at after `since`, if any did.
+    fn left_since(&self, function: &str, since: u64) -> Option<String> {
+        // A poisoned lock only means another step panicked; the map is still whole.
+        let left = self.left.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        left.get(function).filter(|(when, _)| *when > since).map(|(_, revision)| revision.clone())
+    }
+
+    fn leave(&self, function: &str, revision: &str) {
+        let when = self.now();
+        let mut left = self.left.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        left.insert(function.to_string(), (when, revision.to_string()));
+    }
+}
+
 /// A step's view of the service's functions' revisions, from one ListFunctions at its start.
 pub struct Revisions {
     wanted: BTreeSet<String>,
@@ -64,6 +96,8 @@ pub struct Revisions {
     confirmed_any: Cell<bool>,
     /// Lambda writes this run had made when the step looked: none since, and no function moved.
     lambda_writes_at_look: u32,
+    /// When the step looked, on [`ThisRun`]'s clock.
+    looked_at: u64,
 }
 
 /// The Lambda writes this run has made so far (every step's, in the one call log).
@@ -170,6 +204,7 @@ impl Revisions {
         let lines: Vec<_> = others.flat_map(|text| parse(text)).chain(parse(&own)).collect();
         let (moves, made_at) = moves_and_makings(lines);
         Ok(Revisions {
+            looked_at: ctx.aws.this_run.now(),
             lambda_writes_at_look: lambda_writes(ctx),
             seen: look(ctx, &wanted).await?,
             wanted,
@@ -277,6 +312,19 @@ impl Revisions {
 
     /// Records this run's lines; the revisions the step left its functions at come from a second look,
     /// made only when the step wrote to Lambda (a look that trusted or only read every part looks once).
+    /// A line the end look just gave its AFTER: it starts from the revision a step running beside this one
+    /// left the function at, if one did since this step looked; and this run's steps now know of it.
+    fn chain_to_this_run(&self, ctx: &Context<'_>, name: &str, line: &mut Line) {
+        if line.after == UNKNOWN {
+            return;
+        }
+        let left = ctx.aws.this_run.left_since(name, self.looked_at);
+        if let Some(left) = left.filter(|left| line.before != UNKNOWN && *left != line.after) {
+            line.before = left;
+        }
+        ctx.aws.this_run.leave(name, &line.after);
+    }
+
     pub async fn record(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
         let mut lines = self.lines.borrow().clone();
         if self.confirmed_any.get() && lambda_writes(ctx) == self.lambda_writes_at_look {
@@ -291,6 +339,7 @@ impl Revisions {
             for ((name, _), line) in lines.iter_mut().filter(|(_, line)| line.after == UNKNOWN) {
                 let revision = now.get(name).and_then(|seen| seen.configuration.revision_id());
                 line.after = revision.unwrap_or(UNKNOWN).to_string();
+                self.chain_to_this_run(ctx, name, line);
             }
         }
         let text: Vec<String> = lines
@@ -323,7 +372,19 @@ mod tests {
             lines: RefCell::default(),
             confirmed_any: Cell::new(false),
             lambda_writes_at_look: 0,
+            looked_at: 0,
         }
+    }
+
+    #[test]
+    fn a_step_beside_another_starts_from_where_the_other_left_a_function_after_it_looked() {
+        let run = ThisRun::default();
+        run.leave("f", "A");
+        let looked = run.now();
+        assert_eq!(run.left_since("f", looked), None, "left before it looked: its own read saw it");
+        run.leave("f", "B");
+        assert_eq!(run.left_since("f", looked).as_deref(), Some("B"));
+        assert_eq!(run.left_since("g", looked), None);
     }
 
     #[test]
