@@ -41,6 +41,9 @@ pub struct Clients {
     identity: OnceCell<Identity>,
     /// The revisions this command's steps left functions at (see [`crate::revisions::ThisRun`]).
     pub this_run: crate::revisions::ThisRun,
+    /// Set once this command has seen (or made) API Gateway's CloudWatch Logs role for the account: the
+    /// steps that give stages access logs (03, 04, 07) then look for it once, one at a time.
+    pub logging_role_set: OnceCell<()>,
 }
 
 /// An accessor for one service's client, built once from the shared configuration, reporting its calls;
@@ -77,6 +80,7 @@ impl Clients {
             secretsmanager: OnceLock::new(),
             identity: OnceCell::new(),
             this_run: Default::default(),
+            logging_role_set: OnceCell::new(),
         }
     }
 

@@ -105,24 +105,18 @@ impl Step for Stages {
             let mut variables = stage_variables(stage);
             let origins = ctx.settings.cors_origins(stage, ctx.get_optional(&outputs::DISTRIBUTION_DOMAIN));
             variables.extend(cors_variables(&origins));
-            // The main stages' throttling and access logs are 03's and 04's; dev's are this step's. One
-            // read of the REST stage serves its throttling, access logs and variables.
-            let live = if is_planned(rest_api_id) { None } else { read_rest_stage(ctx, rest_api_id, stage).await? };
-            if *stage != main {
-                let access_log = AccessLog::of(ctx, rest_api_id, stage, access_logs::REST_FORMAT).await?;
-                ensure_logging_role(ctx, recorder, rest_access_log_differs(live.as_ref(), &access_log)).await?;
-                let prefetched = Prefetched::of(live.clone());
-                let throttling =
-                    StageThrottling { ctx, api_id: rest_api_id, stage, deployment_id, access_log, prefetched };
-                ensure(&throttling, recorder).await?;
-            }
-            // A stage made just now is read again.
-            let prefetched = live.map_or_else(Prefetched::none, |live| Prefetched::of(Some(live)));
-            ensure(&RestStage { ctx, api_id: rest_api_id, stage, follows, variables, prefetched }, recorder).await?;
+            let rest = RestSide { ctx, recorder, api_id: rest_api_id, stage, deployment_id, follows, variables };
+            // dev's WebSocket stage beside its REST stage: they are two APIs.
+            let websocket = async {
+                match *stage != main && !ws_api_id.is_empty() {
+                    true => ensure_websocket_stage(ctx, recorder, ws_api_id, stage, stage_variables(stage)).await,
+                    false => Ok(()),
+                }
+            };
+            let (rest, websocket) = futures::join!(rest.ensure(*stage == main), websocket);
+            (rest?, websocket?);
             if *stage == main {
                 record_if_changed(recorder, &outputs::CORS_ORIGINS.key, &origins.join(","))?;
-            } else if !ws_api_id.is_empty() {
-                ensure_websocket_stage(ctx, recorder, ws_api_id, stage, stage_variables(stage)).await?;
             }
             let region = &ctx.settings.region;
             record_if_changed(
@@ -264,5 +258,34 @@ impl Resource for RestStage<'_> {
         let mut variables = live.1;
         variables.extend(self.variables.clone());
         Ok((self.follows.map(str::to_string).or(live.0), variables))
+    }
+}
+
+/// A stage of the REST API: its variables, and for dev (not the main stage, whose are 03's) its
+/// throttling and access logs.
+struct RestSide<'a> {
+    ctx: &'a Context<'a>,
+    recorder: &'a dyn Recorder,
+    api_id: &'a str,
+    stage: &'a str,
+    deployment_id: &'a str,
+    follows: Option<&'a str>,
+    variables: HashMap<String, String>,
+}
+
+impl RestSide<'_> {
+    async fn ensure(self, main: bool) -> Result<()> {
+        let RestSide { ctx, recorder, api_id, stage, deployment_id, follows, variables } = self;
+        // One read of the stage serves its throttling, access logs and variables.
+        let live = if is_planned(api_id) { None } else { read_rest_stage(ctx, api_id, stage).await? };
+        if !main {
+            let access_log = AccessLog::of(ctx, api_id, stage, access_logs::REST_FORMAT).await?;
+            ensure_logging_role(ctx, recorder, rest_access_log_differs(live.as_ref(), &access_log)).await?;
+            let prefetched = Prefetched::of(live.clone());
+            ensure(&StageThrottling { ctx, api_id, stage, deployment_id, access_log, prefetched }, recorder).await?;
+        }
+        // A stage made just now is read again.
+        let prefetched = live.map_or_else(Prefetched::none, |live| Prefetched::of(Some(live)));
+        ensure(&RestStage { ctx, api_id, stage, follows, variables, prefetched }, recorder).await.map(|_| ())
     }
 }

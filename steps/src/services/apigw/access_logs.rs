@@ -208,10 +208,12 @@ pub async fn ensure_logging_role(ctx: &Context<'_>, recorder: &dyn Recorder, nee
     if !needed {
         return Ok(());
     }
-    // One step at a time (03's and 04's run at once): the second then finds the role the first set, rather
-    // than making it again and spending UpdateAccount's one request per 20 s.
-    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let _one = ONE_AT_A_TIME.lock().await;
+    // Once per command, one step at a time (03's and 04's run at once): the next finds it set rather than
+    // making it again and spending UpdateAccount's one request per 20 s.
+    ctx.aws.logging_role_set.get_or_try_init(|| seen_or_made(ctx, recorder)).await.map(|_| ())
+}
+
+async fn seen_or_made(ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
     let role = CloudWatchRole { ctx };
     if role.find(None).await?.is_some() {
         return Ok(());
