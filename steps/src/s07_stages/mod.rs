@@ -108,13 +108,14 @@ impl Step for Stages {
             let rest = RestSide { ctx, recorder, api_id: rest_api_id, stage, deployment_id, follows, variables };
             // dev's WebSocket stage beside its REST stage: they are two APIs.
             let websocket = async {
-                match *stage != main && !ws_api_id.is_empty() {
-                    true => ensure_websocket_stage(ctx, recorder, ws_api_id, stage, stage_variables(stage)).await,
-                    false => Ok(()),
+                if *stage == main || ws_api_id.is_empty() {
+                    return Ok(());
                 }
+                ensure_websocket_stage(ctx, recorder, ws_api_id, stage, stage_variables(stage)).await
             };
             let (rest, websocket) = futures::join!(rest.ensure(*stage == main), websocket);
-            (rest?, websocket?);
+            rest?;
+            websocket?;
             if *stage == main {
                 record_if_changed(recorder, &outputs::CORS_ORIGINS.key, &origins.join(","))?;
             }
