@@ -256,35 +256,6 @@ impl Runner<'_> {
         Ok(total)
     }
 
-    /// Runs the `n`th step, after bringing earlier steps that read later outputs up to date.
-    async fn run_nth<'s>(
-        &self,
-        steps: &[&'s dyn Step],
-        n: usize,
-        selection: &Selection,
-        changed_steps: &mut BTreeSet<&'s str>,
-    ) -> Result<Counts> {
-        let step = steps[n];
-        let mut total = Counts::default();
-        if !matches!(selection, Selection::One(_)) {
-            // A step that reads a later one's outputs (05 reads 06's domains) is brought up to date
-            // before anything after it looks at AWS (08 verifies what 05 serves).
-            total.merge(self.revisit_stale(&steps[..n]).await?);
-        }
-        // A step that created or deleted something (e.g. a recreated function) may invalidate its
-        // dependents' resources (the function's invoke permission), so they are checked again even with
-        // the same inputs. An update in place (new code) leaves them as they were.
-        let upstream_changed = step.requires().iter().any(|r| changed_steps.contains(r));
-        let counts = self.run_step(step, selection, upstream_changed).await;
-        self.publish().await?;
-        let counts = counts?;
-        if counts.created + counts.deleted > 0 {
-            changed_steps.insert(step.id());
-        }
-        total.merge(counts);
-        Ok(total)
-    }
-
     /// One more pass over steps whose inputs changed after they ran, because a later step (one they
     /// `reads`) recorded something new: e.g. 05 after 06 made the custom domains. Bounded to one pass.
     async fn revisit_stale(&self, steps: &[&dyn Step]) -> Result<Counts> {

@@ -44,18 +44,14 @@ impl Runner<'_> {
         let mut total = Counts::default();
         for wave in waves(&steps[range.clone()]) {
             let wave = range.start + wave.start..range.start + wave.end;
-            let counts = if wave.len() == 1 {
-                self.run_nth(steps, wave.start, selection, changed_steps).await
-            } else {
-                self.run_wave(steps, wave, selection, changed_steps).await
-            };
-            total.merge(counts?);
+            total.merge(self.run_wave(steps, wave, selection, changed_steps).await?);
         }
         Ok(total)
     }
 
-    /// Runs the steps of one wave at once, each as `run_nth` would. A failed step lets the others finish:
-    /// their work is theirs alone, and recorded; then the first failure is the run's.
+    /// Runs the steps of one wave at once, after bringing earlier steps that read later outputs up to date.
+    /// A failed step lets the others finish: their work is theirs alone, and recorded; then the first
+    /// failure is the run's.
     async fn run_wave<'s>(
         &self,
         steps: &[&'s dyn Step],
@@ -65,10 +61,15 @@ impl Runner<'_> {
     ) -> Result<Counts> {
         let mut total = Counts::default();
         if !matches!(selection, Selection::One(_)) {
+            // A step that reads a later one's outputs (05 reads 06's domains) is brought up to date
+            // before anything after it looks at AWS (08 verifies what 05 serves).
             total.merge(self.revisit_stale(&steps[..wave.start]).await?);
         }
         let changed: &BTreeSet<&str> = changed_steps;
         let results = futures::future::join_all(steps[wave].iter().map(|step| {
+            // A step that created or deleted something (e.g. a recreated function) may invalidate its
+            // dependents' resources (the function's invoke permission), so they are checked again even
+            // with the same inputs. An update in place (new code) leaves them as they were.
             let upstream_changed = step.requires().iter().any(|r| changed.contains(r));
             async move {
                 let counts = self.run_step(*step, selection, upstream_changed).await;

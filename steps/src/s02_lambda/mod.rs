@@ -3,9 +3,9 @@
 //! - Execution role `SERVICE-lambda-role`, trusted by `lambda.amazonaws.com`, with one inline policy
 //!   `SERVICE-lambda-access` (least privilege instead of the manual's managed policies): CloudWatch Logs
 //!   on the service's own log groups `/aws/lambda/SERVICE-*`, the listed DynamoDB actions on every table of
-//!   `01-dynamodb` (and their indexes), named by their ARNs, which follow from their names: 02 needs
-//!   nothing of 01 and runs beside it, and `execute-api:ManageConnections` for the websocket
-//!   functions to answer their clients. One role serves the functions, as in the manual; a function that
+//!   `01-dynamodb` (and their indexes), and `execute-api:ManageConnections` for the websocket
+//!   functions to answer their clients. The tables are named by their ARNs, which follow from their
+//!   names, so 02 needs nothing of 01 and runs beside it. One role serves the functions, as in the manual; a function that
 //!   lists its `tables` in deployer.toml gets a role of its own, `SERVICE-FUNCTION`, naming only those
 //!   tables and its own secrets.
 //! - The code bundle of `--backend` (see [`crate::package`]), built once per run, and cut into each
