@@ -1,5 +1,5 @@
 //! The runner: executes steps in order, like a migration runner, those that need nothing of each other at
-//! once (`waves.rs`). Each step is marked `started` before it runs and `done` (with its input fingerprint)
+//! once, and those that need only earlier steps' outputs beside the rest of their work (`waves.rs`). Each step is marked `started` before it runs and `done` (with its input fingerprint)
 //! after. `run` checks every step against AWS (AWS is the source of truth: something changed by hand is
 //! put back). `resume` skips a step that is `done` with an unchanged fingerprint, unless a step it
 //! requires changed something in this run, and re-runs one left `started` or `failed`, which is safe
@@ -88,6 +88,9 @@ pub struct Runner<'a> {
     notices_given: RefCell<BTreeSet<String>>,
     /// Every resource reported so far, once (see `tally.rs`).
     tally: tally::Tally,
+    /// The steps that have recorded every output a later step reads while they go on (03 and 04 add
+    /// their invoke permissions), and whether they had created or deleted something by then.
+    outputs_ready: RefCell<BTreeMap<String, bool>>,
     /// Held while the checkpoints are uploaded: steps that run at once upload one after another, so that
     /// an older copy never lands after a newer one.
     publishing: futures::lock::Mutex<()>,
@@ -112,6 +115,7 @@ impl<'a> Runner<'a> {
             looked_ahead: RefCell::default(),
             notices_given: RefCell::default(),
             tally: tally::Tally::default(),
+            outputs_ready: RefCell::default(),
             publishing: futures::lock::Mutex::new(()),
         }
     }
@@ -567,11 +571,12 @@ impl std::error::Error for StepFailed {}
 /// steps it requires, and of those it reads once they have finished (05 reads 06's endpoints, not the
 /// zone 06's head start records while 05 runs).
 async fn fingerprint(step: &dyn Step, ctx: &Context<'_>, finished: &BTreeSet<String>) -> Result<String> {
+    let ignored = |key: &str| {
+        outputs::read_by_no_other_step(key) || (step.starts_on_outputs() && outputs::read_by_function_writers_only(key))
+    };
     let outputs_of = |id: &str| {
-        let outputs = ctx
-            .outputs
-            .get(id)
-            .map(|o| o.iter().filter(|(key, _)| !outputs::read_by_no_other_step(key)).collect::<BTreeMap<_, _>>());
+        let outputs =
+            ctx.outputs.get(id).map(|o| o.iter().filter(|(key, _)| !ignored(key)).collect::<BTreeMap<_, _>>());
         json!(outputs.filter(|o| !o.is_empty()))
     };
     let mut upstream: serde_json::Map<String, serde_json::Value> =
@@ -640,5 +645,10 @@ impl Recorder for StepRecorder<'_> {
 
     fn notice(&self, message: &str) {
         self.runner.notice(self.step, message);
+    }
+
+    fn outputs_complete(&self) {
+        let counts = self.counts.borrow();
+        self.runner.outputs_ready.borrow_mut().insert(self.step.to_string(), counts.created + counts.deleted > 0);
     }
 }

@@ -4,13 +4,26 @@
 //! their ARNs, which follow from their names), as do 03 and 04, and 06 and 07, so that Lambda's quota,
 //! which 02, 03 and 04 share, is never idle while a step of another service works.
 //!
-//! A wave's steps are checkpointed each on its own, as in turn. When one fails, the others finish (their
-//! work needs nothing of it), and the run then reports the failure: `resume` goes on from the failed step.
+//! A wave whose steps need only the outputs of the steps before it ([`Step::starts_on_outputs`]: 05, 06
+//! and 07) starts once those still running have recorded them all ([`Recorder::outputs_complete`]): 05
+//! and 07 run beside 03's and 04's invoke permissions, which only 08's requests need, so that the
+//! frontend and stages take no time of their own after Lambda's quota is spent.
+//!
+//! A wave's steps are checkpointed each on its own, as in turn; a step is `done` only once all its work
+//! is (killed while 05 runs beside 03's permissions, 03 is left `started`, and `resume` ensures it again).
+//! When one fails, the others in flight finish (their work needs nothing of it), no later wave starts,
+//! and the run then reports the failure: `resume` goes on from the failed step.
+//!
+//! [`Recorder::outputs_complete`]: deployer_steps::Recorder::outputs_complete
 
 use anyhow::Result;
 use deployer_steps::Step;
+use futures::future::LocalBoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt};
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::ops::Range;
+use std::task::Poll;
 
 use super::{Runner, Selection};
 use crate::progress::Counts;
@@ -32,8 +45,78 @@ pub(super) fn waves(steps: &[&dyn Step]) -> Vec<Range<usize>> {
     waves
 }
 
+/// A step's run (its index in the steps, and its result), polled beside the others in flight.
+type InFlight<'f> = LocalBoxFuture<'f, (usize, Result<Counts>)>;
+
+/// The steps started and not yet finished, and the results of those that have.
+struct Flight<'f> {
+    running: FuturesUnordered<InFlight<'f>>,
+    unfinished: BTreeSet<usize>,
+    finished: Vec<(usize, Result<Counts>)>,
+    /// The steps that failed, by index.
+    failures: Vec<(usize, anyhow::Error)>,
+}
+
+impl<'f> Flight<'f> {
+    fn new() -> Self {
+        Flight {
+            running: FuturesUnordered::new(),
+            unfinished: BTreeSet::new(),
+            finished: Vec::new(),
+            failures: Vec::new(),
+        }
+    }
+
+    fn launch(&mut self, n: usize, step: InFlight<'f>) {
+        self.unfinished.insert(n);
+        self.running.push(step);
+    }
+
+    /// Takes what the running steps have to give without waiting.
+    fn poll_running(&mut self, cx: &mut std::task::Context<'_>) {
+        while let Poll::Ready(Some((n, result))) = self.running.poll_next_unpin(cx) {
+            self.unfinished.remove(&n);
+            self.finished.push((n, result));
+        }
+    }
+
+    /// Runs the steps in flight until `done` holds of them, or none is left.
+    async fn until(&mut self, done: impl Fn(&Self) -> bool) {
+        std::future::poll_fn(|cx| {
+            self.poll_running(cx);
+            // A step tells that its outputs are complete while it is polled: the check comes after.
+            if done(self) || self.running.is_empty() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// Runs `work` while the steps in flight go on.
+    async fn beside<T>(&mut self, work: impl Future<Output = T>) -> T {
+        let mut work = std::pin::pin!(work);
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(out) = work.as_mut().poll(cx) {
+                return Poll::Ready(out);
+            }
+            self.poll_running(cx);
+            Poll::Pending
+        })
+        .await
+    }
+
+    fn failed(&self) -> bool {
+        !self.failures.is_empty()
+    }
+}
+
 impl Runner<'_> {
-    /// Runs `steps[range]`, wave after wave.
+    /// Runs `steps[range]`, wave after wave. A wave starts when the steps before it have finished, or,
+    /// when all of its steps start on outputs ([`Step::starts_on_outputs`]), when those still running
+    /// have recorded theirs: 05 and 07 then run beside 03's and 04's invoke permissions. A failed step
+    /// lets the steps in flight finish, and no later wave starts; the first failure is the run's.
     pub(super) async fn run_waves<'s>(
         &self,
         steps: &[&'s dyn Step],
@@ -41,51 +124,74 @@ impl Runner<'_> {
         selection: &Selection,
         changed_steps: &mut BTreeSet<&'s str>,
     ) -> Result<Counts> {
+        let mut flight = Flight::new();
         let mut total = Counts::default();
         for wave in waves(&steps[range.clone()]) {
             let wave = range.start + wave.start..range.start + wave.end;
-            total.merge(self.run_wave(steps, wave, selection, changed_steps).await?);
+            let on_outputs = steps[wave.clone()].iter().all(|s| s.starts_on_outputs());
+            let far_enough = |flight: &Flight| {
+                on_outputs && flight.unfinished.iter().all(|n| self.outputs_ready.borrow().contains_key(steps[*n].id()))
+            };
+            flight.until(far_enough).await;
+            self.take_finished(steps, &mut flight, changed_steps, &mut total);
+            if flight.failed() {
+                break;
+            }
+            if !matches!(selection, Selection::One(_)) {
+                // A step that reads a later one's outputs (05 reads 06's domains) is brought up to date
+                // before anything after it looks at AWS (08 verifies what 05 serves); not one in flight.
+                let settled: Vec<&dyn Step> =
+                    (0..wave.start).filter(|n| !flight.unfinished.contains(n)).map(|n| steps[n]).collect();
+                total.merge(flight.beside(self.revisit_stale(&settled)).await?);
+            }
+            for n in wave {
+                let step = steps[n];
+                // A step that created or deleted something (e.g. a recreated function) may invalidate its
+                // dependents' resources (the function's invoke permission), so they are checked again even
+                // with the same inputs. An update in place (new code) leaves them as they were.
+                let upstream_changed = step.requires().iter().any(|r| {
+                    changed_steps.contains(r) || self.outputs_ready.borrow().get(*r).is_some_and(|changed| *changed)
+                });
+                flight.launch(
+                    n,
+                    Box::pin(async move {
+                        let counts = self.run_step(step, selection, upstream_changed).await;
+                        let published = self.publish().await;
+                        (n, counts.and_then(|counts| published.map(|()| counts)))
+                    }),
+                );
+            }
         }
-        Ok(total)
+        flight.until(|_| false).await;
+        self.take_finished(steps, &mut flight, changed_steps, &mut total);
+        let mut failures = flight.failures;
+        failures.sort_by_key(|(n, _)| *n);
+        match failures.into_iter().next() {
+            Some((_, err)) => Err(err),
+            None => Ok(total),
+        }
     }
 
-    /// Runs the steps of one wave at once, after bringing earlier steps that read later outputs up to date.
-    /// A failed step lets the others finish: their work is theirs alone, and recorded; then the first
-    /// failure is the run's.
-    async fn run_wave<'s>(
+    /// Counts the steps that finished well and notes those that created or deleted something; keeps the
+    /// failures.
+    fn take_finished<'s>(
         &self,
         steps: &[&'s dyn Step],
-        wave: Range<usize>,
-        selection: &Selection,
+        flight: &mut Flight<'_>,
         changed_steps: &mut BTreeSet<&'s str>,
-    ) -> Result<Counts> {
-        let mut total = Counts::default();
-        if !matches!(selection, Selection::One(_)) {
-            // A step that reads a later one's outputs (05 reads 06's domains) is brought up to date
-            // before anything after it looks at AWS (08 verifies what 05 serves).
-            total.merge(self.revisit_stale(&steps[..wave.start]).await?);
-        }
-        let changed: &BTreeSet<&str> = changed_steps;
-        let results = futures::future::join_all(steps[wave].iter().map(|step| {
-            // A step that created or deleted something (e.g. a recreated function) may invalidate its
-            // dependents' resources (the function's invoke permission), so they are checked again even
-            // with the same inputs. An update in place (new code) leaves them as they were.
-            let upstream_changed = step.requires().iter().any(|r| changed.contains(r));
-            async move {
-                let counts = self.run_step(*step, selection, upstream_changed).await;
-                self.publish().await?;
-                counts.map(|counts| (step.id(), counts))
+        total: &mut Counts,
+    ) {
+        for (n, result) in std::mem::take(&mut flight.finished) {
+            match result {
+                Ok(counts) => {
+                    if counts.created + counts.deleted > 0 {
+                        changed_steps.insert(steps[n].id());
+                    }
+                    total.merge(counts);
+                }
+                Err(err) => flight.failures.push((n, err)),
             }
-        }))
-        .await;
-        for result in results {
-            let (id, counts) = result?;
-            if counts.created + counts.deleted > 0 {
-                changed_steps.insert(id);
-            }
-            total.merge(counts);
         }
-        Ok(total)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The runner's checkpoints: resume after a crash or a failure, and refusal of a second concurrent run.
 
-use crate::support::{full_inventory, inventory, moto, sdk_config, Deployment};
+use crate::support::{full_inventory, inventory, inventory_without_domain, moto, sdk_config, Deployment};
 use serde_json::json;
 use std::fs::OpenOptions;
 use std::time::Duration;
@@ -101,6 +101,46 @@ async fn killed_at_any_moment_then_resumed_gives_one_of_everything() {
         assert_eq!(again.changed(), 0, "a run after the resume changes nothing (kill at {delay_ms} ms)");
     }
     assert!(interrupted_mid_step >= 2, "only {interrupted_mid_step} kills landed inside a step: move the kill points");
+}
+
+#[tokio::test]
+async fn the_frontend_and_stages_start_once_03_and_04_have_their_outputs_beside_their_permissions() {
+    use crate::proxy::{Proxy, Rules};
+    let d = Deployment::new("on-outputs");
+    let proxy = Proxy::start(&moto().url(), Rules { hold_paths_ending: Some("/policy"), ..Rules::default() });
+    let mut child = d
+        .command(&["run", "--service", &d.service])
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Every invoke permission is held: 03 and 04 cannot finish, yet 05 and 07, which need only their
+    // outputs, run to the end.
+    let status = |state: &serde_json::Value, step: &str| state["steps"][step]["status"].as_str().map(str::to_string);
+    let beside = |state: &serde_json::Value| {
+        ["05-frontend", "07-stages"].iter().all(|s| status(state, s).as_deref() == Some("done"))
+            && ["03-api-gateway", "04-websocket"].iter().all(|s| status(state, s).as_deref() == Some("started"))
+    };
+    let mut seen_beside = false;
+    for _ in 0..1800 {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if d.state_path().exists() && beside(&d.state()) {
+            seen_beside = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    proxy.release();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(seen_beside, "05 and 07 finished while 03's and 04's permissions were held");
+    let state = d.state();
+    let steps = state["steps"].as_object().unwrap();
+    assert!(steps.values().all(|s| s["status"] == "done"), "{steps:?}");
+    assert_eq!(inventory(&d.service).await, inventory_without_domain(&d.service));
 }
 
 #[tokio::test]

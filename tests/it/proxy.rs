@@ -25,6 +25,9 @@ pub struct Rules {
     pub always_fail: Option<String>,
     /// Forward this many requests, then hold every later one unanswered.
     pub stall_after: Option<u32>,
+    /// Hold every request whose path ends with this (`/policy`: Lambda's AddPermission and GetPolicy)
+    /// until [`Proxy::release`].
+    pub hold_paths_ending: Option<&'static str>,
     /// Forward this many requests, then answer every later one with its status, headers and the first
     /// half of its body, and send nothing more: an endpoint that freezes mid-answer.
     pub freeze_mid_answer_after: Option<u32>,
@@ -406,9 +409,10 @@ async fn handle(
         return Ok(response);
     }
 
+    let held = rules.hold_paths_ending.is_some_and(|end| parts.uri.path().ends_with(end));
     let stall = {
         let mut seen = seen.lock().unwrap();
-        let stall = !seen.released && rules.stall_after.is_some_and(|k| seen.forwarded >= k);
+        let stall = !seen.released && (held || rules.stall_after.is_some_and(|k| seen.forwarded >= k));
         seen.stalled |= stall;
         stall
     };

@@ -45,6 +45,13 @@ pub fn read_by_no_other_step(key: &str) -> bool {
         || key.starts_with("invoke_arn.")
 }
 
+/// Outputs that only the steps writing to functions read: the functions' revisions, which tell 04 that
+/// 02 changed an answering function it keeps a version of. 03 and 04 record theirs after their outputs
+/// are complete, so they count in no fingerprint of a step that starts on outputs (05, 06, 07).
+pub fn read_by_function_writers_only(key: &str) -> bool {
+    key == crate::revisions::KEY
+}
+
 /// The tables `01-dynamodb` made and keeps, by name after `SERVICE-`, one per line: a table that left
 /// deployer.toml stays listed (and kept) until `run --delete-data` deletes it.
 pub const TABLES: Output = Output::of(ids::DYNAMODB, "tables");

@@ -94,6 +94,12 @@ pub trait Step {
         Ok(String::new())
     }
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()>;
+    /// Whether the step needs only the outputs of the steps it requires, not the end of their work: it may
+    /// start once they have recorded them all (see [`Recorder::outputs_complete`]), beside what they have
+    /// left (03's and 04's invoke permissions, which only `08-verify`'s requests need).
+    fn starts_on_outputs(&self) -> bool {
+        false
+    }
     /// Whether the step has work that needs no earlier step and waits long on AWS (06's certificate:
     /// minutes of DNS validation), worth starting at the beginning of a run.
     fn has_head_start(&self, _settings: &Settings) -> bool {

@@ -101,6 +101,11 @@ pub trait Recorder {
     fn report(&self, resource: &str, change: &Change);
     /// Something the user must know or do (e.g. the name servers to give the registrar).
     fn notice(&self, message: &str);
+    /// Every output a later step reads is recorded; what the step has left to do (invoke permissions)
+    /// no later step needs but `08-verify`. Steps that [`Step::starts_on_outputs`] may begin beside it.
+    ///
+    /// [`Step::starts_on_outputs`]: crate::Step::starts_on_outputs
+    fn outputs_complete(&self) {}
     /// True for `plan` and `08-verify`'s drift check: look and report, never create, update or delete.
     /// [`ensure`] honours it; a step that writes outside `ensure` must check it.
     fn planning(&self) -> bool {
@@ -349,11 +354,20 @@ pub const CONCURRENCY: usize = 48;
 /// order, and lets every one finish even when another fails: dropping an in-flight create could leave a
 /// resource in AWS whose ID never reached the state file.
 pub async fn all<T>(work: impl IntoIterator<Item = impl Future<Output = Result<T>>>) -> Result<Vec<T>> {
+    all_at_most(CONCURRENCY, work).await
+}
+
+/// [`all`], with at most `at_once` in flight: for ensures of one request each, which a few keep at the
+/// quota's rate, so that they do not queue seconds of requests at the pacer ahead of other work's.
+pub async fn all_at_most<T>(
+    at_once: usize,
+    work: impl IntoIterator<Item = impl Future<Output = Result<T>>>,
+) -> Result<Vec<T>> {
     let mut done = Vec::new();
     let mut errors = Vec::new();
     // Unordered, so that one slow ensure does not hold the others' places; put back in order after.
     let indexed = stream::iter(work.into_iter().enumerate().map(|(i, w)| async move { (i, w.await) }));
-    let mut results: Vec<(usize, Result<T>)> = indexed.buffer_unordered(CONCURRENCY).collect().await;
+    let mut results: Vec<(usize, Result<T>)> = indexed.buffer_unordered(at_once).collect().await;
     results.sort_by_key(|(i, _)| *i);
     let results = results.into_iter().map(|(_, result)| result);
     for result in results {

@@ -49,7 +49,7 @@
 //! call), `GetFunction` (only for a function whose revision moved in a way no step recorded: the only read
 //! that shows a `Failed` state, see [`crate::revisions`]), `CreateFunction`, `DeleteFunction`, `UpdateFunctionConfiguration`, `UpdateFunctionCode`,
 //! `GetFunctionConcurrency`, `PutFunctionConcurrency`, `DeleteFunctionConcurrency`, `PublishVersion`,
-//! `GetAlias`, `GetFunctionConfiguration` (the alias's version), `CreateAlias`, `UpdateAlias`,
+//! `GetFunction` on the alias (the version it invokes), `CreateAlias`, `UpdateAlias`,
 //! `ListVersionsByFunction` and `DeleteFunction` of a version (after a publish),
 //! `Get/Put/DeleteProvisionedConcurrencyConfig`, the
 //! `function_active_v2` and `function_updated_v2` waiters, `sts:GetCallerIdentity` (once per run);

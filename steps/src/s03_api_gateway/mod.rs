@@ -26,6 +26,9 @@
 //! - `lambda:AddPermission` for `apigateway.amazonaws.com` once per function, statement `deployer-rest-api`,
 //!   scoped with a SourceArn to this API (`arn:…:execute-api:REGION:ACCOUNT:API_ID/*/*/*`): without it
 //!   API Gateway gets "Invalid permissions on Lambda function" and clients a 502, the manual's trouble case.
+//!   They take Lambda's quota, beside the rest, which takes API Gateway's; once the stage is ensured the
+//!   step's outputs are complete, and the steps that need only them (05, 06, 07) start beside the
+//!   permissions still to come.
 //! - A deployment to stage `--stage`, created only when the stage's deployment is not one of the wanted
 //!   configuration (a digest of routes, integrations and CORS, kept in the deployment's description, so it
 //!   is recognised whatever a kill interrupted). A re-run creates none.
@@ -125,34 +128,63 @@ impl Step for ApiGateway {
 
     async fn run(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
         let (region, partition) = (&ctx.settings.region, &ctx.aws.identity().await?.partition);
-        let api = ensure(&RestApi { ctx, name: ctx.name("rest-api") }, recorder).await?;
-        let listing = list_api(ctx, &api.id).await?;
+        let routes = ctx.settings.routes();
+        let functions: BTreeSet<&str> = routes.iter().map(|r| r.function).collect();
+        // The functions' revisions are looked at while the API is ensured: the permissions need both.
+        let api = async {
+            let api = ensure(&RestApi { ctx, name: ctx.name("rest-api") }, recorder).await?;
+            let listing = list_api(ctx, &api.id).await?;
+            anyhow::Ok((api, listing))
+        };
+        let (api, revisions) =
+            futures::join!(api, Revisions::look(ctx, recorder, functions.iter().map(|f| ctx.name(f))));
+        let ((api, listing), revisions) = (api?, revisions?);
         let root = match &api.root_resource_id {
             Some(root) => root.clone(),
             None => listing.ids.get("/").cloned().ok_or_else(|| anyhow!("REST API {} has no root resource", api.id))?,
         };
         record_if_changed(recorder, &outputs::ROOT_RESOURCE_ID.key, &root)?;
 
-        let routes = ctx.settings.routes();
+        // The functions' invoke permissions (Lambda's quota) beside the API's methods, deployment and stage
+        // (API Gateway's): neither needs the other, only the API's ID. Once the stage is ensured, the
+        // outputs are complete: the steps after start beside the permissions.
+        let api_side = RestApiSide { ctx, recorder, api: &api, root: &root, routes: &routes, partition, region };
+        let permissions = ensure_permissions(ctx, recorder, &revisions, &api.id, functions);
+        let (permissions, api_side) = futures::join!(permissions, api_side.staged(listing));
+        permissions?;
+        api_side
+    }
+}
+
+/// The REST API's own side of the step: its paths, methods, gateway responses and the deployment of them.
+struct RestApiSide<'a> {
+    ctx: &'a Context<'a>,
+    recorder: &'a dyn Recorder,
+    api: &'a api::LiveApi,
+    root: &'a str,
+    routes: &'a [Route<'a>],
+    partition: &'a str,
+    region: &'a str,
+}
+
+impl RestApiSide<'_> {
+    /// The deployment and its stage, with access logs; then the outputs the steps after read.
+    async fn staged(&self, listing: resources::Listing) -> Result<()> {
+        let (ctx, recorder, api) = (self.ctx, self.recorder, self.api);
         let stage = &ctx.settings.stage;
         // What the deployment's look read of the stage, for the stage's own ensure below.
         let seen = Prefetched::none();
-        // The functions' invoke permissions (Lambda's quota) beside the API's methods and deployment (API
-        // Gateway's): neither needs the other, only the API's ID.
-        let api_side = RestApiSide { ctx, recorder, api: &api, root: &root, routes: &routes, partition, seen: &seen };
-        // Access logs: the groups first (API Gateway writes only to one that exists), and the account's
-        // role when the stage is about to get them. A stage not made yet will: its role is seen to beside
-        // the rest, since a new role must propagate before the account takes it.
+        // Access logs: the groups before the stage (API Gateway writes only to one that exists), and the
+        // account's role. A stage not made yet gets them, so its role is seen to beside the deployment,
+        // since a new role must propagate before the account takes it.
         let stage_is_new = recorder.recorded(outputs::STAGE_KEY).is_none();
-        let logging = async {
-            ensure(&access_logs::log_groups(ctx, &api.id, "REST"), recorder).await?;
-            ensure_logging_role(ctx, recorder, stage_is_new).await
-        };
-        let (permissions, deployment_id, logging) =
-            futures::join!(ensure_permissions(ctx, recorder, &api.id, &routes), api_side.deployed(listing), logging);
-        permissions?;
-        logging?;
-        let deployment_id = deployment_id?;
+        let log_groups = access_logs::log_groups(ctx, &api.id, "REST");
+        let (deployment_id, log_groups, role) = futures::join!(
+            self.deployed(listing, &seen),
+            ensure(&log_groups, recorder),
+            ensure_logging_role(ctx, recorder, stage_is_new)
+        );
+        let (deployment_id, _, ()) = (deployment_id?, log_groups?, role?);
 
         // A stage made before gets the role only if it is about to get access logs: the stage read by the
         // deployment's look tells.
@@ -170,32 +202,20 @@ impl Step for ApiGateway {
             .await?;
 
         record_if_changed(recorder, outputs::STAGE_KEY, stage)?;
-        record_if_changed(
-            recorder,
-            &outputs::INVOKE_URL.key,
-            &format!("https://{}/{stage}", execute_api_host(&api.id, region)),
-        )?;
+        let invoke_url = format!("https://{}/{stage}", execute_api_host(&api.id, self.region));
+        record_if_changed(recorder, &outputs::INVOKE_URL.key, &invoke_url)?;
+        recorder.outputs_complete();
         Ok(())
     }
-}
 
-/// The REST API's own side of the step: its paths, methods, gateway responses and the deployment of them.
-struct RestApiSide<'a> {
-    ctx: &'a Context<'a>,
-    recorder: &'a dyn Recorder,
-    api: &'a api::LiveApi,
-    root: &'a str,
-    routes: &'a [Route<'a>],
-    partition: &'a str,
-    /// What the deployment's look read of the stage.
-    seen: &'a Prefetched<crate::apigw::LiveStage>,
-}
-
-impl RestApiSide<'_> {
     /// The methods as the routes want them, then the deployment of them on the stage; its ID.
-    async fn deployed(&self, listing: resources::Listing) -> Result<String> {
-        let (ctx, recorder, api, root, routes, partition, seen) =
-            (self.ctx, self.recorder, self.api, self.root, self.routes, self.partition, self.seen);
+    async fn deployed(
+        &self,
+        listing: resources::Listing,
+        seen: &Prefetched<crate::apigw::LiveStage>,
+    ) -> Result<String> {
+        let (ctx, recorder, api, root, routes, partition) =
+            (self.ctx, self.recorder, self.api, self.root, self.routes, self.partition);
         let stage = &ctx.settings.stage;
         let access =
             Access { any_origin: ctx.settings.allows_any_origin(), auth: method_auth(ctx, recorder, &api.id).await? };
@@ -293,14 +313,13 @@ async fn remove_unused_authorizer(ctx: &Context<'_>, recorder: &dyn Recorder, ap
 async fn ensure_permissions(
     ctx: &Context<'_>,
     recorder: &dyn Recorder,
+    revisions: &Revisions,
     api_id: &str,
-    routes: &[Route<'_>],
+    functions: BTreeSet<&str>,
 ) -> Result<()> {
     let identity = ctx.aws.identity().await?;
     let (region, partition, account) = (&ctx.settings.region, &identity.partition, &identity.account);
-    let functions: BTreeSet<&str> = routes.iter().map(|r| r.function).collect();
     let source_arn = format!("arn:{partition}:execute-api:{region}:{account}:{api_id}/*/*/*");
-    let revisions = Revisions::look(ctx, recorder, functions.iter().map(|f| ctx.name(f))).await?;
-    ensure_invoke_permissions(ctx, recorder, &revisions, functions, PERMISSION_ID, &source_arn).await?;
+    ensure_invoke_permissions(ctx, recorder, revisions, functions, PERMISSION_ID, &source_arn).await?;
     revisions.record(ctx, recorder).await
 }

@@ -18,15 +18,17 @@
 //!   `CONNECTIONS_TABLE` and `WEBSOCKET_MANAGEMENT_ENDPOINT`
 //!   (`https://ID.execute-api.REGION.amazonaws.com/STAGE`, for `PostToConnection`) in its environment,
 //!   then their alias `live` on a version that holds both ([`crate::live_alias`]), before any route
-//!   invokes it. Integrations and permissions are on each function's alias.
+//!   invokes it. Integrations and permissions are on each function's alias. That Lambda side runs
+//!   beside the API's; once the stage is ensured the step's outputs are complete, and the steps that
+//!   need only them (05, 06, 07) start beside what is left of it.
 //!
 //! AWS calls: `apigatewayv2:GetApi`, `GetApis`, `CreateApi`, `UpdateApi`, `GetIntegrations`,
 //! `CreateIntegration`, `UpdateIntegration`, `DeleteIntegration`, `GetRoutes`, `CreateRoute`, `UpdateRoute`,
 //! `DeleteRoute`, `DeleteApi`, `GetStage`,
 //! `CreateStage`, `UpdateStage`; `lambda:ListFunctions`, `GetPolicy` and `GetFunction` (only for a function
 //! whose revision moved in a way no step recorded, see [`crate::revisions`]), `AddPermission`,
-//! `RemovePermission`, `UpdateFunctionConfiguration`, `PublishVersion`, `GetAlias`, `CreateAlias`,
-//! `UpdateAlias`, `ListVersionsByFunction` and `DeleteFunction` of a version beyond `keep_releases`.
+//! `RemovePermission`, `UpdateFunctionConfiguration`, `PublishVersion`, `GetFunction` on the alias (the
+//! version it invokes), `CreateAlias`, `UpdateAlias`, `ListVersionsByFunction` and `DeleteFunction` of a version beyond `keep_releases`.
 //!
 //! Outputs: `websocket_api_id`, `stage`, `websocket_url` (`wss://ID.execute-api.REGION.amazonaws.com/STAGE`),
 //! `management_endpoint` (all empty without routes), `websocket_routes` (the route keys made),
@@ -91,9 +93,6 @@ impl Step for WebSocket {
         }
         let identity = ctx.aws.identity().await?;
         let (region, partition, account) = (&ctx.settings.region, &identity.partition, &identity.account);
-        let api = ensure(&WebSocketApi { ctx, name: ctx.name("websocket-api") }, recorder).await?;
-        let api_id = api.id.as_str();
-
         let mut functions: Vec<&str> = Vec::new();
         for (_, function) in ctx.settings.websocket_routes() {
             if !functions.contains(&function) {
@@ -102,34 +101,40 @@ impl Step for WebSocket {
         }
         let answerers = ctx.settings.websocket_answerers();
         let touched = functions.iter().chain(&answerers).map(|f| ctx.name(f));
-        let revisions = &Revisions::look(ctx, recorder, touched).await?;
+        // The functions' revisions are looked at while the API is ensured.
+        let api = WebSocketApi { ctx, name: ctx.name("websocket-api") };
+        let (api, revisions) = futures::join!(ensure(&api, recorder), Revisions::look(ctx, recorder, touched));
+        let (api, revisions) = (api?, &revisions?);
+        let api_id = api.id.as_str();
         let stage = &ctx.settings.stage;
         let host = execute_api_host(api_id, region);
         let management_endpoint = format!("https://{host}/{stage}");
         // The answerers' variables before their versions and aliases, the aliases before their invoke
-        // permissions (Lambda's quota), all beside the routes and log groups (API Gateway's and Logs'):
-        // the routes invoke the alias, whichever version it is on.
+        // permissions (Lambda's quota), all beside the routes, log groups and stage (API Gateway's and
+        // Logs'): the routes invoke the alias, whichever version it is on. Once the stage is ensured, the
+        // outputs are complete: the steps after start beside the Lambda side.
         let source_arn = format!("arn:{partition}:execute-api:{region}:{account}:{api_id}/*");
         let lambda_side = async {
             answerer_versions(ctx, recorder, revisions, &answerers, &management_endpoint).await?;
             ensure_invoke_permissions(ctx, recorder, revisions, functions, PERMISSION_ID, &source_arn).await
         };
-        let log_groups = access_logs::log_groups(ctx, api_id, "WebSocket");
-        let (lambda_side, routes, log_groups) = futures::join!(
-            lambda_side,
-            routes::ensure_routes(ctx, recorder, api_id, partition),
-            ensure(&log_groups, recorder)
-        );
+        let api_side = async {
+            let log_groups = access_logs::log_groups(ctx, api_id, "WebSocket");
+            let (routes, log_groups) =
+                futures::join!(routes::ensure_routes(ctx, recorder, api_id, partition), ensure(&log_groups, recorder));
+            routes?;
+            log_groups?;
+            ensure_websocket_stage(ctx, recorder, api_id, stage, stage_variables(stage)).await?;
+            record_if_changed(recorder, outputs::STAGE_KEY, stage)?;
+            record_if_changed(recorder, &outputs::WEBSOCKET_URL.key, &format!("wss://{host}/{stage}"))?;
+            record_if_changed(recorder, &outputs::MANAGEMENT_ENDPOINT.key, &management_endpoint)?;
+            recorder.outputs_complete();
+            anyhow::Ok(())
+        };
+        let (lambda_side, api_side) = futures::join!(lambda_side, api_side);
         lambda_side?;
-        routes?;
-        log_groups?;
-        ensure_websocket_stage(ctx, recorder, api_id, stage, stage_variables(stage)).await?;
-        revisions.record(ctx, recorder).await?;
-
-        record_if_changed(recorder, outputs::STAGE_KEY, stage)?;
-        record_if_changed(recorder, &outputs::WEBSOCKET_URL.key, &format!("wss://{host}/{stage}"))?;
-        record_if_changed(recorder, &outputs::MANAGEMENT_ENDPOINT.key, &management_endpoint)?;
-        Ok(())
+        api_side?;
+        revisions.record(ctx, recorder).await
     }
 }
 

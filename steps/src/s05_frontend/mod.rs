@@ -113,6 +113,10 @@ impl Step for Frontend {
     fn requires(&self) -> &'static [&'static str] {
         &[ids::API_GATEWAY, ids::WEBSOCKET]
     }
+    /// The endpoints it writes into the site are recorded before 03 and 04 add their invoke permissions.
+    fn starts_on_outputs(&self) -> bool {
+        true
+    }
     fn plans_past_new(&self) -> bool {
         true
     }

@@ -80,6 +80,10 @@ impl Step for Domain {
     fn requires(&self) -> &'static [&'static str] {
         &[ids::API_GATEWAY, ids::WEBSOCKET, ids::FRONTEND]
     }
+    /// The custom domains map to the stages, which 03 and 04 make before their invoke permissions.
+    fn starts_on_outputs(&self) -> bool {
+        true
+    }
     fn plans_past_new(&self) -> bool {
         true
     }

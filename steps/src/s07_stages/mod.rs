@@ -74,6 +74,10 @@ impl Step for Stages {
     fn requires(&self) -> &'static [&'static str] {
         &[ids::API_GATEWAY, ids::WEBSOCKET]
     }
+    /// The stages it configures are made before 03 and 04 add their invoke permissions.
+    fn starts_on_outputs(&self) -> bool {
+        true
+    }
     /// The CloudFront URL is one of the allowed origins.
     fn reads(&self) -> &'static [&'static str] {
         &[ids::FRONTEND]

@@ -60,6 +60,10 @@ pub struct ThisRun {
     clock: std::sync::atomic::AtomicU64,
     /// By function: (when, revision) of the latest line recorded.
     left: std::sync::Mutex<BTreeMap<String, (u64, String)>>,
+    /// The last listing of the account's functions, with the Lambda writes this run had made when it
+    /// began: while none has been made since, a look at functions it shows (or at any, when it is whole)
+    /// takes it instead of listing again (02's last look serves 03's and 04's first).
+    listing: std::sync::Mutex<Option<Listing>>,
 }
 
 impl ThisRun {
@@ -74,11 +78,33 @@ impl ThisRun {
         left.get(function).filter(|(when, _)| *when > since).map(|(_, revision)| revision.clone())
     }
 
+    /// The last listing, if no Lambda write was made since it began (`writes`: those made by now) and it
+    /// shows every `wanted` function or is whole.
+    fn listing_as_of(&self, writes: u32, wanted: &BTreeSet<String>) -> Option<BTreeMap<String, FunctionConfiguration>> {
+        let listing = self.listing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let serves =
+            |l: &&Listing| l.writes == writes && (l.whole || wanted.iter().all(|name| l.functions.contains_key(name)));
+        listing.as_ref().filter(serves).map(|l| l.functions.clone())
+    }
+
+    fn keep_listing(&self, listing: Listing) {
+        *self.listing.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(listing);
+    }
+
     fn leave(&self, function: &str, revision: &str) {
         let when = self.now();
         let mut left = self.left.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         left.insert(function.to_string(), (when, revision.to_string()));
     }
+}
+
+/// Functions as ListFunctions showed them.
+struct Listing {
+    /// The Lambda writes this run had made when the listing began.
+    writes: u32,
+    functions: BTreeMap<String, FunctionConfiguration>,
+    /// Every page was read: a function it does not show did not exist.
+    whole: bool,
 }
 
 /// A step's view of the service's functions' revisions, from one ListFunctions at its start.
@@ -137,19 +163,16 @@ struct Found {
 /// The `wanted` functions as they are now: listed while that pays, the rest read one by one; a function
 /// that does not exist is absent from the map.
 async fn look(ctx: &Context<'_>, wanted: &BTreeSet<String>) -> Result<BTreeMap<String, Found>> {
-    let mut seen = BTreeMap::new();
-    let mut pages = ctx.aws.lambda().list_functions().into_paginator().send();
-    let mut pages_read = 0.0;
-    while pages_read <= (wanted.len() - seen.len()) as f64 * PAGES_PER_MISSING_FUNCTION {
-        let Some(page) = pages.next().await else { break };
-        pages_read += 1.0;
-        let page = page.aws_context(|| "lambda:ListFunctions".to_string())?;
-        for function in page.functions() {
-            if let Some(name) = function.function_name().filter(|name| wanted.contains(*name)) {
-                seen.insert(name.to_string(), Found { configuration: function.clone(), in_full: false });
-            }
-        }
-    }
+    let writes = lambda_writes(ctx);
+    let listing = match ctx.aws.this_run.listing_as_of(writes, wanted) {
+        Some(listing) => listing,
+        None => list(ctx, wanted, writes).await?,
+    };
+    let mut seen: BTreeMap<String, Found> = listing
+        .into_iter()
+        .filter(|(name, _)| wanted.contains(name))
+        .map(|(name, configuration)| (name, Found { configuration, in_full: false }))
+        .collect();
     let missing: Vec<&String> = wanted.iter().filter(|name| !seen.contains_key(*name)).collect();
     let read = all(missing.into_iter().map(|name| async move {
         Ok(get_function(ctx, name).await?.map(|configuration| (name.clone(), configuration)))
@@ -159,6 +182,36 @@ async fn look(ctx: &Context<'_>, wanted: &BTreeSet<String>) -> Result<BTreeMap<S
         seen.insert(name, Found { configuration, in_full: true });
     }
     Ok(seen)
+}
+
+/// The functions ListFunctions shows, while its pages pay for the `wanted` ones not met yet; kept for the
+/// looks after it (`writes`: the Lambda writes made when it began).
+async fn list(
+    ctx: &Context<'_>,
+    wanted: &BTreeSet<String>,
+    writes: u32,
+) -> Result<BTreeMap<String, FunctionConfiguration>> {
+    let mut functions = BTreeMap::new();
+    let mut pages = ctx.aws.lambda().list_functions().into_paginator().send();
+    let mut pages_read = 0.0;
+    let missing = |functions: &BTreeMap<String, FunctionConfiguration>| {
+        wanted.iter().filter(|name| !functions.contains_key(*name)).count() as f64
+    };
+    let whole = loop {
+        if pages_read > missing(&functions) * PAGES_PER_MISSING_FUNCTION {
+            break false;
+        }
+        let Some(page) = pages.next().await else { break true };
+        pages_read += 1.0;
+        let page = page.aws_context(|| "lambda:ListFunctions".to_string())?;
+        for function in page.functions() {
+            if let Some(name) = function.function_name() {
+                functions.insert(name.to_string(), function.clone());
+            }
+        }
+    };
+    ctx.aws.this_run.keep_listing(Listing { writes, functions: functions.clone(), whole });
+    Ok(functions)
 }
 
 type Moves = BTreeMap<(String, String), BTreeSet<String>>;
@@ -310,6 +363,16 @@ impl Revisions {
         self.confirmed_any.set(true);
     }
 
+    /// As [`Revisions::confirmed`], for a part whose writes move no revision of the function (a statement
+    /// in an alias's policy): the function is still where it was seen, with nothing to look at after.
+    pub fn confirmed_in_place(&self, name: &str, part: &str, digest: &str, seen: Option<&str>) {
+        let listed = self.listed(name).and_then(FunctionConfiguration::revision_id);
+        let at = seen.or(listed).unwrap_or(UNKNOWN).to_string();
+        let line = Line { digest: digest.to_string(), before: at.clone(), after: at };
+        self.lines.borrow_mut().insert((name.to_string(), part.to_string()), line);
+        self.confirmed_any.set(true);
+    }
+
     /// Records this run's lines; the revisions the step left its functions at come from a second look,
     /// made only when the step wrote to Lambda (a look that trusted or only read every part looks once).
     /// A line the end look just gave its AFTER: it starts from the revision a step running beside this one
@@ -333,9 +396,10 @@ impl Revisions {
                 line.after = line.before.clone();
             }
         }
-        if self.confirmed_any.get() {
-            let confirmed = lines.iter().filter(|(_, line)| line.after == UNKNOWN).map(|((name, _), _)| name.clone());
-            let now = look(ctx, &confirmed.collect()).await?;
+        let moved: BTreeSet<String> =
+            lines.iter().filter(|(_, line)| line.after == UNKNOWN).map(|((name, _), _)| name.clone()).collect();
+        if self.confirmed_any.get() && !moved.is_empty() {
+            let now = look(ctx, &moved).await?;
             for ((name, _), line) in lines.iter_mut().filter(|(_, line)| line.after == UNKNOWN) {
                 let revision = now.get(name).and_then(|seen| seen.configuration.revision_id());
                 line.after = revision.unwrap_or(UNKNOWN).to_string();
@@ -385,6 +449,21 @@ mod tests {
         run.leave("f", "B");
         assert_eq!(run.left_since("f", looked).as_deref(), Some("B"));
         assert_eq!(run.left_since("g", looked), None);
+    }
+
+    #[test]
+    fn a_listing_serves_later_looks_until_a_lambda_write_and_only_for_the_functions_it_shows() {
+        let run = ThisRun::default();
+        let wanted = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+        let functions: BTreeMap<String, FunctionConfiguration> = ["svc-a", "svc-b"]
+            .map(|n| (n.to_string(), FunctionConfiguration::builder().function_name(n).build()))
+            .into();
+        run.keep_listing(Listing { writes: 7, functions: functions.clone(), whole: false });
+        assert_eq!(run.listing_as_of(7, &wanted(&["svc-a"])).map(|l| l.len()), Some(2));
+        assert!(run.listing_as_of(8, &wanted(&["svc-a"])).is_none(), "a write since: listed again");
+        assert!(run.listing_as_of(7, &wanted(&["svc-c"])).is_none(), "cut short: svc-c may be on a later page");
+        run.keep_listing(Listing { writes: 7, functions, whole: true });
+        assert!(run.listing_as_of(7, &wanted(&["svc-c"])).is_some(), "whole: svc-c does not exist");
     }
 
     #[test]

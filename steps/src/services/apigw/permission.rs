@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::aws::{absent_if, AwsContext};
-use crate::ensure::{all, ensure, Recorder, Resource};
+use crate::ensure::{all_at_most, ensure, Recorder, Resource};
 use crate::revisions::{digest, Revisions, Seen};
 use crate::step::Context;
 
@@ -25,6 +25,11 @@ async fn one_policy_writer(function_name: &str) -> tokio::sync::OwnedMutexGuard<
     };
     writer.lock_owned().await
 }
+
+/// Statements added at once. Each is one request at Lambda's 15 a second, shared with the other steps'
+/// Lambda writes: eight round trips of about 300 ms keep that rate, where more would queue seconds of
+/// requests at the pacer ahead of 04's answerers (variables, then version, then alias: each waits its turn).
+const PERMISSIONS_AT_ONCE: usize = 8;
 
 /// One statement per function (by suffix), letting the API of `source_arn` invoke it. A statement on the
 /// function itself that the revisions vouch for is not read (GetPolicy, 15 requests/s).
@@ -52,11 +57,14 @@ pub async fn ensure_invoke_permissions<'f>(
             }
         })
         .collect();
-    all(permissions.iter().map(|p| async move {
-        ensure(p, recorder).await?;
-        p.confirm();
-        Ok(())
-    }))
+    all_at_most(
+        PERMISSIONS_AT_ONCE,
+        permissions.iter().map(|p| async move {
+            ensure(p, recorder).await?;
+            p.confirm();
+            Ok(())
+        }),
+    )
     .await?;
     Ok(())
 }
@@ -102,10 +110,14 @@ impl InvokePermission<'_> {
         })
     }
 
-    /// Once ensured: a statement read (not trusted) is confirmed at the revision GetPolicy answered.
+    /// Once ensured: a statement read (not trusted) is confirmed at the revision GetPolicy answered. One
+    /// in an alias's policy moved no revision of the function's: no look at the step's end for it.
     fn confirm(&self) {
         if let (Some(revisions), Some(seen)) = (self.revisions(), self.seen.borrow().as_ref()) {
-            revisions.confirmed(&self.function_name, PART, &self.digest(), seen.as_deref());
+            match self.qualifier {
+                Some(_) => revisions.confirmed_in_place(&self.function_name, PART, &self.digest(), seen.as_deref()),
+                None => revisions.confirmed(&self.function_name, PART, &self.digest(), seen.as_deref()),
+            }
         }
     }
 
