@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 mod dependents;
+mod flight;
 mod head_start;
 mod lanes;
 mod look;

@@ -18,13 +18,10 @@
 
 use anyhow::Result;
 use deployer_steps::Step;
-use futures::future::LocalBoxFuture;
-use futures::stream::{FuturesUnordered, StreamExt};
 use std::collections::BTreeSet;
-use std::future::Future;
 use std::ops::Range;
-use std::task::Poll;
 
+use super::flight::Flight;
 use super::{Runner, Selection};
 use crate::progress::Counts;
 
@@ -43,73 +40,6 @@ pub(super) fn waves(steps: &[&dyn Step]) -> Vec<Range<usize>> {
         }
     }
     waves
-}
-
-/// A step's run (its index in the steps, and its result), polled beside the others in flight.
-type InFlight<'f> = LocalBoxFuture<'f, (usize, Result<Counts>)>;
-
-/// The steps started and not yet finished, and the results of those that have.
-struct Flight<'f> {
-    running: FuturesUnordered<InFlight<'f>>,
-    unfinished: BTreeSet<usize>,
-    finished: Vec<(usize, Result<Counts>)>,
-    /// The steps that failed, by index.
-    failures: Vec<(usize, anyhow::Error)>,
-}
-
-impl<'f> Flight<'f> {
-    fn new() -> Self {
-        Flight {
-            running: FuturesUnordered::new(),
-            unfinished: BTreeSet::new(),
-            finished: Vec::new(),
-            failures: Vec::new(),
-        }
-    }
-
-    fn launch(&mut self, n: usize, step: InFlight<'f>) {
-        self.unfinished.insert(n);
-        self.running.push(step);
-    }
-
-    /// Takes what the running steps have to give without waiting.
-    fn poll_running(&mut self, cx: &mut std::task::Context<'_>) {
-        while let Poll::Ready(Some((n, result))) = self.running.poll_next_unpin(cx) {
-            self.unfinished.remove(&n);
-            self.finished.push((n, result));
-        }
-    }
-
-    /// Runs the steps in flight until `done` holds of them, or none is left.
-    async fn until(&mut self, done: impl Fn(&Self) -> bool) {
-        std::future::poll_fn(|cx| {
-            self.poll_running(cx);
-            // A step tells that its outputs are complete while it is polled: the check comes after.
-            if done(self) || self.running.is_empty() {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
-        .await
-    }
-
-    /// Runs `work` while the steps in flight go on.
-    async fn beside<T>(&mut self, work: impl Future<Output = T>) -> T {
-        let mut work = std::pin::pin!(work);
-        std::future::poll_fn(|cx| {
-            if let Poll::Ready(out) = work.as_mut().poll(cx) {
-                return Poll::Ready(out);
-            }
-            self.poll_running(cx);
-            Poll::Pending
-        })
-        .await
-    }
-
-    fn failed(&self) -> bool {
-        !self.failures.is_empty()
-    }
 }
 
 impl Runner<'_> {

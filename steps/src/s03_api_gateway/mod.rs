@@ -28,7 +28,8 @@
 //!   API Gateway gets "Invalid permissions on Lambda function" and clients a 502, the manual's trouble case.
 //!   They take Lambda's quota, beside the rest, which takes API Gateway's; once the stage is ensured the
 //!   step's outputs are complete, and the steps that need only them (05, 06, 07) start beside the
-//!   permissions still to come.
+//!   permissions still to come (on a first deploy the stage may answer before they are all in place; the
+//!   run reports its URLs only after them).
 //! - A deployment to stage `--stage`, created only when the stage's deployment is not one of the wanted
 //!   configuration (a digest of routes, integrations and CORS, kept in the deployment's description, so it
 //!   is recognised whatever a kill interrupted). A re-run creates none.
@@ -156,7 +157,8 @@ impl Step for ApiGateway {
     }
 }
 
-/// The REST API's own side of the step: its paths, methods, gateway responses and the deployment of them.
+/// The REST API's own side of the step: its paths, methods, gateway responses, the deployment of them and
+/// its stage.
 struct RestApiSide<'a> {
     ctx: &'a Context<'a>,
     recorder: &'a dyn Recorder,
@@ -184,7 +186,9 @@ impl RestApiSide<'_> {
             ensure(&log_groups, recorder),
             ensure_logging_role(ctx, recorder, stage_is_new)
         );
-        let (deployment_id, _, ()) = (deployment_id?, log_groups?, role?);
+        log_groups?;
+        role?;
+        let deployment_id = deployment_id?;
 
         // A stage made before gets the role only if it is about to get access logs: the stage read by the
         // deployment's look tells.

@@ -17,10 +17,11 @@
 //! - The functions that answer clients (behind `$default` and the custom route keys) get
 //!   `CONNECTIONS_TABLE` and `WEBSOCKET_MANAGEMENT_ENDPOINT`
 //!   (`https://ID.execute-api.REGION.amazonaws.com/STAGE`, for `PostToConnection`) in its environment,
-//!   then their alias `live` on a version that holds both ([`crate::live_alias`]), before any route
-//!   invokes it. Integrations and permissions are on each function's alias. That Lambda side runs
-//!   beside the API's; once the stage is ensured the step's outputs are complete, and the steps that
-//!   need only them (05, 06, 07) start beside what is left of it.
+//!   then their alias `live` on a version that holds both ([`crate::live_alias`]), which the routes
+//!   invoke. Integrations and permissions are on each function's alias. That Lambda side runs beside
+//!   the API's; once the stage is ensured the step's outputs are complete, and the steps that need only
+//!   them (05, 06, 07) start beside what is left of it (on a first deploy the stage may answer before
+//!   the aliases and permissions are in place; the run reports its URLs only after them).
 //!
 //! AWS calls: `apigatewayv2:GetApi`, `GetApis`, `CreateApi`, `UpdateApi`, `GetIntegrations`,
 //! `CreateIntegration`, `UpdateIntegration`, `DeleteIntegration`, `GetRoutes`, `CreateRoute`, `UpdateRoute`,
@@ -28,7 +29,8 @@
 //! `CreateStage`, `UpdateStage`; `lambda:ListFunctions`, `GetPolicy` and `GetFunction` (only for a function
 //! whose revision moved in a way no step recorded, see [`crate::revisions`]), `AddPermission`,
 //! `RemovePermission`, `UpdateFunctionConfiguration`, `PublishVersion`, `GetFunction` on the alias (the
-//! version it invokes), `CreateAlias`, `UpdateAlias`, `ListVersionsByFunction` and `DeleteFunction` of a version beyond `keep_releases`.
+//! version it invokes), `CreateAlias`, `UpdateAlias`, `ListVersionsByFunction` and `DeleteFunction` of a
+//! version beyond `keep_releases`.
 //!
 //! Outputs: `websocket_api_id`, `stage`, `websocket_url` (`wss://ID.execute-api.REGION.amazonaws.com/STAGE`),
 //! `management_endpoint` (all empty without routes), `websocket_routes` (the route keys made),
