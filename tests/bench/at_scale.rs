@@ -202,7 +202,7 @@ fn main() {
         goal(live <= Duration::from_secs(5))
     );
     println!(
-        "| `rollback` to the release before (100 aliases and the REST stage) | {} | {} ({}) | {} | <= 15 s: {} |",
+        "| `rollback` to the release before (the one function changed, and the REST stage) | {} | {} ({}) | {} | <= 15 s: {} |",
         seconds(back.took),
         back.requests(),
         back.services(),

@@ -121,7 +121,7 @@ fn main() {
         hot.throttled
     );
     println!(
-        "| `rollback` to the release before (6 aliases and the REST stage) | {} | {} ({}) | {} | <= 5 s |",
+        "| `rollback` to the release before (the one function changed, and the REST stage) | {} | {} ({}) | {} | <= 5 s |",
         seconds(back.took),
         back.requests(),
         back.services(),
