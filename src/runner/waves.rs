@@ -72,7 +72,15 @@ impl Runner<'_> {
                 // before anything after it looks at AWS (08 verifies what 05 serves); not one in flight.
                 let settled: Vec<&dyn Step> =
                     (0..wave.start).filter(|n| !flight.unfinished.contains(n)).map(|n| steps[n]).collect();
-                total.merge(flight.beside(self.revisit_stale(&settled)).await?);
+                match flight.beside(self.revisit_stale(&settled)).await {
+                    Ok(counts) => total.merge(counts),
+                    Err(err) => {
+                        // The steps in flight still finish (what they create is recorded); this is the
+                        // run's first failure.
+                        flight.failures.push((0, err));
+                        break;
+                    }
+                }
             }
             for n in wave {
                 let step = steps[n];
