@@ -14,7 +14,9 @@
 //! deployer's steps recorded (each line's BEFORE → AFTER): any other change to the function (a statement
 //! removed by hand, an update that failed) makes a revision no step recorded, and the part is read again.
 //! The revisions of a step's writes come from one look at its end; a change made by someone else in
-//! the moment between a step's last write and that look would pass as the step's own.
+//! the moment between a step's last write and that look would pass as the step's own. Writes that move
+//! no revision of the function (statements in an alias's policy) need no look: their line ends where it
+//! began.
 //!
 //! Steps that run at once (03 and 04) may write to the same function in turn: 03 takes it from A to B
 //! and records A → B, then 04 from B to C, but 04 read A at its start. So that the moves still chain,
@@ -374,7 +376,8 @@ impl Revisions {
     }
 
     /// Records this run's lines; the revisions the step left its functions at come from a second look,
-    /// made only when the step wrote to Lambda (a look that trusted or only read every part looks once).
+    /// made only when the step wrote to Lambda in a way that moves them (a look that trusted or only read
+    /// every part, or wrote only to aliases' policies, looks once).
     /// A line the end look just gave its AFTER: it starts from the revision a step running beside this one
     /// left the function at, if one did since this step looked; and this run's steps now know of it.
     fn chain_to_this_run(&self, ctx: &Context<'_>, name: &str, line: &mut Line) {
