@@ -87,12 +87,13 @@ async fn a_backend_of_100_functions_deploys_and_reruns_with_no_write() {
     let resources = now.rest_methods.iter().filter(|m| !m.contains(' ')).count();
     assert_eq!(resources, 1 + 3 * ROUTE_FAMILIES, "/ and each family's three paths");
     assert_eq!(now.routes.len(), 3 + WEBSOCKET_ACTIONS);
-    let state = std::fs::read(d.state_path()).unwrap();
+    let state = std::fs::read_to_string(d.state_path()).unwrap();
     let again = d.run(&["run"]);
     again.assert_ok();
     // Not even the state file: the revisions 03 and 04 recorded, running at once on the same functions,
     // still chain to what AWS shows.
-    assert!(std::fs::read(d.state_path()).unwrap() == state, "the re-run rewrote the state file");
+    let after = std::fs::read_to_string(d.state_path()).unwrap();
+    assert!(after == state, "the re-run rewrote the state file:\n{}", crate::support::lines_changed(&state, &after));
     assert_eq!(
         again.requests().1,
         0,

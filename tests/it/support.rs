@@ -204,6 +204,13 @@ pub fn output(d: &Deployment, step: &str, key: &str) -> String {
     d.state()["steps"][step]["outputs"][key].as_str().unwrap_or_else(|| panic!("{step} output {key}")).to_string()
 }
 
+/// The lines of `before` that `after` lost (`-`) and those it gained (`+`), for a failure's message.
+pub fn lines_changed(before: &str, after: &str) -> String {
+    let lost = before.lines().filter(|l| !after.lines().any(|a| a == *l)).map(|l| format!("- {l}"));
+    let gained = after.lines().filter(|l| !before.lines().any(|b| b == *l)).map(|l| format!("+ {l}"));
+    lost.chain(gained).take(60).collect::<Vec<_>>().join("\n")
+}
+
 /// A scratch deployment: its own folder, state file, copy of the fixture backend, and service name.
 pub struct Deployment {
     pub dir: tempfile::TempDir,

@@ -11,6 +11,9 @@
   against exactly that; GetPolicy answers the function's); moto gives functions none. ListFunctions
   pages 50 functions at a time and leaves out State and LastUpdateStatus ("ListFunctions", Lambda API
   Reference); moto sends them all, with those.
+- ACM's idempotency token: two RequestCertificate calls with one token make one certificate. moto looks
+  the token up, generates a key (slow), then records the token, so two calls at once (a request of a
+  killed run still on its way, and the resumed run's) make two.
 
 Run it as moto_server: python3 moto_server.py -H 127.0.0.1 -p PORT.
 """
@@ -193,6 +196,21 @@ def list_functions(self):
 
 
 lambda_responses.LambdaResponse.list_functions = list_functions
+
+import threading
+
+from moto.acm import models as acm_models
+
+_request_certificate = acm_models.AWSCertificateManagerBackend.request_certificate
+_one_request_at_a_time = threading.Lock()
+
+
+def request_certificate(self, *args, **kwargs):
+    with _one_request_at_a_time:
+        return _request_certificate(self, *args, **kwargs)
+
+
+acm_models.AWSCertificateManagerBackend.request_certificate = request_certificate
 
 if __name__ == "__main__":
     from moto.server import main

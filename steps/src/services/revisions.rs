@@ -18,10 +18,15 @@
 //! no revision of the function (statements in an alias's policy) need no look: their line ends where it
 //! began.
 //!
-//! Steps that run at once (03 and 04) may write to the same function in turn: 03 takes it from A to B
-//! and records A → B, then 04 from B to C, but 04 read A at its start. So that the moves still chain,
-//! a step's line starts from the revision another step of this run left the function at after this one
-//! looked ([`ThisRun`]), when there is one: 04 records B → C.
+//! Steps that run at once (03 and 04) may write to the same function in turn, or read it half-way through
+//! the other's writes ([`ThisRun`]):
+//! - 03 takes it from A to B and records A → B, then 04 from B to C, but 04 read A at its start. A line
+//!   given its AFTER by the end look also starts from every revision another step of this run left the
+//!   function at after this one looked: 04 records `A,B` → C (BEFORE lists them, comma-separated).
+//! - 04 takes it from A to B (its variables), then to C (a version); 03, whose writes move nothing, read
+//!   B in between. If 04 has recorded C by 03's end, 03's line moves to C, where deployer left the
+//!   function; if not, 03 leaves B, and 04 records `A,B` → C. A look that ran into another step's
+//!   writes needs nothing else: every revision it may have seen leads to the one the run ended at.
 //!
 //! ListFunctions pages through every function of the account and region, not only the service's: where
 //! the account holds many others, the pages are cut short and the functions not met yet are read one by
@@ -46,6 +51,9 @@ pub const FUNCTION_PART: &str = "function";
 /// No revision known (a part confirmed on a function that was just made, or one Lambda gave none).
 const UNKNOWN: &str = "-";
 
+/// Between the revisions a line's BEFORE lists (Lambda's revisions are UUIDs).
+const BEFORE_SEPARATOR: char = ',';
+
 /// Moves deployer's steps may chain before a look gives up and reads (a run makes at most a few per step).
 const LONGEST_CHAIN: usize = 32;
 
@@ -60,8 +68,8 @@ struct Line {
 #[derive(Default)]
 pub struct ThisRun {
     clock: std::sync::atomic::AtomicU64,
-    /// By function: (when, revision) of the latest line recorded.
-    left: std::sync::Mutex<BTreeMap<String, (u64, String)>>,
+    /// By function: (when, revision) of each line recorded, in order.
+    left: std::sync::Mutex<BTreeMap<String, Vec<(u64, String)>>>,
     /// The last listing of the account's functions, with the Lambda writes this run had made when it
     /// began: while none has been made since, a look at functions it shows (or at any, when it is whole)
     /// takes it instead of listing again (02's last look serves 03's and 04's first).
@@ -73,11 +81,12 @@ impl ThisRun {
         self.clock.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// The revision a step left the function at after `since`, if any did.
-    fn left_since(&self, function: &str, since: u64) -> Option<String> {
+    /// The revisions steps left the function at after `since`, oldest first.
+    fn left_since(&self, function: &str, since: u64) -> Vec<String> {
         // A poisoned lock only means another step panicked; the map is still whole.
         let left = self.left.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        left.get(function).filter(|(when, _)| *when > since).map(|(_, revision)| revision.clone())
+        let after = left.get(function).into_iter().flatten().filter(|(when, _)| *when > since);
+        after.map(|(_, revision)| revision.clone()).collect()
     }
 
     /// The last listing, if no Lambda write was made since it began (`writes`: those made by now) and it
@@ -96,7 +105,7 @@ impl ThisRun {
     fn leave(&self, function: &str, revision: &str) {
         let when = self.now();
         let mut left = self.left.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        left.insert(function.to_string(), (when, revision.to_string()));
+        left.entry(function.to_string()).or_default().push((when, revision.to_string()));
     }
 }
 
@@ -121,6 +130,8 @@ pub struct Revisions {
     made_at: BTreeMap<String, String>,
     /// This run's lines: kept from `recorded`, or confirmed by a read (their AFTER is set at the end).
     lines: RefCell<BTreeMap<(String, String), Line>>,
+    /// The parts of `lines` confirmed by this run's reads (the others were trusted).
+    read_now: RefCell<BTreeSet<(String, String)>>,
     confirmed_any: Cell<bool>,
     /// Lambda writes this run had made when the step looked: none since, and no function moved.
     lambda_writes_at_look: u32,
@@ -138,6 +149,11 @@ fn lambda_writes(ctx: &Context<'_>) -> u32 {
 /// A short digest of what a step wants of a part, so that a changed want is read again.
 pub fn digest(wanted: &str) -> String {
     crate::package::hex(&sha2::Sha256::digest(wanted.as_bytes()))[..12].to_string()
+}
+
+/// A line as the output holds it.
+fn written(name: &str, part: &str, line: &Line) -> String {
+    format!("{name} {part} {} {} {}", line.digest, line.before, line.after)
 }
 
 fn parse(text: &str) -> impl Iterator<Item = ((String, String), Line)> + '_ {
@@ -226,7 +242,9 @@ fn moves_and_makings(lines: Vec<((String, String), Line)>) -> (Moves, BTreeMap<S
             continue;
         }
         if line.before != UNKNOWN {
-            moves.entry((name, line.before)).or_default().insert(line.after);
+            for before in line.before.split(BEFORE_SEPARATOR) {
+                moves.entry((name.clone(), before.to_string())).or_default().insert(line.after.clone());
+            }
         } else if part == FUNCTION_PART {
             made_at.insert(name, line.after);
         }
@@ -267,6 +285,7 @@ impl Revisions {
             made_at,
             recorded: parse(&own).collect(),
             lines: RefCell::default(),
+            read_now: RefCell::default(),
             confirmed_any: Cell::new(false),
         })
     }
@@ -361,8 +380,7 @@ impl Revisions {
         let listed = self.listed(name).and_then(FunctionConfiguration::revision_id);
         let before = seen.or(listed).unwrap_or(UNKNOWN).to_string();
         let line = Line { digest: digest.to_string(), before, after: UNKNOWN.to_string() };
-        self.lines.borrow_mut().insert((name.to_string(), part.to_string()), line);
-        self.confirmed_any.set(true);
+        self.read(name, part, line);
     }
 
     /// As [`Revisions::confirmed`], for a part whose writes move no revision of the function (a statement
@@ -371,26 +389,53 @@ impl Revisions {
         let listed = self.listed(name).and_then(FunctionConfiguration::revision_id);
         let at = seen.or(listed).unwrap_or(UNKNOWN).to_string();
         let line = Line { digest: digest.to_string(), before: at.clone(), after: at };
-        self.lines.borrow_mut().insert((name.to_string(), part.to_string()), line);
+        self.read(name, part, line);
+    }
+
+    fn read(&self, name: &str, part: &str, line: Line) {
+        let key = (name.to_string(), part.to_string());
+        self.read_now.borrow_mut().insert(key.clone());
+        self.lines.borrow_mut().insert(key, line);
         self.confirmed_any.set(true);
+    }
+
+    /// A line the end look just gave its AFTER: it starts from its own read and from every revision the
+    /// steps running beside this one left the function at since this step looked; and this run's steps
+    /// now know of it.
+    fn chain_to_this_run(&self, this_run: &ThisRun, name: &str, line: &mut Line) {
+        if line.after == UNKNOWN {
+            return;
+        }
+        if line.before != UNKNOWN {
+            let mut befores: Vec<String> = line.before.split(BEFORE_SEPARATOR).map(String::from).collect();
+            for left in this_run.left_since(name, self.looked_at) {
+                if left != line.after && !befores.contains(&left) {
+                    befores.push(left);
+                }
+            }
+            line.before = befores.join(&BEFORE_SEPARATOR.to_string());
+        }
+        this_run.leave(name, &line.after);
+    }
+
+    /// A line this step confirmed where the function stood (its writes moved no revision of it), perhaps
+    /// half-way through another step's writes: when a step left the function at a revision since this one
+    /// looked, the line moves there, where deployer left it; else this run's steps learn of the line's
+    /// revision, so that a step still writing to the function chains from it.
+    fn settle_in_place(&self, this_run: &ThisRun, name: &str, line: &mut Line) {
+        if line.after == UNKNOWN {
+            return;
+        }
+        if let Some(latest) = this_run.left_since(name, self.looked_at).pop() {
+            line.before.clone_from(&latest);
+            line.after = latest;
+        }
+        this_run.leave(name, &line.after);
     }
 
     /// Records this run's lines; the revisions the step left its functions at come from a second look,
     /// made only when the step wrote to Lambda in a way that moves them (a look that trusted or only read
     /// every part, or wrote only to aliases' policies, looks once).
-    /// A line the end look just gave its AFTER: it starts from the revision a step running beside this one
-    /// left the function at, if one did since this step looked; and this run's steps now know of it.
-    fn chain_to_this_run(&self, ctx: &Context<'_>, name: &str, line: &mut Line) {
-        if line.after == UNKNOWN {
-            return;
-        }
-        let left = ctx.aws.this_run.left_since(name, self.looked_at);
-        if let Some(left) = left.filter(|left| line.before != UNKNOWN && *left != line.after) {
-            line.before = left;
-        }
-        ctx.aws.this_run.leave(name, &line.after);
-    }
-
     pub async fn record(&self, ctx: &Context<'_>, recorder: &dyn Recorder) -> Result<()> {
         let mut lines = self.lines.borrow().clone();
         if self.confirmed_any.get() && lambda_writes(ctx) == self.lambda_writes_at_look {
@@ -399,20 +444,24 @@ impl Revisions {
                 line.after = line.before.clone();
             }
         }
+        // Confirmed by this run's reads where the function stood (not the lines kept as they were).
+        let mut in_place = self.read_now.borrow().clone();
+        in_place.retain(|key| lines.get(key).is_some_and(|line| line.after != UNKNOWN));
         let moved: BTreeSet<String> =
             lines.iter().filter(|(_, line)| line.after == UNKNOWN).map(|((name, _), _)| name.clone()).collect();
+        let this_run = &ctx.aws.this_run;
         if self.confirmed_any.get() && !moved.is_empty() {
             let now = look(ctx, &moved).await?;
             for ((name, _), line) in lines.iter_mut().filter(|(_, line)| line.after == UNKNOWN) {
                 let revision = now.get(name).and_then(|seen| seen.configuration.revision_id());
                 line.after = revision.unwrap_or(UNKNOWN).to_string();
-                self.chain_to_this_run(ctx, name, line);
+                self.chain_to_this_run(this_run, name, line);
             }
         }
-        let text: Vec<String> = lines
-            .iter()
-            .map(|((name, part), line)| format!("{name} {part} {} {} {}", line.digest, line.before, line.after))
-            .collect();
+        for (key, line) in lines.iter_mut().filter(|(key, _)| in_place.contains(*key)) {
+            self.settle_in_place(this_run, &key.0, line);
+        }
+        let text: Vec<String> = lines.iter().map(|((name, part), line)| written(name, part, line)).collect();
         record_if_changed(recorder, KEY, &text.join("\n"))
     }
 }
@@ -437,6 +486,7 @@ mod tests {
             made_at,
             recorded: parse(own).collect(),
             lines: RefCell::default(),
+            read_now: RefCell::default(),
             confirmed_any: Cell::new(false),
             lambda_writes_at_look: 0,
             looked_at: 0,
@@ -448,10 +498,69 @@ mod tests {
         let run = ThisRun::default();
         run.leave("f", "A");
         let looked = run.now();
-        assert_eq!(run.left_since("f", looked), None, "left before it looked: its own read saw it");
+        assert!(run.left_since("f", looked).is_empty(), "left before it looked: its own read saw it");
         run.leave("f", "B");
-        assert_eq!(run.left_since("f", looked).as_deref(), Some("B"));
-        assert_eq!(run.left_since("g", looked), None);
+        run.leave("f", "C");
+        assert_eq!(run.left_since("f", looked), ["B", "C"]);
+        assert!(run.left_since("g", looked).is_empty());
+    }
+
+    fn line(digest: &str, before: &str, after: &str) -> Line {
+        Line { digest: digest.into(), before: before.into(), after: after.into() }
+    }
+
+    /// 02 made f at A. 04 looked at A, then moves f to B (its variables) and C (a version); 03, whose
+    /// statement on the alias moves nothing, read f at B in between. The next run lists f at C.
+    fn trusted_after_a_read_half_way(order_03_first: bool) -> [bool; 3] {
+        let run = ThisRun::default();
+        let (looked_04, looked_03) = (run.now(), run.now());
+        let (mut looker_03, mut looker_04) = (revisions("", &[], &[]), revisions("", &[], &[]));
+        (looker_03.looked_at, looker_04.looked_at) = (looked_03, looked_04);
+        let (mut line_03, mut line_04) = (line("d03", "B", "B"), line("d04", "A", "C"));
+        if order_03_first {
+            looker_03.settle_in_place(&run, "svc-f", &mut line_03);
+            looker_04.chain_to_this_run(&run, "svc-f", &mut line_04);
+        } else {
+            looker_04.chain_to_this_run(&run, "svc-f", &mut line_04);
+            looker_03.settle_in_place(&run, "svc-f", &mut line_03);
+        }
+        let (made, text_03, text_04) = (
+            "svc-f function - - A".to_string(),
+            written("svc-f", "permission", &line_03),
+            written("svc-f", "environment", &line_04),
+        );
+        let listed = [("svc-f", "C")];
+        [
+            revisions(&made, &[&text_03, &text_04], &listed).trusted("svc-f", "function", "-"),
+            revisions(&text_03, &[&made, &text_04], &listed).trusted("svc-f", "permission", "d03"),
+            revisions(&text_04, &[&made, &text_03], &listed).trusted("svc-f", "environment", "d04"),
+        ]
+    }
+
+    #[test]
+    fn a_function_read_half_way_through_another_steps_writes_is_trusted_where_they_left_it_in_either_order() {
+        assert_eq!(trusted_after_a_read_half_way(true), [true; 3], "03 recorded first");
+        assert_eq!(trusted_after_a_read_half_way(false), [true; 3], "04 recorded first");
+    }
+
+    #[test]
+    fn a_line_before_lists_every_revision_it_follows_from() {
+        let moved = "svc-f environment d04 A,B C";
+        assert!(revisions("svc-f permission d03 B B", &[moved], &[("svc-f", "C")]).trusted(
+            "svc-f",
+            "permission",
+            "d03"
+        ));
+        assert!(revisions("svc-f permission d03 A A", &[moved], &[("svc-f", "C")]).trusted(
+            "svc-f",
+            "permission",
+            "d03"
+        ));
+        assert!(!revisions("svc-f permission d03 Z Z", &[moved], &[("svc-f", "C")]).trusted(
+            "svc-f",
+            "permission",
+            "d03"
+        ));
     }
 
     #[test]
