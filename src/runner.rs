@@ -1,9 +1,10 @@
 //! The runner: executes steps in order, like a migration runner, those that need nothing of each other at
-//! once, and those that need only earlier steps' outputs beside the rest of their work (`waves.rs`). Each step is marked `started` before it runs and `done` (with its input fingerprint)
-//! after. `run` checks every step against AWS (AWS is the source of truth: something changed by hand is
-//! put back). `resume` skips a step that is `done` with an unchanged fingerprint, unless a step it
-//! requires changed something in this run, and re-runs one left `started` or `failed`, which is safe
-//! because every step ensures rather than creates.
+//! once, and those that need only earlier steps' outputs beside the rest of their work (`waves.rs`). Each
+//! step is marked `started` before it runs and `done` (with its input fingerprint) after. `run` checks
+//! every step against AWS (AWS is the source of truth: something changed by hand is put back). `resume`
+//! skips a step that is `done` with an unchanged fingerprint, unless a step it requires changed something
+//! in this run, and re-runs one left `started` or `failed`, which is safe because every step ensures
+//! rather than creates.
 
 use anyhow::{anyhow, bail, Result};
 use deployer_steps::ensure::{NotYetCreated, PLANNED};

@@ -7,8 +7,8 @@
 //! The revisions vouch for the alias (part `alias`) as they do for a permission: while the function's
 //! revision follows from the one the alias was confirmed at, a look does not read it. When it does, one
 //! GetFunction on the alias reads the version it invokes, under GetFunction's own quota rather than the
-//! 15 requests/s that Lambda's writes share. A change made to the alias alone, by hand, moves no revision of the
-//! function's: the next change of the function reads it again.
+//! 15 requests/s that Lambda's writes share. A change made to the alias alone, by hand, moves no revision
+//! of the function's: the next change of the function reads it again.
 //!
 //! With a canary (`--canary`, `[release] canary`), a changed function's new version is published but the
 //! alias stays on its live one, and the version is recorded as `canary_version.X`: the binary gives it its
